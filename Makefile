@@ -1,0 +1,53 @@
+# Driftline — every target installs what it needs into .venv first.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The Lambda code directories and layers, as the Lambda runtime sees them (layers under /opt/python).
+export PYTHONPATH := layers/metrics:layers/common:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:.
+
+.DEFAULT_GOAL := help
+.PHONY: help venv test unit lint typecheck cfn-lint build demo up bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.txt requirements-dev.lock
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (Driftline targets the Lambda python3.11 runtime)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements-dev.lock
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv with the pinned development requirements
+
+test: $(STAMP) lint cfn-lint ## Lint, cfn-lint the template and run every test
+	$(BIN)/python -m pytest -q
+
+unit: $(STAMP) ## Run the tests without the lint steps
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP) ## ruff over the whole tree
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP) ## mypy over the layers and functions
+	$(BIN)/mypy
+
+cfn-lint: $(STAMP) ## cfn-lint the SAM template (with the serverless rules)
+	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+
+build: $(STAMP) ## sam build (no containers)
+	$(BIN)/sam build --parallel --cached
+
+demo: $(STAMP) ## Run the offline demo (drift and stable scenarios), writes build/demo/
+	$(BIN)/python -m driftline_offline.demo
+
+up: $(STAMP) ## Serve the offline stack: AWS endpoint on :4566, HTTP API on :3000
+	$(BIN)/python -m driftline_offline.server
+
+bench: $(STAMP) ## Benchmarks against scikit-learn / SciPy (prints ratios)
+	OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= $(BIN)/python benchmarks/run.py
+
+clean: ## Remove build outputs and the virtual environment
+	rm -rf $(VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

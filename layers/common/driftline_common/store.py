@@ -1,0 +1,255 @@
+"""DynamoDB data access: model configs and state, run history, locks and idempotency keys.
+
+Tables (see template.yaml):
+- models: ``modelId`` (HASH) + ``kind`` (RANGE: ``CONFIG`` | ``STATE``). The config is validated on every
+  write and read; the state holds the champion, the previous champion and the retrain history.
+- runs: ``modelId`` (HASH) + ``runId`` (RANGE), local secondary index ``byStartedAt`` on ``startedAt``.
+- locks: ``lockId`` (HASH) with a TTL attribute ``expiresAt`` (epoch seconds). Holds the per-model retrain
+  lock (``retrain#<modelId>``) and idempotency keys of triggers (``trigger#<eventId>``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from driftline_common.aws import resource
+from driftline_common.config import ModelConfig, parse_config
+from driftline_common.errors import ConcurrentModification, ModelNotFound, RetrainInProgress, RunNotFound
+from driftline_common.settings import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def to_ddb(obj: Any) -> Any:
+    """JSON-like value -> DynamoDB-safe value (floats as Decimal, NaN/inf dropped to None)."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
+        return obj
+    if isinstance(obj, float):
+        return Decimal(repr(obj)) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): to_ddb(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_ddb(v) for v in obj]
+    if isinstance(obj, Decimal):
+        return obj
+    return to_ddb(json.loads(json.dumps(obj, default=str)))
+
+
+def from_ddb(obj: Any) -> Any:
+    """DynamoDB value -> plain JSON value (Decimal to int/float)."""
+    if isinstance(obj, Decimal):
+        return int(obj) if obj == obj.to_integral_value() else float(obj)
+    if isinstance(obj, dict):
+        return {k: from_ddb(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [from_ddb(v) for v in obj]
+    return obj
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class ModelStore:
+    def __init__(self, settings: Settings) -> None:
+        self.table = resource("dynamodb").Table(settings.models_table)
+
+    def put_config(self, cfg: ModelConfig, *, now: datetime | None = None) -> int:
+        """Store a validated config; returns its new version (monotonic per model)."""
+        current = self.table.get_item(Key={"modelId": cfg.model_id, "kind": "CONFIG"}).get("Item")
+        version = int(current["version"]) + 1 if current else 1
+        item = {
+            "modelId": cfg.model_id,
+            "kind": "CONFIG",
+            "version": version,
+            "updatedAt": iso(now or utcnow()),
+            "config": to_ddb(cfg.to_item()),
+        }
+        cond = Attr("modelId").not_exists() if current is None else Attr("version").eq(current["version"])
+        try:
+            self.table.put_item(Item=item, ConditionExpression=cond)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise ConcurrentModification(
+                    f"the config of {cfg.model_id!r} changed concurrently; read it again and retry"
+                ) from None
+            raise
+        return version
+
+    def get_config_item(self, model_id: str) -> dict[str, Any]:
+        item = self.table.get_item(Key={"modelId": model_id, "kind": "CONFIG"}).get("Item")
+        if not item:
+            raise ModelNotFound(f"no model {model_id!r} is registered", modelId=model_id)
+        return from_ddb(item)
+
+    def get_config(self, model_id: str) -> ModelConfig:
+        """The model's config, validated again on read (an invalid stored config raises InvalidModelConfig)."""
+        return parse_config(self.get_config_item(model_id)["config"], model_id=model_id)
+
+    def list_models(self) -> list[str]:
+        ids: list[str] = []
+        kwargs: dict[str, Any] = {"FilterExpression": Attr("kind").eq("CONFIG"), "ProjectionExpression": "modelId"}
+        while True:
+            page = self.table.scan(**kwargs)
+            ids.extend(i["modelId"] for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(ids)
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def get_state(self, model_id: str) -> dict[str, Any]:
+        item = self.table.get_item(Key={"modelId": model_id, "kind": "STATE"}).get("Item")
+        return from_ddb(item.get("state", {})) if item else {}
+
+    def put_state(self, model_id: str, state: dict[str, Any]) -> None:
+        self.table.put_item(Item={"modelId": model_id, "kind": "STATE", "state": to_ddb(state)})
+
+    def record_champion(
+        self, model_id: str, champion: dict[str, Any], *, history_size: int = 20, now: datetime | None = None
+    ) -> dict[str, Any]:
+        """Make ``champion`` (a dict with at least ``modelName``) the model's champion; return the new state.
+
+        The current champion becomes ``previousChampion`` (so a bad model can be reverted) and is appended to
+        ``championHistory`` (newest last, at most ``history_size``). Idempotent: recording the champion that
+        is already current changes nothing (the deployer and the pipeline's last step may both record it).
+        """
+        state = self.get_state(model_id)
+        current = state.get("champion") or {}
+        if current.get("modelName") == champion.get("modelName"):
+            return state
+        new = {**champion, "since": champion.get("since") or iso(now or utcnow())}
+        if current:
+            state["previousChampion"] = current
+            state["championHistory"] = [*state.get("championHistory", []), current][-history_size:]
+        state["champion"] = new
+        self.put_state(model_id, state)
+        return state
+
+
+class RunStore:
+    def __init__(self, settings: Settings) -> None:
+        self.table = resource("dynamodb").Table(settings.runs_table)
+
+    def start(self, model_id: str, run_id: str, **fields: Any) -> bool:
+        """Record a run as RUNNING; returns False when the run already exists (a redelivered start)."""
+        item = {"modelId": model_id, "runId": run_id, "status": "RUNNING", **fields}
+        item.setdefault("startedAt", iso(utcnow()))
+        try:
+            self.table.put_item(Item=to_ddb(item), ConditionExpression=Attr("runId").not_exists())
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def update(self, model_id: str, run_id: str, **fields: Any) -> None:
+        if not fields:
+            return
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values = {f":v{i}": to_ddb(v) for i, v in enumerate(fields.values())}
+        expr = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        self.table.update_item(
+            Key={"modelId": model_id, "runId": run_id},
+            UpdateExpression=expr,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def get(self, model_id: str, run_id: str) -> dict[str, Any]:
+        item = self.table.get_item(Key={"modelId": model_id, "runId": run_id}).get("Item")
+        if not item:
+            raise RunNotFound(f"no run {run_id!r} for model {model_id!r}", modelId=model_id, runId=run_id)
+        return from_ddb(item)
+
+    def list(self, model_id: str, *, limit: int = 50, newest_first: bool = True) -> list[dict[str, Any]]:
+        """The model's runs ordered by ``startedAt`` (newest first by default), at most ``limit``."""
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "IndexName": "byStartedAt",
+            "KeyConditionExpression": Key("modelId").eq(model_id),
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        while len(items) < limit:
+            resp = self.table.query(**kwargs)
+            items.extend(from_ddb(i) for i in resp.get("Items", []))
+            if "LastEvaluatedKey" not in resp:
+                break
+            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+            kwargs["Limit"] = limit - len(items)
+        return items[:limit]
+
+
+class LockStore:
+    def __init__(self, settings: Settings) -> None:
+        self.table = resource("dynamodb").Table(settings.locks_table)
+
+    def acquire(self, lock_id: str, owner: str, *, ttl_seconds: int, now: datetime | None = None) -> None:
+        """Take the lock, or raise RetrainInProgress if another owner holds an unexpired one.
+
+        Re-acquiring by the same owner succeeds (a retried Lambda must not lock itself out).
+        """
+        t = int((now or utcnow()).timestamp())
+        try:
+            self.table.put_item(
+                Item={"lockId": lock_id, "owner": owner, "acquiredAt": t, "expiresAt": t + ttl_seconds},
+                ConditionExpression=Attr("lockId").not_exists() | Attr("expiresAt").lt(t) | Attr("owner").eq(owner),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                held = self.table.get_item(Key={"lockId": lock_id}).get("Item", {})
+                raise RetrainInProgress(
+                    f"{lock_id} is held by {held.get('owner')!r} until epoch {held.get('expiresAt')}",
+                    lockId=lock_id, owner=str(held.get("owner")),
+                ) from None
+            raise
+
+    def release(self, lock_id: str, owner: str) -> bool:
+        """Release the lock if ``owner`` holds it; returns whether anything was released."""
+        try:
+            self.table.delete_item(Key={"lockId": lock_id}, ConditionExpression=Attr("owner").eq(owner))
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def holder(self, lock_id: str, *, now: datetime | None = None) -> str | None:
+        item = self.table.get_item(Key={"lockId": lock_id}).get("Item")
+        if not item or int(item["expiresAt"]) < int((now or utcnow()).timestamp()):
+            return None
+        return str(item["owner"])
+
+    def claim_once(self, key: str, owner: str, *, ttl_seconds: int, now: datetime | None = None) -> str:
+        """Idempotency: record ``key`` for ``owner``; return the owner that first claimed it.
+
+        EventBridge delivers at least once: the second delivery of the same trigger finds the key and
+        learns which run already handles it.
+        """
+        t = int((now or utcnow()).timestamp())
+        try:
+            self.table.put_item(
+                Item={"lockId": key, "owner": owner, "acquiredAt": t, "expiresAt": t + ttl_seconds},
+                ConditionExpression=Attr("lockId").not_exists() | Attr("expiresAt").lt(t),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return str(self.table.get_item(Key={"lockId": key})["Item"]["owner"])
+            raise
+        return owner

@@ -1,0 +1,106 @@
+"""Shared fixtures: moto with fake credentials, and the stack's resources with the template's schemas.
+
+Handler tests use ``stack_env``: a bucket, the three tables, the event bus and the topic, created with the same
+key schemas as ``template.yaml`` (tests/template checks that they agree), and the functions' environment set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+REGION = "us-east-1"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """Read a canonical event from events/ (the same files `sam local invoke -e` takes)."""
+    return json.loads((EVENTS / name).read_text())
+
+
+@pytest.fixture(autouse=True)
+def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Driftline")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_DEV", "false")
+
+
+@pytest.fixture
+def stack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """moto with the stack's resources and the functions' environment variables."""
+    from driftline_common.aws import reset_clients
+
+    reset_clients()
+    with mock_aws():
+        names = {
+            "DRIFTLINE_BUCKET": "driftline-test-data",
+            "MODELS_TABLE": "driftline-test-models",
+            "RUNS_TABLE": "driftline-test-runs",
+            "LOCKS_TABLE": "driftline-test-locks",
+            "EVENT_BUS_NAME": "driftline-test",
+            "STAGE": "dev",
+            "EVENT_SOURCE": "driftline",
+            "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/driftline-test-sagemaker",
+        }
+        create_stack_resources(names)
+        topic = boto3.client("sns", region_name=REGION).create_topic(Name="driftline-test-alerts")["TopicArn"]
+        names["ALERTS_TOPIC_ARN"] = topic
+        for k, v in names.items():
+            monkeypatch.setenv(k, v)
+        yield names
+    reset_clients()
+
+
+def create_stack_resources(names: dict[str, str]) -> None:
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=names["DRIFTLINE_BUCKET"])
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(
+        TableName=names["MODELS_TABLE"],
+        KeySchema=[{"AttributeName": "modelId", "KeyType": "HASH"}, {"AttributeName": "kind", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "modelId", "AttributeType": "S"},
+            {"AttributeName": "kind", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.create_table(
+        TableName=names["RUNS_TABLE"],
+        KeySchema=[{"AttributeName": "modelId", "KeyType": "HASH"}, {"AttributeName": "runId", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "modelId", "AttributeType": "S"},
+            {"AttributeName": "runId", "AttributeType": "S"},
+            {"AttributeName": "startedAt", "AttributeType": "S"},
+        ],
+        LocalSecondaryIndexes=[
+            {
+                "IndexName": "byStartedAt",
+                "KeySchema": [
+                    {"AttributeName": "modelId", "KeyType": "HASH"},
+                    {"AttributeName": "startedAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    ddb.create_table(
+        TableName=names["LOCKS_TABLE"],
+        KeySchema=[{"AttributeName": "lockId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    boto3.client("events", region_name=REGION).create_event_bus(Name=names["EVENT_BUS_NAME"])
