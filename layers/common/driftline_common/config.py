@@ -74,6 +74,9 @@ class DriftThresholds(_Strict):
     #: a feature drifts only if its test rejects AND its effect size is at least this PSI (guards against
     #: tiny, statistically significant shifts on large samples)
     psi: float = Field(0.2, ge=0)
+    #: effect-size floor for categorical features: L-infinity distance of the category proportions
+    #: (SageMaker Model Monitor's default threshold is 0.1)
+    linf: float = Field(0.1, ge=0, le=1)
     #: dataset-level drift when at least this share of features drifted
     dataset_share: float = Field(0.3, alias="datasetShare", gt=0, le=1)
     bins: int = Field(10, ge=2, le=100)

@@ -1,0 +1,119 @@
+"""Run every benchmark in one process and print one markdown table.
+
+    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/run.py
+
+Each ``bench_*`` module exposes ``run() -> list[dict]`` with the keys ``case``,
+``driftline``, ``reference``, ``ratio``, ``target``, ``met`` (and optionally
+``unit`` and ``note``; ``ours_s`` / ``reference_s`` / ``speedup`` with a numeric
+speed-up ``target`` are accepted too). A module not written yet is skipped with a message. The
+table is printed and written, with the machine's details, to
+``build/bench/results.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import math
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MODULES = ("bench_classification", "bench_drift", "bench_layer")
+OUT = ROOT / "build" / "bench" / "results.json"
+COMMAND = "OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/run.py"
+
+# The benchmarks import the layer exactly as Lambda sees it (/opt/python == layers/metrics).
+for _p in (ROOT / "benchmarks", ROOT / "layers" / "metrics"):
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "**no**"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        text = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+        return f"{text} {unit}".strip()
+    return f"{value} {unit}".strip()
+
+
+def normalise(row: dict[str, Any]) -> dict[str, Any]:
+    """Accept the ``ours_s`` / ``reference_s`` / ``speedup`` spelling too (times in seconds, target a speed-up)."""
+    r = dict(row)
+    if "driftline" not in r and "ours_s" in r:
+        r["driftline"], r["unit"] = r["ours_s"], r.get("unit", "s")
+    if "reference" not in r and "reference_s" in r:
+        r["reference"] = r["reference_s"]
+    if "ratio" not in r and "speedup" in r:
+        r["ratio"] = r["speedup"]
+    if isinstance(r.get("target"), int | float) and not isinstance(r.get("target"), bool):
+        if "met" not in r and isinstance(r.get("ratio"), int | float):
+            r["met"] = r["ratio"] >= r["target"]
+        r["target"] = f"≥ {r['target']:g}×"
+    return r
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = "| case | driftline | reference | ratio | target | met |\n|---|---:|---:|---:|---|:-:|"
+    lines = [head]
+    for r in rows:
+        unit = r.get("unit", "")
+        ratio = r.get("ratio")
+        case = r["case"] + (f" ({r['note']})" if r.get("note") else "")
+        lines.append(
+            f"| {case} | {_fmt(r.get('driftline'), unit)} | {_fmt(r.get('reference'), unit)} | "
+            f"{'—' if ratio is None else f'{ratio:.3g}×'} | {r.get('target', '')} | {_fmt(r.get('met'))} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    rows: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    for name in MODULES:
+        if importlib.util.find_spec(name) is None:
+            print(f"skipping {name}: benchmarks/{name}.py does not exist yet", file=sys.stderr)
+            continue
+        start = time.perf_counter()
+        try:
+            module = importlib.import_module(name)
+            got = module.run()
+        except Exception:  # noqa: BLE001 - one failing benchmark must not hide the others
+            errors[name] = traceback.format_exc()
+            print(f"{name} failed:\n{errors[name]}", file=sys.stderr)
+            continue
+        for r in got:
+            r.setdefault("module", name)
+        rows.extend(normalise(r) for r in got)
+        print(f"{name}: {len(got)} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+
+    print(table(rows))
+    import numpy as np
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "command": COMMAND,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "platform": platform.platform(),
+        "rows": rows,
+        "errors": errors,
+    }
+    OUT.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"\nwritten to {OUT.relative_to(ROOT)}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

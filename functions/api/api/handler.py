@@ -1,0 +1,122 @@
+"""Lambda entry point of the HTTP API: routes (Powertools) → :mod:`api.logic`; errors → HTTP codes, here only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from driftline_common.errors import DriftlineError, InvalidEvent
+from driftline_common.observability import logger, tracer
+from driftline_common.settings import get_settings
+from pydantic import ValidationError
+
+from api.logic import Api, ApprovalBody
+
+app = APIGatewayHttpResolver()
+MAX_LIMIT = 500
+
+
+def _api() -> Api:
+    return Api.from_settings(get_settings())
+
+
+def _caller() -> str | None:
+    iam = ((app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
+    return iam.get("userArn")
+
+
+def _body() -> Any:
+    raw = app.current_event.body
+    if not raw:
+        raise InvalidEvent("the request needs a JSON body")
+    return json.loads(app.current_event.decoded_body or "")
+
+
+def _limit() -> int:
+    raw = app.current_event.get_query_string_value("limit", "50") or "50"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidEvent(f"'limit' must be an integer in [1, {MAX_LIMIT}], got {raw!r}")
+    return int(raw)
+
+
+@app.put("/models/<modelId>")
+def put_model(modelId: str) -> dict[str, Any]:
+    return _api().put_model(modelId, _body())
+
+
+@app.get("/models/<modelId>")
+def get_model(modelId: str) -> dict[str, Any]:
+    return _api().get_model(modelId)
+
+
+@app.get("/models")
+def list_models() -> dict[str, Any]:
+    return _api().list_models()
+
+
+@app.post("/models/<modelId>/runs")
+def start_run(modelId: str) -> Response:
+    out = _api().start_run(modelId, request_id=app.current_event.request_context.request_id, caller=_caller())
+    return Response(202, content_types.APPLICATION_JSON, json.dumps(out))
+
+
+@app.get("/models/<modelId>/runs")
+def list_runs(modelId: str) -> dict[str, Any]:
+    return _api().list_runs(modelId, limit=_limit())
+
+
+@app.get("/models/<modelId>/runs/<runId>")
+def get_run(modelId: str, runId: str) -> dict[str, Any]:
+    return _api().get_run(modelId, runId)
+
+
+@app.get("/models/<modelId>/metrics")
+def metrics(modelId: str) -> dict[str, Any]:
+    return _api().metrics(modelId, limit=_limit())
+
+
+@app.post("/models/<modelId>/runs/<runId>/approval")
+def approval(modelId: str, runId: str) -> dict[str, Any]:
+    body = ApprovalBody.model_validate(_body())
+    return _api().approve(modelId, runId, body, caller=_caller())
+
+
+# ------------------------------------------------------------------------------------------------ errors
+def _error(status: int, payload: dict[str, Any]) -> Response:
+    return Response(status, content_types.APPLICATION_JSON, json.dumps(payload, default=str))
+
+
+@app.exception_handler(DriftlineError)
+def _domain_error(exc: DriftlineError) -> Response:
+    logger.info("request refused", extra={"error": type(exc).__name__, "status": exc.http_status})
+    if exc.http_status >= 500:
+        return _error(exc.http_status, {"error": type(exc).__name__, "message": "internal error"})
+    return _error(exc.http_status, exc.to_dict())
+
+
+@app.exception_handler(ValidationError)
+def _invalid_body(exc: ValidationError) -> Response:
+    problems = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()]
+    return _error(400, {"error": "InvalidRequest", "message": "; ".join(problems), "details": {"problems": problems}})
+
+
+@app.exception_handler(json.JSONDecodeError)
+def _bad_json(exc: json.JSONDecodeError) -> Response:
+    return _error(400, {"error": "InvalidRequest", "message": f"the body is not valid JSON: {exc.msg}"})
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    logger.exception("unhandled error")
+    return _error(500, {"error": "InternalError", "message": "internal error",
+                        "requestId": app.current_event.request_context.request_id})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
+    logger.append_keys(caller={k: iam.get(k) for k in ("userArn", "accountId", "callerId", "principalOrgId")})
+    return app.resolve(event, context)

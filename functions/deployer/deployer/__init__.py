@@ -1,0 +1,1 @@
+"""deployer: SageMaker model, endpoint config and blue/green endpoint update with auto-rollback; champion records."""

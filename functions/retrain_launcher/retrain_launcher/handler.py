@@ -1,0 +1,42 @@
+"""Lambda entry point of the retrain launcher: parse the event, dispatch on ``action``, nothing else."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from driftline_common.errors import InvalidEvent
+from driftline_common.observability import logger, tracer
+from driftline_common.settings import Settings, get_settings
+
+from retrain_launcher import logic
+
+Action = Callable[[Mapping[str, Any], logic.Stores, Settings], dict[str, Any]]
+
+ACTIONS: dict[str, Action] = {
+    "start_run": lambda e, s, _cfg: logic.start_run(e, s),
+    "decide": lambda e, s, cfg: logic.decide(e, s, cfg),
+    "request_approval": lambda e, s, cfg: logic.request_approval(
+        e, s, cfg, topic_arn=os.environ.get("ALERTS_TOPIC_ARN") or None
+    ),
+    "complete": lambda e, s, cfg: logic.complete(e, s, cfg),
+    "fail": lambda e, s, _cfg: logic.fail(e, s),
+}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, Mapping):
+        raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
+    action = event.get("action")
+    if action not in ACTIONS:
+        raise InvalidEvent(f"unknown action {action!r}; expected one of {sorted(ACTIONS)}", action=action)
+    settings = get_settings()
+    run = event.get("run")
+    if isinstance(run, Mapping):
+        logger.append_keys(modelId=run.get("modelId"), runId=run.get("runId"))
+    logger.append_keys(action=action)
+    return ACTIONS[action](event, logic.Stores.from_settings(settings), settings)

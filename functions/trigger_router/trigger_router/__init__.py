@@ -1,0 +1,1 @@
+"""trigger_router: turns schedules, ground truth landing in S3 and alarms into one ``Run Requested`` per model."""

@@ -1,0 +1,24 @@
+"""Lambda entry point of the trigger router (EventBridge targets): parse, route, publish."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from driftline_common.errors import InvalidEvent
+from driftline_common.observability import logger, tracer
+from driftline_common.settings import get_settings
+from driftline_common.store import ModelStore
+
+from trigger_router import logic
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, Mapping):
+        raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
+    logger.append_keys(sourceEventId=event.get("id"), detailType=event.get("detail-type"))
+    settings = get_settings()
+    return logic.route(event, settings, ModelStore(settings))

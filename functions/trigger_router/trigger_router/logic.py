@@ -1,0 +1,86 @@
+"""Which models an incoming EventBridge event concerns, and the ``Run Requested`` events for them.
+
+Rules:
+
+* ``Scheduled Event`` (``aws.events``): every registered model.
+* ``Object Created`` (``aws.s3``): the models whose ``groundTruth.s3Uri`` is a prefix of the new object's
+  ``s3://bucket/key``.
+* ``CloudWatch Alarm State Change`` to ``ALARM``: the models that name the alarm in
+  ``deployment.rollbackAlarms``, or whose ``endpointName`` is the ``EndpointName`` dimension of a metric the
+  alarm watches. Other states (``OK``, ``INSUFFICIENT_DATA``) request nothing.
+
+Each ``Run Requested`` carries ``{"modelId", "trigger": {"type", "id": <source event id>, "time"}}`` so that
+the pipeline's idempotency key (``trigger#<modelId>#<id>``) is the source event: a redelivered source event
+yields no second run. Models whose stored config is invalid are skipped with a warning (their own runs would
+fail with ``InvalidModelConfig``; one bad config must not block the others).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from driftline_common.config import ModelConfig
+from driftline_common.errors import InvalidEvent, InvalidModelConfig, ModelNotFound
+from driftline_common.events import publish
+from driftline_common.observability import logger
+from driftline_common.settings import Settings
+from driftline_common.store import ModelStore
+
+SCHEDULE, OBJECT_CREATED, ALARM = "Scheduled Event", "Object Created", "CloudWatch Alarm State Change"
+TRIGGER_TYPE = {SCHEDULE: "schedule", OBJECT_CREATED: "ground_truth", ALARM: "alarm"}
+
+
+def _configs(models: ModelStore) -> Iterator[ModelConfig]:
+    for model_id in models.list_models():
+        try:
+            yield models.get_config(model_id)
+        except (InvalidModelConfig, ModelNotFound) as exc:
+            logger.warning("skipping a model", extra={"modelId": model_id, "error": exc.message})
+
+
+def _alarm_endpoints(detail: Mapping[str, Any]) -> set[str]:
+    out = set()
+    for metric in (detail.get("configuration") or {}).get("metrics") or []:
+        dims = (((metric or {}).get("metricStat") or {}).get("metric") or {}).get("dimensions") or {}
+        if dims.get("EndpointName"):
+            out.add(str(dims["EndpointName"]))
+    return out
+
+
+def target_models(event: Mapping[str, Any], models: ModelStore) -> list[str]:
+    """The model ids ``event`` concerns (see the module doc for the rules)."""
+    kind = event.get("detail-type")
+    raw = event.get("detail")
+    detail: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if kind == SCHEDULE:
+        return models.list_models()
+    if kind == OBJECT_CREATED:
+        bucket = (detail.get("bucket") or {}).get("name")
+        key = (detail.get("object") or {}).get("key")
+        if not bucket or not key:
+            raise InvalidEvent("an 'Object Created' event needs detail.bucket.name and detail.object.key")
+        uri = f"s3://{bucket}/{key}"
+        return [c.model_id for c in _configs(models) if uri.startswith(c.ground_truth.s3_uri.rstrip("/") + "/")]
+    if kind == ALARM:
+        if (detail.get("state") or {}).get("value") != "ALARM":
+            return []
+        name = detail.get("alarmName")
+        if not name:
+            raise InvalidEvent("a 'CloudWatch Alarm State Change' event needs detail.alarmName")
+        endpoints = _alarm_endpoints(detail)
+        return [c.model_id for c in _configs(models)
+                if name in c.deployment.rollback_alarms or c.endpoint_name in endpoints]
+    raise InvalidEvent(f"unsupported event detail-type {kind!r}; expected one of {sorted(TRIGGER_TYPE)}",
+                       detailType=kind)
+
+
+def route(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> dict[str, Any]:
+    for field in ("id", "time", "detail-type"):
+        if not isinstance(event.get(field), str) or not event[field]:
+            raise InvalidEvent(f"not an EventBridge event: '{field}' is missing", field=field)
+    targets = target_models(event, models)
+    trigger = {"type": TRIGGER_TYPE[event["detail-type"]], "id": event["id"], "time": event["time"]}
+    published = [publish(settings, "Run Requested", {"modelId": m, "trigger": trigger}) for m in targets]
+    logger.info("runs requested", extra={"trigger": trigger, "models": targets})
+    return {"trigger": trigger, "models": targets, "eventIds": published}

@@ -1,0 +1,229 @@
+"""Lean input validation shared by the metric modules.
+
+Deliberately small: every Lambda cold start imports this, and every metric call
+runs it, so checks are vectorised single passes and label encoding has an
+integer fast path (``np.bincount`` instead of a sort) for the common case of
+small non-negative integer labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+_STR_KINDS = frozenset("USO")
+_INT_KINDS = frozenset("iub")
+# an integer label range up to this many slots is encoded with bincount, not a sort
+_FAST_RANGE = 1 << 16
+
+
+def check_1d(y: Any, name: str) -> np.ndarray:
+    """Return ``y`` as a 1-D array; a column vector ``(n, 1)`` is flattened."""
+    arr = np.asarray(y)
+    if arr.ndim == 1:
+        return arr
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        return arr.ravel()
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be a 1-D array-like of samples, got a scalar {arr!r}.")
+    raise ValueError(
+        f"{name} must be 1-D (n_samples,) or a column (n_samples, 1); got shape {arr.shape}. "
+        "Multilabel and multioutput targets are not supported by this metric."
+    )
+
+
+def check_lengths(**arrays: Any) -> int:
+    """Raise unless all given (non-None) arrays have the same first dimension."""
+    lengths = {name: len(a) for name, a in arrays.items() if a is not None}
+    if len(set(lengths.values())) > 1:
+        detail = ", ".join(f"{k}={v}" for k, v in lengths.items())
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {detail}.")
+    return next(iter(lengths.values()))
+
+
+def all_finite(a: np.ndarray) -> bool:
+    """True when every element of the float array ``a`` is finite (one cheap sum first)."""
+    if a.size == 0:
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(a)):
+            return True
+    return bool(np.isfinite(a).all())
+
+
+def assert_finite(a: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``a`` (numeric) contains NaN or infinity."""
+    if a.dtype.kind in "fc" and not all_finite(a):
+        what = "NaN" if np.isnan(a).any() else "infinity"
+        raise ValueError(f"Input {name} contains {what}; all values must be finite.")
+
+
+def check_scores(y_score: Any, name: str = "y_score", *, allow_2d: bool = False) -> np.ndarray:
+    """Validate numeric, finite scores; 1-D (or 2-D when ``allow_2d``)."""
+    arr = np.asarray(y_score)
+    if arr.dtype.kind not in "iufb":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim not in ((1, 2) if allow_2d else (1,)):
+        raise ValueError(f"{name} must be 1-D (n_samples,){' or 2-D' if allow_2d else ''}; got {arr.shape}.")
+    if arr.dtype.kind != "f":
+        arr = arr.astype(np.float64)
+    assert_finite(arr, name)
+    return arr
+
+
+def check_sample_weight(
+    sample_weight: Any, n_samples: int, *, allow_all_zero: bool = False
+) -> np.ndarray | None:
+    """Return ``sample_weight`` as a finite numeric 1-D array of length ``n_samples`` (or None)."""
+    if sample_weight is None:
+        return None
+    sw = np.asarray(sample_weight)
+    if sw.ndim == 0:
+        sw = np.full(n_samples, sw)
+    if sw.ndim != 1:
+        raise ValueError(f"sample_weight must be 1-D (n_samples,), got shape {sw.shape}.")
+    if sw.dtype.kind not in "iufb":
+        raise ValueError(f"sample_weight must be numeric, got dtype {sw.dtype}.")
+    if sw.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight has {sw.shape[0]} elements but the inputs have {n_samples} samples."
+        )
+    if sw.dtype.kind == "b":
+        sw = sw.astype(np.int64)
+    assert_finite(sw, "sample_weight")
+    if not allow_all_zero and not sw.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return sw
+
+
+def weighted_mean(values: np.ndarray, weights: np.ndarray | None, axis: int | None = None) -> Any:
+    """``np.average`` (same summation as scikit-learn) raising ValueError when the weights sum to zero."""
+    if weights is None:
+        return np.mean(values, axis=axis)
+    total = np.sum(weights, dtype=np.float64)
+    if total == 0:
+        raise ValueError("sample_weight sums to zero; the weighted average is undefined.")
+    w = weights if axis is None or values.ndim == 1 else weights.reshape((-1,) + (1,) * (values.ndim - 1))
+    return np.sum(values * w, axis=axis) / total
+
+
+def _label_array(y: Any, name: str) -> np.ndarray:
+    arr = check_1d(y, name)
+    kind = arr.dtype.kind
+    if kind == "f":
+        if not all_finite(arr):
+            raise ValueError(f"Input {name} contains NaN or infinity; labels must be finite.")
+        if arr.size and np.any(arr != np.floor(arr)):
+            raise ValueError(
+                f"{name} contains continuous (non-integer float) values; classification metrics "
+                "expect discrete class labels (ints, strings or bools)."
+            )
+    elif kind not in _INT_KINDS and kind not in _STR_KINDS:
+        raise ValueError(f"{name} has unsupported dtype {arr.dtype} for class labels.")
+    return arr
+
+
+def _is_str(arr: np.ndarray) -> bool:
+    if arr.dtype.kind in "US":
+        return True
+    if arr.dtype.kind == "O":
+        return arr.size > 0 and isinstance(arr.flat[0], str)
+    return False
+
+
+def encode_labels(*ys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Sorted union of the labels of ``ys`` and each array as indices into it.
+
+    Small non-negative-range integer/bool labels take a bincount path (no sort).
+    """
+    if all(y.dtype.kind in _INT_KINDS for y in ys):
+        ys_i = [y.view(np.uint8) if y.dtype.kind == "b" else y for y in ys]
+        nonempty = [y for y in ys_i if y.size]
+        if nonempty:
+            lo = min(int(y.min()) for y in nonempty)
+            hi = max(int(y.max()) for y in nonempty)
+            span = hi - lo + 1
+            if span <= 2:
+                # min and max are both present: no counting pass needed
+                classes = np.array([lo, hi][:span]).astype(np.result_type(*ys))
+                if lo == 0:
+                    return classes, [y if y.dtype == np.uint8 else y.astype(np.intp, copy=False) for y in ys_i]
+                return classes, [(y.astype(np.intp) - lo) for y in ys_i]
+            if span <= max(_FAST_RANGE, 2 * sum(y.size for y in ys_i)):
+                shifted = [(y.astype(np.intp) - lo) if lo else y for y in ys_i]
+                present = np.zeros(span, dtype=bool)
+                for s in shifted:
+                    present |= np.bincount(s, minlength=span).astype(bool)
+                classes = (np.flatnonzero(present) + lo).astype(np.result_type(*ys), copy=False)
+                if present.all():
+                    idx = [s.astype(np.intp, copy=False) for s in shifted]
+                else:
+                    lut = np.cumsum(present, dtype=np.intp) - 1
+                    idx = [lut[s] for s in shifted]
+                return classes, idx
+    try:
+        joined = np.concatenate(ys) if len(ys) > 1 else ys[0]
+        classes, inverse = np.unique(joined, return_inverse=True)
+    except TypeError as exc:  # object arrays mixing str and numbers
+        raise ValueError("Mix of label input types (string and number) is not supported.") from exc
+    inverse = inverse.ravel()
+    out, start = [], 0
+    for y in ys:
+        out.append(inverse[start : start + y.size])
+        start += y.size
+    return classes, out
+
+
+def check_targets(
+    y_true: Any, y_pred: Any, sample_weight: Any = None
+) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Validate a pair of label vectors.
+
+    Returns ``(y_type, classes, true_idx, pred_idx, sample_weight)`` where
+    ``y_type`` is ``'binary'`` (at most two distinct labels) or ``'multiclass'``,
+    ``classes`` the sorted union of labels and ``*_idx`` indices into it.
+    """
+    yt = _label_array(y_true, "y_true")
+    yp = _label_array(y_pred, "y_pred")
+    n = check_lengths(y_true=yt, y_pred=yp)
+    if n == 0:
+        raise ValueError(
+            "Found empty input array (y_true / y_pred) while a minimum of 1 sample is required."
+        )
+    if _is_str(yt) != _is_str(yp):
+        raise ValueError(
+            "Mix of label input types (string and number): y_true has dtype "
+            f"{yt.dtype}, y_pred has dtype {yp.dtype}; use the same kind of labels for both."
+        )
+    sw = check_sample_weight(sample_weight, n)
+    classes, (ti, pi) = encode_labels(yt, yp)
+    y_type = "binary" if classes.shape[0] <= 2 else "multiclass"
+    return y_type, classes, ti, pi, sw
+
+
+def unique_labels_1d(y: np.ndarray) -> np.ndarray:
+    """Sorted unique labels of one validated label array."""
+    return encode_labels(y)[0]
+
+
+def label_array(y: Any, name: str) -> np.ndarray:
+    """Validate a 1-D vector of class labels (finite, not continuous)."""
+    return _label_array(y, name)
+
+
+def check_pos_label(pos_label: Any, classes: np.ndarray) -> Any:
+    """Infer ``pos_label`` like scikit-learn: 1 for {0,1}/{-1,1}-like labels, else it must be given."""
+    if pos_label is not None:
+        return pos_label
+    if classes.dtype.kind in "USO" or classes.shape[0] > 2 or not any(
+        np.array_equal(classes, ok) for ok in ([0, 1], [-1, 1], [0], [-1], [1])
+    ):
+        reprs = ", ".join(repr(c) for c in classes.tolist())
+        raise ValueError(
+            f"y_true takes value in {{{reprs}}} and pos_label is not specified: either make y_true "
+            "take value in {0, 1} or {-1, 1} or pass pos_label explicitly."
+        )
+    return 1

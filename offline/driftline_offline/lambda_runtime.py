@@ -1,0 +1,229 @@
+"""In-process Lambda runtime: the real handlers, called the way the Lambda Python runtime calls them.
+
+Each registered function carries its handler string (``pkg.module.func``), its code and layer
+directories (put on ``sys.path``), its resolved environment, memory size and timeout. An invocation
+sets the function's environment (plus the variables the Lambda runtime defines) in ``os.environ``
+for its duration, restores it afterwards, and is serialised with a re-entrant lock (a handler may
+publish an event that invokes another function in the same thread).
+
+An unhandled exception becomes the Lambda runtime's error envelope
+``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with ``errorType`` the exception's class
+name, which is what Step Functions' ``Retry``/``Catch`` match on.
+
+Example
+-------
+>>> ctx = LambdaContext("fn", memory_limit_in_mb=128, timeout_s=3, region="us-east-1",
+...                     account_id="123456789012")
+>>> ctx.function_name, ctx.memory_limit_in_mb
+('fn', 128)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "FunctionSpec",
+    "HandlerError",
+    "LambdaContext",
+    "LambdaRegistry",
+    "error_envelope",
+]
+
+_INVOKE_LOCK = threading.RLock()
+
+
+class LambdaContext:
+    """The attributes and method of the Lambda Python runtime's context object."""
+
+    def __init__(
+        self,
+        function_name: str,
+        *,
+        memory_limit_in_mb: int,
+        timeout_s: float,
+        region: str,
+        account_id: str,
+        version: str = "$LATEST",
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = version
+        self.memory_limit_in_mb = int(memory_limit_in_mb)
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:{account_id}:function:{function_name}"
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"offline/{self.aws_request_id}"
+        self.identity = None
+        self.client_context = None
+        self._deadline = time.monotonic() + float(timeout_s)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class FunctionSpec:
+    """What the offline runtime needs to invoke one function."""
+
+    logical_id: str
+    function_name: str
+    handler: str
+    code_dir: Path
+    layer_dirs: list[Path] = field(default_factory=list)
+    environment: dict[str, str] = field(default_factory=dict)
+    memory_size: int = 128
+    timeout: float = 3.0
+    runtime: str = "python3.11"
+    arn: str = ""
+    _callable: Callable[..., Any] | None = None
+
+    def load(self) -> Callable[..., Any]:
+        """Import the handler (lazily, once), with the code and layer dirs on ``sys.path``."""
+        if self._callable is None:
+            for d in [self.code_dir, *self.layer_dirs]:
+                if str(d) not in sys.path:
+                    sys.path.insert(0, str(d))
+            module_name, _, func_name = self.handler.rpartition(".")
+            if not module_name:
+                raise ValueError(f"{self.logical_id}: Handler {self.handler!r} is not 'module.function'")
+            module = importlib.import_module(module_name)
+            try:
+                self._callable = getattr(module, func_name)
+            except AttributeError as exc:
+                raise ValueError(
+                    f"{self.logical_id}: module {module_name!r} has no handler {func_name!r}"
+                ) from exc
+        return self._callable
+
+
+class HandlerError(Exception):
+    """A handler raised: carries the original exception and the Lambda error envelope."""
+
+    def __init__(self, original: BaseException, envelope: dict[str, Any]) -> None:
+        super().__init__(envelope["errorMessage"])
+        self.original = original
+        self.envelope = envelope
+
+
+def error_envelope(exc: BaseException, request_id: str) -> dict[str, Any]:
+    """The Lambda Python runtime's error payload for an unhandled exception."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return {
+        "errorMessage": str(exc),
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": [
+            f'  File "{f.filename}", line {f.lineno}, in {f.name}\n    {f.line or ""}\n' for f in frames
+        ],
+    }
+
+
+class LambdaRegistry:
+    """The functions of a stack, by logical id, function name and ARN."""
+
+    def __init__(self, *, region: str, account_id: str) -> None:
+        self.region = region
+        self.account_id = account_id
+        self._by_logical: dict[str, FunctionSpec] = {}
+        self._by_name: dict[str, FunctionSpec] = {}
+        self.invocations: list[dict[str, Any]] = []
+
+    def register(self, spec: FunctionSpec) -> None:
+        self._by_logical[spec.logical_id] = spec
+        self._by_name[spec.function_name] = spec
+
+    def __contains__(self, key: str) -> bool:
+        return self.find(key) is not None
+
+    def specs(self) -> list[FunctionSpec]:
+        return list(self._by_logical.values())
+
+    def find(self, key: str) -> FunctionSpec | None:
+        """By logical id, function name, function ARN (qualified or not) or ``name:qualifier``."""
+        if key in self._by_logical:
+            return self._by_logical[key]
+        if key.startswith("arn:"):
+            parts = key.split(":")
+            key = parts[6] if len(parts) > 6 else key
+        else:
+            key = key.split(":")[0]
+        return self._by_name.get(key)
+
+    def invoke(self, key: str, event: Any) -> Any:
+        """Call the handler; return its result or raise :class:`HandlerError`."""
+        spec = self.find(key)
+        if spec is None:
+            raise KeyError(f"no offline function {key!r}")
+        handler = spec.load()
+        context = LambdaContext(
+            spec.function_name,
+            memory_limit_in_mb=spec.memory_size,
+            timeout_s=spec.timeout,
+            region=self.region,
+            account_id=self.account_id,
+        )
+        env = {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "_HANDLER": spec.handler,
+            **{k: str(v) for k, v in spec.environment.items()},
+        }
+        record: dict[str, Any] = {
+            "function": spec.logical_id,
+            "request_id": context.aws_request_id,
+            "event": event,
+        }
+        with _INVOKE_LOCK:
+            saved = {k: os.environ.get(k) for k in env}
+            os.environ.update(env)
+            started = time.perf_counter()
+            try:
+                result = handler(event, context)
+            except Exception as exc:
+                record["error"] = error_envelope(exc, context.aws_request_id)
+                raise HandlerError(exc, record["error"]) from exc
+            finally:
+                record["duration_s"] = time.perf_counter() - started
+                self.invocations.append(record)
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+        record["result"] = result
+        return result
+
+    def invoke_payload(self, key: str, payload: bytes | str | None) -> tuple[bytes, str | None]:
+        """Lambda ``Invoke`` semantics on bytes: ``(response payload, FunctionError or None)``."""
+        if isinstance(payload, bytes):
+            payload = payload.decode("utf-8")
+        event = json.loads(payload) if payload else {}
+        try:
+            result = self.invoke(key, event)
+        except HandlerError as err:
+            return json.dumps(err.envelope).encode(), "Unhandled"
+        try:
+            return json.dumps(result).encode(), None
+        except (TypeError, ValueError) as exc:
+            envelope = {
+                "errorMessage": f"Unable to marshal response: {exc}",
+                "errorType": "Runtime.MarshalError",
+                "requestId": "",
+                "stackTrace": [],
+            }
+            return json.dumps(envelope).encode(), "Unhandled"

@@ -1,0 +1,331 @@
+"""Small, named extensions to moto 5.2.x for the offline runtime.
+
+Each extension patches one narrow place of moto, is listed in :data:`EXTENSIONS`, and has its own test
+in ``tests/offline/test_moto_ext.py`` so that a moto upgrade shows exactly what broke. They are
+installed once per process (:func:`install`) and dispatch to the *active* runtime
+(:func:`driftline_offline.runtime.active`); with no active runtime moto behaves as shipped.
+
+- ``lambda_dispatch``: ``LambdaSimpleBackend.invoke`` calls the real handler in-process and returns the
+  Lambda runtime's error envelope with ``x-amz-function-error: Unhandled`` on an exception.
+- ``events_delivery``: ``Rule.send_to_targets`` delivers to Step Functions and Lambda targets
+  (``Input`` / ``InputPath`` / ``InputTransformer``), scheduled rules no longer match every event,
+  disabled rules deliver nothing; ``put_events`` and S3's EventBridge notifications stamp events with
+  the simulated clock.
+- ``sfn_start_execution_name``: ``start_execution`` without a name gets a UUID (AWS does the same).
+- ``sfn_sim_clock``: execution start/stop dates, history timestamps, ``$$.State.EnteredTime`` and
+  ``Wait`` ``Timestamp`` come from the simulated clock.
+- ``sfn_fast_wait`` / ``sfn_fast_retry``: ``Wait`` states and ``Retry`` back-off advance the simulated
+  clock instead of sleeping; ``.sync`` polling does not sleep 0.5 s.
+- ``sfn_jsonata``: moto's JSONata hook evaluates with ``jsonata-python``.
+- ``sfn_sagemaker``: ``arn:aws:states:::sagemaker:*`` (``createTrainingJob.sync`` and request/response
+  calls) instead of moto's "unsupported" forwarder.
+- ``sfn_client_cache``: the interpreter reuses one boto3 client per service and region instead of
+  building a new one for every task (≈15 ms each).
+- ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
+  serves the model (see :mod:`driftline_offline.sagemaker_local`).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import json
+import threading
+import time as _time
+import types
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .runtime import active
+
+__all__ = ["EXTENSIONS", "install", "installed"]
+
+EXTENSIONS = (
+    "lambda_dispatch",
+    "events_delivery",
+    "sfn_start_execution_name",
+    "sfn_sim_clock",
+    "sfn_fast_wait",
+    "sfn_fast_retry",
+    "sfn_jsonata",
+    "sfn_sagemaker",
+    "sfn_client_cache",
+    "sagemaker_local",
+)
+
+_INSTALLED: set[str] = set()
+_INSTALL_LOCK = threading.Lock()
+
+
+def installed() -> frozenset[str]:
+    return frozenset(_INSTALLED)
+
+
+def install() -> None:
+    """Apply every extension once (idempotent)."""
+    with _INSTALL_LOCK:
+        for name in EXTENSIONS:
+            if name not in _INSTALLED:
+                _INSTALLERS[name]()
+                _INSTALLED.add(name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lambda
+# ---------------------------------------------------------------------------------------------------
+def _install_lambda_dispatch() -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(self, function_name, qualifier, body, headers, response_headers):  # type: ignore[no-untyped-def]
+        rt = active()
+        if rt is not None:
+            spec = rt.lambdas.find(function_name)
+            if spec is not None:
+                payload, function_error = rt.lambdas.invoke_payload(spec.function_name, body)
+                if function_error:
+                    response_headers["x-amz-function-error"] = function_error
+                return payload
+        return original(self, function_name, qualifier, body, headers, response_headers)
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------------------------------
+# EventBridge
+# ---------------------------------------------------------------------------------------------------
+def _install_events_delivery() -> None:
+    from moto.events.models import EventsBackend, Rule
+
+    from .clock import iso_z
+
+    original_send = Rule.send_to_targets
+    original_put = EventsBackend.put_events
+
+    def send_to_targets(self, original_event, transform_input=True):  # type: ignore[no-untyped-def]
+        rt = active()
+        if rt is None:
+            return original_send(self, original_event, transform_input)
+        if self.state != "ENABLED":
+            return None
+        if self.scheduled_expression and not self.event_pattern.get_pattern():
+            return None  # a schedule-only rule matches no event on AWS
+        if not self.event_pattern.matches_event(original_event):
+            return None
+        event = {k: v for k, v in original_event.items() if k != "ingestion-time"}
+        t = event.get("time")
+        if isinstance(t, int | float):
+            event["time"] = iso_z(_dt.datetime.fromtimestamp(float(t), tz=_dt.UTC))
+        others = [
+            target
+            for target in self.targets
+            if not rt.deliver(rule_name=self.name, rule_arn=self.arn, target=target, event=event)
+        ]
+        if others:
+            clone = copy.copy(self)
+            clone.targets = others
+            return original_send(clone, original_event, transform_input)
+        return None
+
+    def put_events(self, events):  # type: ignore[no-untyped-def]
+        rt = active()
+        if rt is not None:
+            stamp = rt.clock.now().timestamp()
+            events = [e if e.get("Time") is not None else {**e, "Time": stamp} for e in events]
+        return original_put(self, events)
+
+    import moto.s3.notifications as s3_notifications
+
+    real_unix_time = s3_notifications.unix_time
+
+    def unix_time(*args: Any) -> float:
+        rt = active()
+        return rt.clock.now().timestamp() if rt is not None and not args else real_unix_time(*args)
+
+    s3_notifications.unix_time = unix_time  # S3 -> EventBridge events carry the simulated time
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    EventsBackend.put_events = put_events  # type: ignore[method-assign]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step Functions
+# ---------------------------------------------------------------------------------------------------
+def _install_sfn_start_execution_name() -> None:
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):  # type: ignore[no-untyped-def]
+        return original(self, state_machine_arn, name or str(uuid.uuid4()), execution_input, trace_header)
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
+
+class _ClockDatetime(_dt.datetime):
+    """``datetime.datetime`` whose ``now()`` reads the active runtime's simulated clock."""
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[no-untyped-def,override]
+        rt = active()
+        if rt is None:
+            return _dt.datetime.now(tz)
+        t = rt.clock.now()
+        return t.astimezone(tz) if tz is not None else t.astimezone(_dt.UTC).replace(tzinfo=None)
+
+
+def _clock_datetime_module() -> types.ModuleType:
+    shim = types.ModuleType("datetime")
+    shim.__dict__.update({k: v for k, v in _dt.__dict__.items() if not k.startswith("__")})
+    shim.datetime = _ClockDatetime  # type: ignore[attr-defined]
+    return shim
+
+
+def _install_sfn_sim_clock() -> None:
+    import moto.stepfunctions.parser.asl.component.state.state as state_mod
+    import moto.stepfunctions.parser.asl.component.state.wait.wait_function.timestamp as ts_mod
+    import moto.stepfunctions.parser.asl.eval.event.event_manager as event_manager_mod
+    import moto.stepfunctions.parser.backend.execution as execution_mod
+    import moto.stepfunctions.parser.models as models_mod
+
+    shim = _clock_datetime_module()
+    for mod in (models_mod, execution_mod, event_manager_mod, state_mod, ts_mod):
+        mod.datetime = shim  # type: ignore[attr-defined]
+
+
+def _install_sfn_fast_wait() -> None:
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback as cb
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    original = WaitFunction._wait_interval
+
+    def _wait_interval(self, env, wait_seconds):  # type: ignore[no-untyped-def]
+        rt = active()
+        if rt is None or not rt.fast_waits:
+            return original(self, env, wait_seconds)
+        if wait_seconds > 0:
+            rt.clock.advance(wait_seconds)
+        return None
+
+    WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+    cb._DELAY_SECONDS_SYNC_CONDITION_CHECK = 0.01  # type: ignore[misc]
+
+
+class _FastTime(types.ModuleType):
+    """``time`` for the retrier: ``sleep`` advances the simulated clock when a runtime is active."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        rt = active()
+        if rt is None or not rt.fast_waits:
+            _time.sleep(seconds)
+        else:
+            rt.clock.advance(seconds)
+
+
+def _install_sfn_fast_retry() -> None:
+    import moto.stepfunctions.parser.asl.component.common.retry.retrier_decl as retrier_mod
+
+    retrier_mod.time = _FastTime("time")  # type: ignore[assignment]
+
+
+def _install_sfn_jsonata() -> None:
+    import jsonata
+    import moto.stepfunctions.parser.asl.jsonata.jsonata as jsonata_mod
+
+    def _eval(expression: str) -> Any:
+        try:
+            return jsonata.Jsonata(expression).evaluate(None)
+        except Exception as exc:
+            raise jsonata_mod.JSONataException("UNKNOWN", str(exc)) from exc
+
+    jsonata_mod._eval_jsonata = _eval  # type: ignore[attr-defined]
+
+
+def _install_sfn_sagemaker() -> None:
+    import moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_factory as factory
+
+    from .sfn_sagemaker import StateTaskServiceSageMaker
+
+    original: Callable[..., Any] = factory.state_task_service_for
+
+    def state_task_service_for(service_name: str):  # type: ignore[no-untyped-def]
+        if service_name == "sagemaker":
+            return StateTaskServiceSageMaker()
+        return original(service_name=service_name)
+
+    factory.state_task_service_for = state_task_service_for  # type: ignore[assignment]
+
+
+def _install_sfn_client_cache() -> None:
+    import sys
+
+    import moto.stepfunctions.parser.asl.utils.boto_client as boto_client_mod
+    from moto.core.models import botocore_stubber
+
+    original = boto_client_mod.boto_client_for
+    cache: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if not botocore_stubber.enabled:
+            return original(region=region, service=service, state_credentials=state_credentials)
+        key = (region, service)
+        with lock:
+            if key not in cache:
+                cache[key] = original(region=region, service=service, state_credentials=state_credentials)
+            return cache[key]
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original:
+            module.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+    import driftline_offline.sfn_sagemaker as sfn_sagemaker_mod
+
+    sfn_sagemaker_mod.boto_client_for = boto_client_for  # type: ignore[attr-defined]
+
+
+def warm_clients(region: str, services: tuple[str, ...] = (
+    "lambda", "dynamodb", "sns", "sqs", "events", "stepfunctions", "sagemaker", "s3",
+)) -> None:
+    """Create the interpreter's cached clients up front (the first execution is then as fast as the rest)."""
+    from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_mod
+
+    import driftline_offline.sfn_sagemaker as sfn_sagemaker_mod
+
+    for service in services:
+        sfn_sagemaker_mod.boto_client_for(region=region, service=service)
+    _ = boto_client_mod
+
+
+def _install_sagemaker_local() -> None:
+    from .sagemaker_local import install_sagemaker_patches
+
+    install_sagemaker_patches()
+
+
+_INSTALLERS: dict[str, Callable[[], None]] = {
+    "lambda_dispatch": _install_lambda_dispatch,
+    "events_delivery": _install_events_delivery,
+    "sfn_start_execution_name": _install_sfn_start_execution_name,
+    "sfn_sim_clock": _install_sfn_sim_clock,
+    "sfn_fast_wait": _install_sfn_fast_wait,
+    "sfn_fast_retry": _install_sfn_fast_retry,
+    "sfn_jsonata": _install_sfn_jsonata,
+    "sfn_sagemaker": _install_sfn_sagemaker,
+    "sfn_client_cache": _install_sfn_client_cache,
+    "sagemaker_local": _install_sagemaker_local,
+}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, default=_json_default)

@@ -1,0 +1,157 @@
+"""deployer: moto for DynamoDB/EventBridge, botocore's Stubber for SageMaker.
+
+moto 5.2.5 has no ``UpdateEndpoint`` (nor blue/green ``DeploymentConfig``), so the SageMaker client alone is
+stubbed with ``botocore.stub.Stubber``, which also validates every request against botocore's SageMaker
+service model; the request builders are additionally checked with ``ParamValidator``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+from botocore.stub import Stubber
+from botocore.validate import ParamValidator
+from deployer.handler import lambda_handler
+from deployer.requests import deployment_config, resource_name, update_endpoint_request
+from driftline_common.aws import client
+from driftline_common.config import parse_config
+from driftline_common.errors import InvalidEvent
+from driftline_common.settings import Settings
+from driftline_common.store import ModelStore
+
+from tests.conftest import load_event
+from tests.handlers._support import Context, bus_recorder, drain
+
+CONFIG = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "model_config_binary.json").read_text())
+CTX = Context()
+SM = "arn:aws:sagemaker:us-east-1:123456789012:"
+ENDPOINT = CONFIG["endpointName"]
+NEW = resource_name("example-classifier", "run-2024-05-02-0001")
+CAPTURE = {"EnableCapture": True, "InitialSamplingPercentage": 50,
+           "DestinationS3Uri": "s3://driftline-test-data/datacapture",
+           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
+
+
+@pytest.fixture
+def env(stack_env: dict[str, str]) -> Iterator[dict[str, Any]]:
+    models = ModelStore(Settings.from_env())
+    models.put_config(parse_config(CONFIG))
+    with Stubber(client("sagemaker")) as stub:
+        yield {"models": models, "stub": stub, "bus": bus_recorder(stack_env["EVENT_BUS_NAME"]), **stack_env}
+        stub.assert_no_pending_responses()
+
+
+def input_shape(operation: str) -> Any:
+    return botocore.session.get_session().get_service_model("sagemaker").operation_model(operation).input_shape
+
+
+@pytest.mark.parametrize("strategy", ["canary", "linear", "all_at_once"])
+def test_update_endpoint_request_is_valid(strategy: str) -> None:
+    cfg = parse_config({**CONFIG, "deployment": {**CONFIG["deployment"], "strategy": strategy}})
+    request = update_endpoint_request(cfg, endpoint_config_name="cfg")
+    report = ParamValidator().validate(request, input_shape("UpdateEndpoint"))
+    assert not report.has_errors(), report.generate_report()
+    policy = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    routing = policy["TrafficRoutingConfiguration"]
+    assert routing["Type"] == {"canary": "CANARY", "linear": "LINEAR", "all_at_once": "ALL_AT_ONCE"}[strategy]
+    assert routing["WaitIntervalInSeconds"] == CONFIG["deployment"]["waitMinutes"] * 60
+    assert policy["TerminationWaitInSeconds"] == CONFIG["deployment"]["terminationWaitMinutes"] * 60
+    assert 600 <= policy["MaximumExecutionTimeoutInSeconds"] <= 14400
+    if strategy == "canary":
+        assert routing["CanarySize"] == {"Type": "CAPACITY_PERCENT", "Value": 10}
+    if strategy == "linear":
+        assert routing["LinearStepSize"] == {"Type": "CAPACITY_PERCENT", "Value": 25}
+    assert request["DeploymentConfig"]["AutoRollbackConfiguration"] == {
+        "Alarms": [{"AlarmName": "driftline-example-classifier-5xx"}]}
+    no_alarms = parse_config({**CONFIG, "deployment": {**CONFIG["deployment"], "rollbackAlarms": []}})
+    assert "AutoRollbackConfiguration" not in deployment_config(no_alarms)
+
+
+def test_deploy_updates_the_endpoint_blue_green(env: dict[str, Any]) -> None:
+    event = load_event("deployer_deploy.json")
+    stub = env["stub"]
+    stub.add_response("create_model", {"ModelArn": SM + "model/m"}, {
+        "ModelName": NEW, "ExecutionRoleArn": env["SAGEMAKER_ROLE_ARN"],
+        "PrimaryContainer": {"Image": CONFIG["training"]["imageUri"],
+                             "ModelDataUrl": event["training"]["modelArtifacts"],
+                             "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                                             "SAGEMAKER_SUBMIT_DIRECTORY": CONFIG["training"]["sourceUri"]}},
+        "Tags": [{"Key": "driftline:modelId", "Value": "example-classifier"},
+                 {"Key": "driftline:runId", "Value": "run-2024-05-02-0001"}]})
+    stub.add_response("describe_endpoint", {
+        "EndpointName": ENDPOINT, "EndpointArn": SM + "endpoint/e", "EndpointConfigName": "old-config",
+        "EndpointStatus": "InService", "CreationTime": "2024-01-01T00:00:00Z",
+        "LastModifiedTime": "2024-01-01T00:00:00Z"},
+        {"EndpointName": ENDPOINT})
+    stub.add_response("describe_endpoint_config", {
+        "EndpointConfigName": "old-config", "EndpointConfigArn": SM + "endpoint-config/o",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "old-model"}],
+        "DataCaptureConfig": CAPTURE, "CreationTime": "2024-01-01T00:00:00Z"}, {"EndpointConfigName": "old-config"})
+    stub.add_response("create_endpoint_config", {"EndpointConfigArn": SM + "endpoint-config/n"}, {
+        "EndpointConfigName": NEW, "DataCaptureConfig": CAPTURE,
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": NEW, "InitialInstanceCount": 1,
+                                "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0}],
+        "Tags": [{"Key": "driftline:modelId", "Value": "example-classifier"}]})
+    cfg = parse_config(CONFIG)
+    stub.add_response("update_endpoint", {"EndpointArn": SM + "endpoint/e"},
+                      update_endpoint_request(cfg, endpoint_config_name=NEW))
+    out = lambda_handler(event, CTX)
+    assert out["status"] == "Updating"
+    assert (out["modelName"], out["endpointConfigName"], out["previousEndpointConfigName"]) == (NEW, NEW, "old-config")
+    assert out["version"] == 1
+
+
+def test_deploy_creates_a_missing_endpoint(env: dict[str, Any]) -> None:
+    stub = env["stub"]
+    stub.add_response("create_model", {"ModelArn": SM + "model/m"})
+    stub.add_client_error("describe_endpoint", "ValidationException", f'Could not find endpoint "{ENDPOINT}".')
+    stub.add_response("create_endpoint_config", {"EndpointConfigArn": SM + "endpoint-config/n"})
+    stub.add_response("create_endpoint", {"EndpointArn": SM + "endpoint/e"},
+                      {"EndpointName": ENDPOINT, "EndpointConfigName": NEW,
+                       "Tags": [{"Key": "driftline:modelId", "Value": "example-classifier"}]})
+    out = lambda_handler(load_event("deployer_deploy.json"), CTX)
+    assert out["previousEndpointConfigName"] is None
+
+
+def described(status: str, config: str, failure: str | None = None) -> dict[str, Any]:
+    out = {"EndpointName": ENDPOINT, "EndpointArn": SM + "endpoint/e", "EndpointConfigName": config,
+           "EndpointStatus": status,
+           "CreationTime": "2024-01-01T00:00:00Z", "LastModifiedTime": "2024-01-01T00:00:00Z"}
+    return {**out, "FailureReason": failure} if failure else out
+
+
+def test_status_transitions(env: dict[str, Any]) -> None:
+    event = load_event("deployer_status.json")
+    stub, models = env["stub"], env["models"]
+    models.put_state("example-classifier", {"champion": {"modelName": "initial"}})
+    cases = [
+        (described("Updating", "old-config"), "Updating"),
+        (described("InService", "old-config", "Alarm driftline-example-classifier-5xx in ALARM"), "RolledBack"),
+        (described("Failed", NEW, "ResourceLimitExceeded"), "Failed"),
+        (described("InService", NEW), "InService"),
+    ]
+    for response, _ in cases:
+        stub.add_response("describe_endpoint", response, {"EndpointName": ENDPOINT})
+    results = [lambda_handler(copy.deepcopy(event), CTX) for _ in cases]
+    assert [r["status"] for r in results] == [expected for _, expected in cases]
+    assert results[1]["reason"] == "Alarm driftline-example-classifier-5xx in ALARM"
+    assert results[2]["reason"] == "ResourceLimitExceeded"
+    state = models.get_state("example-classifier")
+    assert state["champion"]["modelName"] == NEW
+    assert state["previousChampion"]["modelName"] == "initial"
+    assert [e["detail-type"] for e in drain(env["bus"])] == ["Deployment Rolled Back", "Model Deployed"]
+
+
+def test_bad_input(env: dict[str, Any]) -> None:
+    event = load_event("deployer_deploy.json")
+    del event["training"]["modelArtifacts"]
+    with pytest.raises(InvalidEvent, match=r"training\.modelArtifacts"):
+        lambda_handler(event, CTX)
+    with pytest.raises(InvalidEvent, match="unknown action"):
+        lambda_handler({"action": "rollback"}, CTX)

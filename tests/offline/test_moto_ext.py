@@ -1,0 +1,385 @@
+"""One test per moto extension (see driftline_offline.moto_ext.EXTENSIONS): a moto upgrade shows what broke."""
+
+import io
+import json
+import tarfile
+import threading
+import time
+
+import boto3
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from driftline_offline import moto_ext
+
+from .conftest import FIXTURES
+
+
+def _machine(stack, name, definition):
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    role = "arn:aws:iam::123456789012:role/driftline-offline-execution-role"
+    return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+
+
+def _run(stack, arn, payload=None, name=None):
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    kwargs = {"stateMachineArn": arn, "input": json.dumps(payload or {})}
+    if name:
+        kwargs["name"] = name
+    return stack.wait_execution(sfn.start_execution(**kwargs)["executionArn"])
+
+
+def test_every_extension_is_installed(stack):
+    assert moto_ext.installed() == frozenset(moto_ext.EXTENSIONS)
+
+
+def test_lambda_dispatch_resource_arn_and_invoke_integration(stack):
+    fn = stack.attribute("Failer", "Arn")
+    arn = _machine(stack, "ext-lambda", {
+        "StartAt": "Direct",
+        "States": {
+            "Direct": {"Type": "Task", "Resource": fn, "ResultPath": "$.direct", "Next": "Integration"},
+            "Integration": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                            "Parameters": {"FunctionName": fn, "Payload": {"mode": "ok", "n": 1}},
+                            "OutputPath": "$.Payload", "End": True},
+        },
+    })
+    out = _run(stack, arn, {"mode": "ok"})
+    assert out["status"] == "SUCCEEDED"
+    assert json.loads(out["output"]) == {"ok": True, "echo": {"mode": "ok", "n": 1}}
+
+
+def test_lambda_dispatch_error_types_match_task_failed_and_custom_names(stack):
+    fn = stack.attribute("Failer", "Arn")
+    arn = _machine(stack, "ext-lambda-errors", {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": fn,
+                  "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.err", "Next": "Caught"}],
+                  "End": True},
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    })
+    out = json.loads(_run(stack, arn, {"mode": "boom"})["output"])
+    assert out["err"]["Error"] == "ValueError"
+    assert json.loads(out["err"]["Cause"])["errorMessage"] == "boom"
+
+
+def test_sfn_start_execution_without_a_name_gets_a_uuid(stack):
+    arn = _machine(stack, "ext-noname", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    a = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    b = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    assert a != b
+    assert not a.endswith(":None")
+    assert len(a.split(":")[-1]) == 36
+    assert stack.wait_execution(a)["status"] == "SUCCEEDED"
+
+
+def test_sfn_sim_clock_and_fast_wait_timestamp(stack):
+    arn = _machine(stack, "ext-wait", {
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Timestamp": "2024-01-02T00:00:00Z", "Next": "S"},
+            "S": {"Type": "Wait", "Seconds": 86400 * 30, "Next": "P"},
+            "P": {"Type": "Pass", "Parameters": {"entered.$": "$$.State.EnteredTime"}, "End": True},
+        },
+    })
+    started = time.perf_counter()
+    out = _run(stack, arn)
+    assert time.perf_counter() - started < 2
+    assert out["status"] == "SUCCEEDED"
+    assert json.loads(out["output"])["entered"].startswith("2024-02-01T00:00:00")  # Jan 2 + 30 days
+
+
+def test_sfn_fast_retry_uses_the_clock(stack):
+    fn = stack.attribute("Failer", "Arn")
+    arn = _machine(stack, "ext-retry", {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": fn, "End": True,
+                         "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1000, "MaxAttempts": 2,
+                                    "BackoffRate": 3}]}},
+    })
+    before = stack.runtime.clock.now()
+    started = time.perf_counter()
+    out = _run(stack, arn, {"mode": "flaky", "key": "ext-retry", "succeed_on": 3})
+    assert time.perf_counter() - started < 2
+    assert out["status"] == "SUCCEEDED"
+    assert (stack.runtime.clock.now() - before).total_seconds() == 1000 + 3000
+
+
+def test_sfn_jsonata_is_evaluated(stack):
+    arn = _machine(stack, "ext-jsonata", {
+        "QueryLanguage": "JSONata",
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Output": {"total": "{% $sum($states.input.xs) %}",
+                                                   "upper": "{% $uppercase($states.input.name) %}"},
+                         "End": True}},
+    })
+    out = _run(stack, arn, {"xs": [1, 2, 3.5], "name": "drift"})
+    assert out["status"] == "SUCCEEDED", out
+    assert json.loads(out["output"]) == {"total": 6.5, "upper": "DRIFT"}
+
+
+def test_wait_for_task_token_and_send_task_success_and_failure(stack):
+    fn = stack.attribute("Approver", "Arn")
+    from fx_failer import handler as approver
+
+    arn = _machine(stack, "ext-token", {
+        "StartAt": "Approve",
+        "States": {
+            "Approve": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                        "Parameters": {"FunctionName": fn, "Payload": {"token.$": "$$.Task.Token"}},
+                        "Catch": [{"ErrorEquals": ["Rejected"], "ResultPath": "$.rejected", "Next": "No"}],
+                        "End": True},
+            "No": {"Type": "Pass", "End": True},
+        },
+    })
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    results = {}
+    for outcome in ("approve", "reject"):
+        n = len(approver.TOKENS)
+        exe = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        deadline = time.monotonic() + 5
+        while len(approver.TOKENS) == n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        token = approver.TOKENS[-1]
+        time.sleep(0.02)
+        if outcome == "approve":
+            sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True}))
+        else:
+            sfn.send_task_failure(taskToken=token, error="Rejected", cause="no")
+        results[outcome] = stack.wait_execution(exe)
+    assert json.loads(results["approve"]["output"]) == {"approved": True}
+    assert json.loads(results["reject"]["output"])["rejected"]["Error"] == "Rejected"
+
+
+def test_events_delivery_from_put_events_task_and_sns_publish_task(stack):
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    sns = boto3.client("sns", region_name="us-east-1")
+    q = sqs.create_queue(QueueName="ext-sns-sink")["QueueUrl"]
+    q_arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=stack.resource("AlertsTopic"), Protocol="sqs", Endpoint=q_arn,
+                  Attributes={"RawMessageDelivery": "true"})
+    arn = _machine(stack, "ext-events", {
+        "StartAt": "Pub",
+        "States": {
+            "Pub": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                    "Parameters": {"Entries": [{"EventBusName": stack.attribute("Bus", "Arn"), "Source": "fx",
+                                                "DetailType": "Score Requested", "Detail": {"modelId": "via-sfn"}}]},
+                    "ResultPath": None, "Next": "Sns"},
+            "Sns": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                    "Parameters": {"TopicArn": stack.resource("AlertsTopic"), "Message": "hello"}, "End": True},
+        },
+    })
+    assert _run(stack, arn)["status"] == "SUCCEEDED"
+    scored = [d for d in stack.runtime.deliveries if d["rule"] == "driftline-Scorer-ScoreRequested"]
+    assert scored[-1]["result"]["event"] == {"modelId": "via-sfn"}
+    assert sqs.receive_message(QueueUrl=q)["Messages"][0]["Body"] == "hello"
+
+
+def test_events_schedule_only_rules_do_not_match_events_and_disabled_rules_do_nothing(stack):
+    events = boto3.client("events", region_name="us-east-1")
+    events.put_events(Entries=[{"Source": "anything", "DetailType": "x", "Detail": "{}"}])  # default bus
+    assert stack.runtime.started_executions == []  # the Daily/NoonRule schedule rules did not fire
+    events.disable_rule(Name="driftline-Scorer-ScoreRequested", EventBusName="fx-bus-dev")
+    events.put_events(Entries=[{"EventBusName": "fx-bus-dev", "Source": "fx", "DetailType": "Score Requested",
+                                "Detail": "{}"}])
+    assert [d for d in stack.runtime.deliveries if d["rule"] == "driftline-Scorer-ScoreRequested"] == []
+
+
+# -- SageMaker -------------------------------------------------------------------------------------
+def _upload_source_and_data(bucket="fx-data-dev-123456789012"):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name in ("train.py", "inference.py"):
+            tar.add(FIXTURES / "sm_source" / name, arcname=name)
+    s3.put_object(Bucket=bucket, Key="code/sourcedir.tar.gz", Body=buf.getvalue())
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=[1.0, -2.0, 5.0], size=(40, 3))
+    s3.put_object(Bucket=bucket, Key="data/train/part-0.csv", Body="\n".join(",".join(map(str, r)) for r in X[:25]))
+    s3.put_object(Bucket=bucket, Key="data/train/sub/part-1.csv",
+                  Body="\n".join(",".join(map(str, r)) for r in X[25:]))
+    return X
+
+
+def _job(name, bucket="fx-data-dev-123456789012", **hps):
+    return {
+        "TrainingJobName": name,
+        "HyperParameters": {"sagemaker_program": json.dumps("train.py"),
+                            "sagemaker_submit_directory": json.dumps(f"s3://{bucket}/code/sourcedir.tar.gz"),
+                            **{k: json.dumps(v) for k, v in hps.items()}},
+        "AlgorithmSpecification": {"TrainingImage": "sklearn:offline", "TrainingInputMode": "File",
+                                   "MetricDefinitions": [{"Name": "norm", "Regex": "train_mean_norm=([0-9.]+)"}]},
+        "RoleArn": "arn:aws:iam::123456789012:role/sm",
+        "InputDataConfig": [{"ChannelName": "train", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/data/train"}}}],
+        "OutputDataConfig": {"S3OutputPath": f"s3://{bucket}/models"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+    }
+
+
+def _model_means(uri):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    bucket, key = uri[5:].split("/", 1)
+    data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        means = np.load(io.BytesIO(tar.extractfile("means.npy").read()))
+        env = json.loads(tar.extractfile("env.json").read())
+    return means, env
+
+
+def test_sagemaker_training_runs_the_script_in_script_mode(stack):
+    X = _upload_source_and_data()
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm.create_training_job(**_job("job-ok", scale=2.0))
+    desc = sm.describe_training_job(TrainingJobName="job-ok")
+    assert desc["TrainingJobStatus"] == "Completed", desc.get("FailureReason")
+    uri = desc["ModelArtifacts"]["S3ModelArtifacts"]
+    assert uri == "s3://fx-data-dev-123456789012/models/job-ok/output/model.tar.gz"
+    means, env = _model_means(uri)
+    np.testing.assert_allclose(means, X.mean(axis=0) * 2.0)
+    assert env["channels"] == ["train"]
+    assert env["hps"] == {"scale": 2.0}
+    assert env["hp_scale"] == "2.0"
+    assert env["argv"] == ["--scale", "2.0"]
+    assert env["training_env_job"] == "job-ok"
+    metric = desc["FinalMetricDataList"][0]
+    assert metric["MetricName"] == "norm"
+    assert metric["Value"] == pytest.approx(float(np.abs(X.mean(axis=0) * 2).sum()), abs=1e-5)
+
+
+def test_sagemaker_training_failure_sets_failed_with_the_failure_file(stack):
+    _upload_source_and_data()
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm.create_training_job(**_job("job-bad", fail="yes"))
+    desc = sm.describe_training_job(TrainingJobName="job-bad")
+    assert desc["TrainingJobStatus"] == "Failed"
+    assert "asked to fail" in desc["FailureReason"]
+    assert "ModelArtifacts" not in desc or not desc["ModelArtifacts"]
+
+
+def test_sfn_sagemaker_create_training_job_sync(stack):
+    _upload_source_and_data()
+    params = _job("placeholder")
+    params.pop("TrainingJobName")
+    arn = _machine(stack, "ext-sm", {
+        "StartAt": "Train",
+        "States": {
+            "Train": {"Type": "Task", "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                      "Parameters": {**params, "TrainingJobName.$": "$.job",
+                                     "HyperParameters": {**params["HyperParameters"], "fail.$": "$.fail"}},
+                      "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "Bad"}],
+                      "End": True},
+            "Bad": {"Type": "Pass", "End": True},
+        },
+    })
+    ok = json.loads(_run(stack, arn, {"job": "sync-ok", "fail": "no"})["output"])
+    assert ok["TrainingJobStatus"] == "Completed"
+    assert ok["ModelArtifacts"]["S3ModelArtifacts"].endswith("/sync-ok/output/model.tar.gz")
+    bad = json.loads(_run(stack, arn, {"job": "sync-bad", "fail": "yes"})["output"])
+    assert bad["error"]["Error"] == "States.TaskFailed"
+    assert json.loads(bad["error"]["Cause"])["TrainingJobStatus"] == "Failed"
+
+
+def _deploy_model(sm, name, model_uri, capture=None):
+    sm.create_model(ModelName=name, ExecutionRoleArn="arn:aws:iam::123456789012:role/sm", PrimaryContainer={
+        "Image": "sklearn:offline", "ModelDataUrl": model_uri,
+        "Environment": {"SAGEMAKER_PROGRAM": "inference.py",
+                        "SAGEMAKER_SUBMIT_DIRECTORY": "s3://fx-data-dev-123456789012/code/sourcedir.tar.gz"}})
+    kwargs = {"EndpointConfigName": f"{name}-config", "ProductionVariants": [{
+        "VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1,
+        "InitialVariantWeight": 1.0}]}
+    if capture:
+        kwargs["DataCaptureConfig"] = capture
+    sm.create_endpoint_config(**kwargs)
+    return f"{name}-config"
+
+
+def test_sagemaker_endpoint_serves_the_model_and_writes_data_capture(stack):
+    X = _upload_source_and_data()
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    rt = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    sm.create_training_job(**_job("job-a", scale=1.0))
+    uri = sm.describe_training_job(TrainingJobName="job-a")["ModelArtifacts"]["S3ModelArtifacts"]
+    capture = {"EnableCapture": True, "InitialSamplingPercentage": 100,
+               "DestinationS3Uri": "s3://fx-data-dev-123456789012/capture",
+               "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+               "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
+    config = _deploy_model(sm, "model-a", uri, capture)
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName=config)
+    body = "1,2,3\n0,0,0"
+    resp = rt.invoke_endpoint(EndpointName="ep", Body=body, ContentType="text/csv", InferenceId="inf-1")
+    got = [float(v) for v in resp["Body"].read().decode().split()]
+    mean = X.mean(axis=0)
+    np.testing.assert_allclose(got, [(np.array([1, 2, 3]) - mean).sum(), (-mean).sum()], atol=1e-6)
+    assert resp["InvokedProductionVariant"] == "AllTraffic"
+    s3 = boto3.client("s3", region_name="us-east-1")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="fx-data-dev-123456789012", Prefix="capture/")["Contents"]]
+    assert len(keys) == 1
+    assert keys[0].startswith("capture/ep/AllTraffic/2024/01/01/00/")
+    assert keys[0].endswith(".jsonl")
+    record = json.loads(s3.get_object(Bucket="fx-data-dev-123456789012", Key=keys[0])["Body"].read())
+    assert record["captureData"]["endpointInput"] == {
+        "observedContentType": "text/csv", "mode": "INPUT", "data": body, "encoding": "CSV"}
+    assert record["captureData"]["endpointOutput"]["mode"] == "OUTPUT"
+    assert record["captureData"]["endpointOutput"]["encoding"] == "CSV"
+    assert record["eventMetadata"]["inferenceId"] == "inf-1"
+    assert record["eventMetadata"]["inferenceTime"] == "2024-01-01T00:00:00Z"
+    assert record["eventVersion"] == "0"
+    with pytest.raises(ClientError, match="ModelError"):
+        rt.invoke_endpoint(EndpointName="ep", Body="{}", ContentType="application/json")
+
+
+def test_sagemaker_update_endpoint_switches_model_or_rolls_back_on_alarm(stack):
+    _upload_source_and_data()
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    rt = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    cw = boto3.client("cloudwatch", region_name="us-east-1")
+    sm.create_training_job(**_job("job-1", scale=1.0))
+    sm.create_training_job(**_job("job-2", scale=0.0))
+    artifacts = [
+        sm.describe_training_job(TrainingJobName=j)["ModelArtifacts"]["S3ModelArtifacts"] for j in ("job-1", "job-2")
+    ]
+    c1 = _deploy_model(sm, "m1", artifacts[0])
+    c2 = _deploy_model(sm, "m2", artifacts[1])
+    sm.create_endpoint(EndpointName="ep2", EndpointConfigName=c1)
+    before = rt.invoke_endpoint(EndpointName="ep2", Body="0,0,0", ContentType="text/csv")["Body"].read()
+    policy = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE",
+                                                                      "WaitIntervalInSeconds": 0}},
+              "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "fx-errors-dev"}]}}
+    cw.set_alarm_state(AlarmName="fx-errors-dev", StateValue="ALARM", StateReason="test")
+    sm.update_endpoint(EndpointName="ep2", EndpointConfigName=c2, DeploymentConfig=policy)
+    desc = sm.describe_endpoint(EndpointName="ep2")
+    assert desc["EndpointConfigName"] == c1
+    assert desc["EndpointStatus"] == "InService"
+    assert "fx-errors-dev" in desc["FailureReason"]
+    cw.set_alarm_state(AlarmName="fx-errors-dev", StateValue="OK", StateReason="test")
+    sm.update_endpoint(EndpointName="ep2", EndpointConfigName=c2, DeploymentConfig=policy)
+    desc = sm.describe_endpoint(EndpointName="ep2")
+    assert desc["EndpointConfigName"] == c2
+    assert "FailureReason" not in desc
+    after = rt.invoke_endpoint(EndpointName="ep2", Body="0,0,0", ContentType="text/csv")["Body"].read()
+    assert float(after) == 0.0  # scale 0 -> means 0 -> score 0
+    assert float(before) != 0.0
+    assert [d["status"] for d in stack.runtime.sagemaker.deployments] == ["RolledBack", "Switched"]
+
+
+def test_lambda_invocations_are_serialised(stack):
+    errors = []
+
+    def call(i):
+        try:
+            out = stack.invoke("Scorer", {"i": i})
+            assert out["event"] == {"i": i}
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
