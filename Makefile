@@ -22,7 +22,7 @@ $(STAMP): requirements-dev.txt requirements-dev.lock
 
 venv: $(STAMP) ## Create .venv with the pinned development requirements
 
-test: $(STAMP) lint cfn-lint ## Lint, cfn-lint the template and run every test
+test: $(STAMP) lint cfn-lint typecheck ## Lint, cfn-lint the template, type-check and run every test
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP) ## Run the tests without the lint steps

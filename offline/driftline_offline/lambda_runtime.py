@@ -104,7 +104,32 @@ class FunctionSpec:
                 raise ValueError(
                     f"{self.logical_id}: module {module_name!r} has no handler {func_name!r}"
                 ) from exc
+            use_simulated_clock([self.code_dir, *self.layer_dirs])
         return self._callable
+
+
+def use_simulated_clock(dirs: list[Path]) -> list[str]:
+    """Make ``datetime.now()`` in the function's own modules read the active runtime's simulated clock.
+
+    Handlers take "now" from ``datetime.now(UTC)`` (cooldowns, lock expiry, retrain history); offline the
+    clock is simulated, so every module loaded from the function's code or layer directories that did
+    ``from datetime import datetime`` gets a subclass whose ``now()`` reads the active runtime's clock
+    (the real clock when no runtime is active). Returns the names of the modules patched.
+    """
+    import datetime as _dt
+
+    from .moto_ext import _ClockDatetime
+
+    roots = [str(Path(d).resolve()) + os.sep for d in dirs]
+    patched = []
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if not path or getattr(module, "datetime", None) is not _dt.datetime:
+            continue
+        if any(str(Path(path).resolve()).startswith(root) for root in roots):
+            module.datetime = _ClockDatetime  # type: ignore[attr-defined]
+            patched.append(name)
+    return patched
 
 
 class HandlerError(Exception):

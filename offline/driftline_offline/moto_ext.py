@@ -19,6 +19,9 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
 - ``sfn_jsonata``: moto's JSONata hook evaluates with ``jsonata-python``.
 - ``sfn_sagemaker``: ``arn:aws:states:::sagemaker:*`` (``createTrainingJob.sync`` and request/response
   calls) instead of moto's "unsupported" forwarder.
+- ``sfn_keyword_path_bindings``: a ``"<Keyword>.$"`` parameter whose name is also an ASL keyword token
+  (``"RoleArn.$"``, lexed as the ``Credentials`` token) is a path binding, not a literal field named
+  ``RoleArn.$``: the interpreter evaluates its path, as Step Functions does.
 - ``sfn_client_cache``: the interpreter reuses one boto3 client per service and region instead of
   building a new one for every task (≈15 ms each).
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
@@ -50,6 +53,7 @@ EXTENSIONS = (
     "sfn_fast_retry",
     "sfn_jsonata",
     "sfn_sagemaker",
+    "sfn_keyword_path_bindings",
     "sfn_client_cache",
     "sagemaker_local",
 )
@@ -301,6 +305,38 @@ def warm_clients(region: str, services: tuple[str, ...] = (
     _ = boto_client_mod
 
 
+def _install_sfn_keyword_path_bindings() -> None:
+    from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadbinding.payload_binding import (
+        PayloadBindingStringExpressionSimple,
+    )
+    from moto.stepfunctions.parser.asl.component.common.payload.payloadvalue.payloadvaluelit.payload_value_str import (
+        PayloadValueStr,
+    )
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
+        StringContextPath,
+        StringJsonPath,
+    )
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original: Callable[..., Any] = Preprocessor.visitPayload_binding_value
+
+    def visit_payload_binding_value(self, ctx):  # type: ignore[no-untyped-def]
+        binding = original(self, ctx)
+        value = binding.payload_value
+        if not binding.field.endswith(".$") or not isinstance(value, PayloadValueStr):
+            return binding
+        path = value.val
+        if path.startswith("$$"):
+            sampler: Any = StringContextPath(context_object_path=path)
+        elif path == "$" or path.startswith(("$.", "$[")):
+            sampler = StringJsonPath(json_path=path)
+        else:
+            return binding
+        return PayloadBindingStringExpressionSimple(field=binding.field[:-2], string_expression_simple=sampler)
+
+    Preprocessor.visitPayload_binding_value = visit_payload_binding_value  # type: ignore[method-assign]
+
+
 def _install_sagemaker_local() -> None:
     from .sagemaker_local import install_sagemaker_patches
 
@@ -316,6 +352,7 @@ _INSTALLERS: dict[str, Callable[[], None]] = {
     "sfn_fast_retry": _install_sfn_fast_retry,
     "sfn_jsonata": _install_sfn_jsonata,
     "sfn_sagemaker": _install_sfn_sagemaker,
+    "sfn_keyword_path_bindings": _install_sfn_keyword_path_bindings,
     "sfn_client_cache": _install_sfn_client_cache,
     "sagemaker_local": _install_sagemaker_local,
 }

@@ -371,6 +371,8 @@ class OfflineStack:
     def _bus_name(self, value: Any) -> str:
         if value is None:
             return "default"
+        if isinstance(value, str) and value in self.resources:
+            value = {"Ref": value}  # a logical id: the bus the template declares
         name = str(self.resolver.resolve(value))
         return name.rsplit("/", 1)[-1] if name.startswith("arn:") else name
 

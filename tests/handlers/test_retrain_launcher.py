@@ -296,7 +296,7 @@ def test_fail_records_reason_and_releases_own_lock(stores: dict[str, Any]) -> No
     stores["runs"].start(MODEL, run_id)
     stores["locks"].acquire(f"retrain#{MODEL}", run_id, ttl_seconds=3600)
     out = lambda_handler(event, CTX)
-    assert out == {"modelId": MODEL, "runId": run_id, "lockReleased": True,
+    assert out == {"modelId": MODEL, "runId": run_id, "lockReleased": True, "errorName": "TrainingFailed",
                    "reason": "TrainingFailed: training job example failed: AlgorithmError"}
     run = stores["runs"].get(MODEL, run_id)
     assert (run["status"], run["reason"]) == ("FAILED", out["reason"])
@@ -310,6 +310,7 @@ def test_fail_keeps_another_runs_lock_and_tolerates_partial_state(stores: dict[s
              "error": {"Error": "States.Timeout"}}
     out = lambda_handler(event, CTX)
     assert out["reason"] == "States.Timeout"
+    assert out["errorName"] == "RunTimedOut"  # a Fail state may not re-raise the reserved States.* names
     assert stores["runs"].get(MODEL, "exec-9")["status"] == "FAILED"
     assert stores["locks"].holder(f"retrain#{MODEL}") == "other-run"
     # nothing known at all: no record, no error

@@ -151,3 +151,24 @@ def test_fast_auc_large_random_matches_reference():
     np.testing.assert_allclose(
         dm.average_precision_score(y, s), skm.average_precision_score(y, s), rtol=1e-12
     )
+
+
+@pytest.mark.parametrize("n", [32_767, 32_768, 32_769, 100_003])
+@pytest.mark.parametrize("kind", ["ties", "continuous", "mixed_sign", "float32"])
+def test_binary_fast_path_across_chunk_boundaries(n: int, kind: str) -> None:
+    """The unweighted binary path scans its sorted keys in chunks of 32,768: ties and positives that straddle
+    a chunk boundary must count exactly as scikit-learn counts them."""
+    rng = np.random.default_rng(n)
+    y = rng.integers(0, 2, n)
+    if kind == "ties":
+        s = rng.integers(0, 50, n) / 50.0
+    elif kind == "continuous":
+        s = rng.random(n)
+    elif kind == "mixed_sign":
+        s = rng.normal(size=n).round(2)
+    else:
+        s = rng.random(n).astype(np.float32)
+    assert dm.roc_auc_score(y, s) == pytest.approx(skm.roc_auc_score(y, s), rel=1e-12, abs=1e-12)
+    assert dm.average_precision_score(y, s) == pytest.approx(
+        skm.average_precision_score(y, s), rel=1e-12, abs=1e-12
+    )

@@ -383,3 +383,35 @@ def test_lambda_invocations_are_serialised(stack):
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_sfn_keyword_path_bindings_are_evaluated(stack):
+    # "RoleArn" is also an ASL keyword (Credentials): "RoleArn.$" must still be a path binding
+    arn = _machine(stack, "ext-keyword-paths", {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "End": True, "Parameters": {
+            "RoleArn.$": "$.training.RoleArn", "Name.$": "$$.Execution.Name", "literal": "RoleArn.$"}}},
+    })
+    out = _run(stack, arn, {"training": {"RoleArn": "arn:aws:iam::123456789012:role/sm"}}, name="kw-run")
+    assert out["status"] == "SUCCEEDED", out
+    assert json.loads(out["output"]) == {"RoleArn": "arn:aws:iam::123456789012:role/sm", "Name": "kw-run",
+                                         "literal": "RoleArn.$"}
+
+
+def test_handlers_read_the_simulated_clock(stack, tmp_path):
+    from datetime import datetime, timedelta
+
+    from driftline_offline.lambda_runtime import FunctionSpec
+
+    pkg = tmp_path / "fx_clock"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "handler.py").write_text(
+        "from datetime import UTC, datetime\n\n\ndef lambda_handler(event, context):\n"
+        "    return datetime.now(UTC).isoformat()\n")
+    stack.runtime.lambdas.register(FunctionSpec(logical_id="Clock", function_name="fx-clock",
+                                                handler="fx_clock.handler.lambda_handler", code_dir=tmp_path))
+    start = stack.runtime.clock.now()
+    assert datetime.fromisoformat(stack.invoke("Clock", {})) == start
+    stack.runtime.clock.set(start + timedelta(days=3))
+    assert datetime.fromisoformat(stack.invoke("Clock", {})) == start + timedelta(days=3)

@@ -101,7 +101,9 @@ def test_failure_path_releases_notifies_and_publishes(asl: dict[str, Any]) -> No
     assert st["NotifyFailure"]["Next"] == "PublishRunFailed"
     assert st["PublishRunFailed"]["Resource"] == "arn:aws:states:::events:putEvents"
     assert st["PublishRunFailed"]["Parameters"]["Entries"][0]["DetailType"] == "Run Failed"
-    assert st[st["PublishRunFailed"]["Next"]]["Type"] == "Fail"
+    recorded = st[st["PublishRunFailed"]["Next"]]
+    assert recorded["Type"] == "Choice"
+    assert {st[c["Next"]]["Type"] for c in recorded["Choices"]} | {st[recorded["Default"]]["Type"]} == {"Fail"}
 
 
 def test_training_uses_the_sync_service_integration(asl: dict[str, Any]) -> None:

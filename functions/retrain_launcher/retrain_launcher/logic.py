@@ -420,6 +420,10 @@ def failure_reason(error: Mapping[str, Any]) -> str:
             parsed = None
         if isinstance(parsed, Mapping) and parsed.get("errorMessage"):
             message = str(parsed["errorMessage"])
+        elif isinstance(parsed, Mapping) and parsed.get("FailureReason"):
+            # a failed .sync service task (SageMaker training job): its Cause is the Describe* output
+            job = parsed.get("TrainingJobName") or parsed.get("TransformJobName")
+            message = (f"job {job}: " if job else "") + str(parsed["FailureReason"])
     return (f"{name}: {message}" if message else name)[:MAX_REASON_CHARS]
 
 
@@ -445,4 +449,19 @@ def fail(event: Mapping[str, Any], stores: Stores, *, now: datetime | None = Non
                            error={"Error": error.get("Error"), "Cause": str(error.get("Cause"))[:4000]})
         released = stores.locks.release(lock_id(model_id), run_id)
     logger.warning("run failed", extra={"modelId": model_id, "runId": run_id, "reason": reason})
-    return {"modelId": model_id, "runId": run_id, "reason": reason, "lockReleased": released}
+    return {"modelId": model_id, "runId": run_id, "reason": reason, "lockReleased": released,
+            "errorName": terminal_error_name(error)}
+
+
+def terminal_error_name(error: Mapping[str, Any]) -> str:
+    """The error name the execution fails with: the domain error raised by a function as is; a reserved
+    ``States.*`` error of a service task mapped to a domain name (the ASL spec reserves the ``States.`` prefix,
+    so a Fail state may not re-raise it).
+    """
+    name = str(error.get("Error") or "RunFailed")
+    if not name.startswith("States."):
+        return name
+    cause = error.get("Cause")
+    if isinstance(cause, str) and '"TrainingJobName"' in cause:
+        return "TrainingFailed"
+    return {"States.Timeout": "RunTimedOut", "States.HeartbeatTimeout": "RunTimedOut"}.get(name, "RunFailed")

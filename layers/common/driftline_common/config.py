@@ -82,6 +82,10 @@ class DriftThresholds(_Strict):
     bins: int = Field(10, ge=2, le=100)
 
 
+RetrainTrigger = Literal["performance", "drift"]
+_ALL_TRIGGERS: tuple[RetrainTrigger, ...] = ("performance", "drift")
+
+
 class RetrainPolicy(_Strict):
     consecutive_breaches: int = Field(3, alias="consecutiveBreaches", ge=1, le=30)
     min_samples: int = Field(500, alias="minSamples", ge=1)
@@ -91,7 +95,7 @@ class RetrainPolicy(_Strict):
     period_days: int = Field(7, alias="periodDays", ge=1)
     lock_ttl_minutes: int = Field(240, alias="lockTtlMinutes", ge=5, le=7 * 24 * 60)
     #: what may trigger a retrain: a performance breach, dataset drift, or both
-    triggers: list[Literal["performance", "drift"]] = Field(default_factory=lambda: ["performance", "drift"])
+    triggers: list[RetrainTrigger] = Field(default_factory=lambda: list(_ALL_TRIGGERS))
     #: days of labelled data (ending at the window) used for the retraining set
     training_window_days: int = Field(7, alias="trainingWindowDays", ge=1, le=365)
 

@@ -132,6 +132,11 @@ class ModelStore:
         state = self.get_state(model_id)
         current = state.get("champion") or {}
         if current.get("modelName") == champion.get("modelName"):
+            # already current: only fill in fields the first record lacked (never overwrite them)
+            missing = {k: v for k, v in champion.items() if v is not None and k not in current}
+            if missing:
+                state["champion"] = {**current, **missing}
+                self.put_state(model_id, state)
             return state
         new = {**champion, "since": champion.get("since") or iso(now or utcnow())}
         if current:

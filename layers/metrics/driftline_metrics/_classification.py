@@ -9,6 +9,7 @@ import numpy as np
 
 from ._validation import (
     assert_finite,
+    binary01_confusion,
     check_lengths,
     check_pos_label,
     check_sample_weight,
@@ -45,6 +46,15 @@ def _bincount(idx: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray
     return np.bincount(idx, weights=weights, minlength=n).astype(np.float64, copy=False)
 
 
+def _targets_cm(y_true: Any, y_pred: Any, sample_weight: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, C)``: validated labels and their confusion matrix (fast path for unweighted 0/1)."""
+    fast = binary01_confusion(y_true, y_pred) if sample_weight is None else None
+    if fast is not None:
+        return fast
+    _, classes, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
+    return classes, _cm_from_idx(ti, pi, sw, classes.shape[0])
+
+
 def _cm_from_idx(ti: np.ndarray, pi: np.ndarray, sw: np.ndarray | None, k: int) -> np.ndarray:
     flat = ti * k + pi if k > 1 else ti
     return _bincount(flat, sw, k * k).reshape(k, k)
@@ -70,6 +80,11 @@ def accuracy_score(y_true: Any, y_pred: Any, *, normalize: bool = True, sample_w
     >>> accuracy_score([0, 1, 2, 3], [0, 2, 1, 3])
     0.5
     """
+    fast = binary01_confusion(y_true, y_pred) if sample_weight is None else None
+    if fast is not None:
+        C = fast[1]
+        n_correct = int(np.trace(C))
+        return float(n_correct) if not normalize else n_correct / float(C.sum())
     _, _, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
     correct = ti == pi
     if not normalize:
@@ -111,6 +126,23 @@ def confusion_matrix(
     """
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize must be one of None, 'true', 'pred', 'all'; got {normalize!r}.")
+    fast = binary01_confusion(y_true, y_pred) if labels is None and sample_weight is None else None
+    cm = fast[1] if fast is not None else _confusion_general(y_true, y_pred, labels, sample_weight)
+    if normalize is not None:
+        with np.errstate(all="ignore"):
+            if normalize == "true":
+                cm = cm / cm.sum(axis=1, keepdims=True)
+            elif normalize == "pred":
+                cm = cm / cm.sum(axis=0, keepdims=True)
+            else:
+                cm = cm / cm.sum()
+        cm = np.nan_to_num(cm)
+    if cm.shape == (1, 1):
+        _warn_single_label()
+    return cm
+
+
+def _confusion_general(y_true: Any, y_pred: Any, labels: Any, sample_weight: Any) -> np.ndarray:
     _, classes, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
     if labels is None:
         k = classes.shape[0]
@@ -136,19 +168,7 @@ def confusion_matrix(
         if not keep.all():
             ti, pi = ti[keep], pi[keep]
             sw = None if sw is None else sw[keep]
-    cm = _cm_from_idx(ti, pi, sw, k)
-    if normalize is not None:
-        with np.errstate(all="ignore"):
-            if normalize == "true":
-                cm = cm / cm.sum(axis=1, keepdims=True)
-            elif normalize == "pred":
-                cm = cm / cm.sum(axis=0, keepdims=True)
-            else:
-                cm = cm / cm.sum()
-        cm = np.nan_to_num(cm)
-    if cm.shape == (1, 1):
-        _warn_single_label()
-    return cm
+    return _cm_from_idx(ti, pi, sw, k)
 
 
 def _warn_single_label() -> None:
@@ -181,8 +201,7 @@ def balanced_accuracy_score(
     >>> balanced_accuracy_score([0, 1, 0, 0, 1, 0], [0, 1, 0, 0, 0, 1])
     0.625
     """
-    _, classes, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
-    C = _cm_from_idx(ti, pi, sw, classes.shape[0])
+    _, C = _targets_cm(y_true, y_pred, sample_weight)
     if C.shape == (1, 1):
         _warn_single_label()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -205,8 +224,7 @@ def matthews_corrcoef(y_true: Any, y_pred: Any, *, sample_weight: Any = None) ->
     >>> round(matthews_corrcoef([+1, +1, +1, -1], [+1, -1, +1, +1]), 2)
     -0.33
     """
-    _, classes, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
-    C = _cm_from_idx(ti, pi, sw, classes.shape[0])
+    _, C = _targets_cm(y_true, y_pred, sample_weight)
     if C.shape == (1, 1):
         _warn_single_label()
     t_sum = C.sum(axis=1, dtype=np.float64)
@@ -287,7 +305,12 @@ def _set_wise_counts(
         if average == "samples":
             raise ValueError("average='samples' applies to multilabel targets, which are not supported.")
         raise ValueError(f"average has to be one of {_AVERAGES}; got {average!r}.")
-    y_type, classes, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
+    fast = binary01_confusion(y_true, y_pred) if sample_weight is None else None
+    if fast is not None:
+        classes, C = fast
+        y_type = "binary"
+    else:
+        y_type, classes, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
     if average == "binary":
         if y_type != "binary":
             raise ValueError(
@@ -305,13 +328,17 @@ def _set_wise_counts(
             stacklevel=3,
         )
     k = classes.shape[0]
-    tp_bins = ti[ti == pi]
-    tp_w = None if sw is None else sw[ti == pi]
-    tp_sum = _bincount(tp_bins, tp_w, k)
-    pred_sum = _bincount(pi, sw, k)
-    true_sum = _bincount(ti, sw, k)
-    if sw is not None and sw.dtype.kind in "iu":  # scikit-learn's weighted bincount is float
-        tp_sum, pred_sum, true_sum = (x.astype(np.float64) for x in (tp_sum, pred_sum, true_sum))
+    if fast is not None:
+        # unweighted counts are exact integers, whatever order they are summed in
+        tp_sum, pred_sum, true_sum = np.diag(C).copy(), C.sum(axis=0), C.sum(axis=1)
+    else:
+        tp_bins = ti[ti == pi]
+        tp_w = None if sw is None else sw[ti == pi]
+        tp_sum = _bincount(tp_bins, tp_w, k)
+        pred_sum = _bincount(pi, sw, k)
+        true_sum = _bincount(ti, sw, k)
+        if sw is not None and sw.dtype.kind in "iu":  # scikit-learn's weighted bincount is float
+            tp_sum, pred_sum, true_sum = (x.astype(np.float64) for x in (tp_sum, pred_sum, true_sum))
     if labels is None:
         return tp_sum, pred_sum, true_sum
     labels = np.asarray(labels)
@@ -665,9 +692,10 @@ def log_loss(
         if classes.shape[0] == 2:
             sw = check_sample_weight(sample_weight, yt.shape[0])
             eps = np.finfo(p1.dtype).eps
-            pos = idx.astype(bool)
-            chosen = np.where(pos, p1, 1 - p1)
-            loss = -np.log(np.clip(chosen, eps, 1 - eps))
+            chosen = np.where(idx.view(bool) if idx.dtype == np.uint8 else idx != 0, p1, 1 - p1)
+            np.clip(chosen, eps, 1 - eps, out=chosen)
+            loss = np.log(chosen, out=chosen)
+            np.negative(loss, out=loss)
             if not normalize:
                 return float(loss.sum() if sw is None else np.dot(loss, sw))
             return float(weighted_mean(loss, sw))

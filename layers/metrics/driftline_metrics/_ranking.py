@@ -1,14 +1,16 @@
 """Ranking metrics (ROC, precision-recall) with scikit-learn's names and semantics (numpy only).
 
-Unweighted binary ROC AUC and average precision avoid ``argsort``: ROC AUC sorts one
-array of integer keys that carry the score's bits and the class in the lowest bit
-(ties put negatives first, so pairs are counted exactly, ties as half), and
-average precision sorts the positive and negative scores separately and counts
-with ``searchsorted``. Weighted inputs take the general (argsort) path.
+Unweighted binary ROC AUC and average precision avoid ``argsort``: for non-negative
+scores both sort one array of integer keys that carry the score's bits and the class
+in the lowest bit (ties put negatives first, so pairs are counted exactly, ties as
+half), then read the positives' sorted positions in one chunked pass. Non-positive
+scores are negated, mixed signs are split at zero. Weighted inputs take the general
+(argsort) path.
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from itertools import combinations
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import (
+    assert_finite,
     check_lengths,
     check_pos_label,
     check_sample_weight,
@@ -28,6 +31,8 @@ from .exceptions import UndefinedMetricWarning
 __all__ = ["average_precision_score", "precision_recall_curve", "roc_auc_score", "roc_curve"]
 
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_UINT_ANY = {1: np.uint8, **_UINT}
+_INF_BITS = {4: int(np.float32(np.inf).view(np.uint32)), 8: int(np.float64(np.inf).view(np.uint64))}
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -77,77 +82,138 @@ def _clf_curve(
     return fps, tps, s[thr_idx]
 
 
-def _float_keys(s: np.ndarray) -> np.ndarray:
-    """Order-preserving unsigned view of non-negative floats, shifted left by one bit."""
-    if s.dtype.itemsize < 4 or s.dtype.itemsize not in _UINT:
-        s = s.astype(np.float64)
-    return np.left_shift(s.view(_UINT[s.dtype.itemsize]), 1)  # drops the sign bit: -0.0 == 0.0
-
-
 _CHUNK = 1 << 15
 
 
-def _mann_whitney_nonneg(s: np.ndarray, y: np.ndarray) -> float:
-    """2·U (pairs pos > neg count 2, ties 1) for scores >= 0, by one sort of labelled keys.
+def _label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Sorted keys of non-negative scores: the score's order-preserving unsigned bits shifted
+    left by one, the class (0/1) in the freed lowest bit.
 
-    After the sort, negatives precede positives of the same score, so for a positive at
-    position r the negatives at or below its score number r - (positives before it).
-    The post-sort passes run chunk by chunk so that temporaries stay in cache.
+    Dropping the sign bit is lossless for scores >= 0 (and maps -0.0 onto 0.0); within a
+    tie the negatives (bit 0) sort before the positives.
     """
-    key = _float_keys(s)
-    np.bitwise_or(key, y.view(np.uint8), out=key, casting="unsafe")
+    if s.dtype.itemsize not in (4, 8):
+        s = s.astype(np.float64)
+    key = np.left_shift(s.view(_UINT[s.dtype.itemsize]), 1)
+    lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
+    np.bitwise_or(key, lab_u, out=key, casting="unsafe")
     key.sort()
+    return key
+
+
+def _low_bits(key: np.ndarray) -> np.ndarray:
+    """Strided uint8 view of the lowest byte of each key (no copy)."""
+    size = key.dtype.itemsize
+    return key.view(np.uint8)[(0 if sys.byteorder == "little" else size - 1) :: size]
+
+
+def _scan_keys(key: np.ndarray, want_positions: bool) -> tuple[int, int, np.ndarray | None, bool]:
+    """One pass over sorted label keys, chunk by chunk so that temporaries stay in cache.
+
+    Returns ``(n_pos, sum of the positives' positions, positions or None, any tie)``.
+    """
     n = key.shape[0]
-    ramp = np.arange(_CHUNK, dtype=key.dtype)
-    lab = np.empty(_CHUNK, dtype=key.dtype)
-    xor = np.empty(_CHUNK, dtype=key.dtype)
+    low = _low_bits(key)
+    chunk = min(_CHUNK, n)
+    # integer arithmetic: exact, and no BLAS threads woken for short float dots
+    ramp = np.arange(chunk, dtype=key.dtype)
+    lab = np.empty(chunk, dtype=key.dtype)
+    xor = np.empty(chunk, dtype=key.dtype)
     n_pos = 0
     pos_sum = 0
+    parts: list[np.ndarray] = []
     any_tie = False
-    for a in range(0, n, _CHUNK):
-        b = min(a + _CHUNK, n)
+    for a in range(0, n, chunk):
+        b = min(a + chunk, n)
         m = b - a
-        lb = np.bitwise_and(key[a:b], 1, out=lab[:m])
-        c = int(np.count_nonzero(lb))
-        n_pos += c
-        # integer dot (exact; avoids BLAS thread start-up on small float dots)
-        pos_sum += a * c + int(np.dot(lb, ramp[:m]))
+        if want_positions:
+            where = np.flatnonzero(np.bitwise_and(low[a:b], 1).view(bool))
+            where += a
+            parts.append(where)
+        else:
+            lb = np.bitwise_and(key[a:b], 1, out=lab[:m])
+            c = int(lb.sum())
+            n_pos += c
+            # sum of the positives' offsets: (0 - 1) & offset keeps the offset, (0 - 0) & offset drops it
+            np.negative(lb, out=lb)
+            np.bitwise_and(lb, ramp[:m], out=lb)
+            pos_sum += a * c + int(lb.sum())
         if not any_tie:
             hi = min(b + 1, n)
             if hi - a > 1:
                 x = np.bitwise_xor(key[a + 1 : hi], key[a : hi - 1], out=xor[: hi - a - 1])
-                any_tie = bool(x.min() < 2)
+                any_tie = bool(x.min() < 2)  # same score: only the label bit may differ
+    positions = None
+    if want_positions:
+        positions = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+        n_pos = positions.shape[0]
+        pos_sum = int(positions.sum())
+    return n_pos, pos_sum, positions, any_tie
+
+
+def _tie_groups(key: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each positive (at sorted ``positions``): the start of its tie group and the number of
+    positives before that start."""
+    new_group = np.empty(key.shape[0], dtype=bool)
+    new_group[0] = True
+    np.greater(key[1:] ^ key[:-1], 1, out=new_group[1:])
+    starts = np.flatnonzero(new_group)
+    g_start = starts[np.searchsorted(starts, positions, side="right") - 1]
+    pos_before = np.searchsorted(positions, g_start, side="left")
+    return g_start, pos_before
+
+
+def _u2_nonneg(s: np.ndarray, lab: np.ndarray) -> int:
+    """2·U (pairs pos > neg count 2, ties 1) for scores >= 0, by one sort of labelled keys.
+
+    After the sort, a positive at position i has ``i - r`` negatives at or below its score
+    (``r`` = positives before it); tied negatives are then counted once instead of twice.
+    """
+    key = _label_keys(s, lab)
+    if key[-1] >> 1 >= _INF_BITS[key.dtype.itemsize]:  # the largest key: +inf sorts last
+        assert_finite(s, "y_score")
+    n_pos, pos_sum, _, any_tie = _scan_keys(key, want_positions=False)
     u2 = 2 * (pos_sum - n_pos * (n_pos - 1) // 2)
     if any_tie:
-        lab = (key & 1).astype(np.int64)
-        same = (key[1:] ^ key[:-1]) < 2  # same score (only the label bit may differ)
-        starts = np.r_[0, np.flatnonzero(~same) + 1]
-        pos_g = np.add.reduceat(lab, starts)
-        size_g = np.diff(np.r_[starts, n])
-        u2 -= int(np.dot(pos_g, size_g - pos_g))
-    return float(u2)
+        positions = np.flatnonzero(np.bitwise_and(_low_bits(key), 1).view(bool))
+        g_start, pos_before = _tie_groups(key, positions)
+        rank = np.arange(positions.shape[0])
+        # negatives tied with each positive: the group's members before it that are not positives
+        tied_neg = (positions - g_start) - (rank - pos_before)
+        u2 -= int(tied_neg.sum())
+    return u2
 
 
-def _fast_binary_auc(y: np.ndarray, s: np.ndarray) -> float:
-    """Exact unweighted binary ROC AUC (both classes present) without argsort."""
-    n_pos = int(np.count_nonzero(y))
-    n_neg = y.shape[0] - n_pos
+def _finite_max(s: np.ndarray) -> Any:
+    hi = s.max()
+    if not np.isfinite(hi):
+        assert_finite(s, "y_score")
+    return hi
+
+
+def _fast_binary_auc(lab: np.ndarray, s: np.ndarray) -> float:
+    """Exact unweighted binary ROC AUC (both classes present, ``lab`` 0/1) without argsort."""
+    n_pos = int(np.count_nonzero(lab))
+    n_neg = lab.shape[0] - n_pos
+    # finiteness is checked here, in passes the algorithm makes anyway (min; +inf after the sort)
     lo = s.min()
+    if not np.isfinite(lo):
+        assert_finite(s, "y_score")
     if lo >= 0:
-        u2 = _mann_whitney_nonneg(s, y)
-    elif s.max() <= 0:
-        u2 = 2.0 * n_pos * n_neg - _mann_whitney_nonneg(-s, y)
+        u2 = _u2_nonneg(s, lab)
+    elif _finite_max(s) <= 0:
+        u2 = 2 * n_pos * n_neg - _u2_nonneg(-s, lab)
     else:
         # negative and non-negative scores: each part on its own plus the cross pairs
         nonneg = s >= 0
-        yn, yp = y[~nonneg], y[nonneg]
-        u2 = 0.0
-        if yp.size:
-            u2 += _mann_whitney_nonneg(s[nonneg], yp)
-        if yn.size:
-            pn = int(np.count_nonzero(yn))
-            u2 += 2.0 * pn * (yn.size - pn) - _mann_whitney_nonneg(-s[~nonneg], yn)
-        u2 += 2.0 * int(np.count_nonzero(yp)) * (yn.size - int(np.count_nonzero(yn)))
+        ln, lp = lab[~nonneg], lab[nonneg]
+        u2 = 0
+        if lp.size:
+            u2 += _u2_nonneg(s[nonneg], lp)
+        if ln.size:
+            pn = int(np.count_nonzero(ln))
+            u2 += 2 * pn * (ln.size - pn) - _u2_nonneg(-s[~nonneg], ln)
+        u2 += 2 * int(np.count_nonzero(lp)) * (ln.size - int(np.count_nonzero(ln)))
     return u2 / (2.0 * n_pos * n_neg)
 
 
@@ -284,17 +350,22 @@ def _auc(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _binary_roc_auc(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None, max_fpr: Any = None) -> float:
+    """ROC AUC of 0/1 (or bool) labels ``y``; checks that ``s`` is finite."""
+    fast = (max_fpr is None or max_fpr == 1) and sw is None
+    if not fast:
+        assert_finite(s, "y_score")
     n_pos = int(np.count_nonzero(y))
     if n_pos == 0 or n_pos == y.shape[0]:
+        assert_finite(s, "y_score")
         warnings.warn(
             "Only one class is present in y_true. ROC AUC score is not defined in that case.",
             UndefinedMetricWarning,
             stacklevel=3,
         )
         return np.nan
-    if (max_fpr is None or max_fpr == 1) and sw is None:
+    if fast:
         return _fast_binary_auc(y, s)
-    fpr, tpr, _ = roc_curve(y, s, sample_weight=sw)
+    fpr, tpr, _ = roc_curve(y.astype(bool, copy=False), s, sample_weight=sw)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)
     stop = np.searchsorted(fpr, max_fpr, "right")
@@ -343,7 +414,7 @@ def _multiclass_roc_auc(
             "Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum "
             "up to 1.0 over classes"
         )
-    options = ("macro", "weighted", None)
+    options: tuple[str | None, ...] = ("macro", "weighted", None)
     if multi_class == "ovr":
         options = ("micro", *options)
     if average not in options:
@@ -454,10 +525,13 @@ def roc_auc_score(
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
     yt = label_array(y_true, "y_true")
-    S = check_scores(y_score, allow_2d=True)
+    # finiteness: checked below (the binary path folds it into passes it makes anyway)
+    S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
     if n == 0:
         raise ValueError("Found empty input array while a minimum of 1 sample is required.")
+    if S.ndim != 1:
+        assert_finite(S, "y_score")
     # all-zero weights are rejected later, by the curve (after the one-class check, as scikit-learn)
     sw = check_sample_weight(sample_weight, n, allow_all_zero=True)
     classes, (idx,) = encode_labels(yt)
@@ -469,15 +543,34 @@ def roc_auc_score(
             )
         if multi_class == "raise":
             raise ValueError("multi_class must be in ('ovo', 'ovr') for a multiclass y_true.")
+        assert_finite(S, "y_score")
         return _multiclass_roc_auc(yt, S, labels, multi_class, average, sw)
     if S.ndim != 1:
         raise ValueError(f"y_score must be 1-D (n_samples,) for binary y_true; got shape {S.shape}.")
-    y = idx.astype(bool) if classes.shape[0] == 2 else np.zeros(n, dtype=bool)
+    # the 0/1 class indices serve as labels as they are (no copy)
+    y = idx if classes.shape[0] == 2 else np.zeros(n, dtype=bool)
     return _binary_roc_auc(y, S, sw, max_fpr)
 
 
-def _fast_binary_ap(y: np.ndarray, s: np.ndarray) -> float:
-    """Unweighted binary average precision (≥1 positive) from two sorts and searchsorted."""
+def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float:
+    """Unweighted binary average precision (>= 1 positive, ``lab`` 0/1) without argsort.
+
+    Non-negative scores share ROC AUC's sorted label keys: the positive at sorted position
+    ``i`` (tie group starting at ``g``, ``p`` positives before ``g``) adds precision
+    ``(n_pos - p) / (n - g)``. Other scores sort each class and count with ``searchsorted``.
+    """
+    n = lab.shape[0]
+    if s.min() >= 0:
+        key = _label_keys(s, lab)
+        n_pos, _, positions, any_tie = _scan_keys(key, want_positions=True)
+        positions = np.zeros(0, dtype=np.intp) if positions is None else positions
+        if any_tie:
+            g_start, pos_before = _tie_groups(key, positions)
+        else:
+            g_start, pos_before = positions, np.arange(n_pos)
+        precision = (n_pos - pos_before) / (n - g_start).astype(np.float64)
+        return max(0.0, float(precision.sum() / n_pos))
+    y = lab.astype(bool, copy=False)
     pos = np.sort(s[y])
     neg = np.sort(s[~y])
     n_pos, n_neg = pos.shape[0], neg.shape[0]
@@ -491,6 +584,7 @@ def _fast_binary_ap(y: np.ndarray, s: np.ndarray) -> float:
 def _binary_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
     if sw is None and np.any(y):
         return _fast_binary_ap(y, s)
+    y = y.astype(bool, copy=False)
     precision, recall, _ = precision_recall_curve(y, s, pos_label=True, sample_weight=sw)
     return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
 
@@ -539,10 +633,9 @@ def average_precision_score(
             raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of {classes}")
         if S.ndim != 1:
             raise ValueError(f"y_score must be 1-D (n_samples,) for binary y_true; got shape {S.shape}.")
-        if classes.shape[0] == 2 and pos_label == classes[1]:
-            y = idx.astype(bool)
-        else:
-            y = np.asarray(yt == pos_label, dtype=bool)
+        two = classes.shape[0] == 2 and pos_label == classes[1]
+        # with two classes the 0/1 class indices are the labels, used as they are (no copy)
+        y = idx if two else np.asarray(yt == pos_label, dtype=bool)
         return _binary_ap(y, S, sw)
     if pos_label != 1:
         raise ValueError(

@@ -59,8 +59,13 @@ def assert_finite(a: np.ndarray, name: str) -> None:
         raise ValueError(f"Input {name} contains {what}; all values must be finite.")
 
 
-def check_scores(y_score: Any, name: str = "y_score", *, allow_2d: bool = False) -> np.ndarray:
-    """Validate numeric, finite scores; 1-D (or 2-D when ``allow_2d``)."""
+def check_scores(
+    y_score: Any, name: str = "y_score", *, allow_2d: bool = False, finite: bool = True
+) -> np.ndarray:
+    """Validate numeric, finite scores; 1-D (or 2-D when ``allow_2d``).
+
+    ``finite=False`` leaves the finiteness check to the caller (who must make it).
+    """
     arr = np.asarray(y_score)
     if arr.dtype.kind not in "iufb":
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}.")
@@ -70,7 +75,8 @@ def check_scores(y_score: Any, name: str = "y_score", *, allow_2d: bool = False)
         raise ValueError(f"{name} must be 1-D (n_samples,){' or 2-D' if allow_2d else ''}; got {arr.shape}.")
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float64)
-    assert_finite(arr, name)
+    if finite:
+        assert_finite(arr, name)
     return arr
 
 
@@ -175,6 +181,59 @@ def encode_labels(*ys: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         out.append(inverse[start : start + y.size])
         start += y.size
     return classes, out
+
+
+def _as_01(a: np.ndarray) -> np.ndarray | None:
+    """Unsigned view of an int/bool array whose values are all 0 or 1 (one max pass), else None."""
+    if a.dtype.kind == "b":
+        return a.view(np.uint8)
+    u = a.view(_UNSIGNED[a.dtype.itemsize])  # negative ints become huge: rejected by the max
+    return u if u.max() <= 1 else None
+
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def binary01_confusion(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(classes, C)`` for the common unweighted case, or None to take the general path.
+
+    Applies when ``y_true`` and ``y_pred`` are non-empty 1-D int/bool arrays of one length
+    with values in {0, 1}: the confusion matrix then comes from three counts (no label
+    encoding, no sort). ``classes`` are the labels present (as :func:`encode_labels` gives
+    them) and ``C`` the int64 matrix over them. Any other input returns None, so the
+    general path validates it and raises its usual errors.
+    """
+    yt = np.asarray(y_true)
+    yp = np.asarray(y_pred)
+    if (
+        yt.ndim != 1
+        or yt.shape != yp.shape
+        or yt.size == 0
+        or yt.dtype.kind not in _INT_KINDS
+        or yp.dtype.kind not in _INT_KINDS
+    ):
+        return None
+    tu = _as_01(yt)
+    if tu is None:
+        return None
+    pu = _as_01(yp)
+    if pu is None:
+        return None
+    n = tu.shape[0]
+    t1 = int(np.count_nonzero(tu))
+    p1 = int(np.count_nonzero(pu))
+    if tu.dtype == pu.dtype and tu.dtype.itemsize == 8:
+        both = int(np.dot(tu, pu))  # integer dot of 0/1 values: the count of (1, 1)
+    elif tu.dtype == pu.dtype:
+        both = int(np.count_nonzero(np.bitwise_and(tu, pu)))
+    else:
+        both = int(np.count_nonzero(np.logical_and(tu, pu)))
+    C = np.array([[n - t1 - p1 + both, p1 - both], [t1 - both, both]], dtype=np.int64)
+    present = [t1 < n or p1 < n, t1 > 0 or p1 > 0]
+    classes = np.array([0, 1])[present].astype(np.result_type(yt, yp))
+    if not all(present):
+        C = C[np.ix_(present, present)]
+    return classes, C
 
 
 def check_targets(

@@ -232,7 +232,7 @@ class ConfusionMatrixState(_State):
             raise ValueError(f"labels must be unique, got {labs!r}.")
         self.labels: list[Any] = labs
         k = len(labs)
-        self.matrix = np.zeros((k, k), dtype=np.float64)
+        self.matrix: np.ndarray = np.zeros((k, k), dtype=np.float64)
 
     def _describe(self) -> str:
         return f"labels={self.labels!r}, n={self.matrix.sum():g}"
@@ -566,8 +566,8 @@ class BinaryScoreState(_State):
             raise ValueError(f"resolution must be in [1, {self._MAX_RESOLUTION}], got {resolution}.")
         self.resolution = int(resolution)
         self.pos_label = _json_scalar(pos_label, "pos_label")
-        self.pos = np.zeros(self.resolution, dtype=np.float64)
-        self.neg = np.zeros(self.resolution, dtype=np.float64)
+        self.pos: np.ndarray = np.zeros(self.resolution, dtype=np.float64)
+        self.neg: np.ndarray = np.zeros(self.resolution, dtype=np.float64)
         self.n = 0
         self.sum_brier = 0.0
         self.sum_log_loss = 0.0
@@ -777,7 +777,7 @@ class HistogramState(_State):
         if e.size > 1 and not (np.diff(e) > 0).all():
             raise ValueError("edges must be strictly increasing.")
         self.edges = e.copy()
-        self.counts = np.zeros(e.size + 1, dtype=np.int64)
+        self.counts: np.ndarray = np.zeros(e.size + 1, dtype=np.int64)
         self.missing = 0
 
     def _describe(self) -> str:
