@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULES = ("bench_classification", "bench_drift", "bench_layer")
+MODULES = ("bench_classification", "bench_drift", "bench_layer", "bench_pipeline")
 OUT = ROOT / "build" / "bench" / "results.json"
 COMMAND = "OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/run.py"
 

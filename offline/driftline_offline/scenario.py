@@ -78,11 +78,9 @@ def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overri
     - ``consecutiveBreaches: 2``: one bad day is not enough (the first drifted days only dip);
     - ``minSamples: 500`` (a day brings 1,500 labels), ``minNewLabels: 1000`` (two-thirds of a day of
       labels since the data of the last training), ``cooldownHours: 48``;
-    - ``triggers: ["performance"]``: drift is checked and reported every day, but only a sustained
-      performance breach retrains. The drift baseline is the champion's training data and is not rebuilt
-      when a retrained model is deployed, so after the covariate shift every later window still drifts
-      from it: with ``"drift"`` as a trigger the policy would retrain again at every cooldown expiry until
-      the budget runs out, whatever the new model's performance;
+    - ``triggers: ["performance", "drift"]``: a sustained performance breach or dataset drift retrains. After a
+      deployment the pipeline's RefreshBaseline state makes the new champion's training set the drift
+      baseline, so the shifted-but-now-modelled population stops counting as drift;
     - ``trainingWindowDays: 1``: the challenger is trained on the latest labelled day before the window
       it is compared on (the most drifted data available), and scored against the champion on that
       window's rows.
@@ -104,7 +102,7 @@ def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overri
         "retrainPolicy": {
             "consecutiveBreaches": 2, "minSamples": 500, "minNewLabels": 1000, "cooldownHours": 48,
             "maxRetrainsPerPeriod": 2, "periodDays": 7, "lockTtlMinutes": 240,
-            "triggers": ["performance"], "trainingWindowDays": 1,
+            "triggers": ["performance", "drift"], "trainingWindowDays": 1,
         },
         "training": {
             "imageUri": IMAGE_URI,

@@ -77,6 +77,20 @@ def test_job_name_is_deterministic_unique_and_valid() -> None:
     for name in [*names, a, training_job_name("--", "__:")]:
         assert len(name) <= 63
         assert JOB_NAME.match(name), name
+        # the state machine may only create training jobs the template's IAM policy names
+        assert name.startswith("driftline-"), name
+
+
+def test_job_names_match_the_state_machine_iam_scope() -> None:
+    from cfnlint.decode import decode
+
+    from tests.conftest import ROOT
+
+    template, _ = decode(str(ROOT / "template.yaml"))
+    statements = template["Resources"]["PipelineStateMachine"]["Properties"]["Policies"][-1]["Statement"]
+    training = next(s for s in statements if s["Sid"] == "TrainingJobs")
+    prefix = training["Resource"]["Fn::Sub"].split("training-job/")[1].rstrip("*")
+    assert training_job_name("example-classifier", "3f2a9c1e-0b4d-4f7e-9a11-5c6d7e8f9a0b").startswith(prefix)
 
 
 DATASET = "inference_id,label,score,f1,f0\n" "a,1,0.9,10,0.5\n" "b,0,0.1,20,0.25\n" "c,,0.3,30,0.1\n"

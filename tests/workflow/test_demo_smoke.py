@@ -136,8 +136,12 @@ def test_drift_healthy_then_breach_then_sustained_breach_retrains(drift: Simulat
     assert {"f2", "f4"} <= set(day1["drift"]["drifted_features"])
     assert day1["metrics"]["roc_auc"] < 0.8 <= day0["metrics"]["roc_auc"]
     # the second one retrains (consecutiveBreaches: 2)
-    assert day2["decision"] == {"retrain": True, "reasons": ["PERFORMANCE_BREACH"]}
+    assert day2["decision"] == {"retrain": True, "reasons": ["PERFORMANCE_BREACH", "DATASET_DRIFT"]}
     assert drift.results[2].result["outcome"] == "deployed"
+    # the new champion's training data became the baseline: the shifted population is no longer "drift"
+    assert drift.results[2].result["baselineRefresh"]["status"] == "REFRESHED"
+    assert drift.days[3]["decision"] == {"retrain": False, "reasons": ["HEALTHY"]}
+    assert not drift.days[3]["drift"]["detected"]
 
 
 def test_drift_challenger_scored_on_the_same_rows_wins_and_is_deployed(drift: Simulated) -> None:

@@ -25,6 +25,8 @@ from driftline_examples import traffic
 from driftline_examples.classifier import inference
 from sklearn.metrics import accuracy_score, roc_auc_score
 
+from tests.conftest import load_event
+
 from .conftest import CHAMPION_MODEL, ENDPOINT, MODEL_ID, ROWS_PER_DAY, Workflow, day_files
 
 LOCK = f"retrain#{MODEL_ID}"
@@ -32,7 +34,8 @@ LOCK = f"retrain#{MODEL_ID}"
 BRANCH_STATES = {"Evaluate", "CheckDrift"}
 RETRAIN_AND_DEPLOY = [
     "StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Train", "ScoreChallenger", "ShouldPromote",
-    "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed", "Complete", "Succeeded",
+    "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline", "Complete",
+    "Succeeded",
 ]
 NO_RETRAIN = ["StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Complete", "Succeeded"]
 FAILURE_TAIL = ["RecordFailure", "NotifyFailure", "PublishRunFailed", "FailureRecorded", "RunFailed"]
@@ -82,6 +85,14 @@ def test_sustained_breach_retrains_scores_the_challenger_and_deploys_it(workflow
     assert set(wf.states(arn)) >= BRANCH_STATES
     result = output(execution)
     assert result["outcome"] == "deployed"
+    # the new champion's training set became the drift baseline
+    assert result["baselineRefresh"]["status"] == "REFRESHED"
+    source = result["baselineRefresh"]["source"]
+    assert "/train" in source
+    baseline_uri = result["baselineRefresh"]["baselineUri"]
+    bucket, key = baseline_uri[5:].split("/", 1)
+    baseline = json.loads(wf.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert baseline["source"] == source
     assert result["decision"]["retrain"] is True
     assert result["decision"]["breachStreak"] == 2
     assert {"PERFORMANCE_BREACH", "DATASET_DRIFT"} <= set(result["decision"]["reasons"])
@@ -251,10 +262,14 @@ def test_duplicate_trigger_is_handled_by_exactly_one_run(workflow: Workflow) -> 
     breach_first_window(wf)
     end = traffic.day_start(12)
     wf.clock.set(end)
+    # the canonical sample (events/trigger_run_requested.json) on the stack's bus, with the source tick's id
+    sample = load_event("trigger_run_requested.json")
+    assert sample["detail"]["modelId"] == MODEL_ID
+    trigger = {"type": "schedule", "id": "tick-2026-01-17", "time": "2026-01-17T00:00:00Z"}
     entry = {
-        "EventBusName": wf.stack.resource("EventBus"), "Source": "driftline", "DetailType": "Run Requested",
-        "Detail": {"modelId": MODEL_ID,
-                   "trigger": {"type": "schedule", "id": "tick-2026-01-17", "time": "2026-01-17T00:00:00Z"}},
+        "EventBusName": wf.stack.resource("EventBus"), "Source": sample["source"],
+        "DetailType": sample["detail-type"], "Resources": sample["resources"],
+        "Detail": {**sample["detail"], "trigger": trigger},
     }
     arns = []
     for _ in range(2):  # EventBridge delivers at least once: the same trigger arrives twice

@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline_common.errors import DriftlineError, InvalidEvent
-from driftline_common.observability import logger, tracer
+from driftline_common.observability import logger, metrics, tracer
 from driftline_common.settings import get_settings
 from pydantic import ValidationError
 
@@ -73,7 +74,7 @@ def get_run(modelId: str, runId: str) -> dict[str, Any]:
 
 
 @app.get("/models/<modelId>/metrics")
-def metrics(modelId: str) -> dict[str, Any]:
+def get_metrics(modelId: str) -> dict[str, Any]:
     return _api().metrics(modelId, limit=_limit())
 
 
@@ -114,9 +115,24 @@ def _unexpected(exc: Exception) -> Response:
                         "requestId": app.current_event.request_context.request_id})
 
 
+def record_metrics(event: dict[str, Any], response: dict[str, Any]) -> None:
+    """One ``ApiRequests`` per request; the ``modelId`` dimension only once the model answered (status < 400).
+
+    The path's model id is caller input: refused requests (404 for an unknown id...) must not create metric
+    series at will.
+    """
+    model_id = (event.get("pathParameters") or {}).get("modelId")
+    if isinstance(model_id, str) and model_id and int(response.get("statusCode", 500)) < 400:
+        metrics.add_dimension(name="modelId", value=model_id)
+    metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     iam = ((event.get("requestContext") or {}).get("authorizer") or {}).get("iam") or {}
     logger.append_keys(caller={k: iam.get(k) for k in ("userArn", "accountId", "callerId", "principalOrgId")})
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    record_metrics(event, response)
+    return response

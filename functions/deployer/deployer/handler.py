@@ -5,19 +5,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline_common.errors import InvalidEvent
-from driftline_common.observability import logger, tracer
+from driftline_common.observability import logger, metrics, tracer
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore, RunStore
 
 from deployer import logic
 
 ACTIONS = ("deploy", "status")
+#: the metric counting each terminal deployment status (``Updating`` is still polling: no metric)
+STATUS_METRICS = {"InService": "Deployments", "RolledBack": "DeploymentRollbacks", "Failed": "DeploymentFailures"}
+
+
+def record_metrics(event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
+    """``status``: count the deployment's terminal outcome per model."""
+    name = STATUS_METRICS.get(str(result.get("status")))
+    if name is None:
+        return
+    metrics.add_dimension(name="modelId", value=str(event["run"]["modelId"]))  # validated by logic.status
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, Mapping):
         raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
@@ -31,4 +44,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(action=action)
     if action == "deploy":
         return logic.deploy(event, settings, ModelStore(settings))
-    return logic.status(event, settings, ModelStore(settings), RunStore(settings))
+    result = logic.status(event, settings, ModelStore(settings), RunStore(settings))
+    record_metrics(event, result)
+    return result

@@ -174,7 +174,7 @@ def build_and_write(cfg: ModelConfig, data_uri: str, *, out_uri: str | None = No
         put_json(target, doc)
     else:
         Path(target).write_text(json.dumps(doc))
-    return {"modelId": cfg.model_id, "baselineUri": target, "sampleSize": doc["sampleSize"],
+    return {"modelId": cfg.model_id, "baselineUri": target, "source": data_uri, "sampleSize": doc["sampleSize"],
             "badRecords": doc["badRecords"], "features": len(doc["features"]), "layout": doc["layout"]}
 
 

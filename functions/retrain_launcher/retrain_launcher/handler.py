@@ -6,9 +6,10 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline_common.errors import InvalidEvent
-from driftline_common.observability import logger, tracer
+from driftline_common.observability import logger, metrics, tracer
 from driftline_common.settings import Settings, get_settings
 
 from retrain_launcher import logic
@@ -26,8 +27,20 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
+    """``decide``: one ``RetrainDecisions`` per model, plus a dimension-free ``Retrains`` when it retrains."""
+    if action != "decide":
+        return
+    metrics.add_dimension(name="modelId", value=str(event["run"]["modelId"]))  # validated by logic.decide
+    metrics.add_metric(name="RetrainDecisions", unit=MetricUnit.Count, value=1)
+    if result.get("retrain"):
+        with single_metric(name="Retrains", unit=MetricUnit.Count, value=1, namespace=metrics.namespace):
+            pass  # flushed on exit, without the invocation's modelId dimension
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, Mapping):
         raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
@@ -39,4 +52,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if isinstance(run, Mapping):
         logger.append_keys(modelId=run.get("modelId"), runId=run.get("runId"))
     logger.append_keys(action=action)
-    return ACTIONS[action](event, logic.Stores.from_settings(settings), settings)
+    result = ACTIONS[action](event, logic.Stores.from_settings(settings), settings)
+    record_metrics(action, event, result)
+    return result

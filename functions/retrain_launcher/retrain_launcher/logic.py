@@ -372,6 +372,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
     }
     if decision.get("training"):
         decision_summary["trainingJobName"] = decision["training"].get("TrainingJobName")
+    baseline = baseline_refresh(pipeline)
     stores.runs.update(
         model_id, run_id,
         status="SUCCEEDED", outcome=outcome, finishedAt=iso(now),
@@ -380,20 +381,30 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
         breaches=evaluation.get("breaches") or [], evaluationStatus=evaluation.get("status"),
         evaluationUri=evaluation.get("resultUri"), datasetUri=evaluation.get("datasetUri"),
         drift=drift_summary, decision=decision_summary, training=training, comparison=comparison,
-        deployment=deployment,
+        deployment=deployment, **({"baselineRefresh": baseline} if baseline else {}),
     )
     if decision.get("retrain"):
         stores.locks.release(lock_id(model_id), run_id)
     result = {
         "runId": run_id, "modelId": model_id, "status": "SUCCEEDED", "outcome": outcome,
         "metrics": evaluation.get("metrics") or {}, "drift": drift_summary, "decision": decision_summary,
-        "deployment": deployment,
+        "deployment": deployment, **({"baselineRefresh": baseline} if baseline else {}),
     }
     publish(settings, "Evaluation Completed", {
         **result, "sampleSize": int(evaluation.get("sampleSize") or 0), "breached": bool(evaluation.get("breached")),
         "breaches": evaluation.get("breaches") or [], "thresholds": evaluation.get("thresholds") or [],
     })
     return result
+
+
+def baseline_refresh(pipeline: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the RefreshBaseline state did after a deployment: the new baseline, or why it was not rebuilt."""
+    if isinstance(pipeline.get("baseline"), Mapping):
+        done = pipeline["baseline"]
+        return {"status": "REFRESHED", **{k: done[k] for k in ("baselineUri", "sampleSize", "source") if k in done}}
+    if isinstance(pipeline.get("baselineError"), Mapping):
+        return {"status": "FAILED", "reason": failure_reason(pipeline["baselineError"])}
+    return None
 
 
 # ---------------------------------------------------------------------------------------------- fail

@@ -43,21 +43,18 @@ def _slug(value: str, limit: int) -> str:
 def training_job_name(model_id: str, run_id: str) -> str:
     """A training job name unique to ``(model_id, run_id)``, deterministic, ``<= 63`` chars of ``[A-Za-z0-9-]``.
 
-    Readable parts of both ids, then 10 hex digits of their SHA-256 so that truncation cannot make two
-    runs collide.
+    ``driftline-`` (the prefix the state machine's IAM policy allows: ``training-job/driftline-*``), readable
+    parts of both ids, then 10 hex digits of their SHA-256 so that truncation cannot make two runs collide.
 
     Examples
     --------
     >>> name = training_job_name("example-classifier", "run_2024-01-01")
-    >>> name.startswith("example-classifier-run-2024-01-01-"), len(name) <= 63
+    >>> name.startswith("driftline-example-classifier-run-2024-01-01-"), len(name) <= 63
     (True, True)
     """
     digest = hashlib.sha256(f"{model_id}\x00{run_id}".encode()).hexdigest()[:10]
-    head = "-".join(p for p in (_slug(model_id, 28), _slug(run_id, 22)) if p) or "driftline"
-    name = f"{head}-{digest}"
-    if not name[0].isalnum():  # pragma: no cover - _slug strips separators
-        name = f"d{name}"
-    return name[:MAX_JOB_NAME]
+    head = "-".join(p for p in ("driftline", _slug(model_id, 24), _slug(run_id, 16)) if p)
+    return f"{head}-{digest}"[:MAX_JOB_NAME]
 
 
 def _encode(value: Any) -> str:
