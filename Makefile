@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := layers/metrics:layers/common:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:.
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test unit lint typecheck cfn-lint build demo up bench clean
+.PHONY: help venv test unit lint typecheck cfn-lint build demo up invoke bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ demo: $(STAMP) ## Run the offline demo (drift and stable scenarios), writes buil
 
 up: $(STAMP) ## Serve the offline stack: AWS endpoint on :4566, HTTP API on :3000
 	$(BIN)/python -m driftline_offline.server
+
+invoke: $(STAMP) ## `sam local invoke` without Docker: make invoke FN=ApiFunction EVENT=events/api_list_models.json
+	$(BIN)/python -m driftline_offline.invoke $(FN) -e $(EVENT)
 
 bench: $(STAMP) ## Benchmarks against scikit-learn / SciPy (prints ratios)
 	OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= $(BIN)/python benchmarks/run.py
