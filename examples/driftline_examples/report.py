@@ -36,6 +36,12 @@ from typing import Any
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 METRIC_ORDER = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier")
+HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "roc_auc")
+LOWER_IS_BETTER = ("log_loss", "brier")
+CHAR_WIDTH = 0.6  # estimated glyph width as a fraction of the font size (sans-serif average, a bit generous)
+TITLE_FONT, TITLE_LINE = 14, 17
+LEGEND_FONT, LEGEND_ROW, LEGEND_SWATCH, LEGEND_GAP = 11, 18, 28, 16
+CM_MAX_WIDTH, HEATMAP_MAX_WIDTH = 320, 680
 MARKER_STYLES = {
     "retrain": ("#ff7f0e", "6 3", "retrain"),
     "deploy": ("#2ca02c", "", "deploy"),
@@ -50,12 +56,14 @@ h3{font-size:1.05rem;margin-top:1.5rem}
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;padding:.6rem 1rem;
 min-width:8rem}.card b{display:block;font-size:1.4rem}
 .charts{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}
-table.days{border-collapse:collapse;font-size:.85rem;width:100%}
+.table-scroll{overflow-x:auto;max-width:100%}
+table.days{border-collapse:collapse;font-size:.85rem;min-width:100%}
+table.days td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 table.days th,table.days td{border:1px solid #e2e2e2;padding:.25rem .45rem;text-align:left;vertical-align:top}
 table.days tr.retrain td{background:#fff4e5}table.days tr.failed td{background:#fdecea}
 table.days tr.deploy td{background:#eaf7ea}
 .ok{color:#2ca02c}.bad{color:#d62728}
-svg{background:#fff;border:1px solid #eee;border-radius:4px}
+svg{background:#fff;border:1px solid #eee;border-radius:4px;max-width:100%;height:auto}
 svg text{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif}
 """
 
@@ -77,6 +85,10 @@ def _num(value: Any) -> float | None:
 
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
+
+
+def _fmt_short(value: float) -> str:
+    return f"{value:.3g}"
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -105,6 +117,38 @@ def _tick_label(value: float) -> str:
     return f"{value:.4g}"
 
 
+def text_width(text: str, font_size: float) -> float:
+    """Estimated rendered width of ``text`` in pixels: ``CHAR_WIDTH × font_size`` per character.
+
+    >>> text_width("abcde", 10)
+    30.0
+    """
+    return CHAR_WIDTH * font_size * len(text)
+
+
+def wrap_text(text: str, font_size: float, max_width: float) -> list[str]:
+    """Split ``text`` into lines whose estimated width fits ``max_width`` (words over-long alone are cut).
+
+    >>> wrap_text("champion v1 (retrain run) - day 9", 10, 120)
+    ['champion v1 (retrain', 'run) - day 9']
+    """
+    per_line = max(1, int(max_width // (CHAR_WIDTH * font_size)))
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        pieces = [word[i:i + per_line] for i in range(0, len(word), per_line)]
+        for piece in pieces:
+            candidate = f"{current} {piece}" if current else piece
+            if len(candidate) <= per_line:
+                current = candidate
+            else:
+                lines.append(current)
+                current = piece
+    if current:
+        lines.append(current)
+    return lines or [""]
+
+
 def line_chart(
     series: Sequence[Mapping[str, Any]],
     *,
@@ -126,10 +170,38 @@ def line_chart(
     ``"points"`` (draw dots); missing or NaN values break the line. ``hlines``: ``{"y", "label"}`` with
     optional ``"class"``/``"color"``/``"data"`` (extra ``data-*`` attributes); ``vlines`` likewise with
     ``"x"``. ``diagonal`` draws the ``y = x`` chance line of ROC plots.
+
+    Text is laid out from its estimated width (:func:`text_width`): a long title wraps onto more lines
+    and a legend too wide (or too tall) for the right margin moves below the plot, growing ``height``.
     """
-    margin_left, margin_right, margin_top, margin_bottom = 56, 150, 34 if title else 14, 44
+    # legend entries: the series first, then the vertical markers that ask for one
+    legend: list[tuple[str, str, str]] = [
+        (str(s.get("name", "")), str(s.get("color") or PALETTE[i % len(PALETTE)]), str(s.get("dash", "")))
+        for i, s in enumerate(series)
+    ]
+    legend += [(str(line["legend"]), str(line.get("color", "#888")), str(line.get("dash", "")))
+               for line in vlines if line.get("legend") and _num(line.get("x")) is not None]
+    entry_w = [LEGEND_SWATCH + text_width(name, LEGEND_FONT) for name, _, _ in legend]
+    margin_left, margin_bottom = 56, 44
+    title_lines = wrap_text(title, TITLE_FONT, width - margin_left - 8) if title else []
+    margin_top = 14 + TITLE_LINE * len(title_lines) if title_lines else 14
+    legend_right_w = max(entry_w, default=0.0) + 20
+    legend_below = bool(legend) and (
+        legend_right_w > 0.3 * width or len(legend) * LEGEND_ROW > height - margin_top - margin_bottom
+    )
+    margin_right = 20 if legend_below or not legend else math.ceil(legend_right_w)
     plot_w = width - margin_left - margin_right
     plot_h = height - margin_top - margin_bottom
+    # below the plot the legend flows left to right and wraps at the chart's width
+    below: list[tuple[float, int]] = []
+    if legend_below:
+        x, row = float(margin_left), 0
+        for w in entry_w:
+            if x > margin_left and x + w > width - 8:
+                x, row = float(margin_left), row + 1
+            below.append((x, row))
+            x += w + LEGEND_GAP
+        height += (below[-1][1] + 1) * LEGEND_ROW + 6
     xs = [v for s in series for v in map(_num, s.get("x", ())) if v is not None]
     ys = [v for s in series for v in map(_num, s.get("y", ())) if v is not None]
     ys += [v for v in (_num(h.get("y")) for h in hlines) if v is not None]
@@ -140,9 +212,12 @@ def line_chart(
         x_lo, x_hi = x_lo - 0.5, x_hi + 0.5
     if y_hi == y_lo:
         y_lo, y_hi = y_lo - 0.5, y_hi + 0.5
-    if y_range is None:
+    if y_range is None:  # widen to the round ticks just outside the data
         ticks = nice_ticks(y_lo, y_hi)
-        y_lo, y_hi = min(y_lo, ticks[0]), max(y_hi, ticks[-1])
+        step = ticks[1] - ticks[0] if len(ticks) > 1 else 0.0
+        if step > 0:
+            y_lo = min(y_lo, ticks[0] - step * (ticks[0] > y_lo + 1e-12))
+            y_hi = max(y_hi, ticks[-1] + step * (ticks[-1] < y_hi - 1e-12))
 
     def sx(x: float) -> float:
         return margin_left + (x - x_lo) / (x_hi - x_lo) * plot_w
@@ -154,8 +229,9 @@ def line_chart(
         f'<svg xmlns="http://www.w3.org/2000/svg" class="{_esc(css_class)}" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="{_esc(title or y_label)}">'
     ]
-    if title:
-        out.append(f'<text x="{margin_left}" y="20" font-size="14" font-weight="600">{_esc(title)}</text>')
+    for i, line in enumerate(title_lines):
+        out.append(f'<text class="title" x="{margin_left}" y="{20 + i * TITLE_LINE}" font-size="{TITLE_FONT}" '
+                   f'font-weight="600">{_esc(line)}</text>')
     # grid, ticks and axes
     for tick in nice_ticks(y_lo, y_hi):
         y = sy(tick)
@@ -174,8 +250,8 @@ def line_chart(
     out.append(f'<line class="axis" x1="{margin_left}" x2="{margin_left + plot_w}" y1="{margin_top + plot_h}" '
                f'y2="{margin_top + plot_h}" stroke="#444"/>')
     if x_label:
-        out.append(f'<text x="{margin_left + plot_w / 2:.1f}" y="{height - 8}" font-size="12" '
-                   f'text-anchor="middle">{_esc(x_label)}</text>')
+        out.append(f'<text x="{margin_left + plot_w / 2:.1f}" y="{margin_top + plot_h + margin_bottom - 8}" '
+                   f'font-size="12" text-anchor="middle">{_esc(x_label)}</text>')
     if y_label:
         cy = margin_top + plot_h / 2
         out.append(f'<text x="14" y="{cy:.1f}" font-size="12" text-anchor="middle" '
@@ -183,8 +259,8 @@ def line_chart(
     if diagonal:
         out.append(f'<line class="chance" x1="{sx(x_lo):.1f}" y1="{sy(y_lo):.1f}" x2="{sx(x_hi):.1f}" '
                    f'y2="{sy(y_hi):.1f}" stroke="#aaa" stroke-dasharray="4 4"/>')
-    legend: list[tuple[str, str, str]] = []
     # reference lines
+    labels: list[str] = []
     for h in hlines:
         y = _num(h.get("y"))
         if y is None or not y_lo <= y <= y_hi:
@@ -194,9 +270,13 @@ def line_chart(
         out.append(f'<line class="{_esc(h.get("class", "hline"))}"{data} x1="{margin_left}" '
                    f'x2="{margin_left + plot_w}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" stroke="{_esc(color)}" '
                    f'stroke-dasharray="5 4"><title>{_esc(h.get("label", ""))}</title></line>')
-        if h.get("label"):
-            out.append(f'<text x="{margin_left + plot_w - 4}" y="{sy(y) - 3:.1f}" font-size="10" '
-                       f'text-anchor="end" fill="{_esc(color)}">{_esc(h["label"])}</text>')
+        if h.get("label"):  # drawn after the series, on a white box, to stay readable
+            label_w = text_width(str(h["label"]), 10)
+            right = margin_left + plot_w - 4
+            labels.append(f'<rect class="label-bg" x="{right - label_w - 2:.1f}" y="{sy(y) - 13:.1f}" '
+                          f'width="{label_w + 4:.1f}" height="12" fill="#fff" fill-opacity="0.85"/>'
+                          f'<text x="{right}" y="{sy(y) - 3:.1f}" font-size="10" text-anchor="end" '
+                          f'fill="{_esc(color)}">{_esc(h["label"])}</text>')
     for line in vlines:
         x = _num(line.get("x"))
         if x is None or not x_lo <= x <= x_hi:
@@ -207,8 +287,6 @@ def line_chart(
                    f'y1="{margin_top}" y2="{margin_top + plot_h}" stroke="{_esc(color)}" stroke-width="1.5" '
                    f'stroke-dasharray="{_esc(line.get("dash", ""))}"><title>{_esc(line.get("label", ""))}'
                    f'</title></line>')
-        if line.get("legend"):
-            legend.append((str(line["legend"]), str(color), str(line.get("dash", ""))))
     # series
     for index, s in enumerate(series):
         color = s.get("color") or PALETTE[index % len(PALETTE)]
@@ -234,14 +312,17 @@ def line_chart(
         if s.get("points", False):
             out.extend(dots)
         out.append("</g>")
-        legend.insert(index, (str(s.get("name", "")), str(color), str(dash)))
-    # legend
-    lx = margin_left + plot_w + 12
+    out.extend(labels)
+    # legend: in the right margin, or below the plot when it does not fit there
     for row, (name, color, dash) in enumerate(legend):
-        ly = margin_top + 8 + row * 18
-        out.append(f'<line x1="{lx}" x2="{lx + 22}" y1="{ly}" y2="{ly}" stroke="{_esc(color)}" stroke-width="2.5" '
-                   f'stroke-dasharray="{_esc(dash)}"/>')
-        out.append(f'<text class="legend" x="{lx + 28}" y="{ly + 4}" font-size="11">{_esc(name)}</text>')
+        if legend_below:
+            lx, ly = below[row][0], margin_top + plot_h + margin_bottom + 8 + below[row][1] * LEGEND_ROW
+        else:
+            lx, ly = margin_left + plot_w + 12, margin_top + 8 + row * LEGEND_ROW
+        out.append(f'<line x1="{lx:.1f}" x2="{lx + 22:.1f}" y1="{ly}" y2="{ly}" stroke="{_esc(color)}" '
+                   f'stroke-width="2.5" stroke-dasharray="{_esc(dash)}"/>')
+        out.append(f'<text class="legend" x="{lx + LEGEND_SWATCH:.1f}" y="{ly + 4}" font-size="{LEGEND_FONT}">'
+                   f'{_esc(name)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -254,13 +335,19 @@ def confusion_matrix_svg(label: str, matrix: Sequence[Sequence[Any]], *, size: i
     values = [[float(v or 0.0) for v in row] for row in cells]
     total = sum(map(sum, values)) or 1.0
     peak = max(max(row) for row in values) or 1.0
-    cell, left, top = (size - 70) / 2, 60, 40
+    # a long label first widens the SVG (up to CM_MAX_WIDTH), then wraps; the grid stays centred
+    width = max(size, min(math.ceil(text_width(label, 13)) + 16, CM_MAX_WIDTH))
+    lines = wrap_text(label, 13, width - 16)
+    cell = (size - 70) / 2
+    left, top = 60 + (width - size) / 2, 40 + 16 * (len(lines) - 1)
+    height = size + 16 * (len(lines) - 1)
     names = (("TN", "FP"), ("FN", "TP"))
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="confusion" width="{size}" height="{size}" '
-           f'viewBox="0 0 {size} {size}" role="img" aria-label="{_esc(label)}">',
-           f'<text x="{size / 2:.1f}" y="16" font-size="13" font-weight="600" text-anchor="middle">'
-           f'{_esc(label)}</text>',
-           f'<text x="{left + cell:.1f}" y="{top - 6}" font-size="10" text-anchor="middle">predicted 0 | 1</text>']
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="confusion" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{_esc(label)}">']
+    out.extend(f'<text class="title" x="{width / 2:.1f}" y="{16 + 16 * i}" font-size="13" font-weight="600" '
+               f'text-anchor="middle">{_esc(line)}</text>' for i, line in enumerate(lines))
+    out.append(f'<text x="{left + cell:.1f}" y="{top - 6}" font-size="10" text-anchor="middle">'
+               'predicted 0 | 1</text>')
     for i in range(2):
         out.append(f'<text x="{left - 6}" y="{top + (i + 0.5) * cell + 4:.1f}" font-size="10" '
                    f'text-anchor="end">true {i}</text>')
@@ -282,7 +369,11 @@ def confusion_matrix_svg(label: str, matrix: Sequence[Sequence[Any]], *, size: i
 
 def heatmap_svg(rows: Mapping[str, Sequence[Any]], *, days: Sequence[int] | None = None, title: str = "",
                 value_label: str = "drift statistic") -> str:
-    """Features (rows) by days (columns), darker = larger value; missing values are hatched grey."""
+    """Features (rows) by days (columns), darker = larger value; missing values are hatched grey.
+
+    The SVG is sized from its text: the feature names set the left margin, and the title and the colour
+    caption widen it (up to ``HEATMAP_MAX_WIDTH``) before they wrap.
+    """
     names = list(rows)
     width_cols = max((len(v) for v in rows.values()), default=0)
     days = list(days) if days is not None else list(range(width_cols))
@@ -290,13 +381,22 @@ def heatmap_svg(rows: Mapping[str, Sequence[Any]], *, days: Sequence[int] | None
     finite = [v for v in values if v is not None]
     lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
     span = (hi - lo) or 1.0
-    cw, ch, left, top = 26, 20, 90, 34 if title else 12
-    width = left + cw * max(1, len(days)) + 20
-    height = top + ch * max(1, len(names)) + 60
+    cw, ch = 26, 20
+    left = max(40, math.ceil(max((text_width(n, 11) for n in names), default=0.0)) + 14)
+    caption = (f"columns: days; colour: {value_label} from {_fmt_short(lo)} (light) "
+               f"to {_fmt_short(hi)} (dark)")
+    grid_w = left + cw * max(1, len(days), width_cols) + 20
+    wanted = max(text_width(title, TITLE_FONT) if title else 0.0, text_width(caption, 11)) + 16
+    width = max(grid_w, min(math.ceil(wanted), HEATMAP_MAX_WIDTH))
+    title_lines = wrap_text(title, TITLE_FONT, width - 16) if title else []
+    caption_lines = wrap_text(caption, 11, width - 16)
+    top = 14 + TITLE_LINE * len(title_lines) if title_lines else 12
+    base = top + ch * len(names)
+    height = base + 46 + 14 * len(caption_lines)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{_esc(title or value_label)}">']
-    if title:
-        out.append(f'<text x="{left}" y="20" font-size="14" font-weight="600">{_esc(title)}</text>')
+    out.extend(f'<text class="title" x="8" y="{20 + i * TITLE_LINE}" font-size="{TITLE_FONT}" font-weight="600">'
+               f'{_esc(line)}</text>' for i, line in enumerate(title_lines))
     for r, name in enumerate(names):
         y = top + r * ch
         out.append(f'<text x="{left - 6}" y="{y + ch / 2 + 4:.1f}" font-size="11" text-anchor="end">'
@@ -312,12 +412,11 @@ def heatmap_svg(rows: Mapping[str, Sequence[Any]], *, days: Sequence[int] | None
             out.append(f'<rect class="cell" data-feature="{_esc(name)}" data-day="{_esc(day_label)}" '
                        f'x="{x}" y="{y}" width="{cw - 1}" height="{ch - 1}" fill="{fill}">'
                        f'<title>{_esc(name)}, day {_esc(day_label)}: {_esc(text)}</title></rect>')
-    base = top + ch * len(names)
     for c, d in enumerate(days):
         out.append(f'<text x="{left + c * cw + cw / 2:.1f}" y="{base + 14}" font-size="10" '
                    f'text-anchor="middle">{_esc(d)}</text>')
-    out.append(f'<text x="{left}" y="{base + 34}" font-size="11">columns: days; colour: {_esc(value_label)} '
-               f'from {_esc(_fmt(lo))} (light) to {_esc(_fmt(hi))} (dark)</text>')
+    out.extend(f'<text class="caption" x="8" y="{base + 34 + 14 * i}" font-size="11">{_esc(line)}</text>'
+               for i, line in enumerate(caption_lines))
     out.append("</svg>")
     return "".join(out)
 
@@ -358,26 +457,51 @@ def _markers(days: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return lines
 
 
-def _timeline(name: str, days: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
-    metrics = _metric_names(days)
+def _timeline_groups(metrics: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The metrics of the main chart (higher is better, in [0, 1]) and of the loss chart (lower is better).
+
+    Other metrics (``mcc``, ``average_precision``, ...) stay in the table; with none of the classification
+    metrics present (e.g. a custom metric set) the main chart shows every metric that is not a loss.
+    """
+    main = [m for m in metrics if m in HIGHER_IS_BETTER]
+    losses = [m for m in metrics if m in LOWER_IS_BETTER]
+    if not main:
+        main = [m for m in metrics if m not in LOWER_IS_BETTER]
+    return main, losses
+
+
+def _metric_chart(name: str, title: str, metrics: Sequence[str], colors: Mapping[str, str],
+                  days: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any], *, y_label: str,
+                  height: int, css_class: str, unit_range: bool) -> str:
     x = [d.get("day") for d in days]
-    series = [{"name": m, "x": x, "y": [dict(d.get("metrics") or {}).get(m) for d in days], "points": True}
-              for m in metrics]
-    colors = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(metrics)}
+    series = [{"name": m, "x": x, "y": [dict(d.get("metrics") or {}).get(m) for d in days], "points": True,
+               "color": colors[m]} for m in metrics]
     hlines = [{"y": value, "label": f"{metric} threshold {_fmt(float(value))}", "class": "threshold",
-               "color": colors.get(metric, "#888"), "data": {"metric": metric}}
-              for metric, value in thresholds.items() if _num(value) is not None]
+               "color": colors[metric], "data": {"metric": metric}}
+              for metric, value in thresholds.items() if metric in metrics and _num(value) is not None]
     values = [v for s in series for v in map(_num, s["y"]) if v is not None]
     values += [float(h["y"]) for h in hlines]
-    bounded = bool(values) and min(values) >= 0.0 and max(values) <= 1.0
-    return line_chart(series, title=f"{name}: model metrics by day", x_label="day", y_label="metric",
+    bounded = unit_range and bool(values) and min(values) >= 0.0 and max(values) <= 1.0
+    return line_chart(series, title=f"{name}: {title}", x_label="day", y_label=y_label,
                       y_range=(0.0, 1.0) if bounded else None, hlines=hlines, vlines=_markers(days),
-                      css_class="chart timeline")
+                      height=height, css_class=css_class)
+
+
+def _timeline(name: str, days: Sequence[Mapping[str, Any]], thresholds: Mapping[str, Any]) -> str:
+    """The main metric chart (class ``timeline``) and, if any loss is reported, a small one (``losses``)."""
+    main, losses = _timeline_groups(_metric_names(days))
+    colors = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(main + losses)}
+    charts = [_metric_chart(name, "model metrics by day", main, colors, days, thresholds, y_label="metric",
+                            height=300, css_class="chart timeline", unit_range=True)]
+    if losses:
+        charts.append(_metric_chart(name, "losses by day (lower is better)", losses, colors, days, thresholds,
+                                    y_label="loss", height=200, css_class="chart losses", unit_range=False))
+    return "".join(charts)
 
 
 def _day_table(days: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str:
-    head = "".join(f"<th>{_esc(m)}</th>" for m in metrics)
-    rows = [f"<table class='days'><thead><tr><th>day</th><th>model</th>{head}<th>drift</th>"
+    head = "".join(f"<th>{_esc(m).replace('_', '_<wbr>')}</th>" for m in metrics)
+    rows = [f"<div class='table-scroll'><table class='days'><thead><tr><th>day</th><th>model</th>{head}<th>drift</th>"
             "<th>decision</th><th>deployed</th><th>execution</th></tr></thead><tbody>"]
     for d in days:
         drift = dict(d.get("drift") or {})
@@ -386,7 +510,8 @@ def _day_table(days: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str
         css = "failed" if status not in (None, "SUCCEEDED") else (
             "deploy" if d.get("deployed_version") else ("retrain" if decision.get("retrain") else ""))
         cells = "".join(
-            f"<td>{_esc(_fmt(v)) if (v := _num(dict(d.get('metrics') or {}).get(m))) is not None else '–'}</td>"
+            f"<td class='num'>{v:.3f}</td>" if (v := _num(dict(d.get('metrics') or {}).get(m))) is not None
+            else "<td class='num'>–</td>"
             for m in metrics
         )
         drifted = ", ".join(map(str, drift.get("drifted_features") or []))
@@ -400,7 +525,7 @@ def _day_table(days: Sequence[Mapping[str, Any]], metrics: Sequence[str]) -> str
             f"<td>{drift_cell}</td><td>{decision_cell}</td><td>{_esc(d.get('deployed_version') or '')}</td>"
             f"<td>{_esc(status or '')}</td></tr>"
         )
-    rows.append("</tbody></table>")
+    rows.append("</tbody></table></div>")
     return "".join(rows)
 
 

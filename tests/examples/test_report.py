@@ -187,3 +187,127 @@ def test_line_chart_scales_points_linearly() -> None:
     assert xs[1] - xs[0] == pytest.approx(xs[2] - xs[1])
     assert ys[0] - ys[1] == pytest.approx(ys[1] - ys[2])
     assert ys[0] > ys[2]  # larger values higher up
+
+
+# ----------------------------------------------------------------------------------------- text layout
+CHAR_WIDTH = 0.6  # the estimate the task fixes: ~0.6 x font-size per character
+LONG = "champion v1 (retrain run on drifted traffic, promoted after the shadow comparison) — day 9"
+
+
+def _text_extent(el: ET.Element) -> tuple[float, float]:
+    """Estimated [left, right] of one <text> from its x, anchor, font size and length."""
+    width = CHAR_WIDTH * float(el.get("font-size")) * len(el.text or "")
+    x = float(el.get("x"))
+    anchor = el.get("text-anchor", "start")
+    return {"start": (x, x + width), "middle": (x - width / 2, x + width / 2), "end": (x - width, x)}[anchor]
+
+
+def _overflowing(svg: ET.Element) -> list[tuple[str, float, float]]:
+    width, height = float(svg.get("width")), float(svg.get("height"))
+    assert svg.get("viewBox") == f"0 0 {svg.get('width')} {svg.get('height')}"
+    bad = []
+    for el in svg.iter(f"{SVG}text"):
+        if el.get("transform"):  # the rotated y-axis label runs vertically
+            continue
+        left, right = _text_extent(el)
+        if left < -1e-6 or right > width + 1e-6 or not 0 < float(el.get("y")) <= height:
+            bad.append((el.text or "", left, right))
+    return bad
+
+
+@pytest.fixture
+def long_details(details: dict) -> dict:
+    drift = dict(details["drift"])
+    drift["confusion_matrices"] = {LONG: [[400, 120], [150, 330]], "v2 — day 15": [[450, 70], [90, 390]]}
+    drift["curves"] = {"day 9: champion (v1, retrained on the drifted window)": drift["curves"]["champion"],
+                       "day 9: challenger": drift["curves"]["challenger"]}
+    drift["feature_drift"] = {**drift["feature_drift"], "a_rather_long_feature_name_x": [0.5] * 14}
+    return {"drift": drift}
+
+
+def test_long_titles_and_legends_fit_inside_their_svg(summary: dict, long_details: dict) -> None:
+    page = render_report(summary, long_details)
+    svgs = _svgs(page)
+    assert {s.get("class") for s in svgs} >= {"confusion", "heatmap", "chart roc", "chart pr", "chart timeline"}
+    for svg in svgs:
+        assert _overflowing(svg) == [], svg.get("class")
+    # the long label is all there, wrapped or not
+    confusion = _by_class(svgs, "confusion")[0]
+    title = " ".join(t.text for t in confusion.iter(f"{SVG}text") if t.get("class") == "title")
+    assert title == LONG
+
+
+@pytest.mark.parametrize("width", [300, 460, 680])
+def test_line_chart_wraps_a_title_longer_than_the_chart(width: int) -> None:
+    title = "drift scenario: " + " ".join(["a very long chart title"] * 6)
+    svg = ET.fromstring(line_chart([{"name": "s", "x": [0, 1], "y": [0, 1]}],  # noqa: S314
+                                   title=title, width=width))
+    assert CHAR_WIDTH * 14 * len(title) > width  # on one line it would be clipped
+    lines = [t for t in svg.iter(f"{SVG}text") if t.get("class") == "title"]
+    assert len(lines) > 1
+    assert " ".join(t.text for t in lines) == title
+    assert _overflowing(svg) == []
+    # the plot starts below the last title line
+    top_grid = min(float(el.get("y1")) for el in svg.iter(f"{SVG}line") if el.get("class") == "grid")
+    assert top_grid > max(float(t.get("y")) for t in lines)
+
+
+def test_long_legend_moves_below_the_plot_short_one_stays_right() -> None:
+    def legend_and_axis(name: str) -> tuple[list[ET.Element], float, float]:
+        svg = ET.fromstring(line_chart([{"name": name, "x": [0, 1], "y": [0, 1]}],  # noqa: S314
+                                       width=460, height=340))
+        axis = [el for el in svg.iter(f"{SVG}line") if el.get("class") == "axis"]
+        bottom = max(float(el.get("y1")) for el in axis)
+        right = max(float(el.get("x2")) for el in axis)
+        return [t for t in svg.iter(f"{SVG}text") if t.get("class") == "legend"], bottom, right
+
+    (short,), bottom, right = legend_and_axis("f1")
+    assert float(short.get("x")) > right
+    assert float(short.get("y")) < bottom
+    (long,), bottom, right = legend_and_axis("day 9: champion (v1, retrained on the drifted window)")
+    assert float(long.get("y")) > bottom
+
+
+def _with_losses(summary: dict) -> dict:
+    for s in summary["scenarios"].values():
+        for d in s["days"]:
+            d["metrics"] |= {"log_loss": 0.4 + d["day"] / 100, "brier": 0.15, "mcc": 0.5, "average_precision": 0.8}
+    return summary
+
+
+def test_losses_get_their_own_chart_and_the_main_chart_keeps_classification_metrics(
+        summary: dict, details: dict) -> None:
+    details["drift"]["thresholds"]["log_loss"] = 0.5
+    svgs = _svgs(render_report(_with_losses(summary), details))
+    timelines, losses = _by_class(svgs, "timeline"), _by_class(svgs, "losses")
+    assert len(timelines) == len(losses) == 2
+    names = {g.get("data-name") for g in timelines[0].iter(f"{SVG}g")}
+    assert names == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert {g.get("data-name") for g in losses[0].iter(f"{SVG}g")} == {"log_loss", "brier"}
+    main_thresholds = {el.get("data-metric") for el in timelines[0].iter(f"{SVG}line")
+                       if "threshold" in el.get("class", "").split()}
+    loss_thresholds = {el.get("data-metric") for el in losses[0].iter(f"{SVG}line")
+                       if "threshold" in el.get("class", "").split()}
+    assert main_thresholds == {"roc_auc", "f1"}
+    assert loss_thresholds == {"log_loss"}
+    # the main chart keeps the [0, 1] scale, the loss chart covers its data with round ticks
+    grid = sorted(float(t.text) for t in losses[0].iter(f"{SVG}text")
+                  if re.fullmatch(r"-?[\d.]+", t.text or "") and t.get("text-anchor") == "end")
+    assert grid[0] <= 0.15
+    assert grid[-1] >= 0.4 + 13 / 100
+
+
+def test_no_loss_chart_without_losses(summary: dict, details: dict) -> None:
+    assert not _by_class(_svgs(render_report(summary, details)), "losses")
+
+
+def test_day_table_scrolls_and_shows_three_decimals(summary: dict) -> None:
+    page = render_report(_with_losses(summary))
+    assert re.search(r"\.table-scroll\{[^}]*overflow-x:auto", page)
+    assert page.count("<div class='table-scroll'><table class='days'>") == 2
+    day0 = summary["scenarios"]["drift"]["days"][0]["metrics"]
+    row = re.search(r"<tr class=''><td>0</td><td>v1</td>(.*?)</tr>", page).group(1)
+    cells = re.findall(r"<td class='num'>(.*?)</td>", row)
+    order = ["accuracy", "precision", "recall", "f1", "roc_auc", "average_precision", "log_loss", "brier", "mcc"]
+    assert sorted(cells) == sorted(f"{day0[m]:.3f}" for m in order)
+    assert all(re.fullmatch(r"\d\.\d{3}", c) for c in cells)
