@@ -24,6 +24,17 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
   ``RoleArn.$``: the interpreter evaluates its path, as Step Functions does.
 - ``sfn_client_cache``: the interpreter reuses one boto3 client per service and region instead of
   building a new one for every task (≈15 ms each).
+- ``sfn_parse_cache``: an execution re-lexes and re-parses its definition with ANTLR (≈60 ms for the pipeline);
+  the parse tree is now cached per definition text and only the preprocessor (≈10 ms) runs per execution,
+  so every execution still gets fresh evaluation components (retry counters, branch state).
+- ``sfn_termination_signal``: the end of an execution notifies the active runtime
+  (:meth:`~driftline_offline.runtime.OfflineRuntime.execution_terminated`), so
+  :meth:`~driftline_offline.stack.OfflineStack.wait_execution` waits on a condition instead of polling.
+- ``ddb_fast_attribute_values``: moto's generic JSON serializer walks every DynamoDB ``AttributeValue``
+  member by member through its attribute picker (≈8 ms for one ``GetItem`` of a model config); an
+  ``AttributeValue`` that is already in wire form (``S``, ``N``, ``BOOL``, ``NULL``, ``M``, ``L``, ``SS``,
+  ``NS``, as moto's items give it) is copied as is, with exactly the generic path's result; anything else
+  (binary, unexpected keys or types) still takes the generic path.
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
   serves the model (see :mod:`driftline_offline.sagemaker_local`).
 """
@@ -37,6 +48,7 @@ import threading
 import time as _time
 import types
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +67,9 @@ EXTENSIONS = (
     "sfn_sagemaker",
     "sfn_keyword_path_bindings",
     "sfn_client_cache",
+    "sfn_parse_cache",
+    "sfn_termination_signal",
+    "ddb_fast_attribute_values",
     "sagemaker_local",
 )
 
@@ -337,6 +352,118 @@ def _install_sfn_keyword_path_bindings() -> None:
     Preprocessor.visitPayload_binding_value = visit_payload_binding_value  # type: ignore[method-assign]
 
 
+#: ANTLR parse trees by definition text, most recently used last (at most ``_PARSE_TREES_MAX``)
+_PARSE_TREES: OrderedDict[str, Any] = OrderedDict()
+_PARSE_TREES_MAX = 32
+_PARSE_LOCK = threading.Lock()
+
+
+def _install_sfn_parse_cache() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = ExecutionWorker._get_evaluation_entrypoint
+    trees, lock = _PARSE_TREES, _PARSE_LOCK
+
+    def _get_evaluation_entrypoint(self):  # type: ignore[no-untyped-def]
+        if active() is None:
+            return original(self)
+        definition = self._evaluation_details.state_machine_details.definition
+        with lock:
+            tree = trees.get(definition)
+            if tree is not None:
+                trees.move_to_end(definition)
+        if tree is None:
+            program, tree = AmazonStateLanguageParser.parse(definition)  # raises on a syntax error: not cached
+            with lock:
+                trees[definition] = tree
+                while len(trees) > _PARSE_TREES_MAX:
+                    trees.popitem(last=False)
+            return program
+        # the tree is only read by the visitor: a fresh Preprocessor builds fresh (stateful) components
+        return Preprocessor().visit(tree)
+
+    ExecutionWorker._get_evaluation_entrypoint = _get_evaluation_entrypoint  # type: ignore[method-assign]
+
+
+def _install_sfn_termination_signal() -> None:
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    original = BaseExecutionWorkerCommunication.terminated
+
+    def terminated(self):  # type: ignore[no-untyped-def]
+        try:
+            return original(self)
+        finally:
+            rt = active()
+            if rt is not None:
+                rt.execution_terminated()
+
+    BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
+
+
+class _NotPlain(Exception):
+    """An ``AttributeValue`` the fast path does not handle (the generic serializer does)."""
+
+
+def _plain_attribute_value(value: Any) -> dict[str, Any]:
+    """The JSON wire form of a DynamoDB ``AttributeValue`` given as moto's plain dict.
+
+    Exactly what moto's ``BaseJSONSerializer`` makes of it: ``None`` members are left out, ``None`` map values
+    dropped, ``None`` list items kept; raises :class:`_NotPlain` for anything else (binary ``B``/``BS``,
+    unknown keys, non-string scalars), which then goes through the generic serializer.
+    """
+    if type(value) is not dict:
+        raise _NotPlain
+    out: dict[str, Any] = {}
+    for k, x in value.items():
+        if x is None:
+            continue
+        if k == "S" or k == "N":
+            if type(x) is not str:
+                raise _NotPlain
+            out[k] = x
+        elif k == "BOOL" or k == "NULL":
+            out[k] = x
+        elif k == "M":
+            if type(x) is not dict:
+                raise _NotPlain
+            out[k] = {mk: _plain_attribute_value(mv) for mk, mv in x.items() if mv is not None}
+        elif k == "L":
+            if type(x) is not list:
+                raise _NotPlain
+            out[k] = [None if item is None else _plain_attribute_value(item) for item in x]
+        elif k == "SS" or k == "NS":
+            if type(x) is not list or any(type(item) is not str for item in x):
+                raise _NotPlain
+            out[k] = list(x)
+        else:
+            raise _NotPlain
+    return out
+
+
+def _install_ddb_fast_attribute_values() -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize_type_structure
+
+    def _serialize_type_structure(self, serialized, value, shape, key):  # type: ignore[no-untyped-def]
+        if (key and shape.name == "AttributeValue" and type(value) is dict and active() is not None
+                and self.operation_model.service_model.service_name == "dynamodb"
+                and not getattr(self._value_picker, "response_transformers", None)):
+            try:
+                plain = _plain_attribute_value(value)
+            except _NotPlain:
+                pass
+            else:
+                self._default_serialize(serialized, plain, shape, key)
+                return None
+        return original(self, serialized, value, shape, key)
+
+    BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+
 def _install_sagemaker_local() -> None:
     from .sagemaker_local import install_sagemaker_patches
 
@@ -354,6 +481,9 @@ _INSTALLERS: dict[str, Callable[[], None]] = {
     "sfn_sagemaker": _install_sfn_sagemaker,
     "sfn_keyword_path_bindings": _install_sfn_keyword_path_bindings,
     "sfn_client_cache": _install_sfn_client_cache,
+    "sfn_parse_cache": _install_sfn_parse_cache,
+    "sfn_termination_signal": _install_sfn_termination_signal,
+    "ddb_fast_attribute_values": _install_ddb_fast_attribute_values,
     "sagemaker_local": _install_sagemaker_local,
 }
 

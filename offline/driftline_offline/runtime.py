@@ -47,6 +47,9 @@ class OfflineRuntime:
         self.started_executions: list[str] = []
         self.sagemaker = LocalSageMaker(self)
         self._lock = threading.Lock()
+        #: notified (``terminations`` incremented) whenever an execution of this runtime's moto ends
+        self.execution_ended = threading.Condition()
+        self.terminations = 0
 
     # -- EventBridge targets ---------------------------------------------------------------------
     def deliver(self, *, rule_name: str, rule_arn: str, target: dict[str, Any], event: dict[str, Any]) -> bool:
@@ -102,6 +105,12 @@ class OfflineRuntime:
         with self._lock:
             self.started_executions.append(execution.execution_arn)
         return execution.execution_arn
+
+    def execution_terminated(self) -> None:
+        """Called by the ``sfn_termination_signal`` extension when an execution has ended."""
+        with self.execution_ended:
+            self.terminations += 1
+            self.execution_ended.notify_all()
 
     def now(self) -> datetime:
         return self.clock.now()

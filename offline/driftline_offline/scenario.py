@@ -423,4 +423,5 @@ def seed_example(stack: OfflineStack, *, scenario: Any = None, rows_per_day: int
     if day0:
         ex.send_traffic(0)
         ex.write_ground_truth(0)
+    stack.freeze_heap()  # the seeded state and the handlers' modules live as long as the stack
     return ex

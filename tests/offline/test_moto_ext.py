@@ -415,3 +415,68 @@ def test_handlers_read_the_simulated_clock(stack, tmp_path):
     assert datetime.fromisoformat(stack.invoke("Clock", {})) == start
     stack.runtime.clock.set(start + timedelta(days=3))
     assert datetime.fromisoformat(stack.invoke("Clock", {})) == start + timedelta(days=3)
+
+
+def test_sfn_parse_cache_reuses_the_tree_but_builds_fresh_components(stack):
+    fn = stack.attribute("Failer", "Arn")
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": fn, "End": True,
+                         "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}]}},
+    }
+    arn = _machine(stack, "ext-parse-cache", definition)
+    text = json.dumps(definition)
+    moto_ext._PARSE_TREES.pop(text, None)
+    first = _run(stack, arn, {"mode": "flaky", "key": "ext-parse-1", "succeed_on": 2})
+    assert text in moto_ext._PARSE_TREES
+    tree = moto_ext._PARSE_TREES[text]
+    # a second execution reuses the tree; its retrier starts from zero attempts again (fresh components)
+    second = _run(stack, arn, {"mode": "flaky", "key": "ext-parse-2", "succeed_on": 2})
+    third = _run(stack, arn, {"mode": "flaky", "key": "ext-parse-3", "succeed_on": 3})
+    assert moto_ext._PARSE_TREES[text] is tree
+    assert [first["status"], second["status"], third["status"]] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
+
+
+def test_sfn_termination_signal_wakes_wait_execution(stack):
+    arn = _machine(stack, "ext-termination", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    before = stack.runtime.terminations
+    out = _run(stack, arn, {"x": 1})
+    assert out["status"] == "SUCCEEDED"
+    assert stack.runtime.terminations == before + 1
+
+
+def test_ddb_fast_attribute_values_match_the_generic_serializer(stack):
+    from driftline_offline.runtime import activate, deactivate
+    from moto.core.serialize import get_serializer_class
+    from moto.core.utils import get_service_model
+
+    item = {
+        "pk": {"S": "a"}, "n": {"N": "1.5"}, "b": {"BOOL": False}, "nul": {"NULL": True}, "empty": {"S": ""},
+        "m": {"M": {"x": {"L": [{"N": "1"}, {"S": "y"}, {"M": {}}, {"L": []}]}, "s": {"SS": ["p", "q"]}}},
+        "ns": {"NS": ["1", "2"]},
+    }
+    service_model = get_service_model("dynamodb")
+    op = service_model.operation_model("GetItem")
+    cls = get_serializer_class("dynamodb", "json")
+
+    def body():
+        return json.loads(cls(operation_model=op).serialize({"Item": item})["body"])
+
+    fast = body()
+    deactivate(stack.runtime)  # no active runtime: moto's generic serializer
+    try:
+        generic = body()
+    finally:
+        activate(stack.runtime)
+    assert fast == generic == {"Item": item}
+    assert moto_ext._plain_attribute_value(item["m"]) == item["m"]
+    with pytest.raises(moto_ext._NotPlain):
+        moto_ext._plain_attribute_value({"B": b"x"})
+    # a round trip through boto3 (binary included: the generic path) gives back what was written
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName="ext-ddb", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName="ext-ddb", Item={**item, "bin": {"B": b"\x00\x01"}})
+    got = ddb.get_item(TableName="ext-ddb", Key={"pk": {"S": "a"}})["Item"]
+    assert got == {**item, "bin": {"B": b"\x00\x01"}}

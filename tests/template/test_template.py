@@ -245,3 +245,13 @@ def test_wildcard_resources_only_where_aws_requires_them(template: dict[str, Any
         if stmt["Effect"] == "Allow" and stmt.get("Resource") == "*":
             actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
             assert set(actions) <= allowed, actions
+
+
+def test_every_resource_policy_denies_insecure_transport(template: dict[str, Any]) -> None:
+    """The bucket, the dead-letter queue and the alerts topic refuse requests not made over TLS."""
+    for logical in ("DataBucketPolicy", "TriggerDeadLetterQueuePolicy", "AlertsTopicPolicy"):
+        statements = template["Resources"][logical]["Properties"]["PolicyDocument"]["Statement"]
+        assert any(
+            s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+            for s in statements
+        ), logical

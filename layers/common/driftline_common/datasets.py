@@ -545,7 +545,8 @@ def read_capture(cfg: ModelConfig, start: datetime, end: datetime) -> Captured:
 
 
 # ---------------------------------------------------------------------------------------------------- ground truth
-def _label_of(cfg: ModelConfig, raw: Any) -> str | float:
+def _label_of(cfg: ModelConfig, raw: Any, known: frozenset[str] | None = None) -> str | float:
+    """The record's label; ``known`` is ``{norm_label(x) for x in cfg.labels}`` (computed here when not given)."""
     if isinstance(raw, dict):
         for key in ("label", "groundTruth", "ground_truth", "value", "target"):
             if key in raw:
@@ -562,9 +563,13 @@ def _label_of(cfg: ModelConfig, raw: Any) -> str | float:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise _Bad("missing_field")
     label = norm_label(raw)
-    if label not in {norm_label(x) for x in cfg.labels or ()}:
+    if label not in (known if known is not None else _known_labels(cfg)):
         raise _Bad("unknown_label")
     return label
+
+
+def _known_labels(cfg: ModelConfig) -> frozenset[str]:
+    return frozenset(norm_label(x) for x in cfg.labels or ())
 
 
 def read_ground_truth(cfg: ModelConfig, start: datetime, end: datetime) -> Labels:
@@ -574,6 +579,7 @@ def read_ground_truth(cfg: ModelConfig, start: datetime, end: datetime) -> Label
     keys = window_keys(src.s3_uri, start, end, include_unpartitioned=src.format != "sagemaker")
     bad: Counter[str] = Counter()
     by_id: dict[str, str | float] = {}
+    known = _known_labels(cfg)  # once per read, not once per record
 
     def put(rid: str, value: str | float) -> None:
         if rid in by_id:
@@ -597,7 +603,7 @@ def read_ground_truth(cfg: ModelConfig, start: datetime, end: datetime) -> Label
                     raw: Any = _json(data) if kind == "json" else (_csv_rows(data) or [[""]])[0]
                     if isinstance(raw, list) and len(raw) == 1:
                         raw = raw[0]
-                    put(rid, _label_of(cfg, raw))
+                    put(rid, _label_of(cfg, raw, known))
                 except _Bad as exc:
                     bad[exc.reason] += 1
             continue
@@ -608,7 +614,7 @@ def read_ground_truth(cfg: ModelConfig, start: datetime, end: datetime) -> Label
                     raise _Bad("missing_id")
                 if src.label_column not in rec:
                     raise _Bad("missing_field")
-                put(rid, _label_of(cfg, rec[src.label_column]))
+                put(rid, _label_of(cfg, rec[src.label_column], known))
             except _Bad as exc:
                 bad[exc.reason] += 1
     ids = np.asarray(list(by_id), dtype=str)
