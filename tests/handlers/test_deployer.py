@@ -155,3 +155,24 @@ def test_bad_input(env: dict[str, Any]) -> None:
         lambda_handler(event, CTX)
     with pytest.raises(InvalidEvent, match="unknown action"):
         lambda_handler({"action": "rollback"}, CTX)
+
+
+def test_status_releases_the_runs_lock_once_the_deployment_settled(env: dict[str, Any]) -> None:
+    """Deployed or rolled back: the retrain lock this run holds is released by the deployer itself."""
+    from driftline_common.store import LockStore, retrain_lock_id
+
+    event = load_event("deployer_status.json")
+    run_id, model = event["run"]["runId"], event["run"]["modelId"]
+    locks = LockStore(Settings.from_env())
+    stub = env["stub"]
+    for response, expect_release in ((described("Updating", "old-config"), False), (described("InService", NEW), True)):
+        locks.acquire(retrain_lock_id(model), run_id, ttl_seconds=3600)
+        stub.add_response("describe_endpoint", response, {"EndpointName": ENDPOINT})
+        result = lambda_handler(copy.deepcopy(event), CTX)
+        assert (locks.holder(retrain_lock_id(model)) is None) is expect_release, result["status"]
+    # another run's lock is never released
+    locks.acquire(retrain_lock_id(model), "another-run", ttl_seconds=3600)
+    stub.add_response("describe_endpoint", described("InService", "old-config", "Alarm in ALARM"),
+                      {"EndpointName": ENDPOINT})
+    assert lambda_handler(copy.deepcopy(event), CTX)["status"] == "RolledBack"
+    assert locks.holder(retrain_lock_id(model)) == "another-run"

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline_common.errors import InvalidEvent
 from driftline_common.observability import logger, metrics, tracer
 from driftline_common.settings import get_settings
-from driftline_common.store import ModelStore, RunStore
+from driftline_common.store import LockStore, ModelStore, RunStore
 
 from deployer import logic
 
@@ -44,6 +44,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(action=action)
     if action == "deploy":
         return logic.deploy(event, settings, ModelStore(settings))
-    result = logic.status(event, settings, ModelStore(settings), RunStore(settings))
+    result = logic.status(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     record_metrics(event, result)
     return result

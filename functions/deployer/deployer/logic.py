@@ -16,7 +16,7 @@ from driftline_common.errors import DeploymentFailed, InvalidEvent
 from driftline_common.events import publish
 from driftline_common.observability import logger
 from driftline_common.settings import Settings
-from driftline_common.store import ModelStore, RunStore
+from driftline_common.store import LockStore, ModelStore, RunStore, retrain_lock_id
 
 from deployer import requests as req
 
@@ -109,7 +109,12 @@ def deploy(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> 
     }
 
 
-def status(event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore) -> dict[str, Any]:
+def status(
+    event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore, locks: LockStore | None = None
+) -> dict[str, Any]:
+    """Where the blue/green update stands. Once it has ended (deployed or rolled back) the run's retrain lock is
+    released here, as soon as the endpoint is settled; the pipeline's Complete step releases it again
+    idempotently, and its failure path releases it when the deployment failed."""
     run = _mapping(event, "run")
     deployment = _mapping(event, "deployment")
     model_id, run_id = _string(run, "modelId", "run"), _string(run, "runId", "run")
@@ -134,10 +139,12 @@ def status(event: Mapping[str, Any], settings: Settings, models: ModelStore, run
         })
         runs.update(model_id, run_id, deployment={**deployment, "status": "InService"})
         publish(settings, "Model Deployed", detail)
-        return {**deployment, "status": "InService", "reason": None}
+        released = locks.release(retrain_lock_id(model_id), run_id) if locks else False
+        return {**deployment, "status": "InService", "reason": None, "lockReleased": released}
     if state == "InService":
         reason = failure or f"the endpoint kept endpoint config {current_config!r} (automatic rollback)"
         publish(settings, "Deployment Rolled Back",
                 {**detail, "reason": reason, "currentEndpointConfigName": current_config})
-        return {**deployment, "status": "RolledBack", "reason": reason}
+        released = locks.release(retrain_lock_id(model_id), run_id) if locks else False
+        return {**deployment, "status": "RolledBack", "reason": reason, "lockReleased": released}
     return {**deployment, "status": "Failed", "reason": failure or f"endpoint status {state!r}"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -19,9 +18,7 @@ Action = Callable[[Mapping[str, Any], logic.Stores, Settings], dict[str, Any]]
 ACTIONS: dict[str, Action] = {
     "start_run": lambda e, s, _cfg: logic.start_run(e, s),
     "decide": lambda e, s, cfg: logic.decide(e, s, cfg),
-    "request_approval": lambda e, s, cfg: logic.request_approval(
-        e, s, cfg, topic_arn=os.environ.get("ALERTS_TOPIC_ARN") or None
-    ),
+    "request_approval": lambda e, s, cfg: logic.request_approval(e, s, cfg, topic_arn=cfg.alerts_topic_arn or None),
     "complete": lambda e, s, cfg: logic.complete(e, s, cfg),
     "fail": lambda e, s, _cfg: logic.fail(e, s),
 }

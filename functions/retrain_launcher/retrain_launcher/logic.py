@@ -20,7 +20,7 @@ from driftline_common.events import publish
 from driftline_common.observability import logger
 from driftline_common.s3io import S3Uri, get_bytes
 from driftline_common.settings import Settings
-from driftline_common.store import LockStore, ModelStore, RunStore, iso, parse_iso, utcnow
+from driftline_common.store import LockStore, ModelStore, RunStore, iso, parse_iso, retrain_lock_id, utcnow
 
 from retrain_launcher import policy as retrain_policy
 from retrain_launcher.training import build_training_request, evaluation_csv, training_csv
@@ -34,7 +34,7 @@ MAX_REASON_CHARS = 2000
 
 
 def lock_id(model_id: str) -> str:
-    return f"retrain#{model_id}"
+    return retrain_lock_id(model_id)
 
 
 @dataclass(frozen=True)

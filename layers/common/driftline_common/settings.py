@@ -17,6 +17,7 @@ _ENV = {
     "state_machine_arn": "STATE_MACHINE_ARN",
     "sagemaker_role_arn": "SAGEMAKER_ROLE_ARN",
     "event_source": "EVENT_SOURCE",
+    "alerts_topic_arn": "ALERTS_TOPIC_ARN",
 }
 _REQUIRED = ("bucket", "models_table", "runs_table", "locks_table", "event_bus")
 
@@ -34,6 +35,7 @@ class Settings:
     state_machine_arn: str = ""
     sagemaker_role_arn: str = ""
     event_source: str = "driftline"
+    alerts_topic_arn: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

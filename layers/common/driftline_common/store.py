@@ -63,6 +63,11 @@ def from_ddb(obj: Any) -> Any:
     return obj
 
 
+def retrain_lock_id(model_id: str) -> str:
+    """The id of a model's retrain lock in the locks table (one retrain in flight per model)."""
+    return f"retrain#{model_id}"
+
+
 def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
