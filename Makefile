@@ -22,8 +22,8 @@ $(STAMP): requirements-dev.txt requirements-dev.lock
 
 venv: $(STAMP) ## Create .venv with the pinned development requirements
 
-test: $(STAMP) lint cfn-lint typecheck ## Lint, cfn-lint the template, type-check and run every test
-	$(BIN)/python -m pytest -q
+test: $(STAMP) lint cfn-lint typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
+	$(BIN)/python -m pytest -q --cov --cov-report=term
 
 unit: $(STAMP) ## Run the tests without the lint steps
 	$(BIN)/python -m pytest -q
