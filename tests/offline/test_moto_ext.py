@@ -480,3 +480,99 @@ def test_ddb_fast_attribute_values_match_the_generic_serializer(stack):
     ddb.put_item(TableName="ext-ddb", Item={**item, "bin": {"B": b"\x00\x01"}})
     got = ddb.get_item(TableName="ext-ddb", Key={"pk": {"S": "a"}})["Item"]
     assert got == {**item, "bin": {"B": b"\x00\x01"}}
+
+
+def test_sfn_distributed_map_reads_s3_in_batches(stack):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="ext-dmap")
+    n = 1003  # more than one ListObjectsV2 page
+    for i in range(n):
+        s3.put_object(Bucket="ext-dmap", Key=f"in/{i:04d}.txt", Body=b"x" * (i % 7))
+    s3.put_object(Bucket="ext-dmap", Key="other/skip.txt", Body=b"x")
+    arn = _machine(stack, "ext-dmap", {
+        "StartAt": "M",
+        "States": {"M": {
+            "Type": "Map",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                           "Parameters": {"Bucket.$": "$.bucket", "Prefix.$": "$.prefix"}},
+            "ItemBatcher": {"MaxItemsPerBatchPath": "$.per", "BatchInput": {"tag.$": "$.tag", "fixed": 1}},
+            "MaxConcurrency": 4,
+            "ToleratedFailurePercentage": 0,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "End": True, "Parameters": {
+                    "n.$": "States.ArrayLength($.Items)", "input.$": "$.BatchInput", "items.$": "$.Items"}}},
+            },
+            "End": True,
+        }},
+    })
+    out = _run(stack, arn, {"bucket": "ext-dmap", "prefix": "in/", "per": 250, "tag": "t"})
+    assert out["status"] == "SUCCEEDED", out
+    batches = json.loads(out["output"])
+    assert [b["n"] for b in batches] == [250, 250, 250, 250, 3]
+    assert all(b["input"] == {"tag": "t", "fixed": 1} for b in batches)
+    items = [i for b in batches for i in b["items"]]
+    assert [i["Key"] for i in items] == [f"in/{i:04d}.txt" for i in range(n)]
+    assert [i["Size"] for i in items] == [i % 7 for i in range(n)]
+    assert all(isinstance(i["LastModified"], str) and i["LastModified"].endswith("Z") for i in items)
+    history = boto3.client("stepfunctions", region_name="us-east-1").get_execution_history(
+        executionArn=out["executionArn"])["events"]
+    assert {"MapRunStarted", "MapRunSucceeded"} <= {e["type"] for e in history}
+
+
+def test_sfn_distributed_map_batches_by_bytes_and_normalises_the_definition():
+    items = [{"Key": f"k{i}", "Size": i} for i in range(10)]
+    size = len(json.dumps(items[0])) + 1
+    batches = moto_ext.make_batches(items, {"MaxInputBytesPerBatch": 3 * size}, {})
+    assert [len(b["Items"]) for b in batches] == [3, 3, 3, 1]
+    assert [i for b in batches for i in b["Items"]] == items
+    assert "BatchInput" not in batches[0]
+    with pytest.raises(ValueError, match="MaxItemsPerBatch"):
+        moto_ext.make_batches(items, {"BatchInput": {}}, {})
+    text = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailurePercentage": 5, "End": True,
+                                          "ItemBatcher": {"MaxItemsPerBatch": 2},
+                                          "ItemProcessor": {"StartAt": "X", "States": {"X": {
+                                              "Type": "Pass", "End": True}}}}}}]}}})
+    normalised, batchers = moto_ext._normalise_map_states(text)
+    assert batchers == {"M": {"MaxItemsPerBatch": 2}}
+    m = json.loads(normalised)["States"]["P"]["Branches"][0]["States"]["M"]
+    assert "ItemBatcher" not in m
+    assert m["ToleratedFailurePercentage"] == 5.0
+    plain = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert moto_ext._normalise_map_states(plain) == (plain, {})
+    # Step Functions fails a Map Run above either tolerance (count or percentage)
+    assert moto_ext._exceeds_tolerance(1, 10, 0, 0.0)
+    assert not moto_ext._exceeds_tolerance(1, 10, 1, 10.0)
+    assert moto_ext._exceeds_tolerance(2, 10, 5, 10.0)
+    assert moto_ext._exceeds_tolerance(2, 10, 1, 50.0)
+
+
+def test_sfn_distributed_map_child_failure_fails_the_map_and_is_caught_around_a_parallel(stack):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="ext-dmap-fail")
+    for i in range(4):
+        s3.put_object(Bucket="ext-dmap-fail", Key=f"in/{i}.txt", Body=b"x")
+    arn = _machine(stack, "ext-dmap-fail", {
+        "StartAt": "Par",
+        "States": {
+            "Par": {"Type": "Parallel", "Branches": [{"StartAt": "M", "States": {"M": {
+                "Type": "Map",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                               "Parameters": {"Bucket": "ext-dmap-fail", "Prefix": "in/"}},
+                "ItemBatcher": {"MaxItemsPerBatch": 2},
+                "ToleratedFailurePercentage": 0,
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                  "StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}},
+                "End": True}}}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Caught"}],
+                "End": True},
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    })
+    out = _run(stack, arn, {})
+    assert out["status"] == "SUCCEEDED", out
+    error = json.loads(out["output"])["error"]
+    assert error["Error"] == "States.ExceedToleratedFailureThreshold"
+    assert "2 of 2" in error["Cause"]

@@ -82,7 +82,11 @@ def test_every_lambda_task_retries_transient_errors_and_is_caught(asl: dict[str,
         for r in st["Retry"]:
             assert r.get("BackoffRate", 1) > 1, name
     failure_path = {"RecordFailure", "NotifyFailure", "PublishRunFailed"}
-    parallel_branch_tasks = {"Evaluate", "CheckDrift"}
+    # tasks inside the Assess branches (and their Distributed Map children) are caught by Assess itself
+    parallel_branch_tasks = {n for branch in asl["States"]["Assess"]["Branches"]
+                             for n, s in iter_states(branch["States"]) if s["Type"] == "Task"}
+    assert parallel_branch_tasks == {"Evaluate", "CheckDrift", "EvaluateShard", "ReduceEvaluation",
+                                     "CheckDriftShard", "ReduceDrift"}
     for name, st in tasks:
         if name in parallel_branch_tasks:
             continue

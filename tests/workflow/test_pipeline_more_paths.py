@@ -31,6 +31,8 @@ from .conftest import CHAMPION_MODEL, ENDPOINT, MODEL_ID, Workflow, day_files, m
 
 LOCK = f"retrain#{MODEL_ID}"
 BRANCH_STATES = {"Evaluate", "CheckDrift"}
+#: the Choice each branch starts with (unsharded runs go on to Evaluate / CheckDrift)
+BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
 UP_TO_PROMOTION = ["StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Train", "ScoreChallenger",
                    "ShouldPromote"]
 ROLLBACK_ALARM = "driftline-example-classifier-5xx"
@@ -38,7 +40,7 @@ ROLLBACK_ALARM = "driftline-example-classifier-5xx"
 
 # ------------------------------------------------------------------------------------------------ helpers
 def main_line(wf: Workflow, arn: str) -> list[str]:
-    return [s for s in wf.states(arn) if s not in BRANCH_STATES]
+    return [s for s in wf.states(arn) if s not in BRANCH_STATES | BRANCH_CHOICES]
 
 
 def output(execution: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,8 @@ from .conftest import CHAMPION_MODEL, ENDPOINT, MODEL_ID, ROWS_PER_DAY, Workflow
 LOCK = f"retrain#{MODEL_ID}"
 #: the states of the main line (branch states of the Parallel ``Assess`` are listed apart)
 BRANCH_STATES = {"Evaluate", "CheckDrift"}
+#: the Choice each branch starts with (unsharded runs go on to Evaluate / CheckDrift)
+BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
 RETRAIN_AND_DEPLOY = [
     "StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Train", "ScoreChallenger", "ShouldPromote",
     "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline", "Complete",
@@ -42,7 +44,7 @@ FAILURE_TAIL = ["RecordFailure", "NotifyFailure", "PublishRunFailed", "FailureRe
 
 
 def main_line(wf: Workflow, arn: str) -> list[str]:
-    return [s for s in wf.states(arn) if s not in BRANCH_STATES]
+    return [s for s in wf.states(arn) if s not in BRANCH_STATES | BRANCH_CHOICES]
 
 
 def output(execution: dict) -> dict:

@@ -1,6 +1,7 @@
 """Lambda entry point of the drift checker: parse the event, dispatch on ``action``, return a JSON-safe dict.
 
-Actions (docs/contracts.md): ``check`` ``{run}`` and ``build_baseline`` ``{modelId, dataUri}``.
+Actions (docs/contracts.md): ``check`` ``{run}``, ``build_baseline`` ``{modelId, dataUri}`` and, for a sharded
+run, ``check_shard`` ``{run, items}`` (one Distributed Map child) and ``reduce`` ``{run, shards}``.
 Domain errors propagate as the classes of :mod:`driftline_common.errors` (matched by name in the ASL).
 """
 
@@ -16,8 +17,9 @@ from driftline_common.store import ModelStore, parse_iso
 
 from drift_checker.baseline import build_and_write
 from drift_checker.logic import RunRef, run_check
+from drift_checker.shards import check_shard, run_reduce
 
-ACTIONS = ("check", "build_baseline")
+ACTIONS = ("check", "build_baseline", "check_shard", "reduce")
 
 
 def _str(obj: dict[str, Any], name: str, where: str = "") -> str:
@@ -71,4 +73,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = get_settings()
     logger.append_keys(modelId=run.model_id, runId=run.run_id, action=action)
     cfg = ModelStore(settings).get_config(run.model_id)
+    if action == "check_shard":
+        return check_shard(settings, cfg, run, event.get("items"))
+    if action == "reduce":
+        return run_reduce(settings, cfg, run, event.get("shards"))
     return run_check(settings, cfg, run)

@@ -79,9 +79,14 @@ def numeric_drift(ref: dict[str, Any], current: np.ndarray) -> dict[str, Any]:
 
 def categorical_drift(ref: dict[str, Any], current: np.ndarray) -> dict[str, Any]:
     """Chi-square on the 2 × k table of category counts (rare categories pooled) + L-infinity distance."""
-    ref_counts: dict[str, float] = {str(k): float(v) for k, v in ref["counts"].items()}
     cats, cur = np.unique(current.astype(str), return_counts=True)
     cur_counts = dict(zip(cats.tolist(), cur.astype(float).tolist(), strict=True))
+    return categorical_drift_counts({str(k): float(v) for k, v in ref["counts"].items()}, cur_counts,
+                                    int(current.size))
+
+
+def counts_homogeneity(ref_counts: dict[str, float], cur_counts: dict[str, float]) -> dict[str, Any]:
+    """Chi-square test of homogeneity of the 2 × k table (columns with an expected count below 5 pooled)."""
     names = sorted(set(ref_counts) | set(cur_counts))
     table = np.array([[ref_counts.get(c, 0.0) for c in names], [cur_counts.get(c, 0.0) for c in names]])
     linf = linf_distance(table[0], table[1])
@@ -96,12 +101,19 @@ def categorical_drift(ref: dict[str, Any], current: np.ndarray) -> dict[str, Any
     else:
         res = chi2_contingency(pooled, correction=False)
         stat, p, dof = float(res.statistic), float(res.pvalue), int(res.dof)
+    return {"statistic": stat, "pvalue": p, "dof": dof, "pooledCategories": int(rare.sum()) if (~rare).any() else 0,
+            "linf": float(linf)}
+
+
+def categorical_drift_counts(ref_counts: dict[str, float], cur_counts: dict[str, float], n: int) -> dict[str, Any]:
+    """:func:`categorical_drift` from the window's category counts (what a sharded run merges)."""
+    h = counts_homogeneity(ref_counts, cur_counts)
     unseen = sorted(c for c in cur_counts if c not in ref_counts)
     return {
-        "type": "categorical", "test": "chi2_contingency", "statistic": stat, "pvalue": p, "dof": dof,
-        "pooledCategories": int(rare.sum()) if (~rare).any() else 0, "effect": "linf", "effectSize": float(linf),
+        "type": "categorical", "test": "chi2_contingency", "statistic": h["statistic"], "pvalue": h["pvalue"],
+        "dof": h["dof"], "pooledCategories": h["pooledCategories"], "effect": "linf", "effectSize": h["linf"],
         "unseenCategories": unseen[:50],
-        "current": {"count": int(current.size), "counts": {k: int(v) for k, v in sorted(cur_counts.items())[:200]}},
+        "current": {"count": int(n), "counts": {k: int(v) for k, v in sorted(cur_counts.items())[:200]}},
     }
 
 
@@ -118,8 +130,6 @@ def correct(pvalues: list[float], method: str) -> list[float]:
 
 def check_features(cfg: ModelConfig, baseline: dict[str, Any], features: dict[str, np.ndarray]) -> dict[str, Any]:
     """Per-feature tests, correction and decisions (pure; the full drift document without I/O fields)."""
-    drift = cfg.drift
-    linf_threshold = float(getattr(drift, "linf", LINF_THRESHOLD))
     base_features = baseline.get("features") or {}
     per: dict[str, dict[str, Any]] = {}
     for feat in cfg.features:
@@ -138,6 +148,13 @@ def check_features(cfg: ModelConfig, baseline: dict[str, Any], features: dict[st
             continue
         res = numeric_drift(ref, values) if feat.type == "numeric" else categorical_drift(ref, values)
         per[feat.name] = {"status": "tested", **res}
+    return decide_features(cfg, per)
+
+
+def decide_features(cfg: ModelConfig, per: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Multiple-testing correction, per-feature and dataset decisions over the per-feature results."""
+    drift = cfg.drift
+    linf_threshold = float(getattr(drift, "linf", LINF_THRESHOLD))
     tested = [name for name, r in per.items() if r["status"] == "tested"]
     adjusted = correct([per[n]["pvalue"] for n in tested], drift.correction)
     for name, p_adj in zip(tested, adjusted, strict=True):

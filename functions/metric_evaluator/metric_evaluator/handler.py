@@ -1,6 +1,7 @@
 """Lambda entry point of the metric evaluator: parse the event, dispatch on ``action``, return a JSON-safe dict.
 
-Actions (docs/contracts.md): ``evaluate`` ``{run}`` and ``compare`` ``{run, evaluation, training}``.
+Actions (docs/contracts.md): ``evaluate`` ``{run}``, ``compare`` ``{run, evaluation, training}`` and, for a
+sharded run, ``evaluate_shard`` ``{run, items}`` (one Distributed Map child) and ``reduce`` ``{run, shards}``.
 Domain errors propagate as the classes of :mod:`driftline_common.errors` (matched by name in the ASL).
 """
 
@@ -15,8 +16,9 @@ from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore, parse_iso
 
 from metric_evaluator.logic import RunRef, run_comparison, run_evaluation
+from metric_evaluator.shards import run_evaluate_shard, run_reduce
 
-ACTIONS = ("evaluate", "compare")
+ACTIONS = ("evaluate", "compare", "evaluate_shard", "reduce")
 
 
 def _obj(event: dict[str, Any], name: str) -> dict[str, Any]:
@@ -78,4 +80,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     cfg = ModelStore(settings).get_config(run.model_id)
     if action == "evaluate":
         return run_evaluation(settings, cfg, run)
+    if action == "evaluate_shard":
+        return run_evaluate_shard(settings, cfg, run, event.get("items"))
+    if action == "reduce":
+        return run_reduce(settings, cfg, run, event.get("shards"))
     return run_comparison(settings, cfg, run, evaluation, training)

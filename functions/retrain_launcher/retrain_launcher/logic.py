@@ -15,6 +15,7 @@ from typing import Any
 
 from driftline_common.aws import client
 from driftline_common.config import ModelConfig, parse_config
+from driftline_common.datasets import capture_listing
 from driftline_common.errors import InvalidEvent, RetrainInProgress, RunNotFound
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -144,6 +145,7 @@ def start_run(event: Mapping[str, Any], stores: Stores) -> dict[str, Any]:
         "duplicate": False,
         "configVersion": int(item.get("version", 0)),
     }
+    run.update(sharding_of(cfg, start, end))
     owner = stores.locks.claim_once(
         f"trigger#{model_id}#{req['trigger']['id']}", run_id, ttl_seconds=TRIGGER_CLAIM_TTL_SECONDS
     )
@@ -157,6 +159,24 @@ def start_run(event: Mapping[str, Any], stores: Stores) -> dict[str, Any]:
     )
     logger.info("run started", extra={"modelId": model_id, "runId": run_id, "window": run["window"]})
     return run
+
+
+def sharding_of(cfg: ModelConfig, start: datetime, end: datetime) -> dict[str, Any]:
+    """``{"sharded": bool}`` and, when sharded, where the Distributed Map lists the capture and its batch size.
+
+    Nothing (``{}``, the run as before sharding existed) when the config sets no ``sharding.thresholdBytes``.
+    Sharded when the window's capture objects hold more than ``sharding.thresholdBytes`` bytes (sizes from
+    ListObjectsV2). Multiclass models are never sharded: their ROC AUC and log loss have no mergeable state.
+    """
+    if cfg.sharding is None or cfg.sharding.threshold_bytes is None:
+        return {}
+    listing = capture_listing(cfg, start, end)
+    sharded = listing["bytes"] > cfg.sharding.threshold_bytes and cfg.problem_type != "multiclass"
+    if not sharded:
+        return {"sharded": False}
+    return {"sharded": True, "shards": {"bucket": listing["bucket"], "prefix": listing["prefix"],
+                                        "objects": listing["objects"], "bytes": listing["bytes"],
+                                        "filesPerShard": cfg.sharding.files_per_shard}}
 
 
 # ---------------------------------------------------------------------------------------------- decide

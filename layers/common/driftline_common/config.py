@@ -144,6 +144,18 @@ class Deployment(_Strict):
     execution_role_arn: str | None = Field(None, alias="executionRoleArn")
 
 
+class Sharding(_Strict):
+    """When to evaluate and check drift on shards (Step Functions Distributed Map) instead of in one Lambda.
+
+    A run is sharded when the window's capture objects (sizes from ListObjectsV2) hold more than
+    ``thresholdBytes`` bytes; ``null`` (the default) never shards. Each child workflow of the Map reads
+    ``filesPerShard`` capture objects; at most ``maxConcurrency`` run at once.
+    """
+
+    threshold_bytes: int | None = Field(None, alias="thresholdBytes", ge=1)
+    files_per_shard: int = Field(16, alias="filesPerShard", ge=1, le=10_000)
+
+
 class ModelConfig(_Strict):
     model_id: str = Field(alias="modelId", pattern=MODEL_ID_PATTERN)
     problem_type: Literal["binary", "multiclass", "regression"] = Field(alias="problemType")
@@ -164,6 +176,8 @@ class ModelConfig(_Strict):
     training: TrainingTemplate
     promotion: Promotion = Field(default_factory=Promotion)
     deployment: Deployment = Field(default_factory=Deployment)
+    #: absent (``None``) for a model that never shards: the stored item stays as it was before sharding existed
+    sharding: Sharding | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelConfig:
@@ -198,7 +212,10 @@ class ModelConfig(_Strict):
 
     def to_item(self) -> dict[str, Any]:
         """JSON-safe dict with the public (camelCase) field names."""
-        return self.model_dump(mode="json", by_alias=True)
+        item = self.model_dump(mode="json", by_alias=True)
+        if self.sharding is None:
+            del item["sharding"]
+        return item
 
     def higher_is_better(self, metric: str) -> bool:
         return metric in HIGHER_IS_BETTER

@@ -300,23 +300,74 @@ def hour_of_key(key: str) -> datetime | None:
         return None
 
 
-def window_keys(base: str, start: datetime, end: datetime, *, include_unpartitioned: bool = False) -> list[str]:
-    """Keys under ``base`` whose hour segment falls in ``[start, end)`` (sorted)."""
+def _window_hours(loc: S3Uri, start: datetime, end: datetime) -> set[str]:
+    return {"/".join(p.key.split("/")[-4:]) for p in hourly_prefixes(loc, start, end)}
+
+
+def _key_in_window(rel: str, hours: set[str], include_unpartitioned: bool) -> bool:
+    hour = hour_of_key(rel)
+    if hour is None:
+        return include_unpartitioned
+    return hour.strftime("%Y/%m/%d/%H") in hours
+
+
+def window_objects(base: str, start: datetime, end: datetime, *, include_unpartitioned: bool = False
+                   ) -> list[tuple[str, int]]:
+    """``(key, size)`` of the objects under ``base`` whose hour segment falls in ``[start, end)`` (sorted)."""
     loc = S3Uri.parse(base)
-    hours = {"/".join(p.key.split("/")[-4:]) for p in hourly_prefixes(loc, start, end)}
+    hours = _window_hours(loc, start, end)
     prefix = loc.key.rstrip("/") + "/" if loc.key else ""
     out = []
-    for key, _size in list_keys(S3Uri(loc.bucket, prefix)):
+    for key, size in list_keys(S3Uri(loc.bucket, prefix)):
         if key.endswith("/"):
             continue
-        hour = hour_of_key(key[len(prefix):])
-        if hour is None:
-            if include_unpartitioned:
-                out.append(key)
-            continue
-        if hour.strftime("%Y/%m/%d/%H") in hours:
-            out.append(key)
+        if _key_in_window(key[len(prefix):], hours, include_unpartitioned):
+            out.append((key, size))
     return sorted(out)
+
+
+def window_keys(base: str, start: datetime, end: datetime, *, include_unpartitioned: bool = False) -> list[str]:
+    """Keys under ``base`` whose hour segment falls in ``[start, end)`` (sorted)."""
+    return [key for key, _size in window_objects(base, start, end, include_unpartitioned=include_unpartitioned)]
+
+
+def capture_keys_in_window(cfg: ModelConfig, keys: Iterable[str], start: datetime, end: datetime) -> list[str]:
+    """The keys among ``keys`` that :func:`read_capture` would read for ``[start, end)`` (same rule, sorted).
+
+    A shard of a sharded run gets the objects of a listing that may be wider than the window (one
+    ``ListObjectsV2`` prefix for the whole window): this keeps exactly the window's.
+    """
+    src = cfg.data_capture
+    loc = S3Uri.parse(src.s3_uri)
+    hours = _window_hours(loc, start, end)
+    prefix = loc.key.rstrip("/") + "/" if loc.key else ""
+    include = src.format != "sagemaker"
+    return sorted(k for k in keys if k.startswith(prefix) and not k.endswith("/")
+                  and _key_in_window(k[len(prefix):], hours, include))
+
+
+def capture_listing(cfg: ModelConfig, start: datetime, end: datetime) -> dict[str, Any]:
+    """What a sharded run lists: ``{"bucket", "prefix", "objects", "bytes"}`` of the window's capture.
+
+    ``prefix`` is the longest common ``/``-ending prefix of the window's capture keys (the capture base
+    when there are none), so one ``ListObjectsV2`` over it returns every object of the window (and possibly
+    some outside it, which :func:`capture_keys_in_window` drops).
+    """
+    src = cfg.data_capture
+    loc = S3Uri.parse(src.s3_uri)
+    objects = window_objects(src.s3_uri, start, end, include_unpartitioned=src.format != "sagemaker")
+    base = loc.key.rstrip("/") + "/" if loc.key else ""
+    prefix = base
+    if objects:
+        dirs = [k.split("/")[:-1] for k, _ in objects]
+        shared = 0
+        while all(len(d) > shared and d[shared] == dirs[0][shared] for d in dirs):
+            shared += 1
+        prefix = "".join(f"{part}/" for part in dirs[0][:shared])
+        if len(prefix) < len(base):
+            prefix = base
+    return {"bucket": loc.bucket, "prefix": prefix, "objects": len(objects),
+            "bytes": int(sum(size for _, size in objects))}
 
 
 def _text_of(raw: bytes) -> str | None:
@@ -516,8 +567,14 @@ def _mapping_records(text: str, fmt: str, bad: Counter[str]) -> Iterator[dict[st
 def read_capture(cfg: ModelConfig, start: datetime, end: datetime) -> Captured:
     """The captured predictions (and inputs) of ``[start, end)``; bad records counted, never raised."""
     src = cfg.data_capture
-    loc = S3Uri.parse(src.s3_uri)
     keys = window_keys(src.s3_uri, start, end, include_unpartitioned=src.format != "sagemaker")
+    return read_capture_keys(cfg, keys, start, end)
+
+
+def read_capture_keys(cfg: ModelConfig, keys: Sequence[str], start: datetime, end: datetime) -> Captured:
+    """The captured predictions of the objects ``keys`` (of the capture bucket), rows of ``[start, end)``."""
+    src = cfg.data_capture
+    loc = S3Uri.parse(src.s3_uri)
     builder = _CaptureBuilder(cfg)
     for key in keys:
         texts = list(_read_texts(loc.bucket, [key], builder.bad))
