@@ -54,6 +54,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import logging
 import threading
 import time as _time
 import types
@@ -554,6 +555,11 @@ def _install_sfn_distributed_map() -> None:
     )
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
+    # moto warns at every parse that tolerated-failure declarations have no effect; this extension gives them
+    # one (the Map Run fails past the threshold), so the warning would only be noise
+    logging.getLogger("moto.stepfunctions.parser.asl.parse.preprocessor").addFilter(
+        lambda record: "declarations currently have no effect" not in record.getMessage()
+    )
     original_parse = AmazonStateLanguageParser.parse
 
     def parse(definition: str):  # type: ignore[no-untyped-def]

@@ -164,12 +164,12 @@ def start_run(event: Mapping[str, Any], stores: Stores) -> dict[str, Any]:
 def sharding_of(cfg: ModelConfig, start: datetime, end: datetime) -> dict[str, Any]:
     """``{"sharded": bool}`` and, when sharded, where the Distributed Map lists the capture and its batch size.
 
-    Nothing (``{}``, the run as before sharding existed) when the config sets no ``sharding.thresholdBytes``.
-    Sharded when the window's capture objects hold more than ``sharding.thresholdBytes`` bytes (sizes from
+    ``{"sharded": False}`` when the config sets no ``sharding.thresholdBytes`` (the flag is always present so
+    the state machine's Choice reads a value rather than probing for a missing path). Sharded when the window's capture objects hold more than ``sharding.thresholdBytes`` bytes (sizes from
     ListObjectsV2). Multiclass models are never sharded: their ROC AUC and log loss have no mergeable state.
     """
     if cfg.sharding is None or cfg.sharding.threshold_bytes is None:
-        return {}
+        return {"sharded": False}
     listing = capture_listing(cfg, start, end)
     sharded = listing["bytes"] > cfg.sharding.threshold_bytes and cfg.problem_type != "multiclass"
     if not sharded:
