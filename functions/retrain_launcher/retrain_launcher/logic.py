@@ -165,8 +165,9 @@ def sharding_of(cfg: ModelConfig, start: datetime, end: datetime) -> dict[str, A
     """``{"sharded": bool}`` and, when sharded, where the Distributed Map lists the capture and its batch size.
 
     ``{"sharded": False}`` when the config sets no ``sharding.thresholdBytes`` (the flag is always present so
-    the state machine's Choice reads a value rather than probing for a missing path). Sharded when the window's capture objects hold more than ``sharding.thresholdBytes`` bytes (sizes from
-    ListObjectsV2). Multiclass models are never sharded: their ROC AUC and log loss have no mergeable state.
+    the state machine's Choice reads a value rather than probing for a missing path). Sharded when the window's
+    capture objects hold more than ``sharding.thresholdBytes`` bytes (sizes from ListObjectsV2). Multiclass
+    models are never sharded: their ROC AUC and log loss have no mergeable state.
     """
     if cfg.sharding is None or cfg.sharding.threshold_bytes is None:
         return {"sharded": False}
