@@ -67,3 +67,25 @@ def test_bad_events(stack_env: dict[str, str]) -> None:
         lambda_handler(event, CTX)
     with pytest.raises(InvalidEvent, match="'id' is missing"):
         lambda_handler({"detail-type": "Scheduled Event"}, CTX)
+
+
+def test_ground_truth_files_of_one_hour_start_one_run_per_model(stack_env: dict[str, str]) -> None:
+    """Label files landing within the same hour share a trigger id (the pipeline claims it once); the next
+    hour's files get a new one. Schedules keep the source event id."""
+    ModelStore(Settings.from_env()).put_config(parse_config(CONFIG))
+    first = load_event("trigger_s3_ground_truth.json")
+    second = copy.deepcopy(first)
+    second["id"] = "another-event-id"
+    second["detail"]["object"]["key"] = first["detail"]["object"]["key"].replace(".jsonl", "-part2.jsonl")
+    second["time"] = first["time"][:14] + "59:59Z"
+    later = copy.deepcopy(second)
+    later["time"] = first["time"][:11] + f"{(int(first['time'][11:13]) + 1) % 24:02d}" + first["time"][13:]
+    ids = [lambda_handler(e, CTX)["trigger"]["id"] for e in (first, second, later)]
+    assert ids[0] == ids[1] == f"ground-truth:{first['time'][:13]}"
+    assert ids[2] != ids[0]
+    schedule = load_event("trigger_schedule.json")
+    assert lambda_handler(schedule, CTX)["trigger"]["id"] == schedule["id"]
+    bad = copy.deepcopy(first)
+    bad["time"] = "yesterday"
+    with pytest.raises(InvalidEvent, match="ISO 8601"):
+        lambda_handler(bad, CTX)

@@ -9,10 +9,13 @@ Rules:
   ``deployment.rollbackAlarms``, or whose ``endpointName`` is the ``EndpointName`` dimension of a metric the
   alarm watches. Other states (``OK``, ``INSUFFICIENT_DATA``) request nothing.
 
-Each ``Run Requested`` carries ``{"modelId", "trigger": {"type", "id": <source event id>, "time"}}`` so that
-the pipeline's idempotency key (``trigger#<modelId>#<id>``) is the source event: a redelivered source event
-yields no second run. Models whose stored config is invalid are skipped with a warning (their own runs would
-fail with ``InvalidModelConfig``; one bad config must not block the others).
+Each ``Run Requested`` carries ``{"modelId", "trigger": {"type", "id", "time"}}``; the pipeline's idempotency
+key is ``trigger#<modelId>#<id>``. For schedules and alarms ``id`` is the source event's id, so a redelivered
+source event yields no second run. Ground truth arrives as many objects (SageMaker writes one per hour and
+labelling jobs often more): its ``id`` is ``ground-truth:<hour of the event>``, so all the label files that land
+within one hour start at most one run per model (debounce); later hours start the next one. Models whose stored
+config is invalid are skipped with a warning (their own runs would fail with ``InvalidModelConfig``; one bad
+config must not block the others).
 """
 
 from __future__ import annotations
@@ -75,12 +78,22 @@ def target_models(event: Mapping[str, Any], models: ModelStore) -> list[str]:
                        detailType=kind)
 
 
+def trigger_id(event: Mapping[str, Any]) -> str:
+    """The idempotency id of the run(s) an event requests (see the module doc)."""
+    if event.get("detail-type") == OBJECT_CREATED:
+        hour = str(event["time"])[:13]  # ISO 8601 "YYYY-MM-DDTHH"
+        if len(hour) != 13 or hour[10] != "T":
+            raise InvalidEvent(f"an 'Object Created' event needs an ISO 8601 time, got {event['time']!r}", field="time")
+        return f"ground-truth:{hour}"
+    return str(event["id"])
+
+
 def route(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> dict[str, Any]:
     for field in ("id", "time", "detail-type"):
         if not isinstance(event.get(field), str) or not event[field]:
             raise InvalidEvent(f"not an EventBridge event: '{field}' is missing", field=field)
     targets = target_models(event, models)
-    trigger = {"type": TRIGGER_TYPE[event["detail-type"]], "id": event["id"], "time": event["time"]}
+    trigger = {"type": TRIGGER_TYPE[event["detail-type"]], "id": trigger_id(event), "time": event["time"]}
     published = [publish(settings, "Run Requested", {"modelId": m, "trigger": trigger}) for m in targets]
     logger.info("runs requested", extra={"trigger": trigger, "models": targets})
     return {"trigger": trigger, "models": targets, "eventIds": published}
