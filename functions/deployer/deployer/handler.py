@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.errors import InvalidEvent
 from driftline_common.observability import logger, metrics, tracer
+from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import LockStore, ModelStore, RunStore
 
@@ -32,11 +32,7 @@ def record_metrics(event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if not isinstance(event, Mapping):
-        raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
-    action = event.get("action")
-    if action not in ACTIONS:
-        raise InvalidEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}", action=action)
+    action = parse_action(event, ACTIONS)
     settings = get_settings()
     run = event.get("run")
     if isinstance(run, Mapping):

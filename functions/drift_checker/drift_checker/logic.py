@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -37,7 +35,8 @@ from driftline_common.datasets import read_capture
 from driftline_common.errors import BaselineNotFound, DataFormatError
 from driftline_common.events import publish
 from driftline_common.observability import metrics
-from driftline_common.s3io import S3Uri, get_json, put_json, sanitize
+from driftline_common.runs import RunRef
+from driftline_common.s3io import get_json, put_json, sanitize
 from driftline_common.settings import Settings
 from driftline_common.store import iso
 from driftline_metrics.drift import (
@@ -196,14 +195,6 @@ def load_baseline(cfg: ModelConfig) -> dict[str, Any]:
     return doc
 
 
-@dataclass(frozen=True)
-class RunRef:
-    model_id: str
-    run_id: str
-    start: datetime
-    end: datetime
-
-
 def run_check(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:
     """Check the window's drift; full result to S3; compact summary; ``Drift Detected`` when detected."""
     baseline = load_baseline(cfg)
@@ -213,12 +204,18 @@ def run_check(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, An
     doc.update(modelId=run.model_id, runId=run.run_id, window={"start": iso(run.start), "end": iso(run.end)},
                sampleSize=len(captured), badRecords=sum(bad.values()), badRecordReasons=bad,
                files=captured.files, baselineUri=cfg.baseline_uri, baselineCreatedAt=baseline.get("createdAt"))
-    result_uri = put_json(S3Uri(settings.bucket, f"runs/{run.model_id}/{run.run_id}/drift.json"), doc)
+    return publish_check(settings, run, doc)
+
+
+def publish_check(settings: Settings, run: RunRef, doc: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Write ``drift.json``, emit the drift metrics, publish ``Drift Detected`` when detected; the compact summary
+    (``extra`` — e.g. the sharding block of a reduced run — is added to it)."""
+    result_uri = put_json(run.prefix(settings.bucket).child("drift.json"), doc)
     summary = sanitize({
         "status": doc["status"], "detected": doc["detected"], "driftedFeatures": doc["driftedFeatures"],
         "share": doc["share"], "testedFeatures": doc["testedFeatures"], "sampleSize": doc["sampleSize"],
         "badRecords": doc["badRecords"], "correction": doc["correction"], "alpha": doc["alpha"],
-        "resultUri": result_uri,
+        "resultUri": result_uri, **extra,
     })
     metrics.add_dimension(name="modelId", value=run.model_id)
     metrics.add_metric(name="DriftedFeatures", unit=MetricUnit.Count, value=len(doc["driftedFeatures"]))

@@ -25,35 +25,29 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from aws_lambda_powertools.metrics import MetricUnit
 from driftline_common.config import ModelConfig
 from driftline_common.datasets import capture_keys_in_window, read_capture_keys
-from driftline_common.errors import DataFormatError, InvalidEvent
-from driftline_common.events import publish
-from driftline_common.observability import metrics
-from driftline_common.s3io import S3Uri, get_json, put_json, sanitize
+from driftline_common.errors import DataFormatError
+from driftline_common.runs import RunRef
+from driftline_common.s3io import put_json
 from driftline_common.settings import Settings
-from driftline_common.shards import item_keys, shard_id
+from driftline_common.shards import item_keys, load_shards, shard_id
 from driftline_common.store import iso
 from driftline_metrics.drift import psi_from_counts
 from driftline_metrics.partial import CategoricalCountState, HistogramState, merge_states
 
 from drift_checker.logic import (
     MIN_SAMPLES,
-    RunRef,
     categorical_drift_counts,
     counts_homogeneity,
     decide_features,
     load_baseline,
+    publish_check,
 )
 
 SHARD_SCHEMA = "driftline.drift-shard/v1"
 METHOD = ("binned: numeric features chi-square on the baseline's bins (+ PSI, Jensen-Shannon, L-inf, "
           "ks_binned); categorical features chi-square on the category counts (+ L-inf), as unsharded")
-
-
-def _run_prefix(settings: Settings, run: RunRef) -> S3Uri:
-    return S3Uri(settings.bucket, f"runs/{run.model_id}/{run.run_id}")
 
 
 def _usable(ref: dict[str, Any] | None, ftype: str) -> bool:
@@ -90,7 +84,7 @@ def check_shard(settings: Settings, cfg: ModelConfig, run: RunRef, items: Any) -
     doc = {"schema": SHARD_SCHEMA, "shardId": sid, "sampleSize": len(captured), "files": len(mine),
            "skippedFiles": len(keys) - len(mine), "bad": dict(sorted(captured.bad.items())),
            "features": shard_states(cfg, baseline, captured.features)}
-    uri = put_json(_run_prefix(settings, run).child("shards", "drift", f"{sid}.json"), doc)
+    uri = put_json(run.prefix(settings.bucket).child("shards", "drift", f"{sid}.json"), doc)
     return {"shardId": sid, "stateUri": uri, "sampleSize": len(captured), "files": len(mine)}
 
 
@@ -164,20 +158,6 @@ def merge_shards(cfg: ModelConfig, baseline: dict[str, Any], shards: list[dict[s
     return doc
 
 
-def load_shards(results: Any) -> list[dict[str, Any]]:
-    """The shard documents named by the Map's results (``[{"stateUri", ...}]``)."""
-    if not isinstance(results, list) or not all(isinstance(r, dict) and isinstance(r.get("stateUri"), str)
-                                                for r in results):
-        raise InvalidEvent("'shards' must be the Map's list of shard results with a 'stateUri'", field="shards")
-    docs = []
-    for r in results:
-        try:
-            docs.append(get_json(r["stateUri"]))
-        except FileNotFoundError:
-            raise DataFormatError(f"the shard state {r['stateUri']} does not exist", uri=r["stateUri"]) from None
-    return docs
-
-
 def run_reduce(settings: Settings, cfg: ModelConfig, run: RunRef, results: Any) -> dict[str, Any]:
     """``reduce``: merge the shards; ``drift.json``; the ``check`` summary; ``Drift Detected`` when detected."""
     baseline = load_baseline(cfg)
@@ -191,20 +171,4 @@ def run_reduce(settings: Settings, cfg: ModelConfig, run: RunRef, results: Any) 
                sampleSize=sum(int(d["sampleSize"]) for d in shards), badRecords=sum(bad.values()),
                badRecordReasons=dict(sorted(bad.items())), files=sharding["files"], baselineUri=cfg.baseline_uri,
                baselineCreatedAt=baseline.get("createdAt"), sharding=sharding)
-    result_uri = put_json(_run_prefix(settings, run).child("drift.json"), doc)
-    summary = sanitize({
-        "status": doc["status"], "detected": doc["detected"], "driftedFeatures": doc["driftedFeatures"],
-        "share": doc["share"], "testedFeatures": doc["testedFeatures"], "sampleSize": doc["sampleSize"],
-        "badRecords": doc["badRecords"], "correction": doc["correction"], "alpha": doc["alpha"],
-        "resultUri": result_uri, "sharding": sharding,
-    })
-    metrics.add_dimension(name="modelId", value=run.model_id)
-    metrics.add_metric(name="DriftedFeatures", unit=MetricUnit.Count, value=len(doc["driftedFeatures"]))
-    metrics.add_metric(name="DriftShare", unit=MetricUnit.NoUnit, value=doc["share"])
-    metrics.add_metric(name="DriftSampleSize", unit=MetricUnit.Count, value=doc["sampleSize"])
-    if doc["detected"]:
-        top = {n: {k: doc["features"][n].get(k) for k in ("test", "pvalueAdjusted", "effect", "effectSize")}
-               for n in doc["driftedFeatures"][:20]}
-        publish(settings, "Drift Detected", {"modelId": run.model_id, "runId": run.run_id, **summary,
-                                             "datasetShare": doc["datasetShare"], "features": top})
-    return summary
+    return publish_check(settings, run, doc, sharding=sharding)

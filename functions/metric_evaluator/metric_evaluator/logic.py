@@ -25,7 +25,6 @@ import tarfile
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -43,6 +42,7 @@ from driftline_common.datasets import (
 from driftline_common.errors import DataFormatError
 from driftline_common.events import publish
 from driftline_common.observability import metrics
+from driftline_common.runs import RunRef
 from driftline_common.s3io import S3Uri, get_bytes, put_json, sanitize
 from driftline_common.settings import Settings
 from driftline_common.store import iso
@@ -433,18 +433,23 @@ def compare_models(
 
 
 # ---------------------------------------------------------------------------------------------------- orchestration
-@dataclass(frozen=True)
-class RunRef:
-    """The part of ``$.run`` the evaluator needs."""
-
-    model_id: str
-    run_id: str
-    start: datetime
-    end: datetime
-
-
-def run_prefix(settings: Settings, run: RunRef) -> S3Uri:
-    return S3Uri(settings.bucket, f"runs/{run.model_id}/{run.run_id}")
+def summarize(doc: dict[str, Any], result_uri: str, dataset_uri: str) -> dict[str, Any]:
+    """The compact ``evaluate`` summary of a full evaluation document (the state carries this, S3 the rest)."""
+    summary = {
+        "status": doc["status"],
+        "sampleSize": doc["sampleSize"],
+        "badRecords": doc["badRecords"],
+        "unlabelled": doc["unlabelled"],
+        "metrics": {k: float(v) for k, v in doc["metrics"].items()},
+        "thresholds": doc["thresholds"],
+        "breaches": doc["breaches"],
+        "breached": doc["breached"],
+        "resultUri": result_uri,
+        "datasetUri": dataset_uri,
+    }
+    if "sharding" in doc:
+        summary["sharding"] = doc["sharding"]
+    return summary
 
 
 def emit_metrics(model_id: str, summary: dict[str, Any]) -> None:
@@ -461,24 +466,12 @@ def emit_metrics(model_id: str, summary: dict[str, Any]) -> None:
 def run_evaluation(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:
     """Read and join the window, evaluate, write the result and the dataset to S3; the compact summary."""
     window = read_labelled_window(cfg, run.start, run.end)
-    prefix = run_prefix(settings, run)
+    prefix = run.prefix(settings.bucket)
     doc = evaluate_window(cfg, window)
     dataset_uri = write_dataset(str(prefix.child("dataset.csv")), cfg, window)
     doc.update(modelId=run.model_id, runId=run.run_id, problemType=cfg.problem_type,
                window={"start": iso(run.start), "end": iso(run.end)}, datasetUri=dataset_uri)
-    result_uri = put_json(prefix.child("evaluation.json"), doc)
-    summary = {
-        "status": doc["status"],
-        "sampleSize": doc["sampleSize"],
-        "badRecords": doc["badRecords"],
-        "unlabelled": doc["unlabelled"],
-        "metrics": {k: float(v) for k, v in doc["metrics"].items()},
-        "thresholds": doc["thresholds"],
-        "breaches": doc["breaches"],
-        "breached": doc["breached"],
-        "resultUri": result_uri,
-        "datasetUri": dataset_uri,
-    }
+    summary = summarize(doc, put_json(prefix.child("evaluation.json"), doc), dataset_uri)
     emit_metrics(run.model_id, summary)
     return sanitize(summary)
 
@@ -527,7 +520,7 @@ def run_comparison(
         datasetUri=dataset_uri, challengerPredictionsUri=str(tar_uri),
         jobName=training.get("jobName"), modelArtifacts=training.get("modelArtifacts"),
     )
-    result_uri = put_json(run_prefix(settings, run).child("comparison.json"), doc)
+    result_uri = put_json(run.prefix(settings.bucket).child("comparison.json"), doc)
     summary = {k: doc[k] for k in ("promote", "requireApproval", "metric", "champion", "challenger", "delta",
                                    "minImprovement", "sampleSize", "pairedTest", "reasons")}
     summary["resultUri"] = result_uri

@@ -44,14 +44,15 @@ from driftline_common.datasets import (
     read_ground_truth,
 )
 from driftline_common.errors import DataFormatError, InvalidEvent
-from driftline_common.s3io import S3Uri, get_bytes, get_json, put_json, sanitize
+from driftline_common.runs import RunRef
+from driftline_common.s3io import S3Uri, get_bytes, put_json, sanitize
 from driftline_common.settings import Settings
-from driftline_common.shards import item_keys, shard_id
+from driftline_common.shards import item_keys, load_shards, shard_id
 from driftline_common.store import iso
 from driftline_metrics.exceptions import UndefinedMetricWarning
 from driftline_metrics.partial import BinaryScoreState, ConfusionMatrixState, RegressionState, merge_states
 
-from metric_evaluator.logic import RunRef, _class_index, check_thresholds, emit_metrics, run_prefix
+from metric_evaluator.logic import _class_index, check_thresholds, emit_metrics, summarize
 
 SHARD_SCHEMA = "driftline.evaluate-shard/v1"
 #: bins of the score histogram (ROC AUC / average precision error shrinks like 1 / resolution)
@@ -245,50 +246,23 @@ def concat_dataset_parts(parts: Sequence[str]) -> bytes:
     return "".join(chunks).encode()
 
 
-def load_shards(results: Any) -> list[dict[str, Any]]:
-    """The shard documents named by the Map's results (``[{"stateUri", ...}]``)."""
-    if not isinstance(results, list) or not all(isinstance(r, dict) and isinstance(r.get("stateUri"), str)
-                                                for r in results):
-        raise InvalidEvent("'shards' must be the Map's list of shard results with a 'stateUri'", field="shards")
-    docs = []
-    for r in results:
-        try:
-            docs.append(get_json(r["stateUri"]))
-        except FileNotFoundError:
-            raise DataFormatError(f"the shard state {r['stateUri']} does not exist", uri=r["stateUri"]) from None
-    return docs
-
-
 # ---------------------------------------------------------------------------------------------------- orchestration
 def run_evaluate_shard(settings: Settings, cfg: ModelConfig, run: RunRef, items: Any) -> dict[str, Any]:
     """``evaluate_shard``: one child workflow of the Distributed Map."""
-    return evaluate_shard(cfg, run_prefix(settings, run), item_keys(items), run.start, run.end)
+    return evaluate_shard(cfg, run.prefix(settings.bucket), item_keys(items), run.start, run.end)
 
 
 def run_reduce(settings: Settings, cfg: ModelConfig, run: RunRef, results: Any) -> dict[str, Any]:
     """``reduce``: merge the shards; write ``evaluation.json`` and ``dataset.csv``; the ``evaluate`` summary."""
     shards = load_shards(results)
     doc = merge_shards(cfg, shards)
-    prefix = run_prefix(settings, run)
+    prefix = run.prefix(settings.bucket)
     dataset = prefix.child("dataset.csv")
     parts = [str(d["datasetPartUri"]) for d in shards]
     client("s3").put_object(Bucket=dataset.bucket, Key=dataset.key, Body=concat_dataset_parts(parts),
                             ContentType="text/csv")
     doc.update(modelId=run.model_id, runId=run.run_id, problemType=cfg.problem_type,
                window={"start": iso(run.start), "end": iso(run.end)}, datasetUri=str(dataset))
-    result_uri = put_json(prefix.child("evaluation.json"), doc)
-    summary = {
-        "status": doc["status"],
-        "sampleSize": doc["sampleSize"],
-        "badRecords": doc["badRecords"],
-        "unlabelled": doc["unlabelled"],
-        "metrics": {k: float(v) for k, v in doc["metrics"].items()},
-        "thresholds": doc["thresholds"],
-        "breaches": doc["breaches"],
-        "breached": doc["breached"],
-        "resultUri": result_uri,
-        "datasetUri": str(dataset),
-        "sharding": doc["sharding"],
-    }
+    summary = summarize(doc, put_json(prefix.child("evaluation.json"), doc), str(dataset))
     emit_metrics(run.model_id, summary)
     return sanitize(summary)

@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.errors import InvalidEvent
 from driftline_common.observability import logger, metrics, tracer
+from driftline_common.runs import parse_action
 from driftline_common.settings import Settings, get_settings
 
 from retrain_launcher import logic
@@ -39,11 +39,7 @@ def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, A
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if not isinstance(event, Mapping):
-        raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
-    action = event.get("action")
-    if action not in ACTIONS:
-        raise InvalidEvent(f"unknown action {action!r}; expected one of {sorted(ACTIONS)}", action=action)
+    action = parse_action(event, ACTIONS)
     settings = get_settings()
     run = event.get("run")
     if isinstance(run, Mapping):
