@@ -233,7 +233,7 @@ def test_wildcard_resources_only_where_aws_requires_them(template: dict[str, Any
                "cloudwatch:PutMetricData", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", "kms:*", "kms:GenerateDataKey*",
-               "kms:Decrypt"}
+               "kms:Decrypt", "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:Describe*"}  # key policies
 
     def statements(node: Any):
         if isinstance(node, dict):
