@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := layers/metrics:layers/common:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:.
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test unit lint typecheck cfn-lint build demo up invoke bench clean
+.PHONY: help venv test unit lint typecheck cfn-lint scan build demo up invoke bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -22,7 +22,17 @@ $(STAMP): requirements-dev.txt requirements-dev.lock
 
 venv: $(STAMP) ## Create .venv with the pinned development requirements
 
-test: $(STAMP) lint cfn-lint typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
+# checkov pins boto3/botocore versions that conflict with the dev set: it gets a virtualenv of its own
+SCAN_VENV := .venv-scan
+SCAN_STAMP := $(SCAN_VENV)/.installed
+$(SCAN_STAMP): requirements-scan.txt requirements-scan.lock
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found"; exit 1; }
+	$(PY) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt -c requirements-scan.lock
+	@touch $(SCAN_STAMP)
+
+test: $(STAMP) lint cfn-lint scan typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
 	$(BIN)/python -m pytest -q --cov --cov-report=term
 
 unit: $(STAMP) ## Run the tests without the lint steps
@@ -36,6 +46,11 @@ typecheck: $(STAMP) ## mypy over the layers and functions
 
 cfn-lint: $(STAMP) ## cfn-lint the SAM template (with the serverless rules)
 	$(BIN)/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+
+scan: $(STAMP) $(SCAN_STAMP) ## checkov (pinned) over template.yaml and the SAM-translated template; fails on any finding
+	$(BIN)/python -m tools.sam_translate template.yaml build/scan/template.sam.json
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true BC_SKIP_MAPPING=TRUE $(SCAN_VENV)/bin/checkov --quiet --compact \
+		--skip-download --framework cloudformation -f template.yaml -f build/scan/template.sam.json
 
 build: $(STAMP) ## sam build (no containers)
 	$(BIN)/sam build --parallel --cached
@@ -53,4 +68,4 @@ bench: $(STAMP) ## Benchmarks against scikit-learn / SciPy (prints ratios)
 	OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= $(BIN)/python benchmarks/run.py
 
 clean: ## Remove build outputs and the virtual environment
-	rm -rf $(VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SCAN_VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

@@ -56,7 +56,9 @@ def translate(path: str | Path, parameters: dict[str, Any] | None = None) -> dic
     to_py27_compatible_template(template, params)
     # the region only names the placeholder partition; nothing is called
     translator = Translator(None, Parser(), boto_session=boto3.Session(region_name="us-east-1"))
-    out = translator.translate(template, parameter_values=params, get_managed_policy_map=_no_managed_policies)
+    # passthrough_metadata: the checkov suppressions written on a SAM resource reach what it generates
+    out = translator.translate(template, parameter_values=params, get_managed_policy_map=_no_managed_policies,
+                               passthrough_metadata=True)
     return dict(undo_mark_unicode_str_in_template(out))
 
 
