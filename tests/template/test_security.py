@@ -369,13 +369,21 @@ def test_data_bucket_logs_access_to_a_private_encrypted_tls_only_bucket(stack: S
     assert any(r["ExpirationInDays"] for r in logs["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r)
 
 
-def test_checkov_suppressions_sit_next_to_the_resource_with_a_reason() -> None:
+def test_checkov_suppressions_sit_next_to_the_resource_with_a_reason_and_are_documented() -> None:
     from driftline_offline.cfn_yaml import load_template
 
+    doc = (ROOT / "docs" / "security.md").read_text()
+    table = doc[doc.index("## checkov suppressions"):]
+    found = 0
     for logical_id, res in load_template(TEMPLATE)["Resources"].items():
         for skip in ((res.get("Metadata") or {}).get("checkov") or {}).get("skip", []):
+            found += 1
             assert skip["id"].startswith("CKV_"), logical_id
             assert len(skip.get("comment", "")) >= 20, (logical_id, skip)
+            assert f"| {skip['id']} " in table, skip["id"]
+            if res["Type"] != "AWS::Serverless::Function":
+                assert f"`{logical_id}`" in table, logical_id
+    assert found >= 1
 
 
 @pytest.mark.parametrize("buckets", ["", "team-capture,team-labels"])
