@@ -52,6 +52,8 @@ class Stack:
 
     raw: dict[str, Any]
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: physical names to use instead of the derived ones (e.g. those of a stack deployed offline)
+    names: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         params: dict[str, Any] = {}
@@ -60,7 +62,7 @@ class Stack:
             if spec.get("Type") == "CommaDelimitedList" and isinstance(value, str):
                 value = value.split(",")
             params[name] = value
-        self._names: dict[str, str] = {}
+        self._names: dict[str, str] = dict(self.names)
         self.resolver = Resolver(parameters=params, conditions=self.raw.get("Conditions"),
                                  mappings=self.raw.get("Mappings"), region=REGION, account_id=ACCOUNT,
                                  ref=self._ref, get_att=self._get_att)
@@ -82,7 +84,9 @@ class Stack:
         if logical_id not in self._names:
             prop = _NAME_PROPS.get(self._type(logical_id))
             given = (self.raw["Resources"][logical_id].get("Properties") or {}).get(prop) if prop else None
-            if given is None:
+            if self._type(logical_id) == "AWS::KMS::Key":
+                name = f"key-id-{logical_id}"
+            elif given is None:
                 name = f"stack-{logical_id}"
                 name = name.lower() if self._type(logical_id) == "AWS::S3::Bucket" else name
             else:
@@ -98,8 +102,6 @@ class Stack:
             return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{n}"
         if t == "AWS::StepFunctions::StateMachine":
             return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{n}"
-        if t == "AWS::KMS::Key":
-            return f"key-id-{logical_id}"
         return n
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
@@ -114,7 +116,7 @@ class Stack:
             "AWS::StepFunctions::StateMachine": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{n}",
             "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{n}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{n}:*",
-            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/key-id-{logical_id}",
+            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{n}",
             "AWS::SNS::Topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:{n}",
         }
         if attribute == "Arn" and t in arns:
