@@ -61,13 +61,13 @@ def parse_time(value: Any, field: str) -> datetime:
         raise InvalidEvent(f"'{field}' must be an ISO-8601 time, got {value!r}", field=field) from None
     ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
     try:
-        ts = ts.astimezone(UTC)
-    except (OverflowError, ValueError):
-        ts = EARLIEST if ts.year < 2000 else LATEST
-    if not EARLIEST <= ts < LATEST:
+        in_range = EARLIEST <= ts.astimezone(UTC) < LATEST
+    except (OverflowError, ValueError):  # year 1 with a positive offset: before datetime's own minimum
+        in_range = False
+    if not in_range:
         raise InvalidEvent(f"'{field}' must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}, got {value!r}",
                            field=field)
-    return ts
+    return ts.astimezone(UTC)
 
 
 def check_run_request(request: Any) -> None:
@@ -134,7 +134,7 @@ def failure_recordable(model_id: str, error: Mapping[str, Any], runs: Any, run_i
 
 
 def _number_size(value: int | float | Decimal) -> int:
-    digits = len(str(Decimal(str(value)).normalize().as_tuple().digits))
+    digits = len(Decimal(str(value)).normalize().as_tuple().digits)
     return min(21, (digits + 1) // 2 + 1)
 
 
