@@ -6,8 +6,10 @@ request against the service model; everything else is moto.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import math
 from typing import Any
 
 import pytest
@@ -129,3 +131,167 @@ def test_unexpected_errors_do_not_leak(api: dict[str, str], monkeypatch: pytest.
     status, body = call(copy.deepcopy(load_event("api_list_models.json")))
     assert status == 500
     assert "secret" not in json.dumps(body)
+
+
+# ------------------------------------------------------------------ bad input: 4xx with valid JSON (issue 8.4, 8.5)
+def strict_json(text: str) -> Any:
+    """``json.loads`` that refuses NaN/Infinity tokens, as every JSON parser but Python's does."""
+    def refuse(name: str) -> None:
+        raise AssertionError(f"bare {name} token in a response body")
+    return json.loads(text, parse_constant=refuse)
+
+
+def raw_call(event: dict[str, Any]) -> tuple[int, Any]:
+    resp = lambda_handler(event, CTX)
+    return resp["statusCode"], strict_json(resp["body"])
+
+
+def put_event(body: str, *, base64: bool = False) -> dict[str, Any]:
+    event = load_event("api_put_model.json")
+    event["body"], event["isBase64Encoded"] = body, base64
+    return event
+
+
+def test_non_finite_numbers_in_a_config_are_a_400_naming_the_field(api: dict[str, str]) -> None:
+    body = load_event("api_put_model.json")["body"]
+    for token, field in (("NaN", "drift.psi"), ("Infinity", "drift.psi"), ("-Infinity", "drift.psi"),
+                         ("1e309", "drift.psi")):
+        cfg = json.loads(body)
+        cfg["drift"]["psi"] = "__X__"
+        status, out = raw_call(put_event(json.dumps(cfg).replace('"__X__"', token)))
+        assert status == 400, (token, out)
+        assert field in json.dumps(out) or "not a JSON value" in out["message"], (token, out)
+    # nothing was stored over the valid config
+    status, out = raw_call(load_event("api_get_model.json"))
+    assert (status, out["version"], out["config"]["drift"]["psi"]) == (200, 1, 0.2)
+
+
+def test_a_bad_config_is_a_400_naming_every_wrong_field(api: dict[str, str]) -> None:
+    cfg = json.loads(load_event("api_put_model.json")["body"])
+    cfg["windowHours"] = True
+    cfg["thresholds"] = [{"metric": "roc_auc", "min": -1}, {"metric": "accuracy", "min": 0.9, "max": 0.5}]
+    cfg["training"]["hyperparameters"] = {f"h{i}": "1" for i in range(150)}
+    cfg["baselineUri"] = "s3://someone-elses-bucket/baseline.json"
+    cfg["training"]["roleArn"] = "arn:aws:iam::999999999999:role/elsewhere"
+    status, out = raw_call(put_event(json.dumps(cfg)))
+    assert (status, out["error"]) == (400, "InvalidModelConfig")
+    fields = {p.split(":", 1)[0] for p in out["details"]["problems"]}
+    assert {"windowHours", "thresholds.0", "thresholds.1", "training.hyperparameters", "baselineUri",
+            "training.roleArn"} <= fields
+
+
+def test_allowed_data_buckets_extend_the_stacks_bucket(api: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = json.loads(load_event("api_put_model.json")["body"])
+    cfg["groundTruth"]["s3Uri"] = "s3://shared-labels/ground-truth/example-classifier"
+    assert raw_call(put_event(json.dumps(cfg)))[0] == 400
+    monkeypatch.setenv("ALLOWED_DATA_BUCKETS", "shared-labels,other")
+    status, out = raw_call(put_event(json.dumps(cfg)))
+    assert (status, out["config"]["groundTruth"]["s3Uri"]) == (200, cfg["groundTruth"]["s3Uri"])
+
+
+def test_a_body_that_is_not_utf8_is_a_400(api: dict[str, str]) -> None:
+    status, out = raw_call(put_event(base64.b64encode(b'{"modelId": "\xff\xfe"}').decode(), base64=True))
+    assert (status, out["error"]) == (400, "InvalidRequest")
+    status, out = raw_call(put_event("not base64 at all!", base64=True))
+    assert (status, out["error"]) == (400, "InvalidRequest")
+    status, out = raw_call(put_event('{"modelId": "\ud800"}'))  # a lone surrogate cannot be UTF-8
+    assert (status, out["error"]) == (400, "InvalidRequest")
+
+
+def test_deeply_nested_json_is_a_400(api: dict[str, str]) -> None:
+    status, out = raw_call(put_event("[" * 100_000 + "]" * 100_000))
+    assert (status, out["error"]) == (400, "InvalidRequest")
+    assert "nested" in out["message"]
+
+
+def test_a_config_over_dynamodbs_item_limit_is_a_413_and_nothing_is_stored(api: dict[str, str]) -> None:
+    cfg = json.loads(load_event("api_put_model.json")["body"])
+    # every part within its own limit (1,000 features of 128 characters, 98 hyperparameters of 256 + 2,498)
+    cfg["features"] = [{"name": f"{i:04d}" + "f" * 124, "type": "numeric"} for i in range(1000)]
+    cfg["training"]["hyperparameters"] = {f"{i:02d}" + "k" * 254: "v" * 2498 for i in range(98)}
+    status, out = raw_call(put_event(json.dumps(cfg)))
+    assert (status, out["error"]) == (413, "PayloadTooLarge")
+    assert out["details"]["sizeBytes"] > out["details"]["maxBytes"] == 400 * 1024
+    assert raw_call(load_event("api_get_model.json"))[1]["version"] == 1
+
+
+def test_a_config_just_under_the_limit_is_stored(api: dict[str, str]) -> None:
+    cfg = json.loads(load_event("api_put_model.json")["body"])
+    cfg["training"]["hyperparameters"] = {f"h{i}": "v" * 2400 for i in range(98)}  # ~240 KB
+    status, out = raw_call(put_event(json.dumps(cfg)))
+    assert (status, out["version"]) == (200, 2)
+
+
+def with_path(name: str, path: str, **params: str) -> dict[str, Any]:
+    event = load_event(name)
+    event["rawPath"] = event["requestContext"]["http"]["path"] = path
+    event["pathParameters"] = params
+    return event
+
+
+def test_a_path_the_router_does_not_match_is_a_404(api: dict[str, str]) -> None:
+    for event in (with_path("api_get_model.json", "/models//example-classifier"),
+                  with_path("api_get_model.json", "/nothing/here"),
+                  with_path("api_get_run.json", "/models/example-classifier/runs/r1/extra")):
+        status, out = raw_call(event)
+        assert (status, out["error"]) == (404, "RouteNotFound"), event["rawPath"]
+
+
+def test_ids_dynamodb_cannot_key_are_a_400(api: dict[str, str]) -> None:
+    long_id = "m" * 3000
+    status, out = raw_call(with_path("api_get_model.json", f"/models/{long_id}", modelId=long_id))
+    assert (status, out["error"], out["details"]["field"]) == (400, "InvalidRequest", "modelId")
+    long_run = "r" * 3000
+    status, out = raw_call(with_path("api_get_run.json", f"/models/example-classifier/runs/{long_run}",
+                                     modelId="example-classifier", runId=long_run))
+    assert (status, out["details"]["field"]) == (400, "runId")
+
+
+def test_query_and_approval_values_are_not_coerced(api: dict[str, str]) -> None:
+    event = load_event("api_list_runs.json")
+    event["queryStringParameters"] = {"limit": "\u00b2"}  # str.isdigit() is True, int() fails
+    assert raw_call(event)[0] == 400
+    RunStore(Settings.from_env()).start("example-classifier", RUN, approvalToken="secret",
+                                        approval={"status": "PENDING"})
+    for answer in (1, "true", "yes"):
+        approve = load_event("api_approve_run.json")
+        approve["body"] = json.dumps({"approved": answer})
+        status, out = raw_call(approve)
+        assert (status, out["error"]) == (400, "InvalidRequest"), answer
+
+
+def test_responses_are_strict_json(api: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import logic
+
+    monkeypatch.setattr(logic.Api, "list_models",
+                        lambda self: {"models": [], "score": math.nan, "nested": [{"x": math.inf}]})
+    status, out = raw_call(load_event("api_list_models.json"))
+    assert (status, out) == (200, {"models": [], "score": None, "nested": [{"x": None}]})
+
+
+def test_a_failed_run_shows_its_error_type_and_message_not_its_stack_trace(api: dict[str, str]) -> None:
+    runs = RunStore(Settings.from_env())
+    trace = ('Traceback (most recent call last):\n  File "/var/task/metric_evaluator/logic.py", line 42, in evaluate\n'
+             "    raise KeyError(k)\nKeyError: 'score'")
+    cause = json.dumps({"errorMessage": "'score'", "errorType": "KeyError",
+                        "stackTrace": ['  File "/var/task/metric_evaluator/logic.py", line 42, in evaluate\n']})
+    runs.start("example-classifier", RUN, startedAt="2024-05-02T00:05:00Z")
+    runs.update("example-classifier", RUN, status="FAILED", reason=f"KeyError: {trace}",
+                error={"Error": "KeyError", "Cause": cause})
+    status, out = raw_call(load_event("api_get_run.json"))
+    assert status == 200
+    text = json.dumps(out)
+    assert "Traceback" not in text
+    assert "/var/task" not in text
+    assert ".py" not in text
+    assert "stackTrace" not in text
+    assert out["error"]["type"] == "KeyError"
+    assert out["reason"].startswith("KeyError")
+    listed = raw_call(load_event("api_list_runs.json"))[1]["runs"][0]
+    assert "/var/task" not in json.dumps(listed)
+    # a domain error keeps its message (it was written for the caller)
+    runs.update("example-classifier", RUN, reason="DataFormatError: capture object s3://b/k is not JSON Lines",
+                error={"Error": "DataFormatError", "Cause": json.dumps({"errorMessage": "capture object s3://b/k is "
+                       "not JSON Lines", "errorType": "DataFormatError", "stackTrace": ['File "/var/task/x.py"']})})
+    out = raw_call(load_event("api_get_run.json"))[1]
+    assert out["error"] == {"type": "DataFormatError", "message": "capture object s3://b/k is not JSON Lines"}

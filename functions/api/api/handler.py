@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import math
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from driftline_common.edge import check_model_id as _check_model_id
+from driftline_common.edge import check_run_id as _check_run_id
 from driftline_common.errors import DriftlineError, InvalidEvent
 from driftline_common.observability import logger, metrics, tracer
 from driftline_common.settings import get_settings
 from pydantic import ValidationError
 
-from api.logic import Api, ApprovalBody
+from api.logic import Api, ApprovalBody, InvalidRequest
 
-app = APIGatewayHttpResolver()
 MAX_LIMIT = 500
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN or Infinity)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def to_json(value: Any) -> str:
+    """Every response body: strict JSON (``allow_nan=False``), never a bare ``NaN`` token."""
+    return json.dumps(_finite(value), allow_nan=False, default=str, separators=(",", ":"))
+
+
+app = APIGatewayHttpResolver(serializer=to_json)
 
 
 def _api() -> Api:
@@ -28,28 +53,62 @@ def _caller() -> str | None:
     return iam.get("userArn")
 
 
+def check_model_id(value: str) -> str:
+    """The path's model id, or 400 ``InvalidRequest`` (DynamoDB cannot key a 3,000-character id)."""
+    try:
+        return _check_model_id(value)
+    except InvalidEvent as exc:
+        raise InvalidRequest(exc.message, field="modelId") from None
+
+
+def check_run_id(value: str) -> str:
+    try:
+        return _check_run_id(value)
+    except InvalidEvent as exc:
+        raise InvalidRequest(exc.message, field="runId") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidRequest(f"the body is not valid JSON: {name} is not a JSON value", field="body")
+
+
 def _body() -> Any:
+    """The request's JSON body: UTF-8, standard JSON (no ``NaN``/``Infinity``), nested at most as Python parses.
+
+    Anything else is :class:`InvalidRequest` (400): a body that is not UTF-8, invalid base64, JSON nested
+    deeper than the parser's recursion limit.
+    """
     raw = app.current_event.body
     if not raw:
-        raise InvalidEvent("the request needs a JSON body")
-    return json.loads(app.current_event.decoded_body or "")
+        raise InvalidRequest("the request needs a JSON body", field="body")
+    try:
+        data = base64.b64decode(raw, validate=True) if app.current_event.is_base64_encoded else raw.encode("utf-8")
+        text = data.decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeError is a ValueError
+        raise InvalidRequest("the body must be UTF-8 encoded JSON", field="body") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"the body is not valid JSON: {exc.msg} at position {exc.pos}", field="body") from None
+    except RecursionError:
+        raise InvalidRequest("the body is not valid JSON: nested too deeply", field="body") from None
 
 
 def _limit() -> int:
     raw = app.current_event.get_query_string_value("limit", "50") or "50"
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise InvalidEvent(f"'limit' must be an integer in [1, {MAX_LIMIT}], got {raw!r}")
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise InvalidRequest(f"'limit' must be an integer in [1, {MAX_LIMIT}], got {raw[:20]!r}", field="limit")
     return int(raw)
 
 
 @app.put("/models/<modelId>")
 def put_model(modelId: str) -> dict[str, Any]:
-    return _api().put_model(modelId, _body())
+    return _api().put_model(check_model_id(modelId), _body())
 
 
 @app.get("/models/<modelId>")
 def get_model(modelId: str) -> dict[str, Any]:
-    return _api().get_model(modelId)
+    return _api().get_model(check_model_id(modelId))
 
 
 @app.get("/models")
@@ -59,34 +118,36 @@ def list_models() -> dict[str, Any]:
 
 @app.post("/models/<modelId>/runs")
 def start_run(modelId: str) -> Response:
-    out = _api().start_run(modelId, request_id=app.current_event.request_context.request_id, caller=_caller())
-    return Response(202, content_types.APPLICATION_JSON, json.dumps(out))
+    request_id = app.current_event.request_context.request_id
+    out = _api().start_run(check_model_id(modelId), request_id=request_id, caller=_caller())
+    return Response(202, content_types.APPLICATION_JSON, to_json(out))
 
 
 @app.get("/models/<modelId>/runs")
 def list_runs(modelId: str) -> dict[str, Any]:
-    return _api().list_runs(modelId, limit=_limit())
+    return _api().list_runs(check_model_id(modelId), limit=_limit())
 
 
 @app.get("/models/<modelId>/runs/<runId>")
 def get_run(modelId: str, runId: str) -> dict[str, Any]:
-    return _api().get_run(modelId, runId)
+    return _api().get_run(check_model_id(modelId), check_run_id(runId))
 
 
 @app.get("/models/<modelId>/metrics")
 def get_metrics(modelId: str) -> dict[str, Any]:
-    return _api().metrics(modelId, limit=_limit())
+    return _api().metrics(check_model_id(modelId), limit=_limit())
 
 
 @app.post("/models/<modelId>/runs/<runId>/approval")
 def approval(modelId: str, runId: str) -> dict[str, Any]:
+    model_id, run_id = check_model_id(modelId), check_run_id(runId)
     body = ApprovalBody.model_validate(_body())
-    return _api().approve(modelId, runId, body, caller=_caller())
+    return _api().approve(model_id, run_id, body, caller=_caller())
 
 
 # ------------------------------------------------------------------------------------------------ errors
 def _error(status: int, payload: dict[str, Any]) -> Response:
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(payload, default=str))
+    return Response(status, content_types.APPLICATION_JSON, to_json(payload))
 
 
 @app.exception_handler(DriftlineError)
@@ -103,9 +164,11 @@ def _invalid_body(exc: ValidationError) -> Response:
     return _error(400, {"error": "InvalidRequest", "message": "; ".join(problems), "details": {"problems": problems}})
 
 
-@app.exception_handler(json.JSONDecodeError)
-def _bad_json(exc: json.JSONDecodeError) -> Response:
-    return _error(400, {"error": "InvalidRequest", "message": f"the body is not valid JSON: {exc.msg}"})
+@app.not_found
+def _no_route(exc: NotFoundError) -> Response:
+    http = app.current_event.request_context.http
+    return _error(404, {"error": "RouteNotFound",
+                        "message": f"no route {http.method} {http.path[:200]!r}; see the API's routes in the README"})
 
 
 @app.exception_handler(Exception)

@@ -9,16 +9,72 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+from driftline_common import errors as domain_errors
 from driftline_common.aws import client
 from driftline_common.config import parse_config
-from driftline_common.errors import ConfigurationError, DriftlineError
+from driftline_common.edge import MAX_ITEM_BYTES, item_size
+from driftline_common.errors import ConfigurationError, DriftlineError, InvalidEvent, PayloadTooLarge
+from driftline_common.observability import logger
 from driftline_common.settings import Settings
-from driftline_common.store import ModelStore, RunStore, iso, utcnow
+from driftline_common.store import ModelStore, RunStore, iso, to_ddb, utcnow
 from pydantic import BaseModel, ConfigDict, Field
 
 #: run fields never returned by the API (the approval task token is a credential for the execution)
 PRIVATE_RUN_FIELDS = ("approvalToken",)
 SUMMARY_FIELDS = ("runId", "status", "outcome", "startedAt", "finishedAt", "trigger", "window", "reason")
+#: what an API caller sees of a failure: the error's type and at most this much of its message
+MAX_ERROR_MESSAGE = 500
+#: the stored item around a config (key, kind, version, updatedAt) — added to the config's own size
+CONFIG_ITEM_OVERHEAD = 200
+_TRACE = re.compile(r"Traceback \(most recent call last\).*|\s*File \"[^\"]*\", line \d+.*", re.S)
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.\-]+)+\.py[cw]?\b")
+
+#: names the state machine fails a run with besides the domain errors (see retrain_launcher.terminal_error_name)
+_TERMINAL_NAMES = frozenset({"RunTimedOut", "RunFailed", "TrainingFailed"})
+
+
+def _domain_error_names() -> frozenset[str]:
+    seen: set[type] = set()
+    todo: list[type] = [domain_errors.DriftlineError]
+    while todo:
+        cls = todo.pop()
+        if cls not in seen:
+            seen.add(cls)
+            todo.extend(cls.__subclasses__())
+    return frozenset(c.__name__ for c in seen)
+
+
+def public_failure(run: dict[str, Any]) -> dict[str, Any] | None:
+    """What a caller may see of a failed run: ``{"type", "message"}`` — never a stack trace or a file path.
+
+    A Driftline error (typed, raised on purpose) keeps its message (shortened); anything else says only
+    ``internal error``: the whole cause stays in the stored run and in the function's logs.
+    """
+    error = run.get("error")
+    reason = run.get("reason")
+    if not isinstance(error, dict) and not isinstance(reason, str):
+        return None
+    name = str((error or {}).get("Error") or (reason or "").split(":", 1)[0] or "UnknownError")[:100]
+    message = reason.split(": ", 1)[1] if isinstance(reason, str) and ": " in reason else ""
+    if name not in _domain_error_names() and not name.startswith("States.") and name not in _TERMINAL_NAMES:
+        message = "internal error (the details are in the function's logs)"
+    message = _PATH.sub("<path>", _TRACE.sub("", message)).strip()[:MAX_ERROR_MESSAGE]
+    return {"type": name, "message": message}
+
+
+
+def _public_run(run: dict[str, Any], fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    if fields is None:
+        out = {k: v for k, v in run.items() if k not in PRIVATE_RUN_FIELDS}
+    else:
+        out = {k: run.get(k) for k in fields}
+    failure = public_failure(run)
+    if failure is not None:
+        if "error" in run:
+            out["error"] = failure
+        if run.get("reason") is not None:
+            out["reason"] = f"{failure['type']}: {failure['message']}" if failure["message"] else failure["type"]
+    return out
 
 
 class ApprovalNotPending(DriftlineError):
@@ -27,8 +83,14 @@ class ApprovalNotPending(DriftlineError):
     http_status = 409
 
 
+class InvalidRequest(InvalidEvent):
+    """The HTTP request itself is malformed: its body (not UTF-8, not JSON, nested too deeply), path or query."""
+
+    http_status = 400
+
+
 class ApprovalBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     approved: bool
     comment: str | None = Field(None, max_length=2000)
@@ -47,6 +109,11 @@ class Api:
     # -------------------------------------------------------------------------------------------- models
     def put_model(self, model_id: str, body: Any) -> dict[str, Any]:
         cfg = parse_config(body, model_id=model_id)  # InvalidModelConfig (400) listing every problem
+        size = item_size(to_ddb(cfg.to_item())) + CONFIG_ITEM_OVERHEAD
+        if size > MAX_ITEM_BYTES:
+            raise PayloadTooLarge(
+                f"the config of {model_id!r} takes {size} bytes stored; DynamoDB items hold at most {MAX_ITEM_BYTES} "
+                "(shorten feature names, labels or hyperparameters)", sizeBytes=size, maxBytes=MAX_ITEM_BYTES)
         version = self.models.put_config(cfg)
         return {"modelId": model_id, "version": version, "config": cfg.to_item()}
 
@@ -77,11 +144,13 @@ class Api:
     def list_runs(self, model_id: str, *, limit: int) -> dict[str, Any]:
         self.models.get_config_item(model_id)
         runs = self.runs.list(model_id, limit=limit)
-        return {"modelId": model_id, "runs": [{k: r.get(k) for k in SUMMARY_FIELDS} for r in runs]}
+        return {"modelId": model_id, "runs": [_public_run(r, SUMMARY_FIELDS) for r in runs]}
 
     def get_run(self, model_id: str, run_id: str) -> dict[str, Any]:
         run = self.runs.get(model_id, run_id)
-        return {k: v for k, v in run.items() if k not in PRIVATE_RUN_FIELDS}
+        if run.get("error"):
+            logger.info("failed run read", extra={"modelId": model_id, "runId": run_id, "error": run["error"]})
+        return _public_run(run)
 
     def metrics(self, model_id: str, *, limit: int) -> dict[str, Any]:
         self.models.get_config_item(model_id)

@@ -16,6 +16,7 @@ from typing import Any
 from driftline_common.aws import client
 from driftline_common.config import ModelConfig, parse_config
 from driftline_common.datasets import capture_listing
+from driftline_common.edge import check_run_request, failure_recordable, registered_config_item
 from driftline_common.errors import InvalidEvent, RetrainInProgress, RunNotFound
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -130,9 +131,10 @@ def window_of(cfg: ModelConfig, *, trigger_time: datetime, window_end: datetime 
 def start_run(event: Mapping[str, Any], stores: Stores) -> dict[str, Any]:
     run_id = _string(event, "runId")
     started_at = _time(event["startedAt"], "startedAt") if event.get("startedAt") else utcnow()
+    check_run_request(event.get("request"))  # InvalidEvent: model id, windowEnd and trigger at the edge
     req = parse_request(_mapping(event, "request"), run_id=run_id, started_at=started_at)
     model_id = req["modelId"]
-    item = stores.models.get_config_item(model_id)  # ModelNotFound
+    item = registered_config_item(stores.models, model_id)  # ModelNotFound, counted
     cfg = parse_config(item["config"], model_id=model_id)  # InvalidModelConfig
     window_end = parse_iso(req["windowEnd"]) if req["windowEnd"] else None
     start, end = window_of(cfg, trigger_time=parse_iso(req["trigger"]["time"]), window_end=window_end)
@@ -471,7 +473,7 @@ def fail(event: Mapping[str, Any], stores: Stores, *, now: datetime | None = Non
     reason = failure_reason(error)
     model_id = _model_id_of(state)
     released = False
-    if model_id and isinstance(run_id, str) and run_id:
+    if model_id and isinstance(run_id, str) and run_id and failure_recordable(model_id, error, stores.runs, run_id):
         try:
             stores.runs.get(model_id, run_id)
         except RunNotFound:

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from driftline_common.config import ModelConfig
+from driftline_common.edge import MAX_TRIGGER_ID, parse_time
 from driftline_common.errors import InvalidEvent, InvalidModelConfig, ModelNotFound
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -42,12 +43,22 @@ def _configs(models: ModelStore) -> Iterator[ModelConfig]:
             logger.warning("skipping a model", extra={"modelId": model_id, "error": exc.message})
 
 
+def _at(obj: Any, *path: str) -> Any:
+    """``obj[path[0]][path[1]]...``, or ``None`` where a step is missing or not an object (events are input)."""
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
 def _alarm_endpoints(detail: Mapping[str, Any]) -> set[str]:
     out = set()
-    for metric in (detail.get("configuration") or {}).get("metrics") or []:
-        dims = (((metric or {}).get("metricStat") or {}).get("metric") or {}).get("dimensions") or {}
-        if dims.get("EndpointName"):
-            out.add(str(dims["EndpointName"]))
+    metrics = _at(detail, "configuration", "metrics")
+    for metric in metrics if isinstance(metrics, list) else []:
+        endpoint = _at(metric, "metricStat", "metric", "dimensions", "EndpointName")
+        if isinstance(endpoint, str) and endpoint:
+            out.add(endpoint)
     return out
 
 
@@ -59,23 +70,22 @@ def target_models(event: Mapping[str, Any], models: ModelStore) -> list[str]:
     if kind == SCHEDULE:
         return models.list_models()
     if kind == OBJECT_CREATED:
-        bucket = (detail.get("bucket") or {}).get("name")
-        key = (detail.get("object") or {}).get("key")
-        if not bucket or not key:
+        bucket, key = _at(detail, "bucket", "name"), _at(detail, "object", "key")
+        if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
             raise InvalidEvent("an 'Object Created' event needs detail.bucket.name and detail.object.key")
         uri = f"s3://{bucket}/{key}"
         return [c.model_id for c in _configs(models) if uri.startswith(c.ground_truth.s3_uri.rstrip("/") + "/")]
     if kind == ALARM:
-        if (detail.get("state") or {}).get("value") != "ALARM":
+        if _at(detail, "state", "value") != "ALARM":
             return []
         name = detail.get("alarmName")
-        if not name:
+        if not isinstance(name, str) or not name:
             raise InvalidEvent("a 'CloudWatch Alarm State Change' event needs detail.alarmName")
         endpoints = _alarm_endpoints(detail)
         return [c.model_id for c in _configs(models)
                 if name in c.deployment.rollback_alarms or c.endpoint_name in endpoints]
-    raise InvalidEvent(f"unsupported event detail-type {kind!r}; expected one of {sorted(TRIGGER_TYPE)}",
-                       detailType=kind)
+    raise InvalidEvent(f"unsupported event detail-type {str(kind)[:100]!r}; expected one of {sorted(TRIGGER_TYPE)}",
+                       field="detail-type")
 
 
 def trigger_id(event: Mapping[str, Any]) -> str:
@@ -92,6 +102,9 @@ def route(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> d
     for field in ("id", "time", "detail-type"):
         if not isinstance(event.get(field), str) or not event[field]:
             raise InvalidEvent(f"not an EventBridge event: '{field}' is missing", field=field)
+    if len(event["id"]) > MAX_TRIGGER_ID:
+        raise InvalidEvent(f"'id' must have at most {MAX_TRIGGER_ID} characters", field="id")
+    parse_time(event["time"], "time")  # the runs' window ends at this time: a sane one, or InvalidEvent
     targets = target_models(event, models)
     trigger = {"type": TRIGGER_TYPE[event["detail-type"]], "id": trigger_id(event), "time": event["time"]}
     published = [publish(settings, "Run Requested", {"modelId": m, "trigger": trigger}) for m in targets]

@@ -6,16 +6,103 @@ message lists every field that was wrong; nothing is half-run.
 
 from __future__ import annotations
 
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from driftline_common.errors import InvalidModelConfig
 
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$"
 S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+#: botocore's pattern of ``RoleArn`` (CreateTrainingJob) and ``ExecutionRoleArn`` (CreateModel)
+ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::(\d{12}):role/?[a-zA-Z_0-9+=,.@\-_/]+$"
+#: CreateTrainingJob's limits (botocore's service model): 100 hyperparameters, keys of at most 256 and values
+#: of at most 2,500 characters. Script mode adds two (``sagemaker_program``, ``sagemaker_submit_directory``)
+#: and JSON-encodes every value, so a config may hold 98 whose JSON-encoded values fit.
+MAX_HYPERPARAMETERS = 98
+MAX_HYPERPARAMETER_KEY = 256
+MAX_HYPERPARAMETER_VALUE = 2500
+RESERVED_HYPERPARAMETERS = ("sagemaker_program", "sagemaker_submit_directory")
+#: DynamoDB stores numbers of magnitude 1e-130 .. 9.99e125 with 38 digits: configs keep well inside
+MAX_ABS_NUMBER = 1e15
+MIN_ABS_NUMBER = 1e-100
 
-S3Uri = Annotated[str, Field(pattern=S3_URI_PATTERN, description="s3://bucket/prefix")]
+
+@dataclass(frozen=True)
+class StackScope:
+    """What a config may point at: the stack's data bucket(s) and its account.
+
+    ``buckets``: the stack's bucket (``DRIFTLINE_BUCKET``) plus the comma-separated ``ALLOWED_DATA_BUCKETS``;
+    ``account``: the stack's account id (from the ARNs the template passes), ``None`` when unknown.
+    """
+
+    buckets: frozenset[str]
+    account: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> StackScope | None:
+        """The deployed function's scope; ``None`` outside a stack (no ``DRIFTLINE_BUCKET``): nothing to check."""
+        env = os.environ if environ is None else environ
+        bucket = (env.get("DRIFTLINE_BUCKET") or "").strip()
+        if not bucket:
+            return None
+        extra = {b.strip() for b in (env.get("ALLOWED_DATA_BUCKETS") or "").split(",") if b.strip()}
+        account = None
+        for var in ("SAGEMAKER_ROLE_ARN", "ALERTS_TOPIC_ARN", "STATE_MACHINE_ARN"):
+            parts = (env.get(var) or "").split(":")
+            if len(parts) > 4 and parts[4].isdigit() and len(parts[4]) == 12:
+                account = parts[4]
+                break
+        return cls(frozenset({bucket, *extra}), account)
+
+
+def _scope(info: ValidationInfo) -> StackScope | None:
+    ctx = info.context
+    return ctx.get("scope") if isinstance(ctx, Mapping) else None
+
+
+def _bucket_in_scope(value: str, info: ValidationInfo) -> str:
+    scope = _scope(info)
+    bucket = value[len("s3://"):].split("/", 1)[0]
+    if scope is not None and bucket not in scope.buckets:
+        raise ValueError(
+            f"bucket {bucket!r} is not one of the stack's data buckets {sorted(scope.buckets)} "
+            "(add it to the AllowedDataBuckets parameter to use it)"
+        )
+    return value
+
+
+def _account_in_scope(value: str, info: ValidationInfo) -> str:
+    scope = _scope(info)
+    account = value.split(":")[4]
+    if scope is not None and scope.account is not None and account != scope.account:
+        raise ValueError(f"the role is in account {account}, not in the stack's account {scope.account}")
+    return value
+
+
+S3Uri = Annotated[
+    str,
+    Field(pattern=S3_URI_PATTERN, max_length=1024, description="s3://bucket/prefix"),
+    AfterValidator(_bucket_in_scope),
+]
+RoleArn = Annotated[str, Field(pattern=ROLE_ARN_PATTERN, min_length=20, max_length=2048),
+                    AfterValidator(_account_in_scope)]
+Name = Annotated[str, Field(min_length=1, max_length=256)]
 
 #: metrics a threshold may name, by problem type, with the direction in which they are "better"
 HIGHER_IS_BETTER = {
@@ -28,10 +115,32 @@ CLASSIFICATION_METRICS = {
     "log_loss", "brier",
 }
 REGRESSION_METRICS = {"mse", "rmse", "mae", "mape", "r2"}
+#: the values each metric can take (``None``: unbounded): a threshold outside them can never be right
+METRIC_RANGES: dict[str, tuple[float | None, float | None]] = {
+    **dict.fromkeys(("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "average_precision",
+                     "brier"), (0.0, 1.0)),
+    "mcc": (-1.0, 1.0),
+    "r2": (None, 1.0),
+    **dict.fromkeys(("log_loss", "mse", "rmse", "mae", "mape"), (0.0, None)),
+}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    """Every config part: unknown fields refused, no type coercion (``true`` is not ``1``), finite numbers only."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, strict=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        """Numbers DynamoDB can store (and JSON can carry) in every field, including ones without bounds."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("must be a finite number")
+        if abs(value) > MAX_ABS_NUMBER or (value != 0 and abs(value) < MIN_ABS_NUMBER):
+            raise ValueError(f"must be 0 or of magnitude between {MIN_ABS_NUMBER:g} and {MAX_ABS_NUMBER:g}")
+        return value
 
 
 class DataSource(_Strict):
@@ -40,10 +149,10 @@ class DataSource(_Strict):
     s3_uri: S3Uri = Field(alias="s3Uri")
     format: Literal["sagemaker", "csv", "jsonl"] = "sagemaker"
     #: for ``csv``/``jsonl``: the column holding the join key, the label / prediction columns
-    id_column: str = Field("inference_id", alias="idColumn")
-    label_column: str = Field("label", alias="labelColumn")
-    score_column: str = Field("score", alias="scoreColumn")
-    time_column: str = Field("inference_time", alias="timeColumn")
+    id_column: Name = Field("inference_id", alias="idColumn")
+    label_column: Name = Field("label", alias="labelColumn")
+    score_column: Name = Field("score", alias="scoreColumn")
+    time_column: Name = Field("inference_time", alias="timeColumn")
 
 
 class Feature(_Strict):
@@ -52,7 +161,7 @@ class Feature(_Strict):
 
 
 class Threshold(_Strict):
-    metric: str
+    metric: str = Field(max_length=64)
     min: float | None = None
     max: float | None = None
 
@@ -64,6 +173,14 @@ class Threshold(_Strict):
             raise ValueError(
                 f"unknown metric {self.metric!r}; expected one of {sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER)}"
             )
+        low, high = METRIC_RANGES[self.metric]
+        span = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        wrong = [name for name, v in (("min", self.min), ("max", self.max))
+                 if v is not None and ((low is not None and v < low) or (high is not None and v > high))]
+        if wrong:
+            raise ValueError(f"{' and '.join(wrong)} of {self.metric!r} must lie in its range {span}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) of {self.metric!r} is above its max ({self.max})")
         return self
 
 
@@ -73,7 +190,7 @@ class DriftThresholds(_Strict):
     correction: Literal["bonferroni", "benjamini-hochberg", "none"] = "benjamini-hochberg"
     #: a feature drifts only if its test rejects AND its effect size is at least this PSI (guards against
     #: tiny, statistically significant shifts on large samples)
-    psi: float = Field(0.2, ge=0)
+    psi: float = Field(0.2, ge=0, le=100)
     #: effect-size floor for categorical features: L-infinity distance of the category proportions
     #: (SageMaker Model Monitor's default threshold is 0.1)
     linf: float = Field(0.1, ge=0, le=1)
@@ -88,14 +205,14 @@ _ALL_TRIGGERS: tuple[RetrainTrigger, ...] = ("performance", "drift")
 
 class RetrainPolicy(_Strict):
     consecutive_breaches: int = Field(3, alias="consecutiveBreaches", ge=1, le=30)
-    min_samples: int = Field(500, alias="minSamples", ge=1)
-    min_new_labels: int = Field(500, alias="minNewLabels", ge=0)
-    cooldown_hours: float = Field(24, alias="cooldownHours", ge=0)
-    max_retrains_per_period: int = Field(2, alias="maxRetrainsPerPeriod", ge=0)
-    period_days: int = Field(7, alias="periodDays", ge=1)
+    min_samples: int = Field(500, alias="minSamples", ge=1, le=10**9)
+    min_new_labels: int = Field(500, alias="minNewLabels", ge=0, le=10**9)
+    cooldown_hours: float = Field(24, alias="cooldownHours", ge=0, le=24 * 366)
+    max_retrains_per_period: int = Field(2, alias="maxRetrainsPerPeriod", ge=0, le=1000)
+    period_days: int = Field(7, alias="periodDays", ge=1, le=366)
     lock_ttl_minutes: int = Field(240, alias="lockTtlMinutes", ge=5, le=7 * 24 * 60)
     #: what may trigger a retrain: a performance breach, dataset drift, or both
-    triggers: list[RetrainTrigger] = Field(default_factory=lambda: list(_ALL_TRIGGERS))
+    triggers: list[RetrainTrigger] = Field(default_factory=lambda: list(_ALL_TRIGGERS), max_length=2)
     #: days of labelled data (ending at the window) used for the retraining set
     training_window_days: int = Field(7, alias="trainingWindowDays", ge=1, le=365)
 
@@ -103,24 +220,40 @@ class RetrainPolicy(_Strict):
 class TrainingTemplate(_Strict):
     """The parts of a SageMaker ``CreateTrainingJob`` request that do not change between retrains."""
 
-    image_uri: str = Field(alias="imageUri", min_length=1)
-    entry_point: str = Field("train.py", alias="entryPoint")
+    image_uri: str = Field(alias="imageUri", min_length=1, max_length=255)
+    entry_point: Name = Field("train.py", alias="entryPoint")
     source_uri: S3Uri = Field(alias="sourceUri", description="s3 URI of sourcedir.tar.gz")
     output_uri: S3Uri = Field(alias="outputUri")
     training_data_uri: S3Uri = Field(alias="trainingDataUri", description="prefix for retraining sets")
-    role_arn: str | None = Field(None, alias="roleArn")
-    instance_type: str = Field("ml.m5.large", alias="instanceType")
+    role_arn: RoleArn | None = Field(None, alias="roleArn")
+    instance_type: str = Field("ml.m5.large", alias="instanceType", pattern=r"^ml\.[a-z0-9.\-]{1,60}$")
     instance_count: int = Field(1, alias="instanceCount", ge=1, le=20)
     volume_size_gb: int = Field(10, alias="volumeSizeGB", ge=1, le=16384)
     max_runtime_seconds: int = Field(3600, alias="maxRuntimeSeconds", ge=60, le=28 * 24 * 3600)
-    hyperparameters: dict[str, str] = Field(default_factory=dict)
+    hyperparameters: dict[str, str] = Field(default_factory=dict, max_length=MAX_HYPERPARAMETERS)
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _fits_create_training_job(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
+        for key, v in value.items():
+            if not 1 <= len(key) <= MAX_HYPERPARAMETER_KEY:
+                problems.append(f"key {key[:40]!r}... must have 1 to {MAX_HYPERPARAMETER_KEY} characters")
+            if key in RESERVED_HYPERPARAMETERS:
+                problems.append(f"{key!r} is set by Driftline (script mode)")
+            if len(json.dumps(v)) > MAX_HYPERPARAMETER_VALUE:
+                problems.append(f"the value of {key[:40]!r} must be at most {MAX_HYPERPARAMETER_VALUE} characters "
+                                "JSON-encoded")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
 
 class Promotion(_Strict):
-    metric: str = "roc_auc"
+    metric: str = Field("roc_auc", max_length=64)
     #: the challenger must beat the champion by at least this much (absolute, in the metric's direction)
-    min_improvement: float = Field(0.0, alias="minImprovement", ge=0)
-    min_samples: int = Field(200, alias="minSamples", ge=1)
+    min_improvement: float = Field(0.0, alias="minImprovement", ge=0, le=1e6)
+    min_samples: int = Field(200, alias="minSamples", ge=1, le=10**9)
     require_approval: bool = Field(False, alias="requireApproval")
 
     @field_validator("metric")
@@ -137,11 +270,11 @@ class Deployment(_Strict):
     linear_step_percent: int = Field(25, alias="linearStepPercent", ge=5, le=50)
     wait_minutes: int = Field(10, alias="waitMinutes", ge=0, le=60)
     termination_wait_minutes: int = Field(5, alias="terminationWaitMinutes", ge=0, le=60)
-    rollback_alarms: list[str] = Field(default_factory=list, alias="rollbackAlarms", max_length=10)
-    instance_type: str = Field("ml.m5.large", alias="instanceType")
-    initial_instance_count: int = Field(1, alias="initialInstanceCount", ge=1)
-    variant_name: str = Field("AllTraffic", alias="variantName")
-    execution_role_arn: str | None = Field(None, alias="executionRoleArn")
+    rollback_alarms: list[Name] = Field(default_factory=list, alias="rollbackAlarms", max_length=10)
+    instance_type: str = Field("ml.m5.large", alias="instanceType", pattern=r"^ml\.[a-z0-9.\-]{1,60}$")
+    initial_instance_count: int = Field(1, alias="initialInstanceCount", ge=1, le=100)
+    variant_name: str = Field("AllTraffic", alias="variantName", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    execution_role_arn: RoleArn | None = Field(None, alias="executionRoleArn")
 
 
 class Sharding(_Strict):
@@ -152,7 +285,7 @@ class Sharding(_Strict):
     ``filesPerShard`` capture objects; at most ``maxConcurrency`` run at once.
     """
 
-    threshold_bytes: int | None = Field(None, alias="thresholdBytes", ge=1)
+    threshold_bytes: int | None = Field(None, alias="thresholdBytes", ge=1, le=10**15)
     files_per_shard: int = Field(16, alias="filesPerShard", ge=1, le=10_000)
 
 
@@ -165,12 +298,12 @@ class ModelConfig(_Strict):
     baseline_uri: S3Uri = Field(alias="baselineUri")
     features: list[Feature] = Field(min_length=1, max_length=1000)
     #: class labels in the order of the model's score columns (classification); positive label last
-    labels: list[str] | None = None
-    positive_label: str | None = Field(None, alias="positiveLabel")
+    labels: list[Name] | None = Field(None, max_length=1000)
+    positive_label: Name | None = Field(None, alias="positiveLabel")
     #: score above which a binary prediction is positive (when the model outputs a probability)
     decision_threshold: float = Field(0.5, alias="decisionThreshold", gt=0, lt=1)
     window_hours: int = Field(24, alias="windowHours", ge=1, le=24 * 31)
-    thresholds: list[Threshold] = Field(default_factory=list)
+    thresholds: list[Threshold] = Field(default_factory=list, max_length=50)
     drift: DriftThresholds = Field(default_factory=DriftThresholds)
     retrain_policy: RetrainPolicy = Field(default_factory=RetrainPolicy, alias="retrainPolicy")
     training: TrainingTemplate
@@ -181,33 +314,14 @@ class ModelConfig(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelConfig:
-        names = [f.name for f in self.features]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate feature names: {dupes}")
-        allowed = REGRESSION_METRICS if self.problem_type == "regression" else CLASSIFICATION_METRICS
-        for t in self.thresholds:
-            if t.metric not in allowed:
-                raise ValueError(
-                    f"threshold metric {t.metric!r} does not apply to a {self.problem_type} model; "
-                    f"expected one of {sorted(allowed)}"
-                )
-        if self.promotion.metric not in allowed:
-            raise ValueError(
-                f"promotion metric {self.promotion.metric!r} does not apply to a {self.problem_type} model"
+        problems = consistency_problems(self.model_dump(by_alias=True))
+        if problems:
+            raise PydanticCustomError(
+                "driftline_consistency", "{summary}",
+                {"summary": "; ".join(f"{loc}: {msg}" for loc, msg in problems), "problems": problems},
             )
-        if self.problem_type != "regression":
-            if not self.labels or len(self.labels) < 2:
-                raise ValueError("classification models need 'labels' (at least two class labels)")
-            if len(set(self.labels)) != len(self.labels):
-                raise ValueError(f"duplicate class labels: {self.labels}")
-            if self.problem_type == "binary":
-                if len(self.labels) != 2:
-                    raise ValueError(f"a binary model has exactly two labels, got {self.labels}")
-                if self.positive_label is None:
-                    object.__setattr__(self, "positive_label", self.labels[1])
-                elif self.positive_label not in self.labels:
-                    raise ValueError(f"positiveLabel {self.positive_label!r} is not one of labels {self.labels}")
+        if self.problem_type == "binary" and self.positive_label is None and self.labels:
+            object.__setattr__(self, "positive_label", self.labels[1])
         return self
 
     def to_item(self) -> dict[str, Any]:
@@ -221,27 +335,87 @@ class ModelConfig(_Strict):
         return metric in HIGHER_IS_BETTER
 
 
-def _format_errors(exc: ValidationError) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
-        out.append(f"{loc}: {err['msg']}")
+def consistency_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The cross-field problems of a config (``(field, message)`` pairs), read defensively from ``data``.
+
+    Runs on the validated model and, when some fields are wrong, on the raw input too: the answer to a bad
+    config names every wrong field at once, not the cross-field ones only after the others are fixed.
+    """
+    out: list[tuple[str, str]] = []
+    features = data.get("features")
+    if isinstance(features, list):
+        names = [str(f["name"]) for f in features if isinstance(f, Mapping) and isinstance(f.get("name"), str)]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            out.append(("features", f"duplicate feature names: {dupes}"))
+    problem_type = data.get("problemType")
+    if problem_type not in ("binary", "multiclass", "regression"):
+        return out
+    allowed = REGRESSION_METRICS if problem_type == "regression" else CLASSIFICATION_METRICS
+    thresholds = data.get("thresholds")
+    for i, t in enumerate(thresholds if isinstance(thresholds, list) else []):
+        metric = t.get("metric") if isinstance(t, Mapping) else None
+        if isinstance(metric, str) and metric in HIGHER_IS_BETTER | LOWER_IS_BETTER and metric not in allowed:
+            out.append((f"thresholds.{i}.metric", f"threshold metric {metric!r} does not apply to a {problem_type} "
+                        f"model; expected one of {sorted(allowed)}"))
+    promotion = data.get("promotion")
+    metric = promotion.get("metric", "roc_auc") if isinstance(promotion, Mapping) else "roc_auc"
+    if isinstance(metric, str) and metric in HIGHER_IS_BETTER | LOWER_IS_BETTER and metric not in allowed:
+        out.append(("promotion.metric", f"promotion metric {metric!r} does not apply to a {problem_type} model"))
+    if problem_type == "regression":
+        return out
+    labels = data.get("labels")
+    if not isinstance(labels, list):
+        if labels is None:
+            out.append(("labels", "classification models need 'labels' (at least two class labels)"))
+        return out
+    if len(labels) < 2:
+        out.append(("labels", "classification models need 'labels' (at least two class labels)"))
+    elif len({repr(v) for v in labels}) != len(labels):
+        out.append(("labels", f"duplicate class labels: {labels}"))
+    elif problem_type == "binary":
+        positive = data.get("positiveLabel")
+        if len(labels) != 2:
+            out.append(("labels", f"a binary model has exactly two labels, got {labels}"))
+        elif positive is not None and positive not in labels:
+            out.append(("positiveLabel", f"positiveLabel {positive!r} is not one of labels {labels}"))
     return out
 
 
-def parse_config(data: Any, *, model_id: str | None = None) -> ModelConfig:
-    """Validate ``data`` as a :class:`ModelConfig`; raise :class:`InvalidModelConfig` listing every problem."""
+def _format_errors(exc: ValidationError) -> list[str]:
+    out: list[str] = []
+    for err in exc.errors():
+        ctx = err.get("ctx") or {}
+        if err["type"] == "driftline_consistency":
+            out.extend(f"{loc}: {msg}" for loc, msg in ctx["problems"])
+            continue
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        out.append(f"{loc}: {err['msg'].removeprefix('Value error, ')}")
+    return out
+
+
+def parse_config(data: Any, *, model_id: str | None = None, scope: StackScope | Literal["env"] | None = "env"
+                 ) -> ModelConfig:
+    """Validate ``data`` as a :class:`ModelConfig`; raise :class:`InvalidModelConfig` listing every problem.
+
+    ``scope`` (default: the deployed stack's, from the environment; ``None``: no check) limits the S3 URIs to
+    the stack's data buckets and the role ARNs to its account.
+    """
     if not isinstance(data, dict):
         raise InvalidModelConfig(f"a model config must be a JSON object, got {type(data).__name__}")
+    stack = StackScope.from_env() if scope == "env" else scope
     try:
-        cfg = ModelConfig.model_validate(data)
+        cfg = ModelConfig.model_validate(data, context={"scope": stack})
     except ValidationError as exc:
         problems = _format_errors(exc)
+        if not any(e["type"] == "driftline_consistency" for e in exc.errors()):
+            problems.extend(f"{loc}: {msg}" for loc, msg in consistency_problems(data))
         name = data.get("modelId", model_id or "<unknown>")
+        if not isinstance(name, str) or len(name) > 80:
+            name = "<invalid>"
         raise InvalidModelConfig(
             f"invalid config for model {name!r}: " + "; ".join(problems), problems=problems
         ) from None
     if model_id is not None and cfg.model_id != model_id:
         raise InvalidModelConfig(f"config modelId {cfg.model_id!r} does not match the model id {model_id!r}")
     return cfg
-

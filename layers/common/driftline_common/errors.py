@@ -96,3 +96,9 @@ class DuplicateTrigger(DriftlineError):
     """The triggering event was already handled by another run (EventBridge delivers at least once)."""
 
     http_status = 409
+
+
+class PayloadTooLarge(DriftlineError):
+    """A request or config exceeds a service limit (e.g. DynamoDB's 400 KB item size)."""
+
+    http_status = 413
