@@ -10,7 +10,8 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
 - ``events_delivery``: ``Rule.send_to_targets`` delivers to Step Functions and Lambda targets
   (``Input`` / ``InputPath`` / ``InputTransformer``), scheduled rules no longer match every event,
   disabled rules deliver nothing; ``put_events`` and S3's EventBridge notifications stamp events with
-  the simulated clock.
+  the simulated clock; ``put_events`` refuses entries over 256 KB in all (EventBridge's entry size) with
+  EventBridge's ``ValidationException``.
 - ``sfn_start_execution_name``: ``start_execution`` without a name gets a UUID (AWS does the same).
 - ``sfn_sim_clock``: execution start/stop dates, history timestamps, ``$$.State.EnteredTime`` and
   ``Wait`` ``Timestamp`` come from the simulated clock.
@@ -128,9 +129,11 @@ def _install_lambda_dispatch() -> None:
 # EventBridge
 # ---------------------------------------------------------------------------------------------------
 def _install_events_delivery() -> None:
+    from moto.events.exceptions import ValidationException
     from moto.events.models import EventsBackend, Rule
 
     from .clock import iso_z
+    from .eventbridge import MAX_PUT_EVENTS_BYTES, PUT_EVENTS_TOO_LARGE, put_events_entry_size
 
     original_send = Rule.send_to_targets
     original_put = EventsBackend.put_events
@@ -163,6 +166,8 @@ def _install_events_delivery() -> None:
     def put_events(self, events):  # type: ignore[no-untyped-def]
         rt = active()
         if rt is not None:
+            if sum(put_events_entry_size(e) for e in events) > MAX_PUT_EVENTS_BYTES:
+                raise ValidationException(PUT_EVENTS_TOO_LARGE)
             stamp = rt.clock.now().timestamp()
             events = [e if e.get("Time") is not None else {**e, "Time": stamp} for e in events]
         return original_put(self, events)
