@@ -9,6 +9,11 @@ reaches the function), builds the event (:func:`build_event`) and maps the funct
 (:func:`response_from_result`, the payload 2.0 rules: a dict with ``statusCode`` is a full response, anything
 else is a 200 JSON body; a function error is 500).
 
+API Gateway's limits hold: a body over 10 MB is refused with 413 before the function is called (also when it
+is sent chunked, without ``Content-Length``), and a function that has not answered within the integration
+timeout (29 s) gets 504 ``{"message": "Endpoint request timed out"}`` while it runs on, as a Lambda function
+does. Functions run in a pool of worker threads, so one slow request does not hold up the others.
+
 Example
 -------
 >>> route = Route(method="GET", path="/models/{modelId}/runs", function="ApiFunction")
@@ -28,7 +33,10 @@ import logging
 import re
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +61,9 @@ _PARAM = re.compile(r"^\{([A-Za-z0-9_.\-]+)(\+?)\}$")
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
                "application/x-www-form-urlencoded", "+json", "+xml")
 _METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY"}
+#: API Gateway's quotas: request payload and integration timeout
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+INTEGRATION_TIMEOUT_S = 29.0
 
 
 class ApiRouteError(ValueError):
@@ -289,7 +300,8 @@ def _json_response(
 
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
-            404: "Not Found", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error"}
+            404: "Not Found", 409: "Conflict", 413: "Payload Too Large", 500: "Internal Server Error",
+            503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
 class HttpApiApp:
@@ -306,6 +318,12 @@ class HttpApiApp:
         Put in ``requestContext``.
     max_body : int, keyword-only
         Larger bodies get 413 (API Gateway's payload limit is 10 MB).
+    integration_timeout : float, keyword-only
+        Seconds a function has to answer before the client gets 504 (API Gateway: 29 s).
+    workers : int, keyword-only
+        Functions invoked at once (more requests wait for a worker; the wait counts towards the timeout).
+    log_size : int, keyword-only
+        Access-log records kept in :attr:`log` (the newest).
     """
 
     def __init__(
@@ -317,7 +335,10 @@ class HttpApiApp:
         stage: str = "$default",
         api_id: str = "offline",
         account_id: str = "123456789012",
-        max_body: int = 10 * 1024 * 1024,
+        max_body: int = MAX_PAYLOAD_BYTES,
+        integration_timeout: float = INTEGRATION_TIMEOUT_S,
+        workers: int = 32,
+        log_size: int = 1000,
     ) -> None:
         self.routes = sorted(routes, key=lambda r: r.specificity(), reverse=True)
         self.invoke = invoke
@@ -326,7 +347,13 @@ class HttpApiApp:
         self.api_id = api_id
         self.account_id = account_id
         self.max_body = max_body
-        self.log: list[dict[str, Any]] = []  # access log (one record per request)
+        self.integration_timeout = integration_timeout
+        self.log: deque[dict[str, Any]] = deque(maxlen=log_size)  # access log (one record per request)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="driftline-api-fn")
+
+    def close(self) -> None:
+        """Stop the worker pool (functions still running finish; nothing new is started)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The most specific route for ``method`` and the percent-encoded ``path``."""
@@ -416,8 +443,13 @@ class HttpApiApp:
             headers=headers, body=body, source_ip=source_ip, stage=self.stage, api_id=self.api_id,
             account_id=self.account_id, authorizer=authorizer, domain_name=domain, request_id=request_id,
         )
+        future = self._pool.submit(self.invoke, route.function, event)
         try:
-            result = self.invoke(route.function, event)
+            result = future.result(timeout=self.integration_timeout)
+        except FutureTimeout:  # the function runs on; the caller is answered as API Gateway answers
+            record["functionError"] = f"integration timeout after {self.integration_timeout:g} s"
+            LOG.warning("function %s: %s", route.function, record["functionError"])
+            return _json_response(504, "Endpoint request timed out")
         except Exception as exc:  # the function failed: API Gateway answers 500
             record["functionError"] = f"{type(exc).__name__}: {exc}"
             LOG.warning("function %s failed: %s", route.function, record["functionError"], exc_info=True)
@@ -439,10 +471,11 @@ class HttpApiApp:
             raw_uri = "/" + raw_uri.split("://", 1)[1].partition("/")[2]
         raw_path, _, raw_query = raw_uri.partition("?")
         length = request.content_length
-        if length is not None and length > self.max_body:
+        too_long = length is not None and length > self.max_body
+        data = b"" if too_long else _read_at_most(request.stream, self.max_body + 1)
+        if too_long or len(data) > self.max_body:
             status, headers, body = _json_response(413, "Request Entity Too Large")
         else:
-            data = request.get_data(cache=False)
             headers_in = [(k, v) for k, v in request.headers.items()]
             status, headers, body = self.handle(
                 method=request.method, raw_path=raw_path or "/", raw_query=raw_query, headers=headers_in,
@@ -451,6 +484,19 @@ class HttpApiApp:
         headers = [*headers, ("Content-Length", str(len(body)))]
         start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
         return [] if request.method == "HEAD" else [body]
+
+
+def _read_at_most(stream: Any, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a request body (a chunked body has no length to check up front)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = stream.read(min(1 << 20, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def load_routes(template_path: str | Path) -> list[Route]:

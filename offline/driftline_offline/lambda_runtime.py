@@ -1,10 +1,16 @@
 """In-process Lambda runtime: the real handlers, called the way the Lambda Python runtime calls them.
 
 Each registered function carries its handler string (``pkg.module.func``), its code and layer
-directories (put on ``sys.path``), its resolved environment, memory size and timeout. An invocation
-sets the function's environment (plus the variables the Lambda runtime defines) in ``os.environ``
-for its duration, restores it afterwards, and is serialised with a re-entrant lock (a handler may
-publish an event that invokes another function in the same thread).
+directories (put on ``sys.path``), its resolved environment, memory size and timeout. Each function is one
+sandbox: its invocations run one at a time (a per-function re-entrant lock: handlers keep per-process state
+such as Powertools' metric buffer and logger keys in their modules, which Lambda never shares between two
+concurrent invocations), while different functions run concurrently, each in the calling thread.
+``os.environ`` is replaced (once) by a mapping that, inside an
+invocation, reads the function's own environment (plus the variables the Lambda runtime defines) layered
+over the process environment *for that thread only*, so two functions running at once each see their own
+variables, as in their own Lambda sandboxes. A handler that publishes an event invoking another function in
+the same thread gets a fresh layer for that call. Writes to ``os.environ`` inside an invocation stay in its
+layer; outside one they go to the process environment as usual.
 
 An unhandled exception becomes the Lambda runtime's error envelope
 ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with ``errorType`` the exception's class
@@ -28,7 +34,8 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +48,79 @@ __all__ = [
     "error_envelope",
 ]
 
-_INVOKE_LOCK = threading.RLock()
+_ENVIRON_LOCK = threading.Lock()
+
+
+class _LayeredEnviron(os._Environ):  # type: ignore[type-arg]
+    """``os.environ`` with a per-thread stack of overlays (one per running invocation).
+
+    Shares the process environment's storage, so outside an invocation it *is* ``os.environ`` (reads, writes,
+    ``putenv``); inside one, the innermost overlay of the calling thread wins (``None`` marks a deleted name).
+    """
+
+    def __init__(self, base: os._Environ) -> None:  # type: ignore[type-arg]
+        self.__dict__.update(base.__dict__)  # _data, encodekey, decodekey, encodevalue, decodevalue
+        self._local = threading.local()
+
+    def _layer(self) -> dict[str, str | None] | None:
+        stack = getattr(self._local, "stack", None)
+        return stack[-1] if stack else None
+
+    def enter(self, layer: dict[str, str]) -> None:
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        stack.append(dict(layer))
+
+    def leave(self) -> None:
+        self._local.stack.pop()
+
+    def __getitem__(self, key: str) -> str:
+        layer = self._layer()
+        if layer is not None and key in layer:
+            value = layer[key]
+            if value is None:
+                raise KeyError(key)
+            return value
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: str) -> None:
+        layer = self._layer()
+        if layer is None:
+            super().__setitem__(key, value)
+            return
+        self.encodekey(key)  # type checks as os.environ does
+        self.encodevalue(value)
+        layer[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        layer = self._layer()
+        if layer is None:
+            super().__delitem__(key)
+            return
+        if key not in self:
+            raise KeyError(key)
+        layer[key] = None
+
+    def __iter__(self) -> Iterator[str]:
+        layer = self._layer()
+        if layer is None:
+            yield from super().__iter__()
+            return
+        base = list(super().__iter__())
+        yield from (k for k in base if layer.get(k, "") is not None)
+        yield from (k for k, v in layer.items() if v is not None and k not in base)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _layered_environ() -> _LayeredEnviron:
+    """Install (once) and return the per-invocation ``os.environ``."""
+    with _ENVIRON_LOCK:
+        if not isinstance(os.environ, _LayeredEnviron):
+            os.environ = _LayeredEnviron(os.environ)  # noqa: B003 - same storage: nothing is cleared
+        return os.environ
 
 
 class LambdaContext:
@@ -87,6 +166,7 @@ class FunctionSpec:
     runtime: str = "python3.11"
     arn: str = ""
     _callable: Callable[..., Any] | None = None
+    _sandbox: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
     def load(self) -> Callable[..., Any]:
         """Import the handler (lazily, once), with the code and layer dirs on ``sys.path``."""
@@ -157,12 +237,14 @@ def error_envelope(exc: BaseException, request_id: str) -> dict[str, Any]:
 class LambdaRegistry:
     """The functions of a stack, by logical id, function name and ARN."""
 
-    def __init__(self, *, region: str, account_id: str) -> None:
+    def __init__(self, *, region: str, account_id: str, history: int = 1000) -> None:
         self.region = region
         self.account_id = account_id
         self._by_logical: dict[str, FunctionSpec] = {}
         self._by_name: dict[str, FunctionSpec] = {}
-        self.invocations: list[dict[str, Any]] = []
+        self._load_lock = threading.Lock()
+        #: the newest ``history`` invocations (function, request id, event, result or error, duration)
+        self.invocations: deque[dict[str, Any]] = deque(maxlen=history)
 
     def register(self, spec: FunctionSpec) -> None:
         self._by_logical[spec.logical_id] = spec
@@ -190,6 +272,9 @@ class LambdaRegistry:
         spec = self.find(key)
         if spec is None:
             raise KeyError(f"no offline function {key!r}")
+        if spec._callable is None:
+            with self._load_lock:  # imports and the clock patch happen once, not in two threads at once
+                spec.load()
         handler = spec.load()
         context = LambdaContext(
             spec.function_name,
@@ -213,9 +298,10 @@ class LambdaRegistry:
             "request_id": context.aws_request_id,
             "event": event,
         }
-        with _INVOKE_LOCK:
-            saved = {k: os.environ.get(k) for k in env}
-            os.environ.update(env)
+        environ = _layered_environ()
+        with spec._sandbox:
+            context._deadline = time.monotonic() + float(spec.timeout)  # the timeout runs from the handler's start
+            environ.enter(env)
             started = time.perf_counter()
             try:
                 result = handler(event, context)
@@ -223,13 +309,9 @@ class LambdaRegistry:
                 record["error"] = error_envelope(exc, context.aws_request_id)
                 raise HandlerError(exc, record["error"]) from exc
             finally:
+                environ.leave()
                 record["duration_s"] = time.perf_counter() - started
                 self.invocations.append(record)
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
         record["result"] = result
         return result
 

@@ -10,7 +10,8 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
 - ``events_delivery``: ``Rule.send_to_targets`` delivers to Step Functions and Lambda targets
   (``Input`` / ``InputPath`` / ``InputTransformer``), scheduled rules no longer match every event,
   disabled rules deliver nothing; ``put_events`` and S3's EventBridge notifications stamp events with
-  the simulated clock.
+  the simulated clock; ``put_events`` refuses entries over 256 KB in all (EventBridge's entry size) with
+  EventBridge's ``ValidationException``.
 - ``sfn_start_execution_name``: ``start_execution`` without a name gets a UUID (AWS does the same).
 - ``sfn_sim_clock``: execution start/stop dates, history timestamps, ``$$.State.EnteredTime`` and
   ``Wait`` ``Timestamp`` come from the simulated clock.
@@ -45,6 +46,14 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
   ``ToleratedFailureCount`` / ``ToleratedFailurePercentage`` fails with ``States.ExceedToleratedFailureThreshold``
   (moto counts the failures and succeeds anyway), and a Parallel branch failing with such a reserved
   ``States.*`` error fails the Parallel state with it (moto turned it into ``States.Runtime``, uncatchable).
+- ``moto_backend_locks``: the offline runtime runs functions concurrently (as Lambda does), but moto's DynamoDB,
+  S3, Step Functions and SQS backends are not thread-safe: a conditional ``PutItem`` checks and writes in two
+  steps (two concurrent lock acquisitions could both succeed), an S3 listing iterates a dict another thread
+  may be inserting into, two ``StartExecution`` calls with one name could both start. Every public method of
+  those backends runs under one re-entrant lock per backend class, held for that one call only and never
+  while a function runs: Lambda, EventBridge and SNS, whose calls run functions synchronously, are not
+  locked, and the notifications of an S3 write (which may run the trigger router) are sent after the S3
+  lock is released, in the writing thread, before the write call returns (as moto sends them).
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
   serves the model (see :mod:`driftline_offline.sagemaker_local`).
 """
@@ -82,6 +91,7 @@ EXTENSIONS = (
     "sfn_termination_signal",
     "ddb_fast_attribute_values",
     "sfn_distributed_map",
+    "moto_backend_locks",
     "sagemaker_local",
 )
 
@@ -128,9 +138,11 @@ def _install_lambda_dispatch() -> None:
 # EventBridge
 # ---------------------------------------------------------------------------------------------------
 def _install_events_delivery() -> None:
+    from moto.events.exceptions import ValidationException
     from moto.events.models import EventsBackend, Rule
 
     from .clock import iso_z
+    from .eventbridge import MAX_PUT_EVENTS_BYTES, PUT_EVENTS_TOO_LARGE, put_events_entry_size
 
     original_send = Rule.send_to_targets
     original_put = EventsBackend.put_events
@@ -163,6 +175,8 @@ def _install_events_delivery() -> None:
     def put_events(self, events):  # type: ignore[no-untyped-def]
         rt = active()
         if rt is not None:
+            if sum(put_events_entry_size(e) for e in events) > MAX_PUT_EVENTS_BYTES:
+                raise ValidationException(PUT_EVENTS_TOO_LARGE)
             stamp = rt.clock.now().timestamp()
             events = [e if e.get("Time") is not None else {**e, "Time": stamp} for e in events]
         return original_put(self, events)
@@ -708,6 +722,73 @@ def _install_ddb_fast_attribute_values() -> None:
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
 
 
+#: backend classes guarded by ``moto_backend_locks`` (module, class); methods left out run functions synchronously
+_LOCKED_BACKENDS = (
+    ("moto.dynamodb.models", "DynamoDBBackend"),
+    ("moto.s3.models", "S3Backend"),
+    ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend"),
+    ("moto.sqs.models", "SQSBackend"),
+)
+_UNLOCKED_METHODS = frozenset({"start_sync_execution"})
+BACKEND_LOCKS: dict[str, threading.RLock] = {}
+
+
+_LOCAL = threading.local()
+
+
+def _locked(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
+    import functools
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_LOCAL, "depth", 0)
+        _LOCAL.depth = depth + 1
+        try:
+            with lock:
+                return method(*args, **kwargs)
+        finally:
+            _LOCAL.depth = depth
+            if depth == 0:  # out of every backend lock: now run what the call deferred (S3 notifications)
+                pending, _LOCAL.pending = getattr(_LOCAL, "pending", []), []
+                for deferred in pending:
+                    deferred()
+
+    call._driftline_locked = True  # type: ignore[attr-defined]
+    return call
+
+
+def _install_moto_backend_locks() -> None:
+    import importlib
+    import inspect
+
+    from moto.core.base_backend import BaseBackend
+
+    for module_name, class_name in _LOCKED_BACKENDS:
+        cls = getattr(importlib.import_module(module_name), class_name)
+        lock = BACKEND_LOCKS.setdefault(class_name, threading.RLock())
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            if klass is BaseBackend or klass is object:
+                break
+            names.update(n for n, v in vars(klass).items() if inspect.isfunction(v) and not n.startswith("_"))
+        for name in sorted(names - _UNLOCKED_METHODS):
+            method = getattr(cls, name)
+            if not getattr(method, "_driftline_locked", False):
+                setattr(cls, name, _locked(method, lock))
+
+    import moto.s3.notifications as s3_notifications
+
+    real_send_event = s3_notifications.send_event
+
+    def send_event(*args: Any, **kwargs: Any) -> None:
+        if getattr(_LOCAL, "depth", 0) and active() is not None:
+            _LOCAL.pending = [*getattr(_LOCAL, "pending", []), lambda: real_send_event(*args, **kwargs)]
+            return None
+        return real_send_event(*args, **kwargs)
+
+    s3_notifications.send_event = send_event
+
+
 def _install_sagemaker_local() -> None:
     from .sagemaker_local import install_sagemaker_patches
 
@@ -729,6 +810,7 @@ _INSTALLERS: dict[str, Callable[[], None]] = {
     "sfn_termination_signal": _install_sfn_termination_signal,
     "ddb_fast_attribute_values": _install_ddb_fast_attribute_values,
     "sfn_distributed_map": _install_sfn_distributed_map,
+    "moto_backend_locks": _install_moto_backend_locks,
     "sagemaker_local": _install_sagemaker_local,
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ class OfflineRuntime:
         account_id: str = "123456789012",
         clock: SimClock | None = None,
         fast_waits: bool = True,
+        history: int = 1000,
     ) -> None:
         from .sagemaker_local import LocalSageMaker
 
@@ -42,8 +44,9 @@ class OfflineRuntime:
         self.account_id = account_id
         self.clock = clock or SimClock()
         self.fast_waits = fast_waits
-        self.lambdas = LambdaRegistry(region=region, account_id=account_id)
-        self.deliveries: list[dict[str, Any]] = []
+        self.lambdas = LambdaRegistry(region=region, account_id=account_id, history=history)
+        #: the newest EventBridge deliveries (rule, target, event, input, result or error)
+        self.deliveries: deque[dict[str, Any]] = deque(maxlen=history)
         self.started_executions: list[str] = []
         self.sagemaker = LocalSageMaker(self)
         self._lock = threading.Lock()

@@ -515,6 +515,9 @@ class LocalSageMaker:
         hour = t.strftime("%Y/%m/%d/%H")
         fkey = (endpoint.endpoint_name, variant, hour)
         if fkey not in self._capture_files:
+            # a new hour starts a new object: the endpoint's earlier objects are complete in S3, forget their lines
+            for old in [k for k in self._capture_files if k[:2] == fkey[:2]]:
+                del self._capture_files[old]
             name = f"{t.strftime('%M-%S')}-{t.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
             self._capture_files[fkey] = (f"{dest}/{endpoint.endpoint_name}/{variant}/{hour}/{name}", [])
         uri, lines = self._capture_files[fkey]

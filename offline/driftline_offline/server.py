@@ -426,7 +426,8 @@ def serve(args: argparse.Namespace, *, stop: threading.Event, on_ready: Callable
     ticker: threading.Thread | None = None
     try:
         with OfflineStack.running(template, parameters={"Stage": STAGE}, root=template.parent) as stack:
-            api_app.app = HttpApiApp(routes, stack.invoke, verifier, stage=STAGE, api_id="offline", account_id=ACCOUNT)
+            http_api = HttpApiApp(routes, stack.invoke, verifier, stage=STAGE, api_id="offline", account_id=ACCOUNT)
+            api_app.app = http_api
             os.environ["MOTO_PORT"] = str(aws.port)
             aws.start()
             seed = None
@@ -434,6 +435,8 @@ def serve(args: argparse.Namespace, *, stop: threading.Event, on_ready: Callable
                 seed = seed_example(stack, requests=args.requests, root=template.parent)
                 LOG.info("registered %s: %d requests in [%s, %s), baseline %s", seed.model_id, seed.requests,
                          seed.window_start.isoformat(), seed.window_end.isoformat(), seed.baseline_uri)
+            for spec in stack.runtime.lambdas.specs():  # import every handler now, not in the first requests
+                spec.load()
             api.start()
             if args.tick > 0:
                 ticker = threading.Thread(target=_ticker, args=(stack, ticker_stop, args.tick),
@@ -452,6 +455,7 @@ def serve(args: argparse.Namespace, *, stop: threading.Event, on_ready: Callable
             if ticker is not None:
                 ticker.join(timeout=5)
             api.stop()
+            http_api.close()
             aws.stop()
     finally:
         ticker_stop.set()

@@ -6,15 +6,19 @@ access key for the expected service and region, dated within 15 minutes, whose s
 recomputed here from the request as received. The canonical request follows the AWS documentation
 ("Create a canonical request for Signature Version 4"):
 
-- the method; the canonical URI: the received (still percent-encoded) path with dot segments and repeated
-  slashes removed, URI-encoded once more (every service but S3 double-encodes);
+- the method; the canonical URI: the received (still percent-encoded) path with repeated slashes collapsed,
+  URI-encoded once more (every service but S3 double-encodes). Dot segments (``.``, ``..``) are *not*
+  removed: the router does not remove them either, so the path that is verified is exactly the path that is
+  routed (a signature for ``/models/m1`` never reaches ``/models/m1/runs/..``). botocore removes dot segments
+  before signing, so a botocore-signed request whose URL still has them on the wire is refused;
 - the canonical query string: each name and value URI-encoded (RFC 3986 unreserved characters kept, ``%20``
   for a space), sorted by name then value. A query sent un-normalised is also checked as sent (sorted), which
   is what botocore signs for a URL it did not encode itself;
 - the signed headers, lower-cased, values trimmed and inner whitespace collapsed, repeated headers joined by
   ``,``; ``host`` and the date header (``x-amz-date`` or ``date``) must be signed;
-- the payload hash: ``x-amz-content-sha256`` when present (it must then match the body, unless it is
-  ``UNSIGNED-PAYLOAD``), else the SHA-256 of the body.
+- the payload hash: always the SHA-256 of the body as received. API Gateway's signature covers the payload,
+  so ``x-amz-content-sha256``, when sent (botocore sends it only when asked to), must equal that hash;
+  ``UNSIGNED-PAYLOAD`` (or any streaming placeholder) is refused.
 
 The string to sign is ``AWS4-HMAC-SHA256\\n<amz date>\\n<date>/<region>/<service>/aws4_request\\n<sha256 of
 the canonical request>``, signed with the key derived from ``AWS4<secret>``; signatures are compared with
@@ -108,31 +112,25 @@ def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
     return _hmac(k_service, "aws4_request")
 
 
-def _remove_dot_segments(path: str) -> str:
-    """RFC 3986 5.2.4 plus the removal of empty segments (repeated slashes), trailing slash kept."""
-    if not path:
+def _collapse_slashes(path: str) -> str:
+    """Empty segments (repeated slashes) removed, trailing slash kept; dot segments left as they are."""
+    segments = [s for s in path.split("/") if s]
+    if not segments:
         return "/"
-    out: list[str] = []
-    for segment in path.split("/"):
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if out:
-                out.pop()
-        else:
-            out.append(segment)
-    first = "/" if path.startswith("/") else ""
-    last = "/" if path.endswith("/") and out else ""
-    return first + "/".join(out) + last
+    return "/" + "/".join(segments) + ("/" if path.endswith("/") else "")
 
 
 def canonical_uri(raw_path: str) -> str:
     """The canonical URI of a received (percent-encoded) path for a non-S3 service.
 
-    >>> canonical_uri("/models/a%20b/./runs//x")
+    Dot segments are kept: they are verified (and routed) as sent.
+
+    >>> canonical_uri("/models/a%20b//runs/x")
     '/models/a%2520b/runs/x'
+    >>> canonical_uri("/models/m1/runs/..")
+    '/models/m1/runs/..'
     """
-    return quote(_remove_dot_segments(raw_path or "/"), safe="/~")
+    return quote(_collapse_slashes(raw_path or "/"), safe="/~")
 
 
 def _split_query(raw_query: str) -> list[tuple[str, str]]:
@@ -304,13 +302,14 @@ class SigV4Verifier:
             f"{h}:{','.join(' '.join(v.split()) for v in hmap[h])}\n" for h in signed_headers
         )
 
-        body_hash = hashlib.sha256(body or b"").hexdigest()
-        payload_hash = body_hash
+        # the signature always covers the body received: a declared hash must be that hash
+        payload_hash = hashlib.sha256(body or b"").hexdigest()
         if "x-amz-content-sha256" in hmap:
             declared = hmap["x-amz-content-sha256"][0].strip()
-            if declared != UNSIGNED_PAYLOAD and not hmac.compare_digest(declared.lower(), body_hash):
+            if declared.upper() == UNSIGNED_PAYLOAD or declared.upper().startswith("STREAMING-"):
+                raise SignatureError(f"X-Amz-Content-SHA256 {declared!r}: {self.service} needs the payload signed")
+            if not hmac.compare_digest(declared.lower().encode(), payload_hash.encode()):
                 raise SignatureError("X-Amz-Content-SHA256 does not match the body")
-            payload_hash = declared
 
         key = signing_key(secret, date, region, service)
         queries = dict.fromkeys([canonical_query(raw_query), _query_as_sent(raw_query)])

@@ -367,7 +367,7 @@ def test_sagemaker_update_endpoint_switches_model_or_rolls_back_on_alarm(stack):
     assert [d["status"] for d in stack.runtime.sagemaker.deployments] == ["RolledBack", "Switched"]
 
 
-def test_lambda_invocations_are_serialised(stack):
+def test_lambda_invocations_run_at_once_and_recorded(stack):
     errors = []
 
     def call(i):
@@ -383,6 +383,8 @@ def test_lambda_invocations_are_serialised(stack):
     for t in threads:
         t.join()
     assert errors == []
+    assert sorted(r["event"]["i"] for r in stack.runtime.lambdas.invocations if r["function"] == "Scorer") == \
+        list(range(8))
 
 
 def test_sfn_keyword_path_bindings_are_evaluated(stack):

@@ -87,7 +87,8 @@ def test_signing_key_matches_aws_documented_example():
 
 def test_canonical_forms():
     assert canonical_uri("") == "/"
-    assert canonical_uri("/a/./b/../c//d/") == "/a/c/d/"
+    assert canonical_uri("/a/b//c//d/") == "/a/b/c/d/"  # repeated slashes collapse (the router ignores them)
+    assert canonical_uri("/a/./b/../c") == "/a/./b/../c"  # dot segments are verified as routed: kept
     assert canonical_uri("/a%20b") == "/a%2520b"  # non-S3 services double-encode
     assert canonical_query("b=2&a=1&a=0") == "a=0&a=1&b=2"
     assert canonical_query("k=a+b&s=x y") == "k=a%2Bb&s=x%20y"
@@ -195,11 +196,54 @@ def test_host_must_be_signed(verifier):
             method="GET", raw_path="/models", raw_query="", headers=headers, body=b"")
 
 
-def test_unsigned_payload_is_accepted_only_when_declared(verifier, monkeypatch):
-    req = _botocore_sign("POST", f"http://{HOST}/models/m1/runs", body=b"{}",
-                         headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}, monkeypatch=monkeypatch)
+@pytest.mark.parametrize("declared", ["UNSIGNED-PAYLOAD", "unsigned-payload", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"])
+def test_unsigned_payload_is_refused(verifier, monkeypatch, declared):
+    # botocore signs UNSIGNED-PAYLOAD when told to: a signature that does not cover the body is no authorization
+    # for execute-api (a request signed with {"approved": false} must not deliver {"approved": true})
+    req = _botocore_sign("POST", f"http://{HOST}/models/m1/runs/r1/approval", body=b'{"approved": false}',
+                         headers={"X-Amz-Content-SHA256": declared}, monkeypatch=monkeypatch)
+    for body in (b'{"approved": false}', b'{"approved": true}'):
+        with pytest.raises(SignatureError, match="needs the payload signed"):
+            verifier.verify(**_tamper(req, body=body))
+
+
+def test_declared_payload_hash_must_be_the_body_hash(verifier, monkeypatch):
+    body = b'{"approved": false}'
+    digest = hashlib.sha256(body).hexdigest()
+    # botocore signs the declared hash when the header is set: with the body's own hash it passes
+    req = _botocore_sign("POST", f"http://{HOST}/models/m1/runs/r1/approval", body=body,
+                         headers={"X-Amz-Content-SHA256": digest}, monkeypatch=monkeypatch)
     assert verifier.verify(**req).access_key == "test"
-    assert verifier.verify(**_tamper(req, body=b'{"other": 1}')).access_key == "test"  # body not covered
+    with pytest.raises(SignatureError, match="does not match the body"):
+        verifier.verify(**_tamper(req, body=b'{"approved": true}'))
+    # a hash of another body, signed over: the body received is still what the signature must cover
+    other = _botocore_sign("POST", f"http://{HOST}/models/m1/runs/r1/approval", body=body,
+                           headers={"X-Amz-Content-SHA256": hashlib.sha256(b"x").hexdigest()},
+                           monkeypatch=monkeypatch)
+    with pytest.raises(SignatureError, match="does not match the body"):
+        verifier.verify(**other)
+    # and without the header (botocore's default for execute-api) the body hash is computed here
+    plain = _botocore_sign("POST", f"http://{HOST}/models/m1/runs/r1/approval", body=body, monkeypatch=monkeypatch)
+    assert not any(k.lower() == "x-amz-content-sha256" for k, _ in plain["headers"])
+    assert verifier.verify(**plain).access_key == "test"
+    with pytest.raises(SignatureError, match="signature does not match"):
+        verifier.verify(**_tamper(plain, body=b'{"approved": true}'))
+
+
+def test_a_signature_does_not_reach_a_path_with_dot_segments(verifier, monkeypatch):
+    # signed for /models/m1; sent as /models/m1/runs/.. (which the router matches as GET /models/{id}/runs/{runId})
+    req = _botocore_sign("GET", f"http://{HOST}/models/m1", monkeypatch=monkeypatch)
+    assert verifier.verify(**req).access_key == "test"
+    for path in ("/models/m1/runs/..", "/models/m1/.", "/models/x/../m1", "/models/./m1"):
+        with pytest.raises(SignatureError, match="signature does not match"):
+            verifier.verify(**_tamper(req, raw_path=path))
+    # a signer that signs the dot segments literally is verified (and routed) on exactly that path
+    own = sign_request(method="GET", url=f"http://{HOST}/models/m1/runs/..", access_key="test", secret_key="test",
+                       when=NOW)
+    assert verifier.verify(method="GET", raw_path="/models/m1/runs/..", raw_query="", headers=own["headers"],
+                           body=b"").access_key == "test"
+    with pytest.raises(SignatureError):
+        verifier.verify(method="GET", raw_path="/models/m1", raw_query="", headers=own["headers"], body=b"")
 
 
 def test_verifier_needs_credentials():

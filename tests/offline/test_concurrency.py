@@ -1,0 +1,186 @@
+"""Functions run concurrently (each with its own environment) and moto's backends stay consistent meanwhile."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from driftline_offline.lambda_runtime import FunctionSpec
+from driftline_offline.moto_ext import BACKEND_LOCKS
+
+HANDLER = '''
+import os, threading, time
+
+BARRIER = threading.Barrier(2, timeout=10)
+
+
+def lambda_handler(event, context):
+    BARRIER.wait()  # both functions are inside their handlers at the same time, or this raises
+    seen = set()
+    for _ in range(50):
+        seen.add((os.environ["WHO"], os.getenv("AWS_LAMBDA_FUNCTION_NAME"), "WHO" in dict(os.environ)))
+        time.sleep(0.002)
+    os.environ["SET_BY_HANDLER"] = os.environ["WHO"]
+    return sorted(seen)
+
+
+ACTIVE = {}
+MOST = {}
+
+
+def one_at_a_time(event, context):
+    who = os.environ["WHO"]
+    ACTIVE[who] = ACTIVE.get(who, 0) + 1
+    MOST[who] = max(MOST.get(who, 0), ACTIVE[who])
+    time.sleep(0.02)
+    ACTIVE[who] -= 1
+    return MOST[who]
+'''
+
+
+@pytest.fixture
+def two_functions(stack, tmp_path):
+    pkg = tmp_path / "fx_concurrent"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "handler.py").write_text(HANDLER)
+    for who in ("a", "b"):
+        stack.runtime.lambdas.register(FunctionSpec(
+            logical_id=f"Fn{who.upper()}", function_name=f"fx-{who}", handler="fx_concurrent.handler.lambda_handler",
+            code_dir=tmp_path, environment={"WHO": who}))
+    yield stack
+    for name in ("fx_concurrent.handler", "fx_concurrent"):
+        sys.modules.pop(name, None)
+
+
+def test_functions_run_at_once_each_seeing_its_own_environment(two_functions):
+    results, errors = {}, []
+
+    def call(who):
+        try:
+            results[who] = two_functions.invoke(f"Fn{who.upper()}", {})
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(w,)) for w in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert errors == []  # a serialised runtime breaks the barrier (the second call waits for the first)
+    assert results == {"a": [("a", "fx-a", True)], "b": [("b", "fx-b", True)]}
+    # the process environment is untouched by what the functions had or set
+    assert "WHO" not in os.environ
+    assert "SET_BY_HANDLER" not in os.environ
+    assert os.environ.get("AWS_LAMBDA_FUNCTION_NAME") is None
+
+
+def test_one_function_runs_one_invocation_at_a_time(two_functions):
+    # Lambda never hands two concurrent invocations to one sandbox: module state (Powertools' metric buffer,
+    # logger keys) belongs to one invocation at a time, as it does here
+    for who in ("a", "b"):
+        spec = two_functions.runtime.lambdas.find(f"Fn{who.upper()}")
+        spec.handler, spec._callable = "fx_concurrent.handler.one_at_a_time", None
+    errors = []
+
+    def call(who):
+        try:
+            two_functions.invoke(f"Fn{who.upper()}", {})
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call, args=(w,)) for w in "abababab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert errors == []
+    assert sys.modules["fx_concurrent.handler"].MOST == {"a": 1, "b": 1}
+
+
+def test_conditional_writes_stay_atomic_under_concurrent_calls(stack, monkeypatch):
+    import moto.dynamodb.models.table as table_mod
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName="fx-locks", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    real = table_mod.get_filter_expression
+    gate = threading.Barrier(6, timeout=0.5)
+
+    def slow_condition(*args, **kwargs):  # every writer reaches the check before any writes, unless serialised
+        with contextlib.suppress(threading.BrokenBarrierError):
+            gate.wait()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(table_mod, "get_filter_expression", slow_condition)
+    won, lost = [], []
+
+    def acquire(i):
+        try:
+            ddb.put_item(TableName="fx-locks", Item={"pk": {"S": "model-1"}, "owner": {"N": str(i)}},
+                         ConditionExpression="attribute_not_exists(pk)")
+            won.append(i)
+        except ClientError as exc:
+            lost.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=acquire, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert len(won) == 1, won
+    assert lost == ["ConditionalCheckFailedException"] * 5
+    item = ddb.get_item(TableName="fx-locks", Key={"pk": {"S": "model-1"}})["Item"]
+    assert item["owner"]["N"] == str(won[0])
+
+
+def test_backend_lock_is_held_per_call_only(stack):
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    lock = BACKEND_LOCKS["DynamoDBBackend"]
+    done = threading.Event()
+
+    def list_tables():
+        ddb.list_tables()
+        done.set()
+
+    with lock:  # another thread's DynamoDB call waits for the lock...
+        t = threading.Thread(target=list_tables)
+        t.start()
+        assert not done.wait(0.3)
+        s3.list_buckets()  # ...while the other backends are free
+    assert done.wait(10)
+    t.join(10)
+
+
+def test_s3_notifications_run_their_functions_outside_the_s3_lock(stack):
+    # the function an S3 write triggers runs after the write has released the S3 lock: another thread's S3 call
+    # (here: taking the lock) goes ahead while the function runs, so a function waiting on one cannot deadlock
+    lock = BACKEND_LOCKS["S3Backend"]
+    seen = []
+
+    def handler(event, context):
+        got = []
+
+        def probe():
+            if lock.acquire(timeout=2):
+                lock.release()
+                got.append(True)
+
+        t = threading.Thread(target=probe)
+        t.start()
+        t.join(5)
+        seen.append((event["detail"]["object"]["key"], got == [True]))
+        return {}
+
+    stack.runtime.lambdas.find("Scorer")._callable = handler
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_object(Bucket=stack.resource("DataBucket"), Key="ground-truth/m1/2024-01-01.jsonl", Body=b"{}\n")
+    # delivered before put_object returned (as moto delivers), and outside the lock
+    assert seen == [("ground-truth/m1/2024-01-01.jsonl", True)]
