@@ -90,6 +90,11 @@ def put(key: str, body: str | bytes) -> None:
 ROW = [0.1, 0.2, 0.3, 0.4, 0.5, "a"]
 
 
+def _str(ids: np.ndarray) -> list[str]:
+    """Ids as str (the reader keeps them as UTF-8 bytes)."""
+    return [v.decode() if isinstance(v, bytes) else v for v in ids.tolist()]
+
+
 @pytest.fixture
 def s3() -> Iterator[None]:
     """Only S3 (cheaper than the whole stack): these readers touch nothing else."""
@@ -137,7 +142,7 @@ def test_capture_encodings(s3: None, row: Any, out: Any, encoding: str,
     cap = read_capture(_cfg(), START, END)
     assert len(cap) == 1
     assert not cap.bad
-    assert cap.ids.tolist() == ["e1"]
+    assert _str(cap.ids) == ["e1"]
     assert cap.scores[0] == pytest.approx(expected_score)
     assert cap.predicted[0] == expected_label
     np.testing.assert_allclose([cap.features[f"f{i}"][0] for i in range(5)], ROW[:5])
@@ -151,7 +156,7 @@ def test_capture_predicted_label_only_and_multirow(s3: None) -> None:
     ]
     put(f"{CAPTURE}/AllTraffic/2025/01/01/03/f.jsonl", "\n".join(lines))
     cap = read_capture(_cfg(), START, END)
-    assert cap.ids.tolist() == ["e1", "e2#0", "e2#1"]
+    assert _str(cap.ids) == ["e1", "e2#0", "e2#1"]
     assert np.isnan(cap.scores[0])
     assert cap.predicted[0] == "yes"
     np.testing.assert_allclose(cap.scores[1:], [0.3, 0.9])
@@ -178,7 +183,7 @@ def test_bad_records_counted_by_reason(s3: None) -> None:
     put(f"{CAPTURE}/AllTraffic/2025/01/01/03/f.jsonl", "\n".join(lines))
     put(f"{CAPTURE}/AllTraffic/2025/01/01/04/binary.jsonl", bytes(range(256)))  # not text at all
     cap = read_capture(_cfg(), START, END)
-    assert cap.ids.tolist() == ["ok"]
+    assert _str(cap.ids) == ["ok"]
     assert cap.scores.tolist() == [0.6]
     assert dict(cap.bad) == {
         "unparseable_line": 1, "missing_field": 1, "missing_id": 1, "wrong_feature_count": 1, "non_numeric": 1,
@@ -190,7 +195,7 @@ def test_bad_records_counted_by_reason(s3: None) -> None:
 def test_gzip_file_and_empty_window(s3: None) -> None:
     assert len(read_capture(_cfg(), START, END)) == 0  # nothing at all: an empty result, not a crash
     put(f"{CAPTURE}/AllTraffic/2025/01/01/05/f.jsonl.gz", gzip.compress(capture_line("g", ROW, "0.2").encode()))
-    assert read_capture(_cfg(), START, END).ids.tolist() == ["g"]
+    assert _str(read_capture(_cfg(), START, END).ids) == ["g"]
 
 
 @pytest.mark.parametrize("encoding", ["CSV", "JSON", "BASE64"])
@@ -209,7 +214,7 @@ def test_ground_truth_and_join_fallback(s3: None, encoding: str) -> None:
     put(f"{GT}/2025/01/02/10/gt.jsonl", "\n".join(gts))
     w = read_labelled_window(_cfg(), START, END)
     order = np.argsort(w.ids)
-    assert w.ids[order].tolist() == ["ev-2", "inf-1", "inf-3"]
+    assert _str(w.ids[order]) == ["ev-2", "inf-1", "inf-3"]
     assert w.y_true[order].tolist() == ["0", "1", "1"]
     np.testing.assert_allclose(w.scores[order], [0.2, 0.9, 0.4])
     assert w.unmatched == 1
@@ -221,7 +226,7 @@ def test_ground_truth_and_join_fallback(s3: None, encoding: str) -> None:
 def test_ground_truth_json_object_label(s3: None) -> None:
     put(f"{GT}/2025/01/01/10/gt.jsonl", gt_line("a", {"label": "1"}, encoding="JSON"))
     labels = read_ground_truth(_cfg(), START, END)
-    assert labels.ids.tolist() == ["a"]
+    assert _str(labels.ids) == ["a"]
     assert labels.values.tolist() == ["1"]
 
 
@@ -239,7 +244,7 @@ def test_plain_csv_and_jsonl_sources(s3: None) -> None:
         '{"inference_id": "r1", "y": 1}\n{"inference_id": "r2", "y": 0}\n[1]\n{"y": 1}\n')
     w = read_labelled_window(cfg, START, END)
     order = np.argsort(w.ids)
-    assert w.ids[order].tolist() == ["r1", "r2"]
+    assert _str(w.ids[order]) == ["r1", "r2"]
     assert w.y_true[order].tolist() == ["1", "0"]
     assert w.bad_reasons() == {"capture": {"non_numeric": 1, "wrong_feature_count": 1},
                                "groundTruth": {"missing_id": 1, "unparseable_line": 1}}
@@ -254,6 +259,6 @@ def test_dataset_csv_roundtrip(s3: None) -> None:
     text = dataset_csv(cfg, w)
     assert text.splitlines()[0] == "inference_id,label,score,predicted_label,f0,f1,f2,f3,f4,f5"
     back = parse_dataset_csv(cfg, text)
-    assert back.ids.tolist() == w.ids.tolist()
+    assert back.ids.tolist() == _str(w.ids)
     assert back.y_true.tolist() == w.y_true.tolist()
     np.testing.assert_array_equal(back.scores, w.scores)

@@ -29,23 +29,31 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import csv
-import gzip
+import gc
 import io
 import json
 import math
+import os
 import re
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
+import orjson
 
+from driftline_common import artifacts
+from driftline_common import columnar as col
 from driftline_common.aws import client
 from driftline_common.config import DataSource, ModelConfig
-from driftline_common.s3io import S3Uri, get_bytes, hourly_prefixes, list_keys
+from driftline_common.errors import ConfigurationError
+from driftline_common.s3io import S3Uri, get_bytes, hourly_prefixes, list_objects
 
 #: reasons a record is counted as bad
 REASONS = (
@@ -59,11 +67,14 @@ REASONS = (
     "row_count_mismatch",  # a request with a different number of input and output rows
     "unknown_label",  # a classification label that is not one of the config's labels
     "duplicate_id",  # a second record with the same id (the later one wins)
-    "unreadable_file",  # an object that is not text at all (binary, not UTF-8)
+    "unreadable_file",  # an object that is not text at all (binary, not UTF-8, corrupt gzip)
+    "object_too_large",  # an object larger than MAX_OBJECT_BYTES stored or once decompressed (not read)
 )
 
 _HOUR_RE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})(?:/|$)")
-_GZIP_MAGIC = b"\x1f\x8b"
+#: environment variable: the cap on one capture / ground-truth object's size, stored or decompressed (bytes)
+MAX_OBJECT_BYTES_ENV = "MAX_OBJECT_BYTES"
+DEFAULT_MAX_OBJECT_BYTES = 256 << 20
 
 
 class _Bad(Exception):
@@ -133,10 +144,15 @@ def _decode_payload(payload: Any) -> tuple[str, str]:
     raise _Bad("bad_encoding")
 
 
-def _json(text: str) -> Any:
+def _json(text: str | bytes) -> Any:
+    """Parse a JSON text: orjson, and the standard library for what orjson refuses (``NaN``, huge integers...)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         raise _Bad("unparseable_line") from None
 
 
@@ -147,7 +163,11 @@ def _input_rows(kind: str, text: str) -> list[list[Any]]:
         if not rows:
             raise _Bad("missing_field")
         return rows
-    body = _json(text)
+    return _input_body_rows(_json(text))
+
+
+def _input_body_rows(body: Any) -> list[list[Any]]:
+    """Rows of feature values from a parsed JSON request body."""
     if isinstance(body, dict):
         for key in ("instances", "features", "inputs", "data"):
             if key in body:
@@ -185,9 +205,12 @@ def _prediction_of(obj: Any) -> Prediction:
         return Prediction([_to_float(v) for v in obj], None) if obj else Prediction(None, None)
     if isinstance(obj, str):
         try:
-            return Prediction(_to_float(obj), None)
-        except _Bad:
+            f = float(obj)
+        except ValueError:
             return Prediction(None, norm_label(obj)) if obj.strip() else Prediction(None, None)
+        if not math.isfinite(f):  # "nan", "inf", "1e309": a bad score, never a predicted label
+            raise _Bad("non_numeric")
+        return Prediction(f, None)
     if isinstance(obj, dict):
         score: float | list[float] | None = None
         for key in ("score", "scores", "probability", "probabilities", "prediction"):
@@ -217,7 +240,11 @@ def _output_rows(kind: str, text: str) -> list[Prediction]:
             else:
                 out.append(Prediction([_to_float(v) for v in r], None))
         return out
-    body = _json(text)
+    return _output_body_rows(_json(text))
+
+
+def _output_body_rows(body: Any) -> list[Prediction]:
+    """Prediction rows from a parsed JSON response body."""
     if isinstance(body, dict) and "predictions" in body:
         body = body["predictions"]
         if not isinstance(body, list):
@@ -233,9 +260,8 @@ def _output_rows(kind: str, text: str) -> list[Prediction]:
 class Captured:
     """The captured predictions of a window, one row per inference (numpy columns)."""
 
-    ids: np.ndarray  # join key: inferenceId, else eventId (str)
-    event_ids: np.ndarray  # eventId (str, may be "")
-    times: np.ndarray  # inferenceTime (ISO str, may be "")
+    ids: np.ndarray  # join key: inferenceId, else eventId (UTF-8 bytes, ``S`` dtype)
+    event_ids: np.ndarray  # eventId (UTF-8 bytes, may be b"")
     scores: np.ndarray  # float (n,) or (n, k); NaN where absent
     predicted: np.ndarray  # predicted label (str, "" where absent)
     features: dict[str, np.ndarray]  # numeric -> float64, categorical -> str
@@ -248,7 +274,7 @@ class Captured:
 
 @dataclass
 class Labels:
-    ids: np.ndarray  # str
+    ids: np.ndarray  # UTF-8 bytes (``S`` dtype)
     values: np.ndarray  # str labels (classification) or float64 (regression)
     bad: Counter[str] = field(default_factory=Counter)
     files: int = 0
@@ -261,7 +287,7 @@ class Labels:
 class LabelledWindow:
     """Predictions joined with their labels (the rows every metric is computed on)."""
 
-    ids: np.ndarray
+    ids: np.ndarray  # UTF-8 bytes (``S``) as read; str accepted
     y_true: np.ndarray  # str labels or float64
     scores: np.ndarray  # float (n,) or (n, k)
     predicted: np.ndarray  # str
@@ -314,15 +340,21 @@ def _key_in_window(rel: str, hours: set[str], include_unpartitioned: bool) -> bo
 def window_objects(base: str, start: datetime, end: datetime, *, include_unpartitioned: bool = False
                    ) -> list[tuple[str, int]]:
     """``(key, size)`` of the objects under ``base`` whose hour segment falls in ``[start, end)`` (sorted)."""
+    return [(key, size) for key, size, _etag in _window_listing(base, start, end, include_unpartitioned)]
+
+
+def _window_listing(base: str, start: datetime, end: datetime, include_unpartitioned: bool
+                    ) -> list[tuple[str, int, str]]:
+    """``(key, size, etag)`` of the window's objects (sorted)."""
     loc = S3Uri.parse(base)
     hours = _window_hours(loc, start, end)
     prefix = loc.key.rstrip("/") + "/" if loc.key else ""
     out = []
-    for key, size in list_keys(S3Uri(loc.bucket, prefix)):
+    for key, size, etag in list_objects(S3Uri(loc.bucket, prefix)):
         if key.endswith("/"):
             continue
         if _key_in_window(key[len(prefix):], hours, include_unpartitioned):
-            out.append((key, size))
+            out.append((key, size, etag))
     return sorted(out)
 
 
@@ -370,41 +402,133 @@ def capture_listing(cfg: ModelConfig, start: datetime, end: datetime) -> dict[st
             "bytes": int(sum(size for _, size in objects))}
 
 
-def _text_of(raw: bytes) -> str | None:
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError):
-            return None
-    if b"\x00" in raw:
+def max_object_bytes() -> int:
+    """The cap on one object's stored or decompressed size (``MAX_OBJECT_BYTES``, default 256 MiB)."""
+    raw = os.environ.get(MAX_OBJECT_BYTES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_OBJECT_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigurationError(f"{MAX_OBJECT_BYTES_ENV} must be a positive number of bytes, got {raw!r}",
+                                 variable=MAX_OBJECT_BYTES_ENV)
+    return value
+
+
+def _object_bytes(bucket: str, key: str, size: int | None, bad: Counter[str]) -> bytes | None:
+    """The text bytes of one object (gunzipped, BOM removed), or None when counted bad.
+
+    An object larger than :func:`max_object_bytes` — as stored, or once decompressed — counts as one
+    ``object_too_large`` and is never decompressed past the cap; one that is not UTF-8 text (binary, NUL bytes,
+    corrupt gzip) counts as one ``unreadable_file``.
+    """
+    cap = max_object_bytes()
+    if size is not None and size > cap:
+        bad["object_too_large"] += 1
         return None
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        raw = col.inflate(get_bytes(S3Uri(bucket, key)), cap)
+    except col.ObjectTooLarge:
+        bad["object_too_large"] += 1
         return None
+    except (OSError, EOFError, zlib.error):
+        bad["unreadable_file"] += 1
+        return None
+    if b"\x00" in raw:
+        bad["unreadable_file"] += 1
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        bad["unreadable_file"] += 1
+        return None
+    return raw[3:] if raw.startswith(codecs.BOM_UTF8) else raw
 
 
 def _read_texts(bucket: str, keys: Iterable[str], bad: Counter[str]) -> Iterator[str]:
     for key in keys:
-        text = _text_of(get_bytes(S3Uri(bucket, key)))
-        if text is None:
-            bad["unreadable_file"] += 1
-            continue
-        yield text
+        raw = _object_bytes(bucket, key, None, bad)
+        if raw is not None:
+            yield raw.decode("utf-8")
 
 
-# ---------------------------------------------------------------------------------------------------- capture
-class _CaptureBuilder:
-    def __init__(self, cfg: ModelConfig) -> None:
-        self.features = cfg.features
-        self.ids: list[str] = []
-        self.event_ids: list[str] = []
-        self.times: list[str] = []
-        self.scores: list[float | list[float] | None] = []
-        self.predicted: list[str] = []
+class _NoGC:
+    """Pause the cyclic garbage collector while parsing (millions of acyclic containers trigger it for nothing)."""
+
+    def __enter__(self) -> None:
+        self.was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was:
+            gc.enable()
+
+
+def _b(value: str) -> bytes:
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _s_array(values: Sequence[bytes]) -> np.ndarray:
+    return np.asarray(values, dtype=bytes) if len(values) else np.zeros(0, dtype="S1")
+
+
+# ---------------------------------------------------------------------------------------------------- rows
+class _Rows:
+    """Rows of captured predictions in reading order, columnar (one chunk of an object, or several merged).
+
+    ``order``/``sub`` sort the rows as the per-record reader met them (line number, row within the line);
+    ``kind`` is 0 (no score), 1 (one float in ``scal``) or 2 (``width`` floats at ``vec[off:off + width]``).
+    """
+
+    def __init__(self, order: np.ndarray, sub: np.ndarray, rid: np.ndarray, eid: np.ndarray,
+                 feats: list[np.ndarray], kind: np.ndarray, scal: np.ndarray, width: np.ndarray, off: np.ndarray,
+                 vec: np.ndarray, label: np.ndarray) -> None:
+        self.order, self.sub, self.rid, self.eid, self.feats = order, sub, rid, eid, feats
+        self.kind, self.scal, self.width, self.off, self.vec, self.label = kind, scal, width, off, vec, label
+
+    @property
+    def n(self) -> int:
+        return int(self.order.size)
+
+    @staticmethod
+    def concat(parts: list[_Rows], n_features: int, numeric: list[bool]) -> _Rows:
+        parts = [p for p in parts if p.n]
+        if not parts:
+            return _Rows(*(np.zeros(0, dtype=np.int64),) * 2, np.zeros(0, "S1"), np.zeros(0, "S1"),
+                         [np.zeros(0) if numeric[j] else np.zeros(0, dtype=str) for j in range(n_features)],
+                         np.zeros(0, np.int8), np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int64),
+                         np.zeros(0), np.zeros(0, dtype=str))
+        if len(parts) == 1:
+            return parts[0]
+        shift = np.cumsum([0] + [p.vec.size for p in parts[:-1]])
+        return _Rows(
+            np.concatenate([p.order for p in parts]), np.concatenate([p.sub for p in parts]),
+            np.concatenate([p.rid for p in parts]), np.concatenate([p.eid for p in parts]),
+            [np.concatenate([p.feats[j] for p in parts]) for j in range(n_features)],
+            np.concatenate([p.kind for p in parts]), np.concatenate([p.scal for p in parts]),
+            np.concatenate([p.width for p in parts]),
+            np.concatenate([p.off + s for p, s in zip(parts, shift, strict=True)]),
+            np.concatenate([p.vec for p in parts]), np.concatenate([p.label for p in parts]),
+        )
+
+    def take(self, idx: np.ndarray) -> _Rows:
+        return _Rows(self.order[idx], self.sub[idx], self.rid[idx], self.eid[idx], [f[idx] for f in self.feats],
+                     self.kind[idx], self.scal[idx], self.width[idx], self.off[idx], self.vec, self.label[idx])
+
+
+class _RowList:
+    """Rows found by the per-record parser (unusual records), converted to :class:`_Rows` at the end."""
+
+    def __init__(self, features: Sequence[Any]) -> None:
+        self.features = features
+        self.order: list[int] = []
+        self.sub: list[int] = []
+        self.rid: list[bytes] = []
+        self.eid: list[bytes] = []
         self.values: list[list[Any]] = []
-        self.bad: Counter[str] = Counter()
-        self.seen: dict[str, int] = {}
+        self.preds: list[Prediction] = []
 
     def _row_values(self, row: Sequence[Any]) -> list[Any]:
         if len(row) != len(self.features):
@@ -419,25 +543,18 @@ class _CaptureBuilder:
                 out.append(norm_label(v))
         return out
 
-    def add(self, rid: str, eid: str, when: str, row: Sequence[Any], pred: Prediction) -> None:
+    def add(self, order: int, rid: str, eid: str, row: Sequence[Any], pred: Prediction) -> None:
         values = self._row_values(row)
         if pred.score is None and pred.label is None:
             raise _Bad("missing_prediction")
-        if rid in self.seen:
-            self.bad["duplicate_id"] += 1
-            i = self.seen[rid]
-            self.event_ids[i], self.times[i], self.values[i] = eid, when, values
-            self.scores[i], self.predicted[i] = pred.score, pred.label or ""
-            return
-        self.seen[rid] = len(self.ids)
-        self.ids.append(rid)
-        self.event_ids.append(eid)
-        self.times.append(when)
+        self.order.append(order)
+        self.sub.append(len(self.sub))
+        self.rid.append(_b(rid))
+        self.eid.append(_b(eid))
         self.values.append(values)
-        self.scores.append(pred.score)
-        self.predicted.append(pred.label or "")
+        self.preds.append(pred)
 
-    def add_sagemaker_line(self, line: str) -> None:
+    def add_sagemaker_line(self, order: int, line: str | bytes, bad: Counter[str]) -> None:
         rec = _json(line)
         if not isinstance(rec, dict) or not isinstance(rec.get("captureData"), dict):
             raise _Bad("missing_field")
@@ -449,21 +566,20 @@ class _CaptureBuilder:
         rid = str(meta.get("inferenceId") or eid)
         if not rid:
             raise _Bad("missing_id")
-        when = str(meta.get("inferenceTime") or "")
         inputs = _input_rows(*_decode_payload(cap.get("endpointInput")))
         outputs = _output_rows(*_decode_payload(cap.get("endpointOutput")))
         if len(inputs) != len(outputs):
             raise _Bad("row_count_mismatch")
         if len(inputs) == 1:
-            self.add(rid, eid, when, inputs[0], outputs[0])
+            self.add(order, rid, eid, inputs[0], outputs[0])
             return
         for i, (row, pred) in enumerate(zip(inputs, outputs, strict=True)):
             try:
-                self.add(f"{rid}#{i}", f"{eid}#{i}" if eid else "", when, row, pred)
+                self.add(order, f"{rid}#{i}", f"{eid}#{i}" if eid else "", row, pred)
             except _Bad as exc:
-                self.bad[exc.reason] += 1
+                bad[exc.reason] += 1
 
-    def add_mapping(self, rec: dict[str, Any], src: DataSource, labels: Sequence[str] | None) -> None:
+    def add_mapping(self, order: int, rec: dict[str, Any], src: DataSource, labels: Sequence[str] | None) -> None:
         rid = str(rec.get(src.id_column) or "").strip()
         if not rid:
             raise _Bad("missing_id")
@@ -486,44 +602,359 @@ class _CaptureBuilder:
         plabel = rec.get("predicted_label")
         if plabel not in (None, ""):
             pred = Prediction(pred.score, norm_label(plabel))
-        self.add(rid, rid, str(rec.get(src.time_column) or ""), row, pred)
+        self.add(order, rid, rid, row, pred)
 
-    def build(self, n_files: int) -> Captured:
-        n = len(self.ids)
-        scores: np.ndarray
-        widths = {len(s) for s in self.scores if isinstance(s, list)}
-        if widths and len(widths) == 1 and not any(isinstance(s, float) for s in self.scores):
-            k = widths.pop()
-            scores = np.full((n, k), np.nan)
-            for i, s in enumerate(self.scores):
-                if isinstance(s, list):
-                    scores[i] = s
-        else:
-            scores = np.full(n, np.nan)
-            for i, s in enumerate(self.scores):
-                if isinstance(s, float):
-                    scores[i] = s
-                elif isinstance(s, list) and len(s) == 1:
-                    scores[i] = s[0]
-                # per-class scores of inconsistent widths stay NaN: the predicted label is kept
-        features: dict[str, np.ndarray] = {}
+    def rows(self) -> _Rows:
+        n = len(self.order)
+        kind = np.zeros(n, dtype=np.int8)
+        scal = np.full(n, np.nan)
+        width = np.zeros(n, dtype=np.int64)
+        flat: list[float] = []
+        off = np.zeros(n, dtype=np.int64)
+        for i, p in enumerate(self.preds):
+            if isinstance(p.score, list):
+                kind[i], width[i], off[i] = 2, len(p.score), len(flat)
+                flat.extend(p.score)
+            elif isinstance(p.score, float):
+                kind[i], scal[i] = 1, p.score
+        feats = []
         for j, feat in enumerate(self.features):
-            col = [v[j] for v in self.values]
-            features[feat.name] = (
-                np.asarray(col, dtype=np.float64) if feat.type == "numeric" else np.asarray(col, dtype=str)
-            )
-        return Captured(
-            ids=np.asarray(self.ids, dtype=str),
-            event_ids=np.asarray(self.event_ids, dtype=str),
-            times=np.asarray(self.times, dtype=str),
-            scores=scores,
-            predicted=np.asarray(self.predicted, dtype=str),
-            features=features,
-            bad=self.bad,
-            files=n_files,
-        )
+            column = [v[j] for v in self.values]
+            feats.append(np.asarray(column, dtype=np.float64) if feat.type == "numeric"
+                         else np.asarray(column, dtype=str))
+        return _Rows(np.asarray(self.order, dtype=np.int64), np.asarray(self.sub, dtype=np.int64),
+                     _s_array(self.rid), _s_array(self.eid), feats, kind, scal, width, off,
+                     np.asarray(flat, dtype=np.float64), np.asarray([p.label or "" for p in self.preds], dtype=str))
 
 
+# ---------------------------------------------------------------------------------------------------- bulk capture
+_IID = ("eventMetadata", "inferenceId")
+_EID = ("eventMetadata", "eventId")
+_IN = ("captureData", "endpointInput")
+_OUT = ("captureData", "endpointOutput")
+_CAPTURE_PATHS = (_IID, _EID, (*_IN, "data"), (*_IN, "encoding"), (*_OUT, "data"), (*_OUT, "encoding"))
+_GT_PATHS = (_EID, ("groundTruthData", "data"), ("groundTruthData", "encoding"))
+_ENC_CODES = {"CSV": 1, "JSON": 2}
+
+
+def _enc_codes(g: col.LineFields, path: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Per line: 1 = CSV, 2 = JSON, 0 = anything else (BASE64, unknown); and a validity mask."""
+    m = g.lines.size
+    if path not in g.spans:  # no such key: SageMaker's default, CSV; a non-string value: per record
+        return np.full(m, 0 if path in g.keys else 1, dtype=np.int8), np.ones(m, dtype=bool)
+    values, ok = col.string_column(g.a, *g.spans[path])
+    uniq, inv = np.unique(values, return_inverse=True)
+    codes = np.asarray([_ENC_CODES.get(u.decode("utf-8", "replace").upper(), 0) for u in uniq.tolist()],
+                       dtype=np.int8)
+    return codes[inv.reshape(-1)], ok
+
+
+def _csv_payload_spans(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ends, ok)``: single-line CSV payloads without quotes; an escaped final newline is dropped."""
+    bs = np.flatnonzero(a == col.BACKSLASH)
+    n_bs = np.searchsorted(bs, e) - np.searchsorted(bs, s)
+    last2 = np.stack([a[np.maximum(e - 2, 0)], a[np.maximum(e - 1, 0)]], axis=1)
+    trailing_nl = ((e - s >= 2) & (last2[:, 0] == col.BACKSLASH)
+                   & ((last2[:, 1] == ord("n")) | (last2[:, 1] == ord("r"))))
+    ok = (n_bs == 0) | ((n_bs == 1) & trailing_nl)
+    e = np.where((n_bs == 1) & trailing_nl, e - 2, e)
+    quotes = np.flatnonzero(a == col.QUOTE)
+    ok &= np.searchsorted(quotes, e) == np.searchsorted(quotes, s)
+    return e, ok
+
+
+def _norm_labels(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, ok)``: :func:`norm_label` of ``S`` tokens computed once per distinct token; blank -> not ok."""
+    uniq, inv = np.unique(tokens, return_inverse=True)
+    labels: list[str] = []
+    good: list[bool] = []
+    for u in uniq.tolist():
+        text = u.decode("utf-8")
+        labels.append(norm_label(text) if text.strip() else "")
+        good.append(bool(text.strip()))
+    inv = inv.reshape(-1)
+    return np.asarray(labels, dtype=str)[inv], np.asarray(good, dtype=bool)[inv]
+
+
+def _csv_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+                ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Feature columns of single-row CSV requests, parsed in bulk; ``ok`` marks rows that parsed exactly."""
+    n = s.size
+    k = len(features)
+    e, ok = _csv_payload_spans(a, s, e)
+    feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype=object)
+                               for f in features]
+    rows = np.flatnonzero(ok)
+    if rows.size == 0 or k == 0:
+        return feats, np.zeros(n, dtype=bool)
+    blob = col.concat(a, s[rows], e[rows])
+    per_line, c_start, c_end = col.csv_cells(blob, rows.size)
+    first = np.cumsum(per_line) - per_line
+    good = per_line == k
+    base = first[good]
+    sub_ok = np.ones(base.size, dtype=bool)
+    parsed: list[np.ndarray] = []
+    for j, feat in enumerate(features):
+        cs, ce = c_start[base + j], c_end[base + j]
+        if feat.type == "numeric":
+            tok_ok = col.numeric_tokens_ok(blob, cs, ce)
+            vals = np.full(cs.size, np.nan)
+            if tok_ok.any():
+                v, v_ok = col.parse_floats(blob, cs[tok_ok], ce[tok_ok])
+                vals[tok_ok] = v
+                tok_ok[tok_ok] = v_ok
+            sub_ok &= tok_ok
+            parsed.append(vals)
+        else:
+            labels, lab_ok = _norm_labels(col.gather(blob, cs, ce))
+            sub_ok &= lab_ok
+            parsed.append(labels)
+    sel = rows[np.flatnonzero(good)]
+    out_ok = np.zeros(n, dtype=bool)
+    out_ok[sel] = sub_ok
+    for j, feat in enumerate(features):
+        if feat.type == "numeric":
+            feats[j][sel] = parsed[j]
+        else:
+            feats[j] = feats[j].astype(parsed[j].dtype) if feats[j].dtype == object else feats[j]
+            feats[j][sel] = parsed[j]
+    return feats, out_ok
+
+
+def _csv_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                      np.ndarray, np.ndarray]:
+    """``(kind, scal, width, vec_rows, ok)`` of single-row CSV responses: one number, or one number per class.
+
+    ``vec_rows`` is ``(n, max_width)`` (NaN padded). A single non-numeric cell (a predicted label) is left to
+    the per-record parser.
+    """
+    n = s.size
+    e, ok = _csv_payload_spans(a, s, e)
+    kind = np.zeros(n, dtype=np.int8)
+    scal = np.full(n, np.nan)
+    width = np.zeros(n, dtype=np.int64)
+    rows = np.flatnonzero(ok)
+    if rows.size == 0:
+        return kind, scal, width, np.zeros((n, 0)), np.zeros(n, dtype=bool)
+    blob = col.concat(a, s[rows], e[rows])
+    per_line, c_start, c_end = col.csv_cells(blob, rows.size)
+    tok_ok = col.numeric_tokens_ok(blob, c_start, c_end)
+    vals = np.full(c_start.size, np.nan)
+    if tok_ok.any():
+        v, v_ok = col.parse_floats(blob, c_start[tok_ok], c_end[tok_ok])
+        vals[tok_ok] = v
+        tok_ok[tok_ok] = v_ok
+    line_of_cell = np.repeat(np.arange(rows.size), per_line)
+    cell_bad = np.bincount(line_of_cell[~tok_ok], minlength=rows.size)
+    line_ok = cell_bad == 0
+    out_ok = np.zeros(n, dtype=bool)
+    out_ok[rows] = line_ok
+    width[rows] = per_line
+    kind[rows] = np.where(per_line == 1, 1, 2)
+    first = np.cumsum(per_line) - per_line
+    single = per_line == 1
+    scal[rows[single]] = vals[first[single]]
+    wmax = int(per_line.max()) if per_line.size else 0
+    vec_rows = np.full((n, wmax), np.nan)
+    multi = np.flatnonzero(per_line > 1)
+    if multi.size:
+        idx = first[multi][:, None] + np.arange(wmax)
+        mask = np.arange(wmax) < per_line[multi][:, None]
+        block = np.where(mask, vals[np.minimum(idx, vals.size - 1)], np.nan)
+        vec_rows[rows[multi]] = block
+    return kind, scal, width, vec_rows, out_ok
+
+
+def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """JSON payload bodies (unescaped and parsed in bulk); ``ok`` False where either step fails."""
+    n = s.size
+    raw = [a[i:j].tobytes() for i, j in zip(s.tolist(), e.tolist(), strict=True)]
+    texts = col.unescape(raw)
+    ok = np.ones(n, dtype=bool)
+    if texts is None:
+        texts = []
+        for i, r in enumerate(raw):
+            one = col.unescape([r])
+            ok[i] = one is not None
+            texts.append(one[0] if one else "")
+    bodies: list[Any] = [None] * n
+    loads = orjson.loads
+    for i, t in enumerate(texts):
+        try:
+            bodies[i] = loads(t)
+        except orjson.JSONDecodeError:  # NaN, huge integers...: the per-record parser decides
+            ok[i] = False
+    return bodies, ok
+
+
+def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[Any]) -> tuple[_Rows, np.ndarray]:
+    """The rows of one template group that parse in bulk; and the mask of lines left to the per-record parser."""
+    a = g.a
+    m = g.lines.size
+    ok = np.ones(m, dtype=bool)
+    odd = any(p in g.keys and p not in g.spans for p in (_IID, _EID))  # a non-string id: per record
+    if (*_IN, "data") not in g.spans or (*_OUT, "data") not in g.spans or odd:
+        return _RowList(features).rows(), np.ones(m, dtype=bool)
+    if _EID in g.spans:
+        eid, eid_ok = col.string_column(a, *g.spans[_EID])
+        ok &= eid_ok
+    else:
+        eid = np.zeros(m, dtype="S1")
+    if _IID in g.spans:
+        iid, iid_ok = col.string_column(a, *g.spans[_IID])
+        ok &= iid_ok
+        width = max(iid.dtype.itemsize, eid.dtype.itemsize)
+        rid = np.where(iid != b"", iid.astype(f"S{width}"), eid.astype(f"S{width}"))
+    else:
+        rid = eid
+    ok &= rid != b""
+    in_enc, in_enc_ok = _enc_codes(g, (*_IN, "encoding"))
+    out_enc, out_enc_ok = _enc_codes(g, (*_OUT, "encoding"))
+    ok &= in_enc_ok & out_enc_ok & (in_enc > 0) & (out_enc > 0)
+    in_s, in_e = g.spans[(*_IN, "data")]
+    out_s, out_e = g.spans[(*_OUT, "data")]
+    k = len(features)
+
+    feats: list[np.ndarray] = [np.full(m, np.nan) if f.type == "numeric" else np.full(m, "", dtype="U1")
+                               for f in features]
+    rows_csv = np.flatnonzero(ok & (in_enc == 1))
+    if rows_csv.size:
+        f_csv, f_ok = _csv_inputs(a, in_s[rows_csv], in_e[rows_csv], features)
+        ok[rows_csv] &= f_ok
+        for j in range(k):
+            if feats[j].dtype.kind == "U" and f_csv[j].dtype.kind == "U":
+                feats[j] = feats[j].astype(f"U{max(feats[j].dtype.itemsize, f_csv[j].dtype.itemsize) // 4}")
+            feats[j][rows_csv[f_ok]] = f_csv[j][f_ok]
+    rows_json = np.flatnonzero(ok & (in_enc == 2))
+    if rows_json.size:
+        bodies, b_ok = _json_payloads(a, in_s[rows_json], in_e[rows_json])
+        checker = _RowList(features)
+        values: list[list[Any] | None] = []
+        for body, good in zip(bodies, b_ok.tolist(), strict=True):
+            try:
+                if not good:
+                    raise _Bad("unparseable_line")
+                rows = _input_body_rows(body)
+                if len(rows) != 1:
+                    raise _Bad("row_count_mismatch")
+                values.append(checker._row_values(rows[0]))
+            except _Bad:
+                values.append(None)
+        got = np.asarray([v is not None for v in values], dtype=bool)
+        ok[rows_json] &= got
+        sel = np.flatnonzero(got)
+        for j, feat in enumerate(features):
+            column = [values[i][j] for i in sel.tolist()]
+            if feat.type == "numeric":
+                feats[j][rows_json[sel]] = np.asarray(column, dtype=np.float64)
+            else:
+                arr = np.asarray(column, dtype=str)
+                if arr.size and arr.dtype.itemsize > feats[j].dtype.itemsize:
+                    feats[j] = feats[j].astype(arr.dtype)
+                feats[j][rows_json[sel]] = arr
+
+    kind = np.zeros(m, dtype=np.int8)
+    scal = np.full(m, np.nan)
+    width_ = np.zeros(m, dtype=np.int64)
+    label = np.full(m, "", dtype="U1")
+    vec_rows = np.full((m, 0), np.nan)
+    rows_csv = np.flatnonzero(ok & (out_enc == 1))
+    if rows_csv.size:
+        o_kind, o_scal, o_width, o_vec, o_ok = _csv_outputs(a, out_s[rows_csv], out_e[rows_csv])
+        ok[rows_csv] &= o_ok
+        kind[rows_csv], scal[rows_csv], width_[rows_csv] = o_kind, o_scal, o_width
+        if o_vec.shape[1]:
+            vec_rows = np.full((m, o_vec.shape[1]), np.nan)
+            vec_rows[rows_csv] = o_vec
+    rows_json = np.flatnonzero(ok & (out_enc == 2))
+    if rows_json.size:
+        bodies, b_ok = _json_payloads(a, out_s[rows_json], out_e[rows_json])
+        preds: list[Prediction | None] = []
+        for body, good in zip(bodies, b_ok.tolist(), strict=True):
+            try:
+                if not good:
+                    raise _Bad("unparseable_line")
+                outs = _output_body_rows(body)
+                if len(outs) != 1 or (outs[0].score is None and outs[0].label is None):
+                    raise _Bad("row_count_mismatch")
+                preds.append(outs[0])
+            except _Bad:
+                preds.append(None)
+        wmax = max((len(p.score) for p in preds if p is not None and isinstance(p.score, list)), default=0)
+        if wmax > vec_rows.shape[1]:
+            grown = np.full((m, wmax), np.nan)
+            grown[:, :vec_rows.shape[1]] = vec_rows
+            vec_rows = grown
+        labels_json: list[str] = []
+        for i, p in zip(rows_json.tolist(), preds, strict=True):
+            if p is None:
+                ok[i] = False
+                labels_json.append("")
+                continue
+            labels_json.append(p.label or "")
+            if isinstance(p.score, list):
+                kind[i], width_[i] = 2, len(p.score)
+                vec_rows[i, :len(p.score)] = p.score
+            elif isinstance(p.score, float):
+                kind[i], scal[i] = 1, p.score
+        arr = np.asarray(labels_json, dtype=str)
+        if arr.dtype.itemsize > label.dtype.itemsize:
+            label = label.astype(arr.dtype)
+        label[rows_json] = arr
+
+    keep = np.flatnonzero(ok)
+    kk = kind[keep]
+    ww = width_[keep]
+    vec_sel = keep[kk == 2]
+    w_sel = ww[kk == 2]
+    vec = vec_rows[vec_sel][np.arange(vec_rows.shape[1]) < w_sel[:, None]] if vec_sel.size else np.zeros(0)
+    off = np.zeros(keep.size, dtype=np.int64)
+    off[kk == 2] = np.cumsum(w_sel) - w_sel
+    rows_out = _Rows(order_base + g.lines[keep].astype(np.int64), np.zeros(keep.size, dtype=np.int64),
+                     rid[keep], eid[keep], [f[keep] for f in feats], kk, scal[keep], ww, off,
+                     np.ascontiguousarray(vec, dtype=np.float64), label[keep])
+    return rows_out, ~ok
+
+
+def _per_record_lines(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, order_base: int,
+                      handle: Any, bad: Counter[str]) -> None:
+    """Run ``handle(order, line)`` on each line (split as ``str.splitlines`` would), counting ``_Bad``."""
+    for i in lines.tolist():
+        text = a[starts[i]:ends[i]].tobytes().decode("utf-8")
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                handle(order_base + i, line)
+            except _Bad as exc:
+                bad[exc.reason] += 1
+
+
+def _capture_object(buf: bytes, order_base: int, features: Sequence[Any], bad: Counter[str]
+                    ) -> tuple[list[_Rows], int]:
+    """The rows of one SageMaker Data Capture object; the number of lines (for the next object's order)."""
+    parts: list[_Rows] = []
+    slow = _RowList(features)
+    lines_seen = 0
+    for c_start, c_end in col.chunks(buf):
+        a = np.frombuffer(buf, dtype=np.uint8, count=c_end - c_start, offset=c_start)
+        starts, ends = col.line_bounds(a)
+        cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
+        ends = np.where(cr, ends - 1, ends)  # "\r\n" is one line break (as str.splitlines)
+        base = order_base + lines_seen
+        groups, rest = col.json_lines_fields(a, starts, ends, _CAPTURE_PATHS)
+        for g in groups:
+            rows, left = _bulk_capture_group(g, base, features)
+            parts.append(rows)
+            rest[g.lines[left]] = True
+        _per_record_lines(a, starts, ends, np.flatnonzero(rest), base,
+                          lambda order, line: slow.add_sagemaker_line(order, line, bad), bad)
+        lines_seen += starts.size
+    parts.append(slow.rows())
+    return parts, lines_seen
+
+
+# ---------------------------------------------------------------------------------------------------- capture
 def _parse_time(value: str) -> datetime | None:
     if not value:
         return None
@@ -554,8 +985,8 @@ def _mapping_records(text: str, fmt: str, bad: Counter[str]) -> Iterator[dict[st
         if not line.strip():
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
+            rec = _json(line)
+        except _Bad:
             bad["unparseable_line"] += 1
             continue
         if not isinstance(rec, dict):
@@ -564,41 +995,94 @@ def _mapping_records(text: str, fmt: str, bad: Counter[str]) -> Iterator[dict[st
         yield rec
 
 
-def read_capture(cfg: ModelConfig, start: datetime, end: datetime) -> Captured:
-    """The captured predictions (and inputs) of ``[start, end)``; bad records counted, never raised."""
+def _build_captured(rows: _Rows, bad: Counter[str], n_files: int, features: Sequence[Any]) -> Captured:
+    """Deduplicate (first position, last values, as the per-record reader did) and assemble the columns."""
+    order = np.lexsort((rows.sub, rows.order))
+    rows = rows.take(order)
+    first, last = col.group_ids(rows.rid)
+    dup = rows.n - first.size
+    if dup:
+        bad["duplicate_id"] += dup
+    n = first.size
+    kind = rows.kind[last]
+    width = rows.width[last]
+    lists = kind == 2
+    widths = np.unique(width[lists])
+    scores: np.ndarray
+    if widths.size == 1 and not np.any(kind == 1):
+        k = int(widths[0])
+        scores = np.full((n, k), np.nan)
+        sel = np.flatnonzero(lists)
+        if sel.size:
+            scores[sel] = rows.vec[rows.off[last[sel]][:, None] + np.arange(k)]
+    else:
+        scores = np.where(kind == 1, rows.scal[last], np.nan)
+        one = np.flatnonzero(lists & (width == 1))
+        if one.size:
+            scores[one] = rows.vec[rows.off[last[one]]]
+    feats = {f.name: rows.feats[j][last] for j, f in enumerate(features)}
+    for f in features:
+        if f.type == "numeric":
+            feats[f.name] = np.asarray(feats[f.name], dtype=np.float64)
+        else:
+            feats[f.name] = np.asarray(feats[f.name], dtype=str)
+    return Captured(ids=rows.rid[first], event_ids=rows.eid[last], scores=scores,
+                    predicted=np.asarray(rows.label[last], dtype=str), features=feats, bad=bad, files=n_files)
+
+
+def read_capture(cfg: ModelConfig, start: datetime, end: datetime, *, cache: S3Uri | None = None) -> Captured:
+    """The captured predictions (and inputs) of ``[start, end)``; bad records counted, never raised.
+
+    With ``cache`` (a run's ``window`` prefix), the columns are read from the artifact an earlier step of the
+    same run wrote for the same window, objects and config, or read from the capture and written there.
+    """
     src = cfg.data_capture
-    keys = window_keys(src.s3_uri, start, end, include_unpartitioned=src.format != "sagemaker")
-    return read_capture_keys(cfg, keys, start, end)
+    listing = _window_listing(src.s3_uri, start, end, src.format != "sagemaker")
+    objects = [(key, size) for key, size, _etag in listing]
+    if cache is None:
+        return _read_capture_objects(cfg, objects, start, end)
+    return artifacts.cached_capture(cfg, listing, start, end, cache,
+                                    lambda: _read_capture_objects(cfg, objects, start, end),
+                                    max_bytes=max_object_bytes())
 
 
 def read_capture_keys(cfg: ModelConfig, keys: Sequence[str], start: datetime, end: datetime) -> Captured:
     """The captured predictions of the objects ``keys`` (of the capture bucket), rows of ``[start, end)``."""
+    return _read_capture_objects(cfg, [(k, None) for k in keys], start, end)
+
+
+def _read_capture_objects(cfg: ModelConfig, objects: Sequence[tuple[str, int | None]], start: datetime,
+                          end: datetime) -> Captured:
     src = cfg.data_capture
     loc = S3Uri.parse(src.s3_uri)
-    builder = _CaptureBuilder(cfg)
-    for key in keys:
-        texts = list(_read_texts(loc.bucket, [key], builder.bad))
-        if not texts:
-            continue
-        text = texts[0]
-        partitioned = hour_of_key(key) is not None
-        if src.format == "sagemaker":
-            for line in text.splitlines():
-                if not line.strip():
-                    continue
+    features = cfg.features
+    numeric = [f.type == "numeric" for f in features]
+    bad: Counter[str] = Counter()
+    parts: list[_Rows] = []
+    order_base = 0
+    with _NoGC():
+        for key, size in objects:
+            buf = _object_bytes(loc.bucket, key, size, bad)
+            if buf is None:
+                continue
+            if src.format == "sagemaker":
+                got, lines = _capture_object(buf, order_base, features, bad)
+                parts.extend(got)
+                order_base += lines + 1
+                continue
+            partitioned = hour_of_key(key) is not None
+            slow = _RowList(features)
+            for i, rec in enumerate(_mapping_records(buf.decode("utf-8"), src.format, bad)):
                 try:
-                    builder.add_sagemaker_line(line)
+                    if not _in_window(str(rec.get(src.time_column) or ""), start, end, partitioned):
+                        continue
+                    slow.add_mapping(order_base + i, rec, src, cfg.labels)
                 except _Bad as exc:
-                    builder.bad[exc.reason] += 1
-            continue
-        for rec in _mapping_records(text, src.format, builder.bad):
-            try:
-                if not _in_window(str(rec.get(src.time_column) or ""), start, end, partitioned):
-                    continue
-                builder.add_mapping(rec, src, cfg.labels)
-            except _Bad as exc:
-                builder.bad[exc.reason] += 1
-    return builder.build(len(keys))
+                    bad[exc.reason] += 1
+            parts.append(slow.rows())
+            order_base += len(slow.order) + 1 + buf.count(b"\n")
+        rows = _Rows.concat(parts, len(features), numeric)
+        return _build_captured(rows, bad, len(objects), features)
 
 
 # ---------------------------------------------------------------------------------------------------- ground truth
@@ -629,75 +1113,197 @@ def _known_labels(cfg: ModelConfig) -> frozenset[str]:
     return frozenset(norm_label(x) for x in cfg.labels or ())
 
 
-def read_ground_truth(cfg: ModelConfig, start: datetime, end: datetime) -> Labels:
-    """Labels that landed in ``[start, end)``; bad records counted, never raised."""
+def _gt_record(cfg: ModelConfig, line: str, known: frozenset[str]) -> tuple[str, str | float]:
+    rec = _json(line)
+    if not isinstance(rec, dict) or not isinstance(rec.get("groundTruthData"), dict):
+        raise _Bad("missing_field")
+    meta = rec.get("eventMetadata") or {}
+    rid = str(meta.get("eventId") or "") if isinstance(meta, dict) else ""
+    if not rid:
+        raise _Bad("missing_id")
+    kind, data = _decode_payload(rec["groundTruthData"])
+    raw: Any = _json(data) if kind == "json" else (_csv_rows(data) or [[""]])[0]
+    if isinstance(raw, list) and len(raw) == 1:
+        raw = raw[0]
+    return rid, _label_of(cfg, raw, known)
+
+
+def _gt_into(cfg: ModelConfig, known: frozenset[str], orders: list[int], ids: list[str],
+             values: list[str | float], order: int, line: str) -> None:
+    rid, value = _gt_record(cfg, line, known)
+    orders.append(order)
+    ids.append(rid)
+    values.append(value)
+
+
+class _LabelRows:
+    def __init__(self, regression: bool) -> None:
+        self.regression = regression
+        self.order: list[np.ndarray] = []
+        self.ids: list[np.ndarray] = []
+        self.values: list[np.ndarray] = []
+
+    def add(self, order: np.ndarray, ids: np.ndarray, values: np.ndarray) -> None:
+        if order.size:
+            self.order.append(order)
+            self.ids.append(ids)
+            self.values.append(values)
+
+    def add_list(self, order: list[int], ids: list[str], values: list[str | float]) -> None:
+        if order:
+            self.add(np.asarray(order, dtype=np.int64), _s_array([_b(i) for i in ids]),
+                     np.asarray(values, dtype=np.float64 if self.regression else str))
+
+    def build(self, bad: Counter[str], n_files: int) -> Labels:
+        if not self.order:
+            return Labels(ids=np.zeros(0, dtype="S1"),
+                          values=np.zeros(0, dtype=np.float64 if self.regression else str), bad=bad, files=n_files)
+        order = np.concatenate(self.order)
+        ids = np.concatenate(self.ids)
+        values = np.concatenate(self.values)
+        perm = np.argsort(order, kind="stable")
+        ids, values = ids[perm], values[perm]
+        first, last = col.group_ids(ids)
+        dup = ids.size - first.size
+        if dup:
+            bad["duplicate_id"] += dup
+        return Labels(ids=ids[first], values=values[last], bad=bad, files=n_files)
+
+
+def _gt_group(cfg: ModelConfig, g: col.LineFields, known: frozenset[str]) -> tuple[np.ndarray, np.ndarray,
+                                                                                  np.ndarray]:
+    """``(ids, values, ok)`` of one template group of ground-truth lines parsed in bulk."""
+    a = g.a
+    m = g.lines.size
+    regression = cfg.problem_type == "regression"
+    values = np.full(m, np.nan) if regression else np.full(m, "", dtype="U1")
+    data_path = ("groundTruthData", "data")
+    if _EID not in g.spans or data_path not in g.spans or ("eventMetadata",) not in g.keys:
+        return np.zeros(m, dtype="S1"), values, np.zeros(m, dtype=bool)
+    ids, ok = col.string_column(a, *g.spans[_EID])
+    ok &= ids != b""
+    enc, enc_ok = _enc_codes(g, ("groundTruthData", "encoding"))
+    ok &= enc_ok & (enc == 1)  # CSV labels in bulk; JSON and BASE64 labels per record
+    rows = np.flatnonzero(ok)
+    if rows.size:
+        s, e = g.spans[data_path]
+        e2, p_ok = _csv_payload_spans(a, s[rows], e[rows])
+        commas = np.flatnonzero(a == col.COMMA)
+        p_ok &= np.searchsorted(commas, e2) == np.searchsorted(commas, s[rows])
+        tokens_s, tokens_e = s[rows], e2
+        if regression:
+            blob = col.concat(a, tokens_s, tokens_e)
+            lengths = tokens_e - tokens_s + 1
+            tokens_s = np.cumsum(lengths) - lengths
+            tokens_e = tokens_s + lengths - 1
+            blob_ok = col.numeric_tokens_ok(blob, tokens_s, tokens_e) & p_ok
+            v = np.full(rows.size, np.nan)
+            if blob_ok.any():
+                got, got_ok = col.parse_floats(blob, tokens_s[blob_ok], tokens_e[blob_ok])
+                v[blob_ok] = got
+                blob_ok[blob_ok] = got_ok
+            values[rows] = v
+            ok[rows] = blob_ok
+        else:
+            labels, lab_ok = _norm_labels(col.gather(a, tokens_s, tokens_e))
+            lab_ok &= p_ok & np.isin(labels, np.asarray(sorted(known), dtype=str))
+            values = values.astype(labels.dtype) if labels.dtype.itemsize > values.dtype.itemsize else values
+            values[rows] = labels
+            ok[rows] = lab_ok
+    return ids, values, ok
+
+
+def read_ground_truth(cfg: ModelConfig, start: datetime, end: datetime, *, cache: S3Uri | None = None) -> Labels:
+    """Labels that landed in ``[start, end)``; bad records counted, never raised (``cache``: see read_capture)."""
+    src = cfg.ground_truth
+    listing = _window_listing(src.s3_uri, start, end, src.format != "sagemaker")
+    objects = [(key, size) for key, size, _etag in listing]
+    if cache is None:
+        return _read_ground_truth_objects(cfg, objects)
+    return artifacts.cached_labels(cfg, listing, start, end, cache, lambda: _read_ground_truth_objects(cfg, objects),
+                                   max_bytes=max_object_bytes())
+
+
+def _read_ground_truth_objects(cfg: ModelConfig, objects: Sequence[tuple[str, int | None]]) -> Labels:
     src = cfg.ground_truth
     loc = S3Uri.parse(src.s3_uri)
-    keys = window_keys(src.s3_uri, start, end, include_unpartitioned=src.format != "sagemaker")
     bad: Counter[str] = Counter()
-    by_id: dict[str, str | float] = {}
     known = _known_labels(cfg)  # once per read, not once per record
+    out = _LabelRows(cfg.problem_type == "regression")
+    order_base = 0
+    with _NoGC():
+        for key, size in objects:
+            buf = _object_bytes(loc.bucket, key, size, bad)
+            if buf is None:
+                continue
+            slow_order: list[int] = []
+            slow_ids: list[str] = []
+            slow_values: list[str | float] = []
+            if src.format == "sagemaker":
+                lines_seen = 0
+                for c_start, c_end in col.chunks(buf):
+                    a = np.frombuffer(buf, dtype=np.uint8, count=c_end - c_start, offset=c_start)
+                    starts, ends = col.line_bounds(a)
+                    cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
+                    ends = np.where(cr, ends - 1, ends)
+                    base = order_base + lines_seen
+                    groups, rest = col.json_lines_fields(a, starts, ends, _GT_PATHS)
+                    for g in groups:
+                        ids, values, ok = _gt_group(cfg, g, known)
+                        good = np.flatnonzero(ok)
+                        out.add(base + g.lines[good].astype(np.int64), ids[good], values[good])
+                        rest[g.lines[~ok]] = True
 
-    def put(rid: str, value: str | float) -> None:
-        if rid in by_id:
-            bad["duplicate_id"] += 1
-        by_id[rid] = value
-
-    for text in _read_texts(loc.bucket, keys, bad):
-        if src.format == "sagemaker":
-            for line in text.splitlines():
-                if not line.strip():
-                    continue
+                    _per_record_lines(a, starts, ends, np.flatnonzero(rest), base,
+                                      partial(_gt_into, cfg, known, slow_order, slow_ids, slow_values), bad)
+                    lines_seen += starts.size
+                out.add_list(slow_order, slow_ids, slow_values)
+                order_base += lines_seen + 1
+                continue
+            for i, rec in enumerate(_mapping_records(buf.decode("utf-8"), src.format, bad)):
                 try:
-                    rec = _json(line)
-                    if not isinstance(rec, dict) or not isinstance(rec.get("groundTruthData"), dict):
-                        raise _Bad("missing_field")
-                    meta = rec.get("eventMetadata") or {}
-                    rid = str(meta.get("eventId") or "") if isinstance(meta, dict) else ""
+                    rid = str(rec.get(src.id_column) or "").strip()
                     if not rid:
                         raise _Bad("missing_id")
-                    kind, data = _decode_payload(rec["groundTruthData"])
-                    raw: Any = _json(data) if kind == "json" else (_csv_rows(data) or [[""]])[0]
-                    if isinstance(raw, list) and len(raw) == 1:
-                        raw = raw[0]
-                    put(rid, _label_of(cfg, raw, known))
+                    if src.label_column not in rec:
+                        raise _Bad("missing_field")
+                    value = _label_of(cfg, rec[src.label_column], known)
                 except _Bad as exc:
                     bad[exc.reason] += 1
-            continue
-        for rec in _mapping_records(text, src.format, bad):
-            try:
-                rid = str(rec.get(src.id_column) or "").strip()
-                if not rid:
-                    raise _Bad("missing_id")
-                if src.label_column not in rec:
-                    raise _Bad("missing_field")
-                put(rid, _label_of(cfg, rec[src.label_column], known))
-            except _Bad as exc:
-                bad[exc.reason] += 1
-    ids = np.asarray(list(by_id), dtype=str)
-    vals = list(by_id.values())
-    values = np.asarray(vals, dtype=np.float64) if cfg.problem_type == "regression" else np.asarray(vals, dtype=str)
-    return Labels(ids=ids, values=values, bad=bad, files=len(keys))
+                    continue
+                slow_order.append(order_base + i)
+                slow_ids.append(rid)
+                slow_values.append(value)
+            out.add_list(slow_order, slow_ids, slow_values)
+            order_base += len(slow_order) + 1 + buf.count(b"\n")
+    return out.build(bad, len(objects))
 
 
 # ---------------------------------------------------------------------------------------------------- join
+def _as_bytes(ids: np.ndarray) -> np.ndarray:
+    if ids.dtype.kind == "S":
+        return ids
+    return _s_array([_b(str(v)) for v in ids.tolist()])
+
+
 def join(captured: Captured, labels: Labels) -> LabelledWindow:
-    """Predictions with their labels: on ``inferenceId`` first, then ``eventId``."""
-    index = {rid: i for i, rid in enumerate(labels.ids.tolist())}
-    cap_rows: list[int] = []
-    lab_rows: list[int] = []
-    used: set[int] = set()
-    for i, (rid, eid) in enumerate(zip(captured.ids.tolist(), captured.event_ids.tolist(), strict=True)):
-        j = index.get(rid)
-        if j is None and eid:
-            j = index.get(eid)
-        if j is None or j in used:
-            continue
-        used.add(j)
-        cap_rows.append(i)
-        lab_rows.append(j)
-    ci = np.asarray(cap_rows, dtype=np.intp)
-    li = np.asarray(lab_rows, dtype=np.intp)
+    """Predictions with their labels: on ``inferenceId`` first, then ``eventId`` (vectorised).
+
+    As the per-record join did: a captured row takes the label of its id, else of its event id; a label
+    goes to the first captured row (in reading order) that claims it.
+    """
+    cap_ids = _as_bytes(captured.ids)
+    lab_ids = _as_bytes(labels.ids)
+    j = col.lookup(lab_ids, cap_ids)
+    eids = _as_bytes(captured.event_ids)
+    missing = np.flatnonzero((j < 0) & (eids != b""))
+    if missing.size:
+        j[missing] = col.lookup(lab_ids, eids[missing])
+    rows = np.flatnonzero(j >= 0)
+    _, first = np.unique(j[rows], return_index=True)
+    ci = np.sort(rows[first]).astype(np.intp)
+    li = j[ci].astype(np.intp)
+    used = ci.size
     return LabelledWindow(
         ids=captured.ids[ci],
         y_true=labels.values[li],
@@ -706,9 +1312,23 @@ def join(captured: Captured, labels: Labels) -> LabelledWindow:
         features={k: v[ci] for k, v in captured.features.items()},
         bad_capture=captured.bad,
         bad_ground_truth=labels.bad,
-        unmatched=len(labels) - len(used),
-        unlabelled=len(captured) - len(used),
+        unmatched=len(labels) - used,
+        unlabelled=len(captured) - used,
     )
+
+
+def cached_labelled_window(cfg: ModelConfig, start: datetime, end: datetime, cache: S3Uri) -> LabelledWindow | None:
+    """The joined window from the run's artifacts when both exist for exactly the current objects (else None);
+    never reads capture or ground-truth objects."""
+    cap_src, gt_src = cfg.data_capture, cfg.ground_truth
+    gt_end = ground_truth_end(cfg, end)
+    cap_listing = _window_listing(cap_src.s3_uri, start, end, cap_src.format != "sagemaker")
+    captured = artifacts.cached_capture_only(cfg, cap_listing, start, end, cache, max_bytes=max_object_bytes())
+    if captured is None:
+        return None
+    gt_listing = _window_listing(gt_src.s3_uri, start, gt_end, gt_src.format != "sagemaker")
+    labels = artifacts.cached_labels_only(cfg, gt_listing, start, gt_end, cache, max_bytes=max_object_bytes())
+    return join(captured, labels) if labels is not None else None
 
 
 def ground_truth_end(cfg: ModelConfig, end: datetime) -> datetime:
@@ -716,9 +1336,11 @@ def ground_truth_end(cfg: ModelConfig, end: datetime) -> datetime:
     return end + timedelta(hours=cfg.window_hours)
 
 
-def read_labelled_window(cfg: ModelConfig, start: datetime, end: datetime) -> LabelledWindow:
+def read_labelled_window(cfg: ModelConfig, start: datetime, end: datetime, *, cache: S3Uri | None = None
+                         ) -> LabelledWindow:
     """Capture of ``[start, end)`` joined with the ground truth landed in ``[start, end + windowHours)``."""
-    return join(read_capture(cfg, start, end), read_ground_truth(cfg, start, ground_truth_end(cfg, end)))
+    return join(read_capture(cfg, start, end, cache=cache),
+                read_ground_truth(cfg, start, ground_truth_end(cfg, end), cache=cache))
 
 
 # ---------------------------------------------------------------------------------------------------- dataset CSV
@@ -744,9 +1366,10 @@ def dataset_csv(cfg: ModelConfig, window: LabelledWindow) -> str:
     names = [f.name for f in cfg.features]
     w.writerow(["inference_id", "label", *score_columns(cfg, window.scores), "predicted_label", *names])
     scores2d = window.scores if window.scores.ndim == 2 else window.scores[:, None]
+    ids = [v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else v for v in window.ids.tolist()]
     for i in range(window.size):
         w.writerow([
-            window.ids[i], _fmt(window.y_true[i]), *(_fmt(s) for s in scores2d[i]), window.predicted[i],
+            ids[i], _fmt(window.y_true[i]), *(_fmt(s) for s in scores2d[i]), window.predicted[i],
             *(_fmt(window.features[n][i]) for n in names),
         ])
     return buf.getvalue()

@@ -87,11 +87,17 @@ def get_json(uri: str | S3Uri) -> Any:
 
 def list_keys(uri: str | S3Uri) -> Iterator[tuple[str, int]]:
     """Yield ``(key, size)`` of every object under the prefix ``uri``."""
+    for key, size, _etag in list_objects(uri):
+        yield key, size
+
+
+def list_objects(uri: str | S3Uri) -> Iterator[tuple[str, int, str]]:
+    """Yield ``(key, size, etag)`` of every object under the prefix ``uri``."""
     loc = S3Uri.parse(uri) if isinstance(uri, str) else uri
     paginator = client("s3").get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=loc.bucket, Prefix=loc.key):
         for obj in page.get("Contents", []):
-            yield obj["Key"], obj["Size"]
+            yield obj["Key"], obj["Size"], str(obj.get("ETag", ""))
 
 
 def hourly_prefixes(base: str | S3Uri, start: datetime, end: datetime) -> list[S3Uri]:
