@@ -1,22 +1,23 @@
 """Ranking metrics (ROC, precision-recall) with scikit-learn's names and semantics (numpy only).
 
-Unweighted binary ROC AUC and average precision avoid ``argsort``: for non-negative
-scores both sort one array of integer keys that carry the score's bits and the class
-in the lowest bit (ties put negatives first, so pairs are counted exactly, ties as
-half), then read the positives' sorted positions in one chunked pass. Non-positive
-scores are negated, mixed signs are split at zero. Weighted inputs take the general
-(argsort) path.
+Binary ROC AUC and average precision avoid ``argsort`` (see ``_rank_kernels``): scores with few
+distinct values (at most 256: rounded, calibrated, tree leaves) are counted per value, with or
+without sample weights, and so is every curve; otherwise unweighted scores sort one array of
+integer keys that carry the score's bits and the class in the lowest bit (ties put negatives
+first, so pairs are counted exactly, ties as half) and read it in one chunked pass that takes
+tied groups whole. Non-positive scores are negated, mixed signs are split at zero. Weighted
+inputs with many distinct scores take the general (argsort) path.
 """
 
 from __future__ import annotations
 
-import sys
 import warnings
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 
+from ._rank_kernels import INF_BITS, label_keys, level_sums, scan_keys
 from ._validation import (
     assert_finite,
     check_lengths,
@@ -30,9 +31,6 @@ from .exceptions import UndefinedMetricWarning
 
 __all__ = ["average_precision_score", "precision_recall_curve", "roc_auc_score", "roc_curve"]
 
-_UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
-_UINT_ANY = {1: np.uint8, **_UINT}
-_INF_BITS = {4: int(np.float32(np.inf).view(np.uint32)), 8: int(np.float64(np.inf).view(np.uint64))}
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -67,6 +65,12 @@ def _clf_curve(
     if sw is not None:
         keep = sw != 0
         y, s, sw = y[keep], s[keep], sw[keep]
+    levels = level_sums(s, y, sw)
+    if levels is not None:
+        values, pos, neg = levels
+        tps = np.cumsum(pos[::-1], dtype=np.float64)
+        fps = np.cumsum(neg[::-1], dtype=np.float64)
+        return fps, tps, values[::-1].astype(s.dtype, copy=False)
     order = np.argsort(s, kind="stable")[::-1]
     s = s[order]
     y = y[order]
@@ -82,106 +86,12 @@ def _clf_curve(
     return fps, tps, s[thr_idx]
 
 
-_CHUNK = 1 << 15
-
-
-def _label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
-    """Sorted keys of non-negative scores: the score's order-preserving unsigned bits shifted
-    left by one, the class (0/1) in the freed lowest bit.
-
-    Dropping the sign bit is lossless for scores >= 0 (and maps -0.0 onto 0.0); within a
-    tie the negatives (bit 0) sort before the positives.
-    """
-    if s.dtype.itemsize not in (4, 8):
-        s = s.astype(np.float64)
-    key = np.left_shift(s.view(_UINT[s.dtype.itemsize]), 1)
-    lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
-    np.bitwise_or(key, lab_u, out=key, casting="unsafe")
-    key.sort()
-    return key
-
-
-def _low_bits(key: np.ndarray) -> np.ndarray:
-    """Strided uint8 view of the lowest byte of each key (no copy)."""
-    size = key.dtype.itemsize
-    return key.view(np.uint8)[(0 if sys.byteorder == "little" else size - 1) :: size]
-
-
-def _scan_keys(key: np.ndarray, want_positions: bool) -> tuple[int, int, np.ndarray | None, bool]:
-    """One pass over sorted label keys, chunk by chunk so that temporaries stay in cache.
-
-    Returns ``(n_pos, sum of the positives' positions, positions or None, any tie)``.
-    """
-    n = key.shape[0]
-    low = _low_bits(key)
-    chunk = min(_CHUNK, n)
-    # integer arithmetic: exact, and no BLAS threads woken for short float dots
-    ramp = np.arange(chunk, dtype=key.dtype)
-    lab = np.empty(chunk, dtype=key.dtype)
-    xor = np.empty(chunk, dtype=key.dtype)
-    n_pos = 0
-    pos_sum = 0
-    parts: list[np.ndarray] = []
-    any_tie = False
-    for a in range(0, n, chunk):
-        b = min(a + chunk, n)
-        m = b - a
-        if want_positions:
-            where = np.flatnonzero(np.bitwise_and(low[a:b], 1).view(bool))
-            where += a
-            parts.append(where)
-        else:
-            lb = np.bitwise_and(key[a:b], 1, out=lab[:m])
-            c = int(lb.sum())
-            n_pos += c
-            # sum of the positives' offsets: (0 - 1) & offset keeps the offset, (0 - 0) & offset drops it
-            np.negative(lb, out=lb)
-            np.bitwise_and(lb, ramp[:m], out=lb)
-            pos_sum += a * c + int(lb.sum())
-        if not any_tie:
-            hi = min(b + 1, n)
-            if hi - a > 1:
-                x = np.bitwise_xor(key[a + 1 : hi], key[a : hi - 1], out=xor[: hi - a - 1])
-                any_tie = bool(x.min() < 2)  # same score: only the label bit may differ
-    positions = None
-    if want_positions:
-        positions = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
-        n_pos = positions.shape[0]
-        pos_sum = int(positions.sum())
-    return n_pos, pos_sum, positions, any_tie
-
-
-def _tie_groups(key: np.ndarray, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each positive (at sorted ``positions``): the start of its tie group and the number of
-    positives before that start."""
-    new_group = np.empty(key.shape[0], dtype=bool)
-    new_group[0] = True
-    np.greater(key[1:] ^ key[:-1], 1, out=new_group[1:])
-    starts = np.flatnonzero(new_group)
-    g_start = starts[np.searchsorted(starts, positions, side="right") - 1]
-    pos_before = np.searchsorted(positions, g_start, side="left")
-    return g_start, pos_before
-
-
 def _u2_nonneg(s: np.ndarray, lab: np.ndarray) -> int:
-    """2·U (pairs pos > neg count 2, ties 1) for scores >= 0, by one sort of labelled keys.
-
-    After the sort, a positive at position i has ``i - r`` negatives at or below its score
-    (``r`` = positives before it); tied negatives are then counted once instead of twice.
-    """
-    key = _label_keys(s, lab)
-    if key[-1] >> 1 >= _INF_BITS[key.dtype.itemsize]:  # the largest key: +inf sorts last
+    """2·U (pairs pos > neg count 2, ties 1) for scores >= 0, by one sort of labelled keys."""
+    key = label_keys(s, lab)
+    if key[-1] >> 1 >= INF_BITS[key.dtype.itemsize]:  # the largest key: +inf sorts last
         assert_finite(s, "y_score")
-    n_pos, pos_sum, _, any_tie = _scan_keys(key, want_positions=False)
-    u2 = 2 * (pos_sum - n_pos * (n_pos - 1) // 2)
-    if any_tie:
-        positions = np.flatnonzero(np.bitwise_and(_low_bits(key), 1).view(bool))
-        g_start, pos_before = _tie_groups(key, positions)
-        rank = np.arange(positions.shape[0])
-        # negatives tied with each positive: the group's members before it that are not positives
-        tied_neg = (positions - g_start) - (rank - pos_before)
-        u2 -= int(tied_neg.sum())
-    return u2
+    return scan_keys(key, 0, want_ap=False)[0]
 
 
 def _finite_max(s: np.ndarray) -> Any:
@@ -195,6 +105,12 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray) -> float:
     """Exact unweighted binary ROC AUC (both classes present, ``lab`` 0/1) without argsort."""
     n_pos = int(np.count_nonzero(lab))
     n_neg = lab.shape[0] - n_pos
+    levels = level_sums(s, lab, None)  # all finite when found
+    if levels is not None:
+        _, pos, neg = levels
+        neg_below = np.cumsum(neg) - neg
+        u2 = int(np.dot(pos, 2 * neg_below + neg))
+        return u2 / (2.0 * n_pos * n_neg)
     # finiteness is checked here, in passes the algorithm makes anyway (min; +inf after the sort)
     lo = s.min()
     if not np.isfinite(lo):
@@ -555,21 +471,21 @@ def roc_auc_score(
 def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float:
     """Unweighted binary average precision (>= 1 positive, ``lab`` 0/1) without argsort.
 
-    Non-negative scores share ROC AUC's sorted label keys: the positive at sorted position
-    ``i`` (tie group starting at ``g``, ``p`` positives before ``g``) adds precision
-    ``(n_pos - p) / (n - g)``. Other scores sort each class and count with ``searchsorted``.
+    Few distinct scores are counted per value; other non-negative scores share ROC AUC's sorted
+    label keys (the positives of a tie group at start ``g``, with ``p`` positives before it, add
+    precision ``(n_pos - p) / (n - g)`` each). Other scores sort each class and count with
+    ``searchsorted``.
     """
-    n = lab.shape[0]
+    levels = level_sums(s, lab, None)
+    if levels is not None:
+        _, pos, neg = levels
+        tps = np.cumsum(pos[::-1])
+        precision = tps / (tps + np.cumsum(neg[::-1])).astype(np.float64)
+        return max(0.0, float(np.dot(pos[::-1], precision) / tps[-1]))
     if s.min() >= 0:
-        key = _label_keys(s, lab)
-        n_pos, _, positions, any_tie = _scan_keys(key, want_positions=True)
-        positions = np.zeros(0, dtype=np.intp) if positions is None else positions
-        if any_tie:
-            g_start, pos_before = _tie_groups(key, positions)
-        else:
-            g_start, pos_before = positions, np.arange(n_pos)
-        precision = (n_pos - pos_before) / (n - g_start).astype(np.float64)
-        return max(0.0, float(precision.sum() / n_pos))
+        n_pos = int(np.count_nonzero(lab))
+        _, total = scan_keys(label_keys(s, lab), n_pos, want_ap=True)
+        return max(0.0, total / n_pos)
     y = lab.astype(bool, copy=False)
     pos = np.sort(s[y])
     neg = np.sort(s[~y])

@@ -1,0 +1,350 @@
+"""Hypothesis tests, numpy only, as ``scipy.stats``: :func:`ks_2samp`, :func:`chisquare`, :func:`chi2_contingency`."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._distributions import _clip, _scalar_or_array, _xlogy, chi2_sf, exact_two_sample_sf, kstwo_sf
+from .exceptions import UndefinedMetricWarning
+
+
+# ============================================================================================
+# Kolmogorov–Smirnov two-sample test
+# ============================================================================================
+@dataclass(frozen=True)
+class KstestResult:
+    """Result of :func:`ks_2samp`; unpacks as ``(statistic, pvalue)`` like SciPy's.
+
+    Attributes
+    ----------
+    statistic : float
+        The KS statistic (``D``, ``D+`` or ``D-`` by ``alternative``).
+    pvalue : float
+        The p-value.
+    statistic_location : float
+        The value of the pooled sample at which the statistic is attained.
+    statistic_sign : int
+        ``+1`` if ``ECDF1 - ECDF2`` is maximal there, ``-1`` if minimal.
+    """
+
+    statistic: float
+    pvalue: float
+    statistic_location: float
+    statistic_sign: float
+
+    def __iter__(self) -> Iterator[float]:
+        return iter((self.statistic, self.pvalue))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> float:
+        return (self.statistic, self.pvalue)[i]
+
+
+_MAX_AUTO_N = 10000
+
+
+def _ks_pvalue(d: float, n1: int, n2: int, alternative: str, mode: str) -> tuple[float, float]:
+    """SciPy's p-value logic of ``ks_2samp`` for a statistic ``d``: returns ``(d, pvalue)``."""
+    g = math.gcd(n1, n2)
+    n1g = n1 // g
+    n2g = n2 // g
+    prob = -math.inf
+    if mode == "auto":
+        mode = "exact" if max(n1, n2) <= _MAX_AUTO_N else "asymp"
+    elif mode == "exact" and n1g >= np.iinfo(np.int32).max / n2g:
+        mode = "asymp"
+        warnings.warn(
+            f"Exact ks_2samp calculation not possible with samples sizes {n1} and {n2}. Switching to 'asymp'.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    if mode == "exact":
+        success, d, prob = exact_two_sample_sf(n1, n2, g, d, alternative)
+        if not success:
+            mode = "asymp"
+            warnings.warn(
+                "ks_2samp: Exact calculation unsuccessful. Switching to method=asymp.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    if mode == "asymp":
+        m, n = sorted([float(n1), float(n2)], reverse=True)
+        en = m * n / (m + n)
+        if alternative == "two-sided":
+            prob = kstwo_sf(int(np.round(en)), d)
+        else:
+            z = math.sqrt(en) * d
+            expt = -2 * z**2 - 2 * z * (m + 2 * n) / math.sqrt(m * n * (m + n)) / 3.0
+            prob = math.exp(expt)
+    return float(d), _clip(prob)
+
+
+def _check_ks_options(alternative: str, method: str) -> str:
+    if method not in ("auto", "exact", "asymp"):
+        raise ValueError(f"Invalid value for method: {method!r}; expected 'auto', 'exact' or 'asymp'.")
+    if not isinstance(alternative, str) or not alternative:
+        raise ValueError(f"Invalid value for alternative: {alternative!r}.")
+    alt = {"t": "two-sided", "g": "greater", "l": "less"}.get(alternative.lower()[0], alternative)
+    if alt not in ("two-sided", "less", "greater"):
+        raise ValueError(f"Invalid value for alternative: {alternative!r}; expected 'two-sided', 'less' or 'greater'.")
+    return alt
+
+
+def _as_sample(x: Any, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be a 1-D array-like of observations, got a scalar.")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}.")
+    if arr.dtype.kind not in "iufb":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    return arr.astype(np.float64, copy=False)
+
+
+def ks_2samp(data1: Any, data2: Any, alternative: str = "two-sided", method: str = "auto") -> KstestResult:
+    """Two-sample Kolmogorov–Smirnov test, as ``scipy.stats.ks_2samp``.
+
+    Parameters
+    ----------
+    data1, data2 : array_like, 1-D
+        The two samples (sizes may differ).
+    alternative : {'two-sided', 'less', 'greater'}, default='two-sided'
+        ``'less'``: the CDF of ``data1`` is less than that of ``data2`` somewhere (statistic
+        ``D- = max(ECDF2 - ECDF1)``); ``'greater'``: ``D+ = max(ECDF1 - ECDF2)``.
+    method : {'auto', 'exact', 'asymp'}, default='auto'
+        ``'exact'``: the exact null distribution (Hodges' lattice-path counting); ``'asymp'``:
+        for two-sided, the one-sample ``D_n`` distribution at ``n = round(n1 n2 / (n1 + n2))``
+        (SciPy's choice), for one-sided Hodges' approximation ``exp(-2z^2 - 2z(m+2n)/sqrt(mn(m+n))/3)``.
+        ``'auto'`` is exact when ``max(n1, n2) <= 10000``. Like SciPy, an exact computation that
+        overflows falls back to 'asymp' with a ``RuntimeWarning``.
+
+    Returns
+    -------
+    KstestResult
+        ``statistic``, ``pvalue``, ``statistic_location``, ``statistic_sign``; unpacks as
+        ``(statistic, pvalue)``.
+
+    Notes
+    -----
+    As SciPy (``nan_policy='propagate'``): a NaN in either sample gives all-NaN fields; an empty
+    sample gives all-NaN fields and an :class:`UndefinedMetricWarning` (SciPy: ``SmallSampleWarning``).
+
+    Examples
+    --------
+    >>> res = ks_2samp([1.0, 2.0, 3.0], [1.5, 2.5, 10.0])
+    >>> round(res.statistic, 4), res.pvalue
+    (0.3333, 1.0)
+    """
+    alternative = _check_ks_options(alternative, method)
+    a = _as_sample(data1, "data1")
+    b = _as_sample(data2, "data2")
+    nan4 = KstestResult(math.nan, math.nan, math.nan, math.nan)
+    if a.size == 0 or b.size == 0:
+        warnings.warn(
+            "ks_2samp: one of the samples is empty; all returned values are NaN.",
+            UndefinedMetricWarning,
+            stacklevel=2,
+        )
+        return nan4
+    if np.isnan(a).any() or np.isnan(b).any():
+        return nan4
+    a = np.sort(a)
+    b = np.sort(b)
+    n1, n2 = a.size, b.size
+    data_all = np.concatenate([a, b])
+    cddiffs = np.searchsorted(a, data_all, side="right") / n1 - np.searchsorted(b, data_all, side="right") / n2
+    arg_min = int(np.argmin(cddiffs))
+    arg_max = int(np.argmax(cddiffs))
+    min_s = float(np.clip(-cddiffs[arg_min], 0, 1))
+    max_s = float(cddiffs[arg_max])
+    if alternative == "less" or (alternative == "two-sided" and min_s > max_s):
+        d, loc, sign = min_s, float(data_all[arg_min]), -1
+    else:
+        d, loc, sign = max_s, float(data_all[arg_max]), 1
+    d, prob = _ks_pvalue(d, n1, n2, alternative, method)
+    return KstestResult(d, prob, loc, sign)
+
+
+# ============================================================================================
+# Chi-square tests
+# ============================================================================================
+@dataclass(frozen=True)
+class Power_divergenceResult:  # noqa: N801 - SciPy's name
+    """Result of :func:`chisquare`; unpacks as ``(statistic, pvalue)``."""
+
+    statistic: Any
+    pvalue: Any
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.statistic, self.pvalue))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> Any:
+        return (self.statistic, self.pvalue)[i]
+
+
+@dataclass(frozen=True)
+class Chi2ContingencyResult:
+    """Result of :func:`chi2_contingency`; unpacks as ``(statistic, pvalue, dof, expected_freq)``."""
+
+    statistic: float
+    pvalue: float
+    dof: int
+    expected_freq: np.ndarray
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.statistic, self.pvalue, self.dof, self.expected_freq))
+
+    def __len__(self) -> int:
+        return 4
+
+    def __getitem__(self, i: int) -> Any:
+        return (self.statistic, self.pvalue, self.dof, self.expected_freq)[i]
+
+
+_POWER_DIV_LAMBDA = {
+    "pearson": 1.0,
+    "log-likelihood": 0.0,
+    "freeman-tukey": -0.5,
+    "mod-log-likelihood": -1.0,
+    "neyman": -2.0,
+    "cressie-read": 2 / 3,
+}
+
+
+def _power_divergence(
+    f_obs: Any, f_exp: Any, ddof: Any, axis: int | None, lambda_: Any, sum_check: bool = True
+) -> Power_divergenceResult:
+    if isinstance(lambda_, str):
+        if lambda_ not in _POWER_DIV_LAMBDA:
+            raise ValueError(f"invalid string for lambda_: {lambda_!r}. Valid strings are {list(_POWER_DIV_LAMBDA)}")
+        lam = _POWER_DIV_LAMBDA[lambda_]
+    else:
+        lam = 1.0 if lambda_ is None else float(lambda_)
+    obs = np.asarray(f_obs, dtype=np.float64)
+    if axis is None:
+        obs = obs.ravel()
+        axis = 0
+    if f_exp is not None:
+        exp = np.asarray(f_exp, dtype=np.float64)
+        try:
+            obs, exp = np.broadcast_arrays(obs, exp if np.ndim(f_obs) == obs.ndim else exp.ravel())
+        except ValueError as exc:
+            raise ValueError(
+                f"f_obs and f_exp must have broadcastable shapes, got {np.shape(f_obs)} and {np.shape(f_exp)}."
+            ) from exc
+        if sum_check:
+            rtol = np.finfo(np.float64).eps ** 0.5
+            with np.errstate(invalid="ignore", divide="ignore"):
+                so = np.sum(obs, axis=axis)
+                se = np.sum(exp, axis=axis)
+                rel = np.abs(so - se) / np.minimum(so, se)
+            if np.any(rel > rtol):
+                raise ValueError(
+                    "For each axis slice, the sum of the observed frequencies must agree with the sum "
+                    f"of the expected frequencies to a relative tolerance of {rtol}, but the percent "
+                    f"differences are:\n{rel}"
+                )
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exp = np.mean(obs, axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if lam == 1:
+            terms = (obs - exp) ** 2 / exp
+        elif lam == 0:
+            terms = 2.0 * _xlogy(obs, obs / exp)
+        elif lam == -1:
+            terms = 2.0 * _xlogy(exp, exp / obs)
+        else:
+            terms = obs * ((obs / exp) ** lam - 1)
+            terms /= 0.5 * lam * (lam + 1)
+    stat = np.sum(terms, axis=axis)
+    num_obs = terms.shape[axis]
+    df = num_obs - 1 - np.asarray(ddof, dtype=np.float64)
+    pvalue = np.asarray(chi2_sf(stat, np.where(df > 0, df, np.nan)))
+    # SciPy's chdtrc(0, x): 0 for x > 0 (a point mass at 0), nan at x == 0
+    pvalue = np.where((df == 0) & (stat > 0), 0.0, pvalue)
+    return Power_divergenceResult(_scalar_or_array(stat), _scalar_or_array(pvalue))
+
+
+def chisquare(
+    f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0, *, sum_check: bool = True
+) -> Power_divergenceResult:
+    """Pearson's chi-square goodness-of-fit test, as ``scipy.stats.chisquare``.
+
+    ``statistic = sum (f_obs - f_exp)^2 / f_exp`` along ``axis`` (``None``: the flattened array);
+    ``f_exp`` defaults to the mean of ``f_obs`` (uniform). ``pvalue = chi2_sf(statistic, k - 1 - ddof)``
+    with ``k`` the number of categories; ``nan`` when the degrees of freedom are not positive.
+
+    Raises
+    ------
+    ValueError
+        If ``f_obs`` and ``f_exp`` do not broadcast, or (``sum_check``) their sums differ by more
+        than ``sqrt(eps)`` relatively.
+
+    Examples
+    --------
+    >>> res = chisquare([16, 18, 16, 14, 12, 12])
+    >>> round(res.statistic, 6), round(res.pvalue, 6)
+    (2.0, 0.849145)
+    """
+    return _power_divergence(f_obs, f_exp, ddof, axis, None, sum_check=sum_check)
+
+
+def chi2_contingency(observed: Any, correction: bool = True, lambda_: Any = None) -> Chi2ContingencyResult:
+    """Chi-square test of independence in a contingency table, as ``scipy.stats.chi2_contingency``.
+
+    ``expected = outer product of the margins / total^(ndim - 1)``;
+    ``dof = expected.size - sum(expected.shape) + expected.ndim - 1``. With ``dof == 1`` and
+    ``correction``, Yates' continuity correction moves each observed count towards its expectation
+    by ``min(0.5, |expected - observed|)``. ``lambda_`` selects a Cressie–Read power divergence
+    (``None`` = Pearson). ``dof == 0`` gives ``statistic = 0``, ``pvalue = 1``.
+
+    Raises
+    ------
+    ValueError
+        Negative or no counts, or an expected frequency of zero (an all-zero row or column).
+
+    Examples
+    --------
+    >>> res = chi2_contingency([[12, 3], [17, 16]], correction=False)
+    >>> res.dof, round(res.pvalue, 6)
+    (1, 0.061412)
+    """
+    obs = np.asarray(observed)
+    if obs.dtype.kind not in "iufb":
+        raise ValueError(f"observed must be a numeric table, got dtype {obs.dtype}.")
+    if np.any(obs < 0):
+        raise ValueError("All values in `observed` must be nonnegative.")
+    if obs.size == 0:
+        raise ValueError("No data; `observed` has size 0.")
+    d = obs.ndim
+    total = obs.sum()
+    expected: np.ndarray = np.ones((1,) * d)
+    for k in range(d):
+        other = tuple(j for j in range(d) if j != k)
+        expected = expected * np.sum(obs, axis=other, keepdims=True)
+    expected = expected / total ** (d - 1)
+    if np.any(expected == 0):
+        zeropos = tuple(int(i[0]) for i in np.nonzero(expected == 0))
+        raise ValueError(f"The internally computed table of expected frequencies has a zero element at {zeropos}.")
+    dof = int(expected.size - sum(expected.shape) + expected.ndim - 1)
+    if dof == 0:
+        return Chi2ContingencyResult(0.0, 1.0, 0, expected)
+    obs_f = obs.astype(np.float64)
+    if dof == 1 and correction:
+        diff = expected - obs_f
+        obs_f = obs_f + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
+    res = _power_divergence(obs_f, expected, obs_f.size - 1 - dof, None, lambda_)
+    return Chi2ContingencyResult(float(res.statistic), float(res.pvalue), dof, expected)
