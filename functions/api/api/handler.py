@@ -8,14 +8,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.errors import DriftlineError, InvalidEvent
+from driftline_common.errors import DriftlineError, InternalError, InvalidEvent
+from driftline_common.numbers import dumps
 from driftline_common.observability import logger, metrics, tracer
 from driftline_common.settings import get_settings
 from pydantic import ValidationError
 
 from api.logic import Api, ApprovalBody
 
-app = APIGatewayHttpResolver()
+app = APIGatewayHttpResolver(serializer=dumps)  # every response body through the number boundary
 MAX_LIMIT = 500
 
 
@@ -60,7 +61,7 @@ def list_models() -> dict[str, Any]:
 @app.post("/models/<modelId>/runs")
 def start_run(modelId: str) -> Response:
     out = _api().start_run(modelId, request_id=app.current_event.request_context.request_id, caller=_caller())
-    return Response(202, content_types.APPLICATION_JSON, json.dumps(out))
+    return Response(202, content_types.APPLICATION_JSON, dumps(out))
 
 
 @app.get("/models/<modelId>/runs")
@@ -86,7 +87,7 @@ def approval(modelId: str, runId: str) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------ errors
 def _error(status: int, payload: dict[str, Any]) -> Response:
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(payload, default=str))
+    return Response(status, content_types.APPLICATION_JSON, dumps(payload, default=str))
 
 
 @app.exception_handler(DriftlineError)
@@ -110,7 +111,8 @@ def _bad_json(exc: json.JSONDecodeError) -> Response:
 
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    logger.exception("unhandled error")
+    error = InternalError.from_exception(exc)  # class and message to the log with the traceback, not to the caller
+    logger.exception("unhandled error", extra={"error": "InternalError", **error.details})
     return _error(500, {"error": "InternalError", "message": "internal error",
                         "requestId": app.current_event.request_context.request_id})
 

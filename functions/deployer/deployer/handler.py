@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.observability import logger, metrics, tracer
+from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import LockStore, ModelStore, RunStore
@@ -31,6 +31,7 @@ def record_metrics(event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
     settings = get_settings()

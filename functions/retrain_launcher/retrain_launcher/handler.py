@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.observability import logger, metrics, tracer
+from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.runs import parse_action
 from driftline_common.settings import Settings, get_settings
 
@@ -38,6 +38,7 @@ def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, A
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
     settings = get_settings()

@@ -18,6 +18,7 @@ from driftline_common.config import ModelConfig, parse_config
 from driftline_common.datasets import capture_listing
 from driftline_common.errors import InvalidEvent, RetrainInProgress, RunNotFound
 from driftline_common.events import publish
+from driftline_common.numbers import dumps
 from driftline_common.observability import logger
 from driftline_common.s3io import S3Uri, get_bytes
 from driftline_common.settings import Settings
@@ -335,7 +336,7 @@ def request_approval(event: Mapping[str, Any], stores: Stores, settings: Setting
         }
         client("sns").publish(
             TopicArn=topic_arn, Subject=f"Driftline: approval needed for {model_id}"[:100],
-            Message=json.dumps(message, default=str),
+            Message=dumps(message, default=str),
         )
         notified = True
     return {"modelId": model_id, "runId": run_id, "notified": notified}
