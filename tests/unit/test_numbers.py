@@ -91,7 +91,8 @@ def ddb_ok(value: Any) -> None:
 def test_json_keeps_every_finite_float_exactly_and_notes_the_rest(x: float) -> None:
     doc = strict_loads(dumps({"v": x}))
     if math.isfinite(x):
-        assert doc["v"] == x and math.copysign(1, doc["v"]) == math.copysign(1, x)
+        assert doc["v"] == x
+        assert math.copysign(1, doc["v"]) == math.copysign(1, x)
         assert NOTES_KEY not in doc
     else:
         assert doc["v"] is None
@@ -105,17 +106,20 @@ def test_dynamodb_value_is_storable_and_faithful(x: Any) -> None:
     ddb_ok(value)
     finite = not isinstance(x, float | Decimal) or (math.isfinite(x) if isinstance(x, float) else x.is_finite())
     if not finite:
-        assert value is None and notes["$"]["reason"] in ("nan", "+inf", "-inf")
+        assert value is None
+        assert notes["$"]["reason"] in ("nan", "+inf", "-inf")
         return
     exact = Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
     if exact == 0:
-        assert value == 0 and not notes
+        assert value == 0
+        assert not notes
     elif abs(exact) < Decimal("1e-130"):
         assert value == 0
         assert notes["$"]["reason"] == "underflow"
         assert notes["$"]["log10"] == pytest.approx(float(abs(exact).log10()), abs=1e-6)
     elif abs(exact) >= Decimal("1e126") or (value is None):
-        assert value is None and notes["$"]["reason"] == "overflow"
+        assert value is None
+        assert notes["$"]["reason"] == "overflow"
     else:
         # in range: equal to 38 significant digits (exact for every float), noted when rounded
         assert abs(value - exact) <= abs(exact) * Decimal("1e-37")
@@ -159,7 +163,9 @@ def test_metric_values_are_what_cloudwatch_accepts(x: Any) -> None:
     if not math.isfinite(f) or abs(f) > 2.0**360:
         assert v is None
     else:
-        assert v is not None and math.isfinite(v) and (v == 0.0 or 2.0**-360 <= abs(v) <= 2.0**360)
+        assert v is not None
+        assert math.isfinite(v)
+        assert (v == 0.0 or 2.0**-360 <= abs(v) <= 2.0**360)
         assert v == (0.0 if abs(f) < 2.0**-360 else f)
 
 
@@ -198,7 +204,8 @@ def test_update_creates_the_notes_of_a_run_written_before_notes_existed(stack_en
     runs.table.put_item(Item={"modelId": "m", "runId": "old", "status": "RUNNING"})
     runs.update("m", "old", comparison={"pvalue": 2.7e-182}, status="SUCCEEDED")
     got = runs.get("m", "old")
-    assert got["comparison"]["pvalue"] == 0 and got["status"] == "SUCCEEDED"
+    assert got["comparison"]["pvalue"] == 0
+    assert got["status"] == "SUCCEEDED"
     assert got[NOTES_KEY]["comparison"]["$.pvalue"]["reason"] == "underflow"
 
 
@@ -212,7 +219,8 @@ def test_event_details_are_strict_json(stack_env: dict[str, str], doc: Any) -> N
     sqs = boto3.client("sqs", region_name=REGION)
     msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     detail = strict_loads(msgs[-1]["Body"])["detail"]
-    assert detail["p"] is None and detail[NOTES_KEY]["$.p"] == {"reason": "nan"}
+    assert detail["p"] is None
+    assert detail[NOTES_KEY]["$.p"] == {"reason": "nan"}
     drain(url)
 
 
@@ -223,7 +231,8 @@ def test_s3_documents_are_strict_json(stack_env: dict[str, str], doc: Any) -> No
 
     uri = put_json(f"s3://{stack_env['DRIFTLINE_BUCKET']}/runs/m/r/x.json", {"doc": doc, "auc": -math.inf})
     back = strict_loads(get_bytes(uri).decode())
-    assert back["auc"] is None and back[NOTES_KEY]["$.auc"] == {"reason": "-inf"}
+    assert back["auc"] is None
+    assert back[NOTES_KEY]["$.auc"] == {"reason": "-inf"}
 
 
 @FAST
@@ -233,7 +242,8 @@ def test_a_handlers_return_value_is_strict_json(doc: Any) -> None:
 
     result = task_boundary(lambda event, context: {"doc": doc, "delta": math.nan})({}, None)
     back = strict_loads(json.dumps(result, allow_nan=False))
-    assert back["delta"] is None and back[NOTES_KEY]["$.delta"] == {"reason": "nan"}
+    assert back["delta"] is None
+    assert back[NOTES_KEY]["$.delta"] == {"reason": "nan"}
 
 
 def test_api_response_bodies_are_strict_json(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,7 +261,8 @@ def test_api_response_bodies_are_strict_json(stack_env: dict[str, str], monkeypa
     resp = lambda_handler(event, Context())
     assert resp["statusCode"] == 200
     body = strict_loads(resp["body"])
-    assert body["metrics"]["auc"] is None and body["q"] == 2.7e-182
+    assert body["metrics"]["auc"] is None
+    assert body["q"] == 2.7e-182
     assert body[NOTES_KEY]["$.metrics.auc"] == {"reason": "nan"}
     assert body[NOTES_KEY]["$.p"]["reason"] == "underflow"
 

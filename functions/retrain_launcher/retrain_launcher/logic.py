@@ -33,6 +33,8 @@ TRIGGER_CLAIM_TTL_SECONDS = 7 * 24 * 3600
 HISTORY_LIMIT = 500
 RETRAIN_HISTORY_SIZE = 50
 MAX_REASON_CHARS = 2000
+#: the run status of a run whose endpoint switched but whose bookkeeping after the switch failed for good
+DEPLOYED_BOOKKEEPING_FAILED = "DEPLOYED_BOOKKEEPING_FAILED"
 
 
 def lock_id(model_id: str) -> str:
@@ -472,18 +474,32 @@ def fail(event: Mapping[str, Any], stores: Stores, *, now: datetime | None = Non
     reason = failure_reason(error)
     model_id = _model_id_of(state)
     released = False
+    # ReconcileDeployment (a step at or after the endpoint switch failed) says whether the endpoint serves this
+    # run's model: then the run is recorded as deployed with its bookkeeping failed, not as a plain failure
+    raw_reconciliation = state.get("reconciliation")
+    reconciliation: Mapping[str, Any] = raw_reconciliation if isinstance(raw_reconciliation, Mapping) else {}
+    deployed = reconciliation.get("deployed")
     if model_id and isinstance(run_id, str) and run_id:
         try:
             stores.runs.get(model_id, run_id)
         except RunNotFound:
             stores.runs.start(model_id, run_id, startedAt=iso(now),
                               **({"window": run["window"]} if run.get("window") else {}))
-        stores.runs.update(model_id, run_id, status="FAILED", reason=reason, finishedAt=iso(now),
+        fields: dict[str, Any] = {"status": "FAILED"}
+        if deployed is True:
+            fields = {"status": DEPLOYED_BOOKKEEPING_FAILED, "outcome": "deployed",
+                      "deployment": reconciliation.get("deployment")}
+        elif deployed is None and reconciliation.get("status") == "Updating":
+            fields["deployment"] = {**(state.get("deployment") or {}), "status": "Updating"}
+        stores.runs.update(model_id, run_id, **fields, reason=reason, finishedAt=iso(now),
                            error={"Error": error.get("Error"), "Cause": str(error.get("Cause"))[:4000]})
-        released = stores.locks.release(lock_id(model_id), run_id)
-    logger.warning("run failed", extra={"modelId": model_id, "runId": run_id, "reason": reason})
+        if not (deployed is None and reconciliation.get("status") == "Updating"):
+            # an endpoint update still in progress keeps the lock (its TTL bounds it): no second deployment
+            released = stores.locks.release(lock_id(model_id), run_id)
+    logger.warning("run failed", extra={"modelId": model_id, "runId": run_id, "reason": reason,
+                                        "deployed": deployed})
     return {"modelId": model_id, "runId": run_id, "reason": reason, "lockReleased": released,
-            "errorName": terminal_error_name(error)}
+            "errorName": terminal_error_name(error), "deployed": deployed is True}
 
 
 def terminal_error_name(error: Mapping[str, Any]) -> str:

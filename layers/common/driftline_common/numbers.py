@@ -48,7 +48,7 @@ class NumberNotRepresentable(ValueError):
 
 
 def _reason(x: float | Decimal) -> str:
-    if isinstance(x, Decimal) and x.is_nan() or isinstance(x, float) and math.isnan(x):  # also Decimal sNaN
+    if (isinstance(x, Decimal) and x.is_nan()) or (isinstance(x, float) and math.isnan(x)):  # also Decimal sNaN
         return "nan"
     return "+inf" if x > 0 else "-inf"
 

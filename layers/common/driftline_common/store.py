@@ -114,6 +114,24 @@ class ModelStore:
     def put_state(self, model_id: str, state: dict[str, Any]) -> None:
         self.table.put_item(Item=to_dynamodb_item({"modelId": model_id, "kind": "STATE", "state": state}))
 
+    def record_pending_champion(self, model_id: str, pending: dict[str, Any], *, now: datetime | None = None
+                                ) -> dict[str, Any]:
+        """Record the champion-to-be (``pendingChampion``) before its endpoint switch; :meth:`record_champion`
+        clears it once the same model is recorded as the champion."""
+        state = self.get_state(model_id)
+        state["pendingChampion"] = {**pending, "since": iso(now or utcnow())}
+        self.put_state(model_id, state)
+        return state
+
+    def clear_pending_champion(self, model_id: str, run_id: str) -> bool:
+        """Forget the champion-to-be of ``run_id`` (its deployment rolled back or failed); whether there was one."""
+        state = self.get_state(model_id)
+        if (state.get("pendingChampion") or {}).get("runId") != run_id:
+            return False
+        del state["pendingChampion"]
+        self.put_state(model_id, state)
+        return True
+
     def record_champion(
         self, model_id: str, champion: dict[str, Any], *, history_size: int = 20, now: datetime | None = None
     ) -> dict[str, Any]:
@@ -125,6 +143,11 @@ class ModelStore:
         """
         state = self.get_state(model_id)
         current = state.get("champion") or {}
+        pending = state.get("pendingChampion") or {}
+        if pending and pending.get("modelName") == champion.get("modelName"):
+            del state["pendingChampion"]
+            if current.get("modelName") == champion.get("modelName"):
+                self.put_state(model_id, state)
         if current.get("modelName") == champion.get("modelName"):
             # already current: only fill in fields the first record lacked (never overwrite them)
             missing = {k: v for k, v in champion.items() if v is not None and k not in current}
@@ -169,6 +192,7 @@ class RunStore:
         names = {f"#f{i}": k for i, k in enumerate(fields)}
         converted = [to_dynamodb(v) for v in fields.values()]
         values = {f":v{i}": value for i, (value, _) in enumerate(converted)}
+        field_notes = {f":n{i}": ddb_safe(notes) for i, (_, notes) in enumerate(converted)}
         sets = [f"#f{i} = :v{i}" for i in range(len(fields))]
         key = {"modelId": model_id, "runId": run_id}
         try:
@@ -176,7 +200,7 @@ class RunStore:
                 Key=key,
                 UpdateExpression="SET " + ", ".join([*sets, *(f"#nn.#f{i} = :n{i}" for i in range(len(fields)))]),
                 ExpressionAttributeNames={**names, "#nn": NOTES_KEY},
-                ExpressionAttributeValues={**values, **{f":n{i}": ddb_safe(notes) for i, (_, notes) in enumerate(converted)}},
+                ExpressionAttributeValues={**values, **field_notes},
                 ConditionExpression=Attr(NOTES_KEY).exists(),
             )
             return
