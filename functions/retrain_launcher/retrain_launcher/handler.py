@@ -25,7 +25,21 @@ ACTIONS: dict[str, Action] = {
 
 
 def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
-    """``decide``: one ``RetrainDecisions`` per model, plus a dimension-free ``Retrains`` when it retrains."""
+    """``decide``: one ``RetrainDecisions`` per model, plus a dimension-free ``Retrains`` when it retrains.
+
+    ``complete``: ``EmptyWindows`` per model (1 for a ``no_data`` window, else 0) and a dimension-free
+    ``ConsecutiveEmptyWindows`` (the run's streak of empty windows, 0 when it had data) that the template's
+    ``EmptyWindowsAlarm`` watches.
+    """
+    if action == "complete":
+        empty = result.get("outcome") == logic.NO_DATA
+        metrics.add_dimension(name="modelId", value=str(result["modelId"]))
+        metrics.add_metric(name="EmptyWindows", unit=MetricUnit.Count, value=int(empty))
+        streak = int(result.get("emptyWindowStreak") or 0) if empty else 0
+        with single_metric(name="ConsecutiveEmptyWindows", unit=MetricUnit.Count, value=streak,
+                           namespace=metrics.namespace):
+            pass
+        return
     if action != "decide":
         return
     metrics.add_dimension(name="modelId", value=str(event["run"]["modelId"]))  # validated by logic.decide
