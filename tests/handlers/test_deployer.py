@@ -176,3 +176,91 @@ def test_status_releases_the_runs_lock_once_the_deployment_settled(env: dict[str
                       {"EndpointName": ENDPOINT})
     assert lambda_handler(copy.deepcopy(event), CTX)["status"] == "RolledBack"
     assert locks.holder(retrain_lock_id(model)) == "another-run"
+
+
+def test_deploy_records_the_decision_and_the_champion_to_be_before_switching(env: dict[str, Any]) -> None:
+    """Record first: a run whose decision cannot be recorded fails before UpdateEndpoint (nothing switched)."""
+    from driftline_common.store import RunStore
+
+    event = load_event("deployer_deploy.json")
+    run_id = event["run"]["runId"]
+    runs = RunStore(Settings.from_env())
+    runs.start("example-classifier", run_id)
+    env["models"].put_state("example-classifier", {"champion": {"modelName": "initial", "version": 1}})
+    stub = env["stub"]
+    stub.add_response("create_model", {"ModelArn": SM + "model/m"})
+    stub.add_response("describe_endpoint", described("InService", "old-config"), {"EndpointName": ENDPOINT})
+    stub.add_response("describe_endpoint_config", {
+        "EndpointConfigName": "old-config", "EndpointConfigArn": SM + "endpoint-config/old",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "old-model"}],
+        "CreationTime": "2024-01-01T00:00:00Z"}, {"EndpointConfigName": "old-config"})
+    stub.add_response("create_endpoint_config", {"EndpointConfigArn": SM + "endpoint-config/new"})
+    recorded: dict[str, Any] = {}
+
+    def update_endpoint_sees_the_records(**_kw: Any) -> None:
+        recorded["run"] = runs.get("example-classifier", run_id)
+        recorded["state"] = env["models"].get_state("example-classifier")
+
+    hook = "provide-client-params.sagemaker.UpdateEndpoint"
+    client("sagemaker").meta.events.register(hook, update_endpoint_sees_the_records)
+    stub.add_response("update_endpoint", {"EndpointArn": SM + "endpoint/e"})
+    event["comparison"]["pairedTest"] = {"method": "mcnemar", "pvalue": 2.7e-182}
+    try:
+        out = lambda_handler(event, CTX)
+    finally:
+        client("sagemaker").meta.events.unregister(hook, update_endpoint_sees_the_records)
+    assert out["status"] == "Updating"
+    assert recorded["run"]["deployment"]["status"] == "Switching"
+    assert recorded["run"]["deployment"]["endpointConfigName"] == NEW
+    assert recorded["run"]["comparison"]["pairedTest"]["pvalue"] == 0  # below DynamoDB's floor, noted
+    assert recorded["run"]["numberNotes"]["comparison"]["$.pairedTest.pvalue"]["reason"] == "underflow"
+    pending = recorded["state"]["pendingChampion"]
+    assert (pending["modelName"], pending["runId"], pending["version"]) == (NEW, run_id, 2)
+    assert recorded["state"]["champion"]["modelName"] == "initial"
+
+
+def test_reconcile_aligns_the_records_with_what_the_endpoint_serves(env: dict[str, Any]) -> None:
+    from driftline_common.store import LockStore, RunStore, retrain_lock_id
+
+    event = load_event("deployer_reconcile.json")
+    run_id, model = event["state"]["run"]["runId"], event["state"]["run"]["modelId"]
+    settings = Settings.from_env()
+    runs, locks, models, stub = RunStore(settings), LockStore(settings), env["models"], env["stub"]
+    runs.start(model, run_id)
+    models.put_state(model, {"champion": {"modelName": "initial"},
+                             "pendingChampion": {"modelName": NEW, "runId": run_id, "version": 2}})
+    locks.acquire(retrain_lock_id(model), run_id, ttl_seconds=3600)
+
+    # still updating: nothing decided, the lock kept
+    stub.add_response("describe_endpoint", described("Updating", "initial"), {"EndpointName": ENDPOINT})
+    assert lambda_handler(copy.deepcopy(event), CTX)["deployed"] is None
+    assert locks.holder(retrain_lock_id(model)) == run_id
+
+    # serving the new model: champion, run and lock follow it; twice is the same as once
+    for _ in range(2):
+        stub.add_response("describe_endpoint", described("InService", NEW), {"EndpointName": ENDPOINT})
+        out = lambda_handler(copy.deepcopy(event), CTX)
+        assert out["deployed"] is True
+        state = models.get_state(model)
+        assert state["champion"]["endpointConfigName"] == NEW
+        assert state["previousChampion"]["modelName"] == "initial"
+        assert "pendingChampion" not in state
+        assert runs.get(model, run_id)["deployment"]["status"] == "InService"
+        assert locks.holder(retrain_lock_id(model)) is None
+
+
+def test_reconcile_when_the_endpoint_kept_the_old_model(env: dict[str, Any]) -> None:
+    event = load_event("deployer_reconcile.json")
+    model, run_id = event["state"]["run"]["modelId"], event["state"]["run"]["runId"]
+    env["models"].put_state(model, {"champion": {"modelName": "initial"},
+                                    "pendingChampion": {"modelName": NEW, "runId": run_id}})
+    env["stub"].add_response("describe_endpoint", described("InService", "initial"), {"EndpointName": ENDPOINT})
+    out = lambda_handler(copy.deepcopy(event), CTX)
+    assert (out["deployed"], out["servingEndpointConfigName"]) == (False, "initial")
+    state = env["models"].get_state(model)
+    assert state["champion"]["modelName"] == "initial"
+    assert "pendingChampion" not in state
+    # not a promoting run: nothing asked of SageMaker
+    no_promotion = copy.deepcopy(event)
+    no_promotion["state"]["comparison"]["promote"] = False
+    assert lambda_handler(no_promotion, CTX) == {"deployed": False, "status": "NotDeploying"}

@@ -297,7 +297,7 @@ def test_fail_records_reason_and_releases_own_lock(stores: dict[str, Any]) -> No
     stores["locks"].acquire(f"retrain#{MODEL}", run_id, ttl_seconds=3600)
     out = lambda_handler(event, CTX)
     assert out == {"modelId": MODEL, "runId": run_id, "lockReleased": True, "errorName": "TrainingFailed",
-                   "reason": "TrainingFailed: training job example failed: AlgorithmError"}
+                   "reason": "TrainingFailed: training job example failed: AlgorithmError", "deployed": False}
     run = stores["runs"].get(MODEL, run_id)
     assert (run["status"], run["reason"]) == ("FAILED", out["reason"])
     assert stores["locks"].holder(f"retrain#{MODEL}") is None

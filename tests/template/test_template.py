@@ -81,7 +81,9 @@ def test_every_lambda_task_retries_transient_errors_and_is_caught(asl: dict[str,
         assert retried >= LAMBDA_TRANSIENT, name
         for r in st["Retry"]:
             assert r.get("BackoffRate", 1) > 1, name
-    failure_path = {"RecordFailure", "NotifyFailure", "PublishRunFailed"}
+    failure_path = {"RecordFailure", "NotifyFailure", "PublishRunFailed", "ReconcileDeployment"}
+    # at and after the endpoint switch a failure first reconciles the records with what the endpoint serves
+    after_switch = {"Deploy", "CheckDeployment", "Complete"}
     # tasks inside the Assess branches (and their Distributed Map children) are caught by Assess itself
     parallel_branch_tasks = {n for branch in asl["States"]["Assess"]["Branches"]
                              for n, s in iter_states(branch["States"]) if s["Type"] == "Task"}
@@ -97,7 +99,8 @@ def test_every_lambda_task_retries_transient_errors_and_is_caught(asl: dict[str,
         catches = st.get("Catch", [])
         assert catches, f"{name} has no Catch"
         if name not in failure_path:
-            assert any("States.ALL" in c["ErrorEquals"] and c["Next"] == "RecordFailure" for c in catches), name
+            first = "ReconcileDeployment" if name in after_switch else "RecordFailure"
+            assert any("States.ALL" in c["ErrorEquals"] and c["Next"] == first for c in catches), name
     assert any("States.ALL" in c["ErrorEquals"] for c in asl["States"]["Assess"]["Catch"])
 
 
@@ -220,7 +223,7 @@ def test_domain_errors_are_caught_by_name_and_exist(asl: dict[str, Any]) -> None
         for catch in st.get("Catch", []):
             if "States.ALL" not in catch["ErrorEquals"]:
                 named.update(catch["ErrorEquals"])
-                assert catch["Next"] == "RecordFailure", name
+                assert catch["Next"] in ("RecordFailure", "ReconcileDeployment"), name
     assert {"ModelNotFound", "InvalidModelConfig", "BaselineNotFound", "DataFormatError"} <= named
     for error in named:
         cls = getattr(errors, error, None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import re
 from typing import Any
 
@@ -15,7 +14,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline_common.edge import check_model_id as _check_model_id
 from driftline_common.edge import check_run_id as _check_run_id
-from driftline_common.errors import DriftlineError, InvalidEvent
+from driftline_common.errors import DriftlineError, InternalError, InvalidEvent
+from driftline_common.numbers import dumps
 from driftline_common.observability import logger, metrics, tracer
 from driftline_common.settings import get_settings
 from pydantic import ValidationError
@@ -25,20 +25,9 @@ from api.logic import Api, ApprovalBody, InvalidRequest
 MAX_LIMIT = 500
 
 
-def _finite(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``None`` (JSON has no NaN or Infinity)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def to_json(value: Any) -> str:
-    """Every response body: strict JSON (``allow_nan=False``), never a bare ``NaN`` token."""
-    return json.dumps(_finite(value), allow_nan=False, default=str, separators=(",", ":"))
+    """Every response body through the number boundary: strict JSON, never a bare ``NaN`` token."""
+    return dumps(value, default=str, separators=(",", ":"))
 
 
 app = APIGatewayHttpResolver(serializer=to_json)
@@ -173,7 +162,8 @@ def _no_route(exc: NotFoundError) -> Response:
 
 @app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response:
-    logger.exception("unhandled error")
+    error = InternalError.from_exception(exc)  # class and message to the log with the traceback, not to the caller
+    logger.exception("unhandled error", extra={"error": "InternalError", **error.details})
     return _error(500, {"error": "InternalError", "message": "internal error",
                         "requestId": app.current_event.request_context.request_id})
 

@@ -136,7 +136,7 @@ class Api:
         name = f"{re.sub(r'[^A-Za-z0-9-]', '-', model_id)[:48]}-api-{digest}"
         payload = {"modelId": model_id, "trigger": {"type": "api", "id": request_id, "time": now}}
         resp = client("stepfunctions").start_execution(
-            stateMachineArn=self.settings.state_machine_arn, name=name, input=json.dumps(payload)
+            stateMachineArn=self.settings.state_machine_arn, name=name, input=json.dumps(payload, allow_nan=False)
         )
         return {"modelId": model_id, "runId": name, "executionArn": resp["executionArn"], "startedBy": caller,
                 "trigger": payload["trigger"]}
@@ -172,7 +172,7 @@ class Api:
                                      modelId=model_id, runId=run_id)
         answer = {"approved": body.approved, "by": caller, "comment": body.comment}
         try:
-            client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(answer))
+            client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(answer, allow_nan=False))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):

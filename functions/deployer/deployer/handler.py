@@ -7,14 +7,14 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.observability import logger, metrics, tracer
+from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import LockStore, ModelStore, RunStore
 
 from deployer import logic
 
-ACTIONS = ("deploy", "status")
+ACTIONS = ("deploy", "status", "reconcile")
 #: the metric counting each terminal deployment status (``Updating`` is still polling: no metric)
 STATUS_METRICS = {"InService": "Deployments", "RolledBack": "DeploymentRollbacks", "Failed": "DeploymentFailures"}
 
@@ -31,15 +31,18 @@ def record_metrics(event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
     settings = get_settings()
-    run = event.get("run")
+    run = event.get("run") if "run" in event else (event.get("state") or {}).get("run")
     if isinstance(run, Mapping):
         logger.append_keys(modelId=run.get("modelId"), runId=run.get("runId"))
     logger.append_keys(action=action)
     if action == "deploy":
-        return logic.deploy(event, settings, ModelStore(settings))
+        return logic.deploy(event, settings, ModelStore(settings), RunStore(settings))
+    if action == "reconcile":
+        return logic.reconcile(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     result = logic.status(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     record_metrics(event, result)
     return result

@@ -64,7 +64,30 @@ def _create_once(call: Any, request: dict[str, Any], what: str) -> None:
         raise DeploymentFailed(f"creating the {what} failed: {_code(exc)} {_message(exc)}") from exc
 
 
-def deploy(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> dict[str, Any]:
+#: the keys of the comparison recorded on the run before the endpoint is switched
+DECISION_KEYS = ("promote", "metric", "champion", "challenger", "delta", "minImprovement", "sampleSize",
+                 "pairedTest", "reasons", "resultUri")
+
+
+def record_before_switch(models: ModelStore, runs: RunStore | None, event: Mapping[str, Any],
+                         deployment: dict[str, Any], *, model_id: str, run_id: str) -> None:
+    """Deploy last, record first: the decision (the comparison) and the champion-to-be are written before the
+    endpoint is switched, so a run that fails later still says what it was deploying. A value the stores cannot
+    hold fails here, with the endpoint untouched."""
+    comparison = event.get("comparison")
+    if runs is not None:
+        fields: dict[str, Any] = {"deployment": {**deployment, "status": "Switching"}}
+        if isinstance(comparison, Mapping):
+            fields["comparison"] = {k: comparison[k] for k in DECISION_KEYS if k in comparison}
+        runs.update(model_id, run_id, **fields)
+    models.record_pending_champion(model_id, {
+        "modelName": deployment["modelName"], "endpointConfigName": deployment["endpointConfigName"],
+        "version": deployment["version"], "runId": run_id,
+    })
+
+
+def deploy(event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore | None = None
+           ) -> dict[str, Any]:
     run = _mapping(event, "run")
     training = _mapping(event, "training")
     model_id, run_id = _string(run, "modelId", "run"), _string(run, "runId", "run")
@@ -90,6 +113,12 @@ def deploy(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> 
     _create_once(sm.create_endpoint_config,
                  req.create_endpoint_config_request(cfg, name=name, model_name=name, data_capture=capture),
                  "endpoint config")
+    result = {
+        "status": "Updating", "endpointName": cfg.endpoint_name, "modelName": name, "endpointConfigName": name,
+        "previousEndpointConfigName": previous if previous != name else None, "version": version,
+        "strategy": cfg.deployment.strategy, "reason": None,
+    }
+    record_before_switch(models, runs, event, result, model_id=model_id, run_id=run_id)
     try:
         if current is None:
             sm.create_endpoint(EndpointName=cfg.endpoint_name, EndpointConfigName=name,
@@ -102,11 +131,7 @@ def deploy(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> 
             endpointName=cfg.endpoint_name,
         ) from exc
     logger.info("deployment started", extra={"endpoint": cfg.endpoint_name, "config": name, "previous": previous})
-    return {
-        "status": "Updating", "endpointName": cfg.endpoint_name, "modelName": name, "endpointConfigName": name,
-        "previousEndpointConfigName": previous if previous != name else None, "version": version,
-        "strategy": cfg.deployment.strategy, "reason": None,
-    }
+    return result
 
 
 def status(
@@ -145,6 +170,52 @@ def status(
         reason = failure or f"the endpoint kept endpoint config {current_config!r} (automatic rollback)"
         publish(settings, "Deployment Rolled Back",
                 {**detail, "reason": reason, "currentEndpointConfigName": current_config})
+        models.clear_pending_champion(model_id, run_id)
         released = locks.release(retrain_lock_id(model_id), run_id) if locks else False
         return {**deployment, "status": "RolledBack", "reason": reason, "lockReleased": released}
     return {**deployment, "status": "Failed", "reason": failure or f"endpoint status {state!r}"}
+
+
+def reconcile(event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore, locks: LockStore
+              ) -> dict[str, Any]:
+    """The failure path of a promoting run: what is the endpoint serving, and make the records say so.
+
+    Called with the whole pipeline state when a step at or after the switch failed (Deploy, CheckDeployment,
+    Complete). When the endpoint is in service on this run's endpoint config the deployment happened: the champion
+    record, the run's ``deployment`` and the retrain lock are brought in line with it (each idempotent), and
+    ``{"deployed": true}`` tells the failure record to say "deployed, bookkeeping failed" rather than roll back a
+    model that won its comparison and passed the deployment guardrails. An update still in progress keeps the lock
+    (its TTL bounds it); anything else is ``{"deployed": false}``.
+    """
+    raw = event.get("state")
+    state: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    run = _mapping(state, "run")
+    model_id, run_id = _string(run, "modelId", "run"), _string(run, "runId", "run")
+    comparison = state.get("comparison")
+    if not (isinstance(comparison, Mapping) and comparison.get("promote") is True):
+        return {"deployed": False, "status": "NotDeploying"}
+    cfg = models.get_config(model_id)
+    name = req.resource_name(model_id, run_id)
+    described = _describe_endpoint(client("sagemaker"), cfg.endpoint_name) or {}
+    serving = described.get("EndpointConfigName")
+    endpoint_status = described.get("EndpointStatus")
+    if endpoint_status in IN_PROGRESS:
+        return {"deployed": None, "status": "Updating", "endpointName": cfg.endpoint_name,
+                "servingEndpointConfigName": serving}
+    if serving != name or endpoint_status != "InService":
+        models.clear_pending_champion(model_id, run_id)
+        return {"deployed": False, "status": "NotServing", "endpointName": cfg.endpoint_name,
+                "servingEndpointConfigName": serving}
+    raw_known = state.get("deployment")
+    known: Mapping[str, Any] = raw_known if isinstance(raw_known, Mapping) else {}
+    pending = models.get_state(model_id).get("pendingChampion") or {}
+    version = known.get("version") or (pending.get("version") if pending.get("runId") == run_id else None)
+    deployment = {**known, "endpointName": cfg.endpoint_name, "modelName": name, "endpointConfigName": name,
+                  "version": version, "status": "InService", "reason": None}
+    models.record_champion(model_id, {"modelName": name, "endpointConfigName": name, "version": version,
+                                      "runId": run_id})
+    runs.update(model_id, run_id, deployment=deployment)
+    released = locks.release(retrain_lock_id(model_id), run_id)
+    logger.warning("the endpoint serves this run's model: records reconciled",
+                   extra={"endpoint": cfg.endpoint_name, "config": name})
+    return {"deployed": True, "status": "InService", "deployment": deployment, "lockReleased": released}

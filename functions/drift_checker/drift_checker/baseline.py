@@ -35,6 +35,7 @@ import numpy as np
 from driftline_common.config import ModelConfig, parse_config
 from driftline_common.datasets import norm_label
 from driftline_common.errors import DataFormatError
+from driftline_common.numbers import dumps
 from driftline_common.s3io import S3Uri, get_bytes, list_keys, put_json
 from driftline_common.store import iso, utcnow
 from driftline_metrics.drift import quantile_edges
@@ -173,7 +174,7 @@ def build_and_write(cfg: ModelConfig, data_uri: str, *, out_uri: str | None = No
     if target.startswith("s3://"):
         put_json(target, doc)
     else:
-        Path(target).write_text(json.dumps(doc))
+        Path(target).write_text(dumps(doc))
     return {"modelId": cfg.model_id, "baselineUri": target, "source": data_uri, "sampleSize": doc["sampleSize"],
             "badRecords": doc["badRecords"], "features": len(doc["features"]), "layout": doc["layout"]}
 
@@ -194,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         cfg = ModelStore(get_settings()).get_config(args.model_id)
     summary = build_and_write(cfg, args.data, out_uri=args.out)
-    sys.stdout.write(json.dumps(summary) + "\n")
+    sys.stdout.write(dumps(summary) + "\n")
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline_common.errors import InvalidEvent
-from driftline_common.observability import logger, metrics, tracer
+from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.runs import parse_action, parse_run, require_str
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
@@ -26,6 +26,7 @@ ACTIONS = ("check", "build_baseline", "check_shard", "reduce")
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
     if action == "build_baseline":

@@ -41,7 +41,7 @@ from driftline_common.datasets import (
 )
 from driftline_common.errors import DataFormatError
 from driftline_common.events import publish
-from driftline_common.observability import metrics
+from driftline_common.observability import add_metric, metrics
 from driftline_common.runs import RunRef
 from driftline_common.s3io import S3Uri, get_bytes, put_json, sanitize
 from driftline_common.settings import Settings
@@ -459,8 +459,7 @@ def emit_metrics(model_id: str, summary: dict[str, Any]) -> None:
     metrics.add_metric(name="BadRecords", unit=MetricUnit.Count, value=sum(summary["badRecords"].values()))
     metrics.add_metric(name="ThresholdBreaches", unit=MetricUnit.Count, value=len(summary["breaches"]))
     for name, value in summary["metrics"].items():
-        if isinstance(value, float) and math.isfinite(value):
-            metrics.add_metric(name=name, unit=MetricUnit.NoUnit, value=value)
+        add_metric(name, value)  # through the CloudWatch number boundary: NaN/inf/out-of-range not emitted
 
 
 def run_evaluation(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:

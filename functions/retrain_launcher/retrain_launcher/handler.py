@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.observability import logger, metrics, tracer
+from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.runs import parse_action
 from driftline_common.settings import Settings, get_settings
 
@@ -25,7 +25,21 @@ ACTIONS: dict[str, Action] = {
 
 
 def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
-    """``decide``: one ``RetrainDecisions`` per model, plus a dimension-free ``Retrains`` when it retrains."""
+    """``decide``: one ``RetrainDecisions`` per model, plus a dimension-free ``Retrains`` when it retrains.
+
+    ``complete``: ``EmptyWindows`` per model (1 for a ``no_data`` window, else 0) and a dimension-free
+    ``ConsecutiveEmptyWindows`` (the run's streak of empty windows, 0 when it had data) that the template's
+    ``EmptyWindowsAlarm`` watches.
+    """
+    if action == "complete":
+        empty = result.get("outcome") == logic.NO_DATA
+        metrics.add_dimension(name="modelId", value=str(result["modelId"]))
+        metrics.add_metric(name="EmptyWindows", unit=MetricUnit.Count, value=int(empty))
+        streak = int(result.get("emptyWindowStreak") or 0) if empty else 0
+        with single_metric(name="ConsecutiveEmptyWindows", unit=MetricUnit.Count, value=streak,
+                           namespace=metrics.namespace):
+            pass
+        return
     if action != "decide":
         return
     metrics.add_dimension(name="modelId", value=str(event["run"]["modelId"]))  # validated by logic.decide
@@ -38,6 +52,7 @@ def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, A
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
     settings = get_settings()

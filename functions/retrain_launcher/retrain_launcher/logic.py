@@ -19,6 +19,7 @@ from driftline_common.datasets import capture_listing
 from driftline_common.edge import check_run_request, failure_recordable, registered_config_item
 from driftline_common.errors import InvalidEvent, RetrainInProgress, RunNotFound
 from driftline_common.events import publish
+from driftline_common.numbers import dumps
 from driftline_common.observability import logger
 from driftline_common.s3io import S3Uri, get_bytes
 from driftline_common.settings import Settings
@@ -33,6 +34,12 @@ TRIGGER_CLAIM_TTL_SECONDS = 7 * 24 * 3600
 HISTORY_LIMIT = 500
 RETRAIN_HISTORY_SIZE = 50
 MAX_REASON_CHARS = 2000
+#: the run status of a run whose endpoint switched but whose bookkeeping after the switch failed for good
+DEPLOYED_BOOKKEEPING_FAILED = "DEPLOYED_BOOKKEEPING_FAILED"
+#: the outcome of a run whose window held no row at all (a broken Data Capture feed must not look healthy)
+NO_DATA = "no_data"
+#: how far back the empty-window streak is counted
+EMPTY_STREAK_LIMIT = 100
 
 
 def lock_id(model_id: str) -> str:
@@ -337,15 +344,52 @@ def request_approval(event: Mapping[str, Any], stores: Stores, settings: Setting
         }
         client("sns").publish(
             TopicArn=topic_arn, Subject=f"Driftline: approval needed for {model_id}"[:100],
-            Message=json.dumps(message, default=str),
+            Message=dumps(message, default=str),
         )
         notified = True
     return {"modelId": model_id, "runId": run_id, "notified": notified}
 
 
 # ---------------------------------------------------------------------------------------------- complete
-def outcome_of(decision: Mapping[str, Any], state: Mapping[str, Any]) -> str:
-    """``healthy | retrain_skipped | champion_kept | deployed | rolled_back | rejected``."""
+def _count(value: Any) -> int | None:
+    """A record count from a summary: an int, or the sum of a ``{reason: count}`` map; ``None`` if neither."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value)
+    if isinstance(value, Mapping) and all(isinstance(v, int | float) for v in value.values()):
+        return int(sum(value.values()))
+    return None
+
+
+def window_is_empty(evaluation: Mapping[str, Any], drift: Mapping[str, Any]) -> bool:
+    """No row at all in the window: nothing captured (good or bad) by the drift checker, nothing joined, unlabelled
+    or bad in the evaluation. A window with captured rows but no labels yet is not empty (its labels are late)."""
+    counts = [_count(drift.get("sampleSize")), _count(drift.get("badRecords")),
+              _count(evaluation.get("sampleSize")), _count(evaluation.get("unlabelled")),
+              _count(evaluation.get("badRecords"))]
+    return bool(evaluation) and bool(drift) and all(c == 0 for c in counts)
+
+
+def empty_window_streak(history: list[dict[str, Any]], run_id: str) -> int:
+    """How many windows in a row, this one included, held no data (runs newest first; failed runs are skipped)."""
+    streak = 1
+    for run in history:
+        if run.get("runId") == run_id or run.get("status") != "SUCCEEDED":
+            continue
+        if run.get("outcome") != NO_DATA:
+            break
+        streak += 1
+    return streak
+
+
+def outcome_of(decision: Mapping[str, Any], state: Mapping[str, Any], *, empty: bool = False) -> str:
+    """``no_data | healthy | retrain_skipped | champion_kept | deployed | rolled_back | rejected``.
+
+    ``empty``: the window held no row at all (:func:`window_is_empty`): ``no_data`` unless it retrained.
+    """
+    if not decision.get("retrain") and empty:
+        return NO_DATA
     if not decision.get("retrain"):
         return "healthy" if retrain_policy.HEALTHY in decision.get("reasons", []) else "retrain_skipped"
     approval = state.get("approval")
@@ -372,7 +416,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
     training = pipeline.get("training") or None
     comparison = pipeline.get("comparison") or None
     deployment = pipeline.get("deployment") or None
-    outcome = outcome_of(decision, pipeline)
+    outcome = outcome_of(decision, pipeline, empty=window_is_empty(evaluation, drift))
 
     if outcome == "deployed" and deployment:
         stores.models.record_champion(model_id, {
@@ -413,11 +457,28 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
         "metrics": evaluation.get("metrics") or {}, "drift": drift_summary, "decision": decision_summary,
         "deployment": deployment, **({"baselineRefresh": baseline} if baseline else {}),
     }
+    if outcome == NO_DATA:
+        result["emptyWindowStreak"] = empty_window_streak(
+            stores.runs.list(model_id, limit=EMPTY_STREAK_LIMIT), run_id)
     publish(settings, "Evaluation Completed", {
         **result, "sampleSize": int(evaluation.get("sampleSize") or 0), "breached": bool(evaluation.get("breached")),
         "breaches": evaluation.get("breaches") or [], "thresholds": evaluation.get("thresholds") or [],
     })
+    if outcome == NO_DATA:
+        alert_no_data(settings, result, run.get("window") or {})
     return result
+
+
+def alert_no_data(settings: Settings, result: Mapping[str, Any], window: Mapping[str, Any]) -> None:
+    """An empty window alerts like a failure does (the alerts topic): a broken Data Capture feed must surface."""
+    if not settings.alerts_topic_arn:
+        return
+    model_id = result["modelId"]
+    client("sns").publish(
+        TopicArn=settings.alerts_topic_arn, Subject=f"Driftline: no data in the window of {model_id}"[:100],
+        Message=dumps({"modelId": model_id, "runId": result["runId"], "outcome": NO_DATA, "window": window,
+                       "emptyWindowStreak": result.get("emptyWindowStreak")}),
+    )
 
 
 def baseline_refresh(pipeline: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -473,18 +534,32 @@ def fail(event: Mapping[str, Any], stores: Stores, *, now: datetime | None = Non
     reason = failure_reason(error)
     model_id = _model_id_of(state)
     released = False
+    # ReconcileDeployment (a step at or after the endpoint switch failed) says whether the endpoint serves this
+    # run's model: then the run is recorded as deployed with its bookkeeping failed, not as a plain failure
+    raw_reconciliation = state.get("reconciliation")
+    reconciliation: Mapping[str, Any] = raw_reconciliation if isinstance(raw_reconciliation, Mapping) else {}
+    deployed = reconciliation.get("deployed")
     if model_id and isinstance(run_id, str) and run_id and failure_recordable(model_id, error, stores.runs, run_id):
         try:
             stores.runs.get(model_id, run_id)
         except RunNotFound:
             stores.runs.start(model_id, run_id, startedAt=iso(now),
                               **({"window": run["window"]} if run.get("window") else {}))
-        stores.runs.update(model_id, run_id, status="FAILED", reason=reason, finishedAt=iso(now),
+        fields: dict[str, Any] = {"status": "FAILED"}
+        if deployed is True:
+            fields = {"status": DEPLOYED_BOOKKEEPING_FAILED, "outcome": "deployed",
+                      "deployment": reconciliation.get("deployment")}
+        elif deployed is None and reconciliation.get("status") == "Updating":
+            fields["deployment"] = {**(state.get("deployment") or {}), "status": "Updating"}
+        stores.runs.update(model_id, run_id, **fields, reason=reason, finishedAt=iso(now),
                            error={"Error": error.get("Error"), "Cause": str(error.get("Cause"))[:4000]})
-        released = stores.locks.release(lock_id(model_id), run_id)
-    logger.warning("run failed", extra={"modelId": model_id, "runId": run_id, "reason": reason})
+        if not (deployed is None and reconciliation.get("status") == "Updating"):
+            # an endpoint update still in progress keeps the lock (its TTL bounds it): no second deployment
+            released = stores.locks.release(lock_id(model_id), run_id)
+    logger.warning("run failed", extra={"modelId": model_id, "runId": run_id, "reason": reason,
+                                        "deployed": deployed})
     return {"modelId": model_id, "runId": run_id, "reason": reason, "lockReleased": released,
-            "errorName": terminal_error_name(error)}
+            "errorName": terminal_error_name(error), "deployed": deployed is True}
 
 
 def terminal_error_name(error: Mapping[str, Any]) -> str:

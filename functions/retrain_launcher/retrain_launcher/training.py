@@ -58,7 +58,7 @@ def training_job_name(model_id: str, run_id: str) -> str:
 
 
 def _encode(value: Any) -> str:
-    return json.dumps(value)
+    return json.dumps(value, allow_nan=False)
 
 
 def build_training_request(

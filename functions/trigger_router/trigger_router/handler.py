@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from driftline_common.errors import InvalidEvent
-from driftline_common.observability import logger, metrics, tracer
+from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
 
@@ -18,6 +18,7 @@ from trigger_router import logic
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
+@task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, Mapping):
         raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")

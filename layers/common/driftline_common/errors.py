@@ -102,3 +102,22 @@ class PayloadTooLarge(DriftlineError):
     """A request or config exceeds a service limit (e.g. DynamoDB's 400 KB item size)."""
 
     http_status = 413
+
+
+class InternalError(DriftlineError):
+    """An unexpected exception inside a function, typed at its handler's boundary.
+
+    ``details`` name the original exception (``errorClass``, ``errorMessage``); its traceback is logged, never
+    returned (see :func:`driftline_common.observability.task_boundary`).
+    """
+
+    MAX_MESSAGE = 1000
+
+    @classmethod
+    def from_exception(cls, exc: BaseException) -> InternalError:
+        name = type(exc).__qualname__
+        module = type(exc).__module__
+        qualified = name if module == "builtins" else f"{module}.{name}"
+        text = str(exc)[: cls.MAX_MESSAGE]
+        return cls(f"unexpected {name}: {text}" if text else f"unexpected {name}",
+                   errorClass=qualified, errorMessage=text)

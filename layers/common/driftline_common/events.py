@@ -1,17 +1,17 @@
 """Publishing Driftline's events on the custom bus (source ``driftline``).
 
 ``detail`` always carries ``modelId`` and ``runId`` plus structured numbers, thresholds, sample sizes and
-decisions — never free text meant to be parsed.
+decisions — never free text meant to be parsed. Numbers cross :mod:`driftline_common.numbers` (NaN/±inf as
+``null`` with a ``numberNotes`` entry at the detail's root).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from driftline_common.aws import client
 from driftline_common.errors import DriftlineError
-from driftline_common.s3io import sanitize
+from driftline_common.numbers import dumps
 from driftline_common.settings import Settings
 
 DetailType = Literal[
@@ -43,7 +43,7 @@ def publish(settings: Settings, detail_type: DetailType, detail: dict[str, Any])
             {
                 "Source": settings.event_source,
                 "DetailType": detail_type,
-                "Detail": json.dumps(sanitize(detail), default=str),
+                "Detail": dumps(detail, default=str),
                 "EventBusName": settings.event_bus,
             }
         ]

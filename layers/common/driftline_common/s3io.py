@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from driftline_common.aws import client
 from driftline_common.errors import DataFormatError, InvalidEvent
+from driftline_common.numbers import dumps, json_safe
 
 
 @dataclass(frozen=True)
@@ -37,31 +37,22 @@ class S3Uri:
         return f"s3://{self.bucket}/{self.key}"
 
 
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, datetime):
-        return obj.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
 def sanitize(obj: Any) -> Any:
-    """Replace NaN/inf floats by ``None`` (JSON has no NaN) recursively."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: sanitize(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [sanitize(v) for v in obj]
-    return obj
+    """``obj`` with NaN/±inf floats as ``None`` (JSON has no NaN), numpy values as Python ones, recursively.
+
+    The values only: :func:`driftline_common.numbers.to_json` also records where each ``None`` came from.
+    """
+    return json_safe(obj)
 
 
 def put_json(uri: str | S3Uri, document: Any) -> str:
-    """Write ``document`` as JSON (server-side encryption is the bucket's default); return the URI."""
+    """Write ``document`` as JSON (server-side encryption is the bucket's default); return the URI.
+
+    Numbers cross :mod:`driftline_common.numbers`: NaN/±inf become ``null`` with a note under the root's
+    ``numberNotes``; the body never holds a bare ``NaN`` token.
+    """
     loc = S3Uri.parse(uri) if isinstance(uri, str) else uri
-    body = json.dumps(sanitize(json.loads(json.dumps(document, default=_json_default))), separators=(",", ":"))
+    body = dumps(document, separators=(",", ":"))
     client("s3").put_object(Bucket=loc.bucket, Key=loc.key, Body=body.encode(), ContentType="application/json")
     return str(loc)
 

@@ -10,8 +10,6 @@ Tables (see template.yaml):
 
 from __future__ import annotations
 
-import json
-import math
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,6 +20,7 @@ from botocore.exceptions import ClientError
 from driftline_common.aws import resource
 from driftline_common.config import ModelConfig, parse_config
 from driftline_common.errors import ConcurrentModification, ModelNotFound, RetrainInProgress, RunNotFound
+from driftline_common.numbers import NOTES_KEY, ddb_safe, to_dynamodb, to_dynamodb_item
 from driftline_common.settings import Settings
 
 
@@ -38,18 +37,8 @@ def parse_iso(value: str) -> datetime:
 
 
 def to_ddb(obj: Any) -> Any:
-    """JSON-like value -> DynamoDB-safe value (floats as Decimal, NaN/inf dropped to None)."""
-    if isinstance(obj, bool) or obj is None or isinstance(obj, str | int):
-        return obj
-    if isinstance(obj, float):
-        return Decimal(repr(obj)) if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): to_ddb(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_ddb(v) for v in obj]
-    if isinstance(obj, Decimal):
-        return obj
-    return to_ddb(json.loads(json.dumps(obj, default=str)))
+    """JSON-like value -> DynamoDB-safe value (see :mod:`driftline_common.numbers`; the notes are dropped)."""
+    return to_dynamodb(obj)[0]
 
 
 def from_ddb(obj: Any) -> Any:
@@ -80,13 +69,13 @@ class ModelStore:
         """Store a validated config; returns its new version (monotonic per model)."""
         current = self.table.get_item(Key={"modelId": cfg.model_id, "kind": "CONFIG"}).get("Item")
         version = int(current["version"]) + 1 if current else 1
-        item = {
+        item = to_dynamodb_item({
             "modelId": cfg.model_id,
             "kind": "CONFIG",
             "version": version,
             "updatedAt": iso(now or utcnow()),
-            "config": to_ddb(cfg.to_item()),
-        }
+            "config": cfg.to_item(),
+        })
         cond = Attr("modelId").not_exists() if current is None else Attr("version").eq(current["version"])
         try:
             self.table.put_item(Item=item, ConditionExpression=cond)
@@ -123,7 +112,25 @@ class ModelStore:
         return from_ddb(item.get("state", {})) if item else {}
 
     def put_state(self, model_id: str, state: dict[str, Any]) -> None:
-        self.table.put_item(Item={"modelId": model_id, "kind": "STATE", "state": to_ddb(state)})
+        self.table.put_item(Item=to_dynamodb_item({"modelId": model_id, "kind": "STATE", "state": state}))
+
+    def record_pending_champion(self, model_id: str, pending: dict[str, Any], *, now: datetime | None = None
+                                ) -> dict[str, Any]:
+        """Record the champion-to-be (``pendingChampion``) before its endpoint switch; :meth:`record_champion`
+        clears it once the same model is recorded as the champion."""
+        state = self.get_state(model_id)
+        state["pendingChampion"] = {**pending, "since": iso(now or utcnow())}
+        self.put_state(model_id, state)
+        return state
+
+    def clear_pending_champion(self, model_id: str, run_id: str) -> bool:
+        """Forget the champion-to-be of ``run_id`` (its deployment rolled back or failed); whether there was one."""
+        state = self.get_state(model_id)
+        if (state.get("pendingChampion") or {}).get("runId") != run_id:
+            return False
+        del state["pendingChampion"]
+        self.put_state(model_id, state)
+        return True
 
     def record_champion(
         self, model_id: str, champion: dict[str, Any], *, history_size: int = 20, now: datetime | None = None
@@ -136,6 +143,11 @@ class ModelStore:
         """
         state = self.get_state(model_id)
         current = state.get("champion") or {}
+        pending = state.get("pendingChampion") or {}
+        if pending and pending.get("modelName") == champion.get("modelName"):
+            del state["pendingChampion"]
+            if current.get("modelName") == champion.get("modelName"):
+                self.put_state(model_id, state)
         if current.get("modelName") == champion.get("modelName"):
             # already current: only fill in fields the first record lacked (never overwrite them)
             missing = {k: v for k, v in champion.items() if v is not None and k not in current}
@@ -161,7 +173,7 @@ class RunStore:
         item = {"modelId": model_id, "runId": run_id, "status": "RUNNING", **fields}
         item.setdefault("startedAt", iso(utcnow()))
         try:
-            self.table.put_item(Item=to_ddb(item), ConditionExpression=Attr("runId").not_exists())
+            self.table.put_item(Item=to_dynamodb_item(item), ConditionExpression=Attr("runId").not_exists())
         except ClientError as exc:
             if _conditional_failed(exc):
                 return False
@@ -169,16 +181,38 @@ class RunStore:
         return True
 
     def update(self, model_id: str, run_id: str, **fields: Any) -> None:
+        """Set ``fields`` on the run; each field's number notes replace that field's ``numberNotes.<field>``.
+
+        One ``UpdateItem`` when the run already has its ``numberNotes`` map (every run written by :meth:`start`
+        has); otherwise a second one that creates the map.
+        """
         if not fields:
             return
+        fields.pop(NOTES_KEY, None)
         names = {f"#f{i}": k for i, k in enumerate(fields)}
-        values = {f":v{i}": to_ddb(v) for i, v in enumerate(fields.values())}
-        expr = "SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+        converted = [to_dynamodb(v) for v in fields.values()]
+        values = {f":v{i}": value for i, (value, _) in enumerate(converted)}
+        field_notes = {f":n{i}": ddb_safe(notes) for i, (_, notes) in enumerate(converted)}
+        sets = [f"#f{i} = :v{i}" for i in range(len(fields))]
+        key = {"modelId": model_id, "runId": run_id}
+        try:
+            self.table.update_item(
+                Key=key,
+                UpdateExpression="SET " + ", ".join([*sets, *(f"#nn.#f{i} = :n{i}" for i in range(len(fields)))]),
+                ExpressionAttributeNames={**names, "#nn": NOTES_KEY},
+                ExpressionAttributeValues={**values, **field_notes},
+                ConditionExpression=Attr(NOTES_KEY).exists(),
+            )
+            return
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        all_notes = {k: notes for k, (_, notes) in zip(fields, converted, strict=True) if notes}
         self.table.update_item(
-            Key={"modelId": model_id, "runId": run_id},
-            UpdateExpression=expr,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            Key=key,
+            UpdateExpression="SET " + ", ".join([*sets, "#nn = :nn"]),
+            ExpressionAttributeNames={**names, "#nn": NOTES_KEY},
+            ExpressionAttributeValues={**values, ":nn": ddb_safe(all_notes)},
         )
 
     def get(self, model_id: str, run_id: str) -> dict[str, Any]:
