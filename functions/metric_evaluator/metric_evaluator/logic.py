@@ -246,6 +246,15 @@ def metric_bounds(cfg: ModelConfig, p: Problem, metrics: dict[str, float]) -> di
     return out
 
 
+def merged_bounds(cfg: ModelConfig, metrics: dict[str, float], details: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Bounds of a sharded (merged) evaluation from its confusion matrix (regression: none, point estimates)."""
+    matrix = (details.get("confusionMatrix") or {}).get("matrix")
+    if cfg.problem_type == "regression" or not matrix:
+        return {}
+    return stats.bounds_from_counts([t.metric for t in cfg.thresholds], metrics, np.asarray(matrix),
+                                    cfg.retrain_policy.threshold_confidence, binary=cfg.problem_type == "binary")
+
+
 def evaluate_window(cfg: ModelConfig, window: LabelledWindow) -> dict[str, Any]:
     """The full evaluation document of a joined window (JSON-safe apart from NaN)."""
     thresholds = [t.model_dump(mode="json", exclude_none=True) for t in cfg.thresholds]

@@ -174,6 +174,42 @@ def auc_bounds(y: np.ndarray, s: np.ndarray, confidence: float, *, multiclass: b
     return {"method": "delong", "stdError": sd, "lower": max(0.0, value - z * sd), "upper": min(1.0, value + z * sd)}
 
 
+def hanley_mcneil_bounds(auc: float, n_pos: int, n_neg: int, confidence: float) -> dict[str, Any]:
+    """Normal bounds of a ROC AUC from the Hanley & McNeil (1982) variance (needs only the AUC and class sizes:
+    what a sharded run has after merging its score histograms)."""
+    if not (math.isfinite(auc) and n_pos > 0 and n_neg > 0):
+        return {"method": "hanley_mcneil", "lower": math.nan, "upper": math.nan}
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc) + (n_neg - 1) * (q2 - auc * auc)) / (n_pos * n_neg)
+    sd, z = math.sqrt(max(var, 0.0)), z_of(confidence)
+    return {"method": "hanley_mcneil", "stdError": sd, "lower": max(0.0, auc - z * sd), "upper": min(1.0, auc + z * sd)}
+
+
+def bounds_from_counts(metrics: Sequence[str], values: dict[str, float], cm: np.ndarray, confidence: float,
+                       *, binary: bool) -> dict[str, dict[str, Any]]:
+    """Bounds of a merged (sharded) evaluation: confusion-matrix metrics from the merged matrix (Wilson /
+    multinomial bootstrap), ROC AUC by Hanley & McNeil. Metrics needing per-row values are left out (judged on
+    their point estimate)."""
+    cm = np.asarray(cm, dtype=np.int64)
+    k = cm.shape[0]
+    y = np.repeat(np.arange(k), cm.sum(axis=1))
+    pred = np.concatenate([np.repeat(np.arange(k), cm[i]) for i in range(k)]) if cm.sum() else np.zeros(0, int)
+    out: dict[str, dict[str, Any]] = {}
+    for m in metrics:
+        if m in out or not math.isfinite(values.get(m, math.nan)):
+            continue
+        b: dict[str, Any] | None = None
+        if m in CONFUSION_METRICS and cm.sum():
+            b = window_bounds(m, kind="binary" if binary else "multiclass", y=y, y_pred=pred, scores=None,
+                              confidence=confidence)
+        elif m == "roc_auc" and binary:
+            b = {**hanley_mcneil_bounds(values[m], int(cm[1].sum()), int(cm[0].sum()), confidence),
+                 "confidence": confidence}
+        if b is not None and math.isfinite(b["lower"]) and math.isfinite(b["upper"]):
+            out[m] = b
+    return out
+
+
 def _mean_bounds(x: np.ndarray, confidence: float) -> tuple[float, float, float, float]:
     n = x.size
     mean = float(x.mean())
