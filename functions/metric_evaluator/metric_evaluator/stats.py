@@ -508,8 +508,9 @@ def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.nda
             full = np.zeros((resamples, k**3), dtype=np.int64)
             full[:, nz] = draws
             cube = full.reshape(resamples, k, k, k)
-            deltas = (confusion_metric(metric, cube.sum(axis=3), binary=binary)
-                      - confusion_metric(metric, cube.sum(axis=2), binary=binary))
+            # cube[b, label, champion, candidate]: candidate's matrix sums out the champion's axis
+            deltas = (confusion_metric(metric, cube.sum(axis=2), binary=binary)
+                      - confusion_metric(metric, cube.sum(axis=3), binary=binary))
         return _result(metric, v_c, v_n, deltas, method="joint_multinomial_bootstrap", confidence=confidence,
                        higher=higher, extra={"seed": seed})
     if metric == "roc_auc" and sc is not None and sn is not None:
