@@ -566,10 +566,35 @@ def _challenger_uri(cfg: ModelConfig, training: dict[str, Any]) -> S3Uri:
     return base.child(str(training["jobName"]), "output", "output.tar.gz")
 
 
+def champion_decision_threshold(state: dict[str, Any]) -> float | None:
+    """The decision threshold recorded with the champion (set by a recalibration), ``None`` when it has none."""
+    value = (state.get("champion") or {}).get("decisionThreshold")
+    if isinstance(value, int | float) and math.isfinite(float(value)):
+        return float(value)
+    return None
+
+
+def _decision_inputs(decision: Any) -> tuple[list[str] | None, float | None]:
+    """``(breached metrics, recalibration threshold)`` from the decision the state machine passes (absent in a
+    comparison requested without one: the primary metric only, no recalibration)."""
+    if not isinstance(decision, dict):
+        return None, None
+    breached = decision.get("breachedMetrics")
+    breached = [str(m) for m in breached] if isinstance(breached, list) else None
+    recal = decision.get("recalibration")
+    threshold = None
+    if isinstance(recal, dict) and recal.get("status") == "FITTED" and isinstance(recal.get("threshold"), int | float):
+        threshold = float(recal["threshold"])
+    return breached, threshold
+
+
 def run_comparison(
-    settings: Settings, cfg: ModelConfig, run: RunRef, evaluation: dict[str, Any], training: dict[str, Any]
+    settings: Settings, cfg: ModelConfig, run: RunRef, evaluation: dict[str, Any], training: dict[str, Any],
+    *, decision: Any = None, champion_threshold: float | None = None,
 ) -> dict[str, Any]:
-    """Champion vs challenger on the same labelled rows; result to S3; ``Challenger Evaluated`` published."""
+    """Champion vs challenger (and the recalibrated champion) on the same labelled rows; result to S3;
+    ``Challenger Evaluated`` published."""
+    breached, recalibration_threshold = _decision_inputs(decision)
     dataset_uri = str(evaluation["datasetUri"])
     try:
         dataset = parse_dataset_csv(cfg, get_bytes(dataset_uri).decode("utf-8"))
@@ -595,7 +620,8 @@ def run_comparison(
             f"the challenger has {1 if challenger.ndim == 1 else challenger.shape[1]} score column(s), the champion "
             f"{1 if champion.ndim == 1 else champion.shape[1]}: they cannot be compared", uri=str(tar_uri))
     keep = np.all(np.isfinite(champion.reshape(len(di), -1)), axis=1)
-    doc = compare_models(cfg, dataset.y_true[di][keep], champion[keep], challenger[keep])
+    doc = compare_models(cfg, dataset.y_true[di][keep], champion[keep], challenger[keep], breached=breached,
+                         champion_threshold=champion_threshold, recalibration_threshold=recalibration_threshold)
     doc.update(
         modelId=run.model_id, runId=run.run_id, requireApproval=bool(cfg.promotion.require_approval),
         alignment={"datasetRows": int(dataset.ids.size), "challengerRows": int(ids.size),
@@ -607,7 +633,11 @@ def run_comparison(
     )
     result_uri = put_json(run.prefix(settings.bucket).child("comparison.json"), doc)
     summary = {k: doc[k] for k in ("promote", "requireApproval", "metric", "champion", "challenger", "delta",
-                                   "minImprovement", "sampleSize", "pairedTest", "reasons")}
+                                   "minImprovement", "sampleSize", "pairedTest", "reasons", "remedy",
+                                   "breachedMetrics", "mustImprove", "mustNotRegress")}
+    summary["verdicts"] = {m: t["verdict"] for m, t in doc["metrics"].items()}
+    if doc.get("decisionThreshold") is not None:
+        summary["decisionThreshold"] = doc["decisionThreshold"]
     summary["resultUri"] = result_uri
     summary = sanitize(summary)
     publish(settings, "Challenger Evaluated", {"modelId": run.model_id, "runId": run.run_id, **summary,
