@@ -12,9 +12,9 @@ from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import LockStore, ModelStore, RunStore
 
-from deployer import logic
+from deployer import logic, recalibration
 
-ACTIONS = ("deploy", "status")
+ACTIONS = ("deploy", "status", "recalibrate")
 #: the metric counting each terminal deployment status (``Updating`` is still polling: no metric)
 STATUS_METRICS = {"InService": "Deployments", "RolledBack": "DeploymentRollbacks", "Failed": "DeploymentFailures"}
 
@@ -40,6 +40,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(action=action)
     if action == "deploy":
         return logic.deploy(event, settings, ModelStore(settings))
+    if action == "recalibrate":
+        return recalibration.recalibrate(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     result = logic.status(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     record_metrics(event, result)
     return result
