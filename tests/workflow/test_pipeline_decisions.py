@@ -72,8 +72,10 @@ def test_prior_shift_promotes_the_recalibrated_threshold_without_a_new_endpoint(
     assert execution["status"] == "SUCCEEDED", execution
     result = _output(execution)
     states = wf.states(execution["executionArn"])
-    assert "ChooseRemedy" in states and "Recalibrate" in states
-    assert "Deploy" not in states and "RefreshBaseline" not in states
+    assert "ChooseRemedy" in states
+    assert "Recalibrate" in states
+    assert "Deploy" not in states
+    assert "RefreshBaseline" not in states
     assert result["outcome"] == "deployed"
     assert "PERFORMANCE_BREACH" in result["decision"]["reasons"]
 
@@ -125,7 +127,8 @@ def test_prior_shift_promotes_the_recalibrated_threshold_without_a_new_endpoint(
     endpoint = wf.client("sagemaker").describe_endpoint(EndpointName=ENDPOINT)
     assert endpoint["EndpointConfigName"] == CHAMPION_MODEL
     deployed = wf.events_of("Model Deployed", "prior2")
-    assert deployed and deployed[0]["kind"] == "recalibration"
+    assert deployed
+    assert deployed[0]["kind"] == "recalibration"
     assert not wf.locks().get(f"retrain#{MODEL_ID}")
 
     # the next window is evaluated at the recalibrated threshold: healthy again

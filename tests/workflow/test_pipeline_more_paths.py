@@ -248,8 +248,8 @@ def test_rollback_alarm_in_alarm_rolls_the_deployment_back(workflow: Workflow) -
 
     assert execution["status"] == "SUCCEEDED", execution
     arn = execution["executionArn"]
-    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed",
-                                  "Complete", "Succeeded"]
+    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment",
+                                  "IsDeployed", "Complete", "Succeeded"]
     result = output(execution)
     assert result["outcome"] == "rolled_back"
     deployment = result["deployment"]
