@@ -157,7 +157,8 @@ def unacknowledged_drift(drift: Mapping[str, Any], state: Mapping[str, Any], fac
     known = ack.get("features") if isinstance(ack, Mapping) else None
     if not isinstance(known, Mapping):
         return drifted
-    effects = drift.get("effects") if isinstance(drift.get("effects"), Mapping) else {}
+    raw = drift.get("effects")
+    effects: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     out = []
     for f in drifted:
         if f not in known:
@@ -172,9 +173,11 @@ def unacknowledged_drift(drift: Mapping[str, Any], state: Mapping[str, Any], fac
 def acknowledge(state: Mapping[str, Any], *, drift: Mapping[str, Any], run_id: str, now: datetime
                 ) -> dict[str, Any]:
     """The model state with the window's drifted features acknowledged (effect sizes kept at their maximum)."""
-    prev = state.get("driftAcknowledged") if isinstance(state.get("driftAcknowledged"), Mapping) else {}
+    raw_prev = state.get("driftAcknowledged")
+    prev: Mapping[str, Any] = raw_prev if isinstance(raw_prev, Mapping) else {}
     features = dict(prev.get("features") or {})
-    effects = drift.get("effects") if isinstance(drift.get("effects"), Mapping) else {}
+    raw = drift.get("effects")
+    effects: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     for f in drift.get("driftedFeatures") or []:
         e = effects.get(f)
         value = float(e) if isinstance(e, int | float) else 0.0
