@@ -100,8 +100,9 @@ def test_evaluate_event(env: dict[str, str]) -> None:
     assert out["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(y, s > 0.5))
     expected = [b for b in ({"metric": "roc_auc", "value": out["metrics"]["roc_auc"], "min": 0.8},
                             {"metric": "accuracy", "value": out["metrics"]["accuracy"], "min": 0.75})
-                if b["value"] < b["min"]]
-    assert out["breaches"] == expected
+                if out["intervals"][b["metric"]]["upper"] < b["min"]]  # breached at thresholdConfidence 0.9
+    assert [{k: b[k] for k in ("metric", "value", "min")} for b in out["breaches"]] == expected
+    assert all(b["interval"] == out["intervals"][b["metric"]] for b in out["breaches"])
     assert out["breached"] is bool(expected)
     run_id = load_event("metric_evaluator_evaluate.json")["run"]["runId"]
     assert out["resultUri"] == f"s3://{BUCKET}/runs/example-classifier/{run_id}/evaluation.json"
@@ -192,7 +193,8 @@ def test_compare_event_promotes_a_clear_winner(env: dict[str, str]) -> None:
     out = lambda_handler(event, CTX)
     champion = np.asarray([float(r[2]) for r in rows])
     assert out["promote"] is True
-    assert out["reasons"] == ["CHALLENGER_BETTER"]
+    assert out["reasons"][-1] == "CHALLENGER_BETTER"
+    assert "IMPROVED:roc_auc" in out["reasons"]
     assert out["requireApproval"] is False
     assert out["sampleSize"] == 600
     assert out["champion"] == pytest.approx(skm.roc_auc_score(y, champion))
@@ -204,7 +206,7 @@ def test_compare_event_promotes_a_clear_winner(env: dict[str, str]) -> None:
     same = lambda_handler(event, CTX)
     assert same["promote"] is False
     assert same["delta"] == 0.0
-    assert "BELOW_MARGIN" in same["reasons"]
+    assert "BELOW_MARGIN:roc_auc" in same["reasons"]
 
 
 def test_compare_missing_training_output(env: dict[str, str]) -> None:

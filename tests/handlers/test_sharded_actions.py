@@ -66,8 +66,12 @@ def test_evaluate_shards_then_reduce_equals_the_one_shot_evaluation(env: dict[st
     for key in ("status", "unlabelled", "thresholds", "breached"):
         assert merged[key] == one[key], key
     # the same breaches; a breach carries the metric's value (ROC AUC: within the bound below)
-    assert [{k: v for k, v in b.items() if k != "value"} for b in merged["breaches"]] == [
-        {k: v for k, v in b.items() if k != "value"} for b in one["breaches"]]
+    # (and an interval: the same Wilson bound for accuracy, Hanley-McNeil instead of DeLong for ROC AUC)
+    assert [{k: v for k, v in b.items() if k not in ("value", "interval")} for b in merged["breaches"]] == [
+        {k: v for k, v in b.items() if k not in ("value", "interval")} for b in one["breaches"]]
+    assert merged["intervals"]["accuracy"] == pytest.approx(one["intervals"]["accuracy"])
+    assert merged["intervals"]["roc_auc"]["method"] == "hanley_mcneil"
+    assert merged["intervals"]["roc_auc"]["upper"] == pytest.approx(one["intervals"]["roc_auc"]["upper"], abs=0.01)
     assert [b["metric"] for b in one["breaches"]] == ["roc_auc", "accuracy"]
     for name in EXACT:
         assert merged["metrics"][name] == pytest.approx(one["metrics"][name], rel=1e-12, abs=1e-15), name

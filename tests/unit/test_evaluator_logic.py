@@ -119,7 +119,9 @@ def test_multiclass_metrics_equal_sklearn() -> None:
     assert m["recall"] == pytest.approx(skm.recall_score(y, yp, average="macro"))
     assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p, multi_class="ovr"))
     assert m["log_loss"] == pytest.approx(skm.log_loss(y, p))
-    assert doc["breaches"] == [{"metric": "f1", "value": m["f1"], "min": 0.99}]
+    assert [{k: b[k] for k in ("metric", "value", "min")} for b in doc["breaches"]] == [
+        {"metric": "f1", "value": m["f1"], "min": 0.99}]
+    assert doc["breaches"][0]["interval"]["upper"] < 0.99
 
 
 def _reg_cfg(**over: Any):
@@ -172,7 +174,8 @@ def test_clear_winner_is_promoted() -> None:
     strong = 1 / (1 + np.exp(-(2.0 * (2 * y - 1) + rng.normal(size=y.size))))
     res = compare_models(_cfg(), y.astype(str), weak, strong)
     assert res["promote"] is True
-    assert res["reasons"] == ["CHALLENGER_BETTER"]
+    assert res["reasons"] == ["IMPROVED:roc_auc", "NON_INFERIOR:accuracy", "CHALLENGER_BETTER"]
+    assert res["remedy"] == "retrain"
     assert res["champion"] == pytest.approx(skm.roc_auc_score(y, weak))
     assert res["challenger"] == pytest.approx(skm.roc_auc_score(y, strong))
     assert res["delta"] == pytest.approx(res["challenger"] - res["champion"])
@@ -181,7 +184,7 @@ def test_clear_winner_is_promoted() -> None:
     # the reverse comparison never promotes
     back = compare_models(_cfg(), y.astype(str), strong, weak)
     assert back["promote"] is False
-    assert "BELOW_MARGIN" in back["reasons"]
+    assert "BELOW_MARGIN:roc_auc" in back["reasons"]
 
 
 def test_equal_models_are_not_promoted() -> None:
@@ -191,7 +194,7 @@ def test_equal_models_are_not_promoted() -> None:
     res = compare_models(_cfg(promotion={"metric": "roc_auc", "minImprovement": 0.0, "minSamples": 100}),
                          y.astype(str), s, noisy)
     assert res["promote"] is False
-    assert "NOT_SIGNIFICANT" in res["reasons"]
+    assert "NOT_SIGNIFICANT:roc_auc" in res["reasons"]
 
 
 def test_too_few_rows_are_not_promoted() -> None:

@@ -168,7 +168,7 @@ def test_approval_required_waits_for_the_api_then_deploys(workflow: Workflow) ->
     execution = wf.stack.wait_execution(arn, timeout=60)
 
     assert execution["status"] == "SUCCEEDED", execution
-    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "WaitForApproval", "IsApproved", "Deploy",
+    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "WaitForApproval", "IsApproved", "ChooseRemedy", "Deploy",
                                   "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline",
                                   "Complete", "Succeeded"]
     result = output(execution)
@@ -248,8 +248,8 @@ def test_rollback_alarm_in_alarm_rolls_the_deployment_back(workflow: Workflow) -
 
     assert execution["status"] == "SUCCEEDED", execution
     arn = execution["executionArn"]
-    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed",
-                                  "Complete", "Succeeded"]
+    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment",
+                                  "IsDeployed", "Complete", "Succeeded"]
     result = output(execution)
     assert result["outcome"] == "rolled_back"
     deployment = result["deployment"]

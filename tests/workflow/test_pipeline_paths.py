@@ -36,7 +36,7 @@ BRANCH_STATES = {"Evaluate", "CheckDrift"}
 BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
 RETRAIN_AND_DEPLOY = [
     "StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Train", "ScoreChallenger", "ShouldPromote",
-    "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline", "Complete",
+    "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline", "Complete",
     "Succeeded",
 ]
 NO_RETRAIN = ["StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Complete", "Succeeded"]

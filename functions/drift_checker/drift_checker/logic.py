@@ -54,6 +54,8 @@ MIN_SAMPLES = 30
 LINF_THRESHOLD = 0.1
 EXACT_KS_MAX_PRODUCT = 1_000_000
 MIN_EXPECTED = 5.0
+#: drifted features whose effect size the compact summary carries (the policy compares them with acknowledged drift)
+MAX_EFFECTS = 200
 
 
 def numeric_drift(ref: dict[str, Any], current: np.ndarray) -> dict[str, Any]:
@@ -208,22 +210,25 @@ def run_check(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, An
 
 
 def publish_check(settings: Settings, run: RunRef, doc: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """Write ``drift.json``, emit the drift metrics, publish ``Drift Detected`` when detected; the compact summary
-    (``extra`` — e.g. the sharding block of a reduced run — is added to it)."""
+    """Write ``drift.json``, emit the drift metrics, publish ``Drift Detected`` when any feature drifted (with
+    ``datasetDrift``: whether the share of drifted features reached ``datasetShare``); the compact summary, with
+    the drifted features' effect sizes (``extra`` — e.g. the sharding block of a reduced run — is added to it)."""
     result_uri = put_json(run.prefix(settings.bucket).child("drift.json"), doc)
     summary = sanitize({
         "status": doc["status"], "detected": doc["detected"], "driftedFeatures": doc["driftedFeatures"],
         "share": doc["share"], "testedFeatures": doc["testedFeatures"], "sampleSize": doc["sampleSize"],
         "badRecords": doc["badRecords"], "correction": doc["correction"], "alpha": doc["alpha"],
+        "effects": {n: doc["features"][n].get("effectSize") for n in doc["driftedFeatures"][:MAX_EFFECTS]},
         "resultUri": result_uri, **extra,
     })
     metrics.add_dimension(name="modelId", value=run.model_id)
     metrics.add_metric(name="DriftedFeatures", unit=MetricUnit.Count, value=len(doc["driftedFeatures"]))
     metrics.add_metric(name="DriftShare", unit=MetricUnit.NoUnit, value=doc["share"])
     metrics.add_metric(name="DriftSampleSize", unit=MetricUnit.Count, value=doc["sampleSize"])
-    if doc["detected"]:
+    if doc["driftedFeatures"]:  # any drifted feature alerts; ``datasetDrift`` says whether the dataset drifted
         top = {n: {k: doc["features"][n].get(k) for k in ("test", "pvalueAdjusted", "effect", "effectSize")}
                for n in doc["driftedFeatures"][:20]}
         publish(settings, "Drift Detected", {"modelId": run.model_id, "runId": run.run_id, **summary,
+                                             "datasetDrift": bool(doc["detected"]),
                                              "datasetShare": doc["datasetShare"], "features": top})
     return summary

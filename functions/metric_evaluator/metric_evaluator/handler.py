@@ -15,7 +15,7 @@ from driftline_common.runs import parse_action, parse_run, require_obj, require_
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
 
-from metric_evaluator.logic import run_comparison, run_evaluation
+from metric_evaluator.logic import champion_decision_threshold, run_comparison, run_evaluation
 from metric_evaluator.shards import run_evaluate_shard, run_reduce
 
 ACTIONS = ("evaluate", "compare", "evaluate_shard", "reduce")
@@ -35,11 +35,19 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         require_str(training, "jobName", "training")
     settings = get_settings()
     logger.append_keys(modelId=run.model_id, runId=run.run_id, action=action)
-    cfg = ModelStore(settings).get_config(run.model_id)
+    store = ModelStore(settings)
+    cfg = store.get_config(run.model_id)
+    # the champion's decision threshold (a recalibration changes it without a new endpoint) for threshold metrics
+    champion_threshold = champion_decision_threshold(store.get_state(run.model_id))
+    if action == "compare":
+        return run_comparison(settings, cfg, run, evaluation, training, decision=event.get("decision"),
+                              champion_threshold=champion_threshold)
+    if champion_threshold is not None:
+        cfg = cfg.model_copy(update={"decision_threshold": champion_threshold})
     if action == "evaluate":
         return run_evaluation(settings, cfg, run)
     if action == "evaluate_shard":
         return run_evaluate_shard(settings, cfg, run, event.get("items"))
     if action == "reduce":
         return run_reduce(settings, cfg, run, event.get("shards"))
-    return run_comparison(settings, cfg, run, evaluation, training)
+    raise AssertionError(action)  # parse_action admits only the actions above

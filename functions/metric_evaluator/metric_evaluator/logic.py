@@ -9,11 +9,12 @@ Multiclass: per-class scores in the order of the config's ``labels`` (prediction
 labels; ``precision``/``recall``/``f1`` are macro averages, ``*_weighted`` the support-weighted ones.
 Regression: the score is the prediction.
 
-Promotion (``compare``): both models are scored on the SAME labelled rows (the challenger's
-``evaluation_predictions.csv`` aligned by ``inference_id`` with the champion's captured scores). The delta is
-the improvement in the metric's direction (positive = challenger better); a paired bootstrap over rows with a
-fixed seed gives its 95% interval. The challenger is promoted only if ``delta >= minImprovement``, the sample
-holds at least ``promotion.minSamples`` rows and the interval's lower bound is above 0.
+Promotion (``compare``): the champion, the retrained challenger and — for a binary classifier whose threshold
+metrics breached while its ranking held — the champion with a recalibrated decision threshold are scored on the
+SAME labelled rows (the challenger's ``evaluation_predictions.csv`` aligned by ``inference_id`` with the
+champion's captured scores). The metrics that breached must improve (paired tests of :mod:`metric_evaluator.stats`,
+Holm-corrected), every other thresholded metric must stay within its non-inferiority margin; see
+docs/decisions.md.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 import driftline_metrics as dm
 import numpy as np
 from aws_lambda_powertools.metrics import MetricUnit
-from driftline_common.config import HIGHER_IS_BETTER, ModelConfig
+from driftline_common.config import HIGHER_IS_BETTER, UNBOUNDED_METRICS, ModelConfig
 from driftline_common.datasets import (
     LabelledWindow,
     norm_label,
@@ -47,10 +48,10 @@ from driftline_common.s3io import S3Uri, get_bytes, put_json, sanitize
 from driftline_common.settings import Settings
 from driftline_common.store import iso
 
+from metric_evaluator import stats
+
 MAX_CURVE_POINTS = 200
-BOOTSTRAP_RESAMPLES = 300
 BOOTSTRAP_SEED = 20240601
-CONFIDENCE = 0.95
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -206,18 +207,52 @@ def compute_metrics(p: Problem) -> dict[str, Any]:
     return {"metrics": m, "details": details, "undefined": notes}
 
 
-def check_thresholds(cfg: ModelConfig, metrics: dict[str, float]) -> list[dict[str, Any]]:
-    """Breaches of the config's thresholds (a NaN metric breaches nothing: it is reported as undefined)."""
+def check_thresholds(cfg: ModelConfig, metrics: dict[str, float],
+                     bounds: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Breaches of the config's thresholds (a NaN metric breaches nothing: it is reported as undefined).
+
+    With ``bounds`` (``{metric: {"lower", "upper", "confidence", "method"}}``, one-sided bounds of the window's
+    metric) a metric breaches a ``min`` only when its upper bound is below it and a ``max`` only when its lower
+    bound is above it: the window is below the threshold with that confidence, not merely by its point estimate.
+    A metric without a bound is judged on its point estimate. Each breach reports the bound it was judged on.
+    """
     out: list[dict[str, Any]] = []
     for t in cfg.thresholds:
         value = metrics.get(t.metric, math.nan)
         if not math.isfinite(value):
             continue
-        if t.min is not None and value < t.min:
-            out.append({"metric": t.metric, "value": value, "min": t.min})
-        elif t.max is not None and value > t.max:
-            out.append({"metric": t.metric, "value": value, "max": t.max})
+        b = (bounds or {}).get(t.metric)
+        upper = b["upper"] if b and math.isfinite(b.get("upper", math.nan)) else value
+        lower = b["lower"] if b and math.isfinite(b.get("lower", math.nan)) else value
+        extra = {"interval": b} if b else {}
+        if t.min is not None and upper < t.min:
+            out.append({"metric": t.metric, "value": value, "min": t.min, **extra})
+        elif t.max is not None and lower > t.max:
+            out.append({"metric": t.metric, "value": value, "max": t.max, **extra})
     return out
+
+
+def metric_bounds(cfg: ModelConfig, p: Problem, metrics: dict[str, float]) -> dict[str, dict[str, Any]]:
+    """One-sided bounds at ``retrainPolicy.thresholdConfidence`` of every thresholded metric of the window."""
+    confidence = cfg.retrain_policy.threshold_confidence
+    out: dict[str, dict[str, Any]] = {}
+    for t in cfg.thresholds:
+        if t.metric in out or not math.isfinite(metrics.get(t.metric, math.nan)):
+            continue
+        b = stats.window_bounds(t.metric, kind=p.kind, y=p.y, y_pred=p.y_pred, scores=p.scores,
+                                confidence=confidence)
+        if b is not None and math.isfinite(b["lower"]) and math.isfinite(b["upper"]):
+            out[t.metric] = b
+    return out
+
+
+def merged_bounds(cfg: ModelConfig, metrics: dict[str, float], details: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Bounds of a sharded (merged) evaluation from its confusion matrix (regression: none, point estimates)."""
+    matrix = (details.get("confusionMatrix") or {}).get("matrix")
+    if cfg.problem_type == "regression" or not matrix:
+        return {}
+    return stats.bounds_from_counts([t.metric for t in cfg.thresholds], metrics, np.asarray(matrix),
+                                    cfg.retrain_policy.threshold_confidence, binary=cfg.problem_type == "binary")
 
 
 def evaluate_window(cfg: ModelConfig, window: LabelledWindow) -> dict[str, Any]:
@@ -235,7 +270,9 @@ def evaluate_window(cfg: ModelConfig, window: LabelledWindow) -> dict[str, Any]:
                 "breaches": [], "breached": False}
     p = prepare(cfg, window.y_true, window.scores, window.predicted)
     res = compute_metrics(p)
-    breaches = check_thresholds(cfg, res["metrics"])
+    bounds = metric_bounds(cfg, p, res["metrics"])
+    breaches = check_thresholds(cfg, res["metrics"], bounds)
+    res["intervals"] = bounds
     if p.kind != "regression":
         support = np.bincount(p.y[p.y >= 0], minlength=2 if p.kind == "binary" else len(p.labels))
         res["details"]["classCounts"] = support.tolist()
@@ -293,72 +330,10 @@ def metric_value(cfg: ModelConfig, metric: str, y_true: np.ndarray, scores: np.n
     return float(compute_metrics(p)["metrics"].get(metric, math.nan))
 
 
-def _fast_metric(cfg: ModelConfig, metric: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    """``f(y, s)`` on prepared encodings, for the bootstrap loop (same numbers as :func:`compute_metrics`)."""
-    thr = cfg.decision_threshold
-
-    def f(y: np.ndarray, s: np.ndarray) -> float:
-        notes: dict[str, str] = {}
-        if cfg.problem_type == "binary":
-            table: dict[str, Callable[[], float]] = {
-                "roc_auc": lambda: dm.roc_auc_score(y, s),
-                "average_precision": lambda: dm.average_precision_score(y, s),
-                "log_loss": lambda: dm.log_loss(y, s, labels=[0, 1]),
-                "brier": lambda: dm.brier_score_loss(y, s, pos_label=1),
-                "accuracy": lambda: dm.accuracy_score(y, s > thr),
-                "balanced_accuracy": lambda: dm.balanced_accuracy_score(y, (s > thr).astype(int)),
-                "precision": lambda: dm.precision_score(y, (s > thr).astype(int), zero_division=np.nan),
-                "recall": lambda: dm.recall_score(y, (s > thr).astype(int), zero_division=np.nan),
-                "f1": lambda: dm.f1_score(y, (s > thr).astype(int), zero_division=np.nan),
-                "mcc": lambda: dm.matthews_corrcoef(y, (s > thr).astype(int)),
-            }
-            return _safe(table[metric], metric, notes)
-        if cfg.problem_type == "regression":
-            reg: dict[str, Callable[[], float]] = {
-                "mse": lambda: dm.mean_squared_error(y, s),
-                "rmse": lambda: dm.root_mean_squared_error(y, s),
-                "mae": lambda: dm.mean_absolute_error(y, s),
-                "r2": lambda: dm.r2_score(y, s),
-                "mape": lambda: dm.mean_absolute_percentage_error(y, s),
-            }
-            return _safe(reg[metric], metric, notes)
-        prob = Problem("multiclass", y, s, np.argmax(s, axis=1), [str(i) for i in range(s.shape[1])])
-        return float(compute_metrics(prob)["metrics"].get(metric, math.nan))
-
-    return f
-
-
-def paired_bootstrap(
-    y: np.ndarray, s_champion: np.ndarray, s_challenger: np.ndarray, f: Callable[[np.ndarray, np.ndarray], float],
-    *, higher_is_better: bool, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-) -> dict[str, Any]:
-    """Percentile interval of the improvement ``challenger - champion`` (sign flipped for lower-is-better).
-
-    Both models are scored on the same resampled rows (paired), with a fixed seed so runs are reproducible.
-    """
-    rng = np.random.default_rng(seed)
-    n = y.size
-    sign = 1.0 if higher_is_better else -1.0
-    deltas = []
-    for _ in range(resamples):
-        idx = rng.integers(0, n, n)
-        d = sign * (f(y[idx], s_challenger[idx]) - f(y[idx], s_champion[idx]))
-        if math.isfinite(d):
-            deltas.append(d)
-    alpha = (1 - CONFIDENCE) / 2
-    if len(deltas) < resamples // 2:
-        return {"method": "paired_bootstrap", "resamples": resamples, "valid": len(deltas), "seed": seed,
-                "confidence": CONFIDENCE, "lower": math.nan, "upper": math.nan}
-    arr = np.asarray(deltas)
-    return {
-        "method": "paired_bootstrap", "resamples": resamples, "valid": len(deltas), "seed": seed,
-        "confidence": CONFIDENCE, "lower": float(np.quantile(arr, alpha)), "upper": float(np.quantile(arr, 1 - alpha)),
-        "stdError": float(arr.std(ddof=1)),
-    }
-
-
-def mcnemar(y: np.ndarray, pred_champion: np.ndarray, pred_challenger: np.ndarray) -> dict[str, Any]:
-    """McNemar's counts and exact two-sided p-value (binomial on the discordant pairs)."""
+def mcnemar(y: np.ndarray, pred_champion: np.ndarray, pred_challenger: np.ndarray, *, mid_p: bool = True
+            ) -> dict[str, Any]:
+    """McNemar's counts, exact two-sided p-value and the one-sided p-value of "challenger more accurate"
+    (exact or mid-p binomial on the discordant pairs) — the accuracy verdict of the promotion rule."""
     a = pred_champion == y
     b = pred_challenger == y
     only_champion = int(np.sum(a & ~b))
@@ -372,7 +347,9 @@ def mcnemar(y: np.ndarray, pred_champion: np.ndarray, pred_challenger: np.ndarra
                 for i in range(k + 1)]
         p = min(1.0, 2 * float(np.sum(np.exp(logs))))
     return {"method": "mcnemar", "bothCorrect": int(np.sum(a & b)), "bothWrong": int(np.sum(~a & ~b)),
-            "championOnly": only_champion, "challengerOnly": only_challenger, "pvalue": p}
+            "championOnly": only_champion, "challengerOnly": only_challenger, "pvalue": p,
+            "pvalueOneSided": stats.binom_sf_half(only_challenger, m, mid_p=mid_p),
+            "oneSided": "mid-p" if mid_p else "exact"}
 
 
 def squared_error_differences(y: np.ndarray, s_champion: np.ndarray, s_challenger: np.ndarray) -> dict[str, Any]:
@@ -385,51 +362,158 @@ def squared_error_differences(y: np.ndarray, s_champion: np.ndarray, s_challenge
             "lower": mean - 1.959964 * se, "upper": mean + 1.959964 * se}
 
 
+#: verdicts of one metric in a comparison (reason codes are ``VERDICT:metric``)
+IMPROVED, NOT_SIGNIFICANT, BELOW_MARGIN = "IMPROVED", "NOT_SIGNIFICANT", "BELOW_MARGIN"
+NON_INFERIOR, REGRESSED, UNDEFINED = "NON_INFERIOR", "REGRESSED", "UNDEFINED"
+CHALLENGER_BETTER, RECALIBRATED = "CHALLENGER_BETTER", "RECALIBRATED"
+
+
+def promotion_metrics(cfg: ModelConfig, breached: list[str] | None) -> tuple[list[str], list[str]]:
+    """``(must_improve, must_not_regress)``: the breached thresholded metrics (the primary ``promotion.metric``
+    when none breached), and every other thresholded metric."""
+    thresholded = list(dict.fromkeys(t.metric for t in cfg.thresholds))
+    must = [m for m in thresholded if m in set(breached or [])]
+    if not must:
+        must = [cfg.promotion.metric]
+    return must, [m for m in thresholded if m not in must]
+
+
+def _threshold_ok(cfg: ModelConfig, metric: str, value: float) -> bool:
+    """The point estimate meets every threshold on ``metric``."""
+    if not math.isfinite(value):
+        return False
+    return all((t.min is None or value >= t.min) and (t.max is None or value <= t.max)
+               for t in cfg.thresholds if t.metric == metric)
+
+
+def judge_candidate(cfg: ModelConfig, champion: Problem, candidate: Problem, *, must: list[str], others: list[str],
+                    resamples: int, seed: int) -> dict[str, Any]:
+    """Every metric's paired test and verdict for one candidate; ``passes`` when every must-improve metric
+    improved (Holm-corrected one-sided tests at ``promotion.alpha``, delta >= ``minImprovement``) and no other
+    thresholded metric regressed beyond its non-inferiority margin (one-sided bound at ``1 - alpha``)."""
+    promo = cfg.promotion
+    confidence = 1 - promo.alpha
+    y = champion.y
+    tests: dict[str, dict[str, Any]] = {}
+    for m in [*must, *others]:
+        if m in tests:
+            continue
+        tests[m] = stats.paired_test(
+            m, kind=champion.kind, y=y, champion=(champion.y_pred, champion.scores),
+            candidate=(candidate.y_pred, candidate.scores), confidence=confidence,
+            mid_p=promo.mcnemar == "mid-p", resamples=resamples, seed=seed)
+    rejected = stats.holm([tests[m]["pvalue"] for m in must], promo.alpha)
+    for m, rej in zip(must, rejected, strict=True):
+        t = tests[m]
+        t["role"] = "must_improve"
+        t["holmRejected"] = rej
+        if not (math.isfinite(t["champion"]) and math.isfinite(t["candidate"])):
+            t["verdict"] = UNDEFINED
+        elif t["delta"] < promo.min_improvement:
+            t["verdict"] = BELOW_MARGIN
+        elif not rej:
+            t["verdict"] = NOT_SIGNIFICANT
+        else:
+            t["verdict"] = IMPROVED
+    for m in others:
+        t = tests[m]
+        margin = promo.margin(m)
+        if m in UNBOUNDED_METRICS and math.isfinite(t["champion"]):
+            margin *= abs(t["champion"])
+        t["role"] = "non_inferior"
+        t["margin"] = margin
+        if not math.isfinite(t["lower"]):
+            t["verdict"] = UNDEFINED
+        else:
+            t["verdict"] = REGRESSED if t["lower"] < -margin else NON_INFERIOR
+    passes = all(tests[m]["verdict"] == IMPROVED for m in must) and not any(
+        tests[m]["verdict"] == REGRESSED for m in others)
+    fixes = all(_threshold_ok(cfg, m, tests[m]["candidate"]) for m in must if any(
+        t.metric == m for t in cfg.thresholds))
+    return {"passes": passes, "fixes": fixes, "tests": tests,
+            "verdicts": [f"{tests[m]['verdict']}:{m}" for m in [*must, *others]]}
+
+
+def _choose(candidates: dict[str, dict[str, Any]], must: list[str]) -> str | None:
+    """The remedy to deploy: among the candidates that pass, those that bring every breached metric back within
+    its threshold first, the cheapest of them (a recalibration before a retrained model); else the larger
+    improvement of the first must-improve metric."""
+    passing = [k for k in ("recalibrated", "retrained") if candidates.get(k, {}).get("passes")]
+    if not passing:
+        return None
+    fixing = [k for k in passing if candidates[k]["fixes"]]
+    if fixing:
+        return fixing[0]
+    return max(passing, key=lambda k: candidates[k]["tests"][must[0]]["delta"])
+
+
 def compare_models(
     cfg: ModelConfig, y_true: np.ndarray, champion_scores: np.ndarray, challenger_scores: np.ndarray,
-    *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+    *, breached: list[str] | None = None, champion_threshold: float | None = None,
+    recalibration_threshold: float | None = None, resamples: int | None = None, seed: int = BOOTSTRAP_SEED,
 ) -> dict[str, Any]:
-    """Score both models on the same rows and apply the promotion rule."""
+    """Score the champion, the retrained challenger and (binary, when given) the champion with a recalibrated
+    decision threshold on the same rows; apply the promotion rule to each; choose the remedy.
+
+    ``breached``: the metrics that breached (from the decision); ``champion_threshold``: the champion's current
+    decision threshold (its recalibrated one, else the config's); ``recalibration_threshold``: the candidate
+    threshold fitted on earlier labelled windows (never on these rows).
+    """
     promo = cfg.promotion
-    metric = promo.metric
+    must, others = promotion_metrics(cfg, breached)
+    metric = must[0]
     higher = metric in HIGHER_IS_BETTER
     n = len(y_true)
+    resamples = resamples or promo.bootstrap_resamples
     result: dict[str, Any] = {"metric": metric, "higherIsBetter": higher, "minImprovement": promo.min_improvement,
-                              "minSamples": promo.min_samples, "sampleSize": n}
+                              "minSamples": promo.min_samples, "sampleSize": n, "breachedMetrics": list(breached or []),
+                              "mustImprove": must, "mustNotRegress": others, "alpha": promo.alpha,
+                              "nonInferiorityMargin": promo.non_inferiority_margin, "remedy": None,
+                              "candidates": {}, "metrics": {}}
     if n == 0:
         return {**result, "promote": False, "champion": math.nan, "challenger": math.nan, "delta": math.nan,
                 "pairedTest": {}, "reasons": ["TOO_FEW_SAMPLES", "METRIC_UNDEFINED"]}
-    pc = prepare(cfg, y_true, champion_scores, np.full(n, "", dtype=str))
-    pn = prepare(cfg, y_true, challenger_scores, np.full(n, "", dtype=str))
+    blank = np.full(n, "", dtype=str)
+    champ_cfg = cfg if champion_threshold is None else cfg.model_copy(
+        update={"decision_threshold": champion_threshold})
+    pc = prepare(champ_cfg, y_true, champion_scores, blank)
+    pn = prepare(cfg, y_true, challenger_scores, blank)
     if pc.scores is None or pn.scores is None:
         return {**result, "promote": False, "champion": math.nan, "challenger": math.nan, "delta": math.nan,
                 "pairedTest": {}, "reasons": ["METRIC_UNDEFINED"]}
-    f = _fast_metric(cfg, metric)
-    y = pc.y
-    champ = f(y, pc.scores)
-    chall = f(y, pn.scores)
-    delta = (chall - champ) if higher else (champ - chall)
-    paired: dict[str, Any] = paired_bootstrap(y, pc.scores, pn.scores, f, higher_is_better=higher,
-                                              resamples=resamples, seed=seed)
-    if cfg.problem_type == "regression":
-        paired["squaredErrors"] = squared_error_differences(y, pc.scores, pn.scores)
+    candidates = {"retrained": judge_candidate(cfg, pc, pn, must=must, others=others, resamples=resamples,
+                                               seed=seed)}
+    if recalibration_threshold is not None and pc.kind == "binary":
+        pr = prepare(cfg.model_copy(update={"decision_threshold": recalibration_threshold}), y_true,
+                     champion_scores, blank)
+        candidates["recalibrated"] = {
+            **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed),
+            "decisionThreshold": recalibration_threshold,
+            "championThreshold": champ_cfg.decision_threshold,
+        }
+    too_few = n < promo.min_samples
+    winner = None if too_few else _choose(candidates, must)
+    shown = candidates[winner or "retrained"]
+    test = shown["tests"][metric]
+    paired: dict[str, Any] = {k: test[k] for k in ("method", "lower", "upper", "confidence", "pvalue") if k in test}
+    if pc.kind == "regression":
+        paired["squaredErrors"] = squared_error_differences(pc.y, pc.scores, pn.scores)
     else:
-        paired["mcnemar"] = mcnemar(y, pc.y_pred, pn.y_pred)
-    reasons: list[str] = []
-    if not (math.isfinite(champ) and math.isfinite(chall)):
-        reasons.append("METRIC_UNDEFINED")
-    if n < promo.min_samples:
+        paired["mcnemar"] = mcnemar(pc.y, pc.y_pred, pn.y_pred, mid_p=promo.mcnemar == "mid-p")
+    reasons = list(shown["verdicts"])
+    if too_few:
         reasons.append("TOO_FEW_SAMPLES")
-    if not (math.isfinite(delta) and delta >= promo.min_improvement):
-        reasons.append("BELOW_MARGIN")
-    lower = paired.get("lower", math.nan)
-    if not (math.isfinite(lower) and lower > 0):
-        reasons.append("NOT_SIGNIFICANT")
-    promote = not reasons
-    if promote:
-        reasons.append("CHALLENGER_BETTER")
-    return {**result, "promote": promote, "champion": champ, "challenger": chall, "delta": delta,
-            "pairedTest": paired, "reasons": reasons}
+    if winner == "retrained":
+        reasons.append(CHALLENGER_BETTER)
+    elif winner == "recalibrated":
+        reasons.append(RECALIBRATED)
+    out = {**result, "promote": winner is not None, "remedy": {"retrained": "retrain",
+                                                              "recalibrated": "recalibration"}.get(winner or ""),
+           "champion": test["champion"], "challenger": test["candidate"], "delta": test["delta"],
+           "pairedTest": paired, "reasons": reasons, "candidates": candidates, "metrics": shown["tests"]}
+    if winner == "recalibrated":
+        out["decisionThreshold"] = recalibration_threshold
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------- orchestration
@@ -444,6 +528,7 @@ def summarize(doc: dict[str, Any], result_uri: str, dataset_uri: str) -> dict[st
         "thresholds": doc["thresholds"],
         "breaches": doc["breaches"],
         "breached": doc["breached"],
+        "intervals": doc.get("intervals") or {},
         "resultUri": result_uri,
         "datasetUri": dataset_uri,
     }
@@ -480,10 +565,35 @@ def _challenger_uri(cfg: ModelConfig, training: dict[str, Any]) -> S3Uri:
     return base.child(str(training["jobName"]), "output", "output.tar.gz")
 
 
+def champion_decision_threshold(state: dict[str, Any]) -> float | None:
+    """The decision threshold recorded with the champion (set by a recalibration), ``None`` when it has none."""
+    value = (state.get("champion") or {}).get("decisionThreshold")
+    if isinstance(value, int | float) and math.isfinite(float(value)):
+        return float(value)
+    return None
+
+
+def _decision_inputs(decision: Any) -> tuple[list[str] | None, float | None]:
+    """``(breached metrics, recalibration threshold)`` from the decision the state machine passes (absent in a
+    comparison requested without one: the primary metric only, no recalibration)."""
+    if not isinstance(decision, dict):
+        return None, None
+    breached = decision.get("breachedMetrics")
+    breached = [str(m) for m in breached] if isinstance(breached, list) else None
+    recal = decision.get("recalibration")
+    threshold = None
+    if isinstance(recal, dict) and recal.get("status") == "FITTED" and isinstance(recal.get("threshold"), int | float):
+        threshold = float(recal["threshold"])
+    return breached, threshold
+
+
 def run_comparison(
-    settings: Settings, cfg: ModelConfig, run: RunRef, evaluation: dict[str, Any], training: dict[str, Any]
+    settings: Settings, cfg: ModelConfig, run: RunRef, evaluation: dict[str, Any], training: dict[str, Any],
+    *, decision: Any = None, champion_threshold: float | None = None,
 ) -> dict[str, Any]:
-    """Champion vs challenger on the same labelled rows; result to S3; ``Challenger Evaluated`` published."""
+    """Champion vs challenger (and the recalibrated champion) on the same labelled rows; result to S3;
+    ``Challenger Evaluated`` published."""
+    breached, recalibration_threshold = _decision_inputs(decision)
     dataset_uri = str(evaluation["datasetUri"])
     try:
         dataset = parse_dataset_csv(cfg, get_bytes(dataset_uri).decode("utf-8"))
@@ -509,7 +619,8 @@ def run_comparison(
             f"the challenger has {1 if challenger.ndim == 1 else challenger.shape[1]} score column(s), the champion "
             f"{1 if champion.ndim == 1 else champion.shape[1]}: they cannot be compared", uri=str(tar_uri))
     keep = np.all(np.isfinite(champion.reshape(len(di), -1)), axis=1)
-    doc = compare_models(cfg, dataset.y_true[di][keep], champion[keep], challenger[keep])
+    doc = compare_models(cfg, dataset.y_true[di][keep], champion[keep], challenger[keep], breached=breached,
+                         champion_threshold=champion_threshold, recalibration_threshold=recalibration_threshold)
     doc.update(
         modelId=run.model_id, runId=run.run_id, requireApproval=bool(cfg.promotion.require_approval),
         alignment={"datasetRows": int(dataset.ids.size), "challengerRows": int(ids.size),
@@ -521,7 +632,11 @@ def run_comparison(
     )
     result_uri = put_json(run.prefix(settings.bucket).child("comparison.json"), doc)
     summary = {k: doc[k] for k in ("promote", "requireApproval", "metric", "champion", "challenger", "delta",
-                                   "minImprovement", "sampleSize", "pairedTest", "reasons")}
+                                   "minImprovement", "sampleSize", "pairedTest", "reasons", "remedy",
+                                   "breachedMetrics", "mustImprove", "mustNotRegress")}
+    summary["verdicts"] = {m: t["verdict"] for m, t in doc["metrics"].items()}
+    if doc.get("decisionThreshold") is not None:
+        summary["decisionThreshold"] = doc["decisionThreshold"]
     summary["resultUri"] = result_uri
     summary = sanitize(summary)
     publish(settings, "Challenger Evaluated", {"modelId": run.model_id, "runId": run.run_id, **summary,

@@ -52,7 +52,7 @@ from driftline_common.store import iso
 from driftline_metrics.exceptions import UndefinedMetricWarning
 from driftline_metrics.partial import BinaryScoreState, ConfusionMatrixState, RegressionState, merge_states
 
-from metric_evaluator.logic import _class_index, check_thresholds, emit_metrics, summarize
+from metric_evaluator.logic import _class_index, check_thresholds, emit_metrics, merged_bounds, summarize
 
 SHARD_SCHEMA = "driftline.evaluate-shard/v1"
 #: bins of the score histogram (ROC AUC / average precision error shrinks like 1 / resolution)
@@ -220,9 +220,10 @@ def merge_shards(cfg: ModelConfig, shards: list[dict[str, Any]]) -> dict[str, An
             notes["roc_auc"] = notes["average_precision"] = (
                 "sharded evaluation ranks scores on a [0, 1] histogram: scores outside [0, 1] are not ranked")
             notes["log_loss"] = notes["brier"] = "scores are not probabilities in [0, 1]"
-    breaches = check_thresholds(cfg, m)
+    bounds = merged_bounds(cfg, m, details)
+    breaches = check_thresholds(cfg, m, bounds)
     return {**base, "status": "ok", "metrics": m, "details": details, "undefined": notes, "breaches": breaches,
-            "breached": bool(breaches)}
+            "breached": bool(breaches), "intervals": bounds}
 
 
 def concat_dataset_parts(parts: Sequence[str]) -> bytes:

@@ -26,6 +26,8 @@ from driftline_common.settings import Settings
 from driftline_common.store import LockStore, ModelStore, RunStore, iso, parse_iso, retrain_lock_id, utcnow
 
 from retrain_launcher import policy as retrain_policy
+from retrain_launcher.recalibration import binary_rows as recalibration_rows
+from retrain_launcher.recalibration import fit_threshold
 from retrain_launcher.training import build_training_request, evaluation_csv, training_csv
 
 TRIGGER_TYPES = ("manual", "schedule", "ground_truth", "alarm", "api")
@@ -190,9 +192,13 @@ def sharding_of(cfg: ModelConfig, start: datetime, end: datetime) -> dict[str, A
 
 
 # ---------------------------------------------------------------------------------------------- decide
-def _training_sources(history: list[dict[str, Any]], *, run_id: str, start: datetime, days: int) -> list[str]:
-    """Dataset URIs of the completed windows in ``[start - days, start)``, one per window (the newest run)."""
+def _training_sources(history: list[dict[str, Any]], *, run_id: str, start: datetime, days: int,
+                      since: datetime | None = None) -> list[str]:
+    """Dataset URIs of the completed windows in ``[start - days, start)`` (and starting at/after ``since``), one
+    per window (the newest run)."""
     earliest = start - timedelta(days=days)
+    if since is not None and since > earliest:
+        earliest = since
     chosen: dict[str, dict[str, Any]] = {}
     for run in history:
         window = run.get("window") or {}
@@ -212,12 +218,8 @@ def _put_text(uri: S3Uri, text: str) -> None:
     client("s3").put_object(Bucket=uri.bucket, Key=uri.key, Body=text.encode(), ContentType="text/csv")
 
 
-def prepare_training_data(
-    cfg: ModelConfig, *, run_id: str, sources: list[str], current_dataset_uri: str | None
-) -> dict[str, Any]:
-    """Write the ``train`` and ``evaluation`` channels under ``<trainingDataUri>/<runId>/``; return their URIs."""
-    features = [f.name for f in cfg.features]
-    base = S3Uri.parse(cfg.training.training_data_uri).child(run_id)
+def read_sources(sources: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """``([(uri, text)], missing)``: the labelled dataset CSVs that still exist, and the URIs that do not."""
     datasets, missing = [], []
     for uri in sources:
         try:
@@ -226,6 +228,17 @@ def prepare_training_data(
             missing.append(uri)
     if missing:
         logger.warning("training datasets no longer exist", extra={"missing": missing})
+    return datasets, missing
+
+
+def prepare_training_data(
+    cfg: ModelConfig, *, run_id: str, sources: list[str], current_dataset_uri: str | None,
+    read: tuple[list[tuple[str, str]], list[str]] | None = None,
+) -> dict[str, Any]:
+    """Write the ``train`` and ``evaluation`` channels under ``<trainingDataUri>/<runId>/``; return their URIs."""
+    features = [f.name for f in cfg.features]
+    base = S3Uri.parse(cfg.training.training_data_uri).child(run_id)
+    datasets, missing = read if read is not None else read_sources(sources)
     train_text, n_train = training_csv(datasets, features)
     n_eval, eval_text = 0, ""
     if current_dataset_uri:
@@ -278,12 +291,17 @@ def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now:
             stores.locks.acquire(lock_id(model_id), run_id, ttl_seconds=policy.lock_ttl_minutes * 60, now=now)
         except RetrainInProgress as exc:
             decision = retrain_policy.with_lock_held(decision, exc.details.get("owner"))
+    recalibration: dict[str, Any] | None = None
     if decision.retrain:
+        sources = _training_sources(history, run_id=run_id, start=start, days=policy.training_window_days)
+        read = read_sources(sources)
         data = prepare_training_data(
-            cfg, run_id=run_id,
-            sources=_training_sources(history, run_id=run_id, start=start, days=policy.training_window_days),
-            current_dataset_uri=evaluation.get("datasetUri"),
+            cfg, run_id=run_id, sources=sources, current_dataset_uri=evaluation.get("datasetUri"), read=read,
         )
+        breached = decision.details.get("breachedMetrics") or []
+        if retrain_policy.wants_recalibration(cfg.problem_type, cfg.promotion.recalibration, breached):
+            recalibration = fit_recalibration(cfg, state, history, run_id=run_id, start=start, read=read,
+                                              breached=breached)
         if not data["trainRows"] or not data["evaluationRows"]:
             stores.locks.release(lock_id(model_id), run_id)
             decision = retrain_policy.with_no_training_data(decision)
@@ -299,13 +317,16 @@ def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now:
             cfg, run_id=run_id, role_arn=role, train_uri=data["trainUri"], evaluation_uri=data["evaluationUri"]
         )
         if not own:
-            entry = {"runId": run_id, "startedAt": iso(now), "jobName": training["TrainingJobName"]}
+            entry = {"runId": run_id, "startedAt": iso(now), "jobName": training["TrainingJobName"],
+                     "trigger": decision.details.get("trigger", "performance")}
             state["retrains"] = [*state.get("retrains", []), entry][-RETRAIN_HISTORY_SIZE:]
             stores.models.put_state(model_id, state)
 
     summary = {**decision.to_dict(), "policy": policy.model_dump(mode="json", by_alias=True)}
     if data is not None:
         summary["data"] = data
+    if training and recalibration is not None:
+        summary["recalibration"] = recalibration
     stores.runs.update(
         model_id, run_id,
         decision={k: v for k, v in summary.items() if k != "policy"},
@@ -320,6 +341,31 @@ def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now:
         })
     logger.info("retrain decision", extra={"modelId": model_id, "runId": run_id, "decision": decision.to_dict()})
     return {**summary, "training": training}
+
+
+def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
+                      start: datetime, read: tuple[list[tuple[str, str]], list[str]], breached: list[str]
+                      ) -> dict[str, Any]:
+    """The recalibration candidate: a decision threshold fitted on the earlier labelled windows the retrain
+    trains on, limited to those the current champion model scored (never the current window, which both
+    remedies are judged on). ``{"status": "FITTED", "threshold", ...}`` or ``{"status": "NOT_FITTED", ...}``."""
+    champion = state.get("champion") or {}
+    current = float(champion.get("decisionThreshold") or cfg.decision_threshold)
+    since_raw = champion.get("modelSince") or champion.get("since")
+    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
+    allowed = set(_training_sources(history, run_id=run_id, start=start, days=cfg.retrain_policy.training_window_days,
+                                    since=since))
+    texts = [text for uri, text in read[0] if uri in allowed]
+    try:
+        y, scores = recalibration_rows(cfg, texts)
+    except ValueError as exc:
+        return {"status": "NOT_FITTED", "reason": f"unreadable labelled window: {exc}"[:300],
+                "previousThreshold": current}
+    fit = fit_threshold(cfg, y, scores, breached)
+    if fit is None:
+        return {"status": "NOT_FITTED", "reason": "too few labelled rows scored by the champion before the window",
+                "rows": int(y.size), "previousThreshold": current}
+    return {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
 
 
 # ---------------------------------------------------------------------------------------------- approval
@@ -432,6 +478,8 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
                       "trainingDataEnd": window.get("start") or iso(now)})
         stores.models.put_state(model_id, state)
 
+    settle_drift_acknowledgement(stores, model_id, run_id, decision=decision, evaluation=evaluation, drift=drift,
+                                 outcome=outcome, deployment=deployment, now=now)
     drift_summary = {k: drift.get(k) for k in ("detected", "driftedFeatures", "share", "sampleSize", "resultUri")
                      if k in drift}
     decision_summary: dict[str, Any] = {
@@ -479,6 +527,25 @@ def alert_no_data(settings: Settings, result: Mapping[str, Any], window: Mapping
         Message=dumps({"modelId": model_id, "runId": result["runId"], "outcome": NO_DATA, "window": window,
                        "emptyWindowStreak": result.get("emptyWindowStreak")}),
     )
+
+
+def settle_drift_acknowledgement(stores: Stores, model_id: str, run_id: str, *, decision: Mapping[str, Any],
+                                 evaluation: Mapping[str, Any], drift: Mapping[str, Any], outcome: str,
+                                 deployment: Mapping[str, Any] | None, now: datetime) -> bool:
+    """Acknowledge the window's drift when a drift-only retrain did not deploy while performance was healthy
+    (the model state remembers the features and effect sizes, the run records ``driftAcknowledged``); clear it
+    when a retrained model was deployed (its baseline is refreshed). Returns whether drift was acknowledged."""
+    if retrain_policy.should_acknowledge(decision, evaluation, outcome):
+        state = retrain_policy.acknowledge(stores.models.get_state(model_id), drift=drift, run_id=run_id, now=now)
+        stores.models.put_state(model_id, state)
+        stores.runs.update(model_id, run_id, driftAcknowledged=state["driftAcknowledged"])
+        logger.info("drift acknowledged", extra={"modelId": model_id, "features": state["driftAcknowledged"]})
+        return True
+    if outcome == "deployed" and (deployment or {}).get("kind") != "recalibration":
+        state = stores.models.get_state(model_id)
+        if state.pop("driftAcknowledged", None) is not None:
+            stores.models.put_state(model_id, state)
+    return False
 
 
 def baseline_refresh(pipeline: Mapping[str, Any]) -> dict[str, Any] | None:

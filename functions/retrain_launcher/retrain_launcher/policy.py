@@ -13,8 +13,18 @@ Retrain only when a breach is real:
 * at least ``minNewLabels`` labelled rows arrived since the data of the last training (the sum of the
   sample sizes of the distinct windows that start at or after the model state's ``trainingDataEnd``,
   falling back to ``lastTrainedAt``; every known window when the model was never retrained);
-* the last retrain started at least ``cooldownHours`` ago;
-* fewer than ``maxRetrainsPerPeriod`` retrains started in the last ``periodDays`` days.
+* the last retrain started at least ``cooldownHours`` ago (a performance-triggered retrain looks only at the
+  last performance-triggered one, so a drift-only retrain never delays it);
+* fewer than ``maxRetrainsPerPeriod`` performance-triggered retrains (or, for a retrain triggered by drift
+  alone, fewer than ``maxDriftRetrainsPerPeriod`` drift-only ones) started in the last ``periodDays`` days: the
+  two budgets are separate, so drift that does not hurt can never block a retrain for a real breach.
+
+Acknowledged drift: when a drift-only retrain's challenger was not better while performance was healthy, the
+run records the drifted features and their effect sizes in the model state (``driftAcknowledged``, see
+:func:`acknowledge`). Drift then signals only for a drifted feature that is not acknowledged or whose effect
+size reached ``driftEffectFactor`` times the acknowledged one (``DRIFT_ACKNOWLEDGED`` otherwise), and windows
+that ended before the acknowledgement no longer sustain a drift streak. A deployment (new champion, new
+baseline) clears the acknowledgement.
 
 The per-model lock is not a policy input: the caller takes it after a positive decision and, when another
 run holds it, turns the decision into ``LOCK_HELD`` with :func:`with_lock_held`.
@@ -43,11 +53,17 @@ COOLDOWN = "COOLDOWN"
 BUDGET_EXHAUSTED = "BUDGET_EXHAUSTED"
 LOCK_HELD = "LOCK_HELD"
 NO_TRAINING_DATA = "NO_TRAINING_DATA"
+DRIFT_ACKNOWLEDGED = "DRIFT_ACKNOWLEDGED"
+DRIFT_BUDGET_EXHAUSTED = "DRIFT_BUDGET_EXHAUSTED"
+#: outcome code of a run that acknowledges drift (recorded on the run, see :func:`acknowledge`)
+ACKNOWLEDGED = "ACKNOWLEDGED"
+#: the metrics a new decision threshold can change (what a recalibration can fix)
+THRESHOLD_METRICS = frozenset({"accuracy", "balanced_accuracy", "precision", "recall", "f1", "mcc"})
 
 SIGNAL_CODES = (PERFORMANCE_BREACH, DATASET_DRIFT)
 BLOCKING_CODES = (
     HEALTHY, SIGNAL_NOT_ENABLED, BREACH_NOT_SUSTAINED, TOO_FEW_SAMPLES, TOO_FEW_NEW_LABELS, COOLDOWN,
-    BUDGET_EXHAUSTED, LOCK_HELD, NO_TRAINING_DATA,
+    BUDGET_EXHAUSTED, LOCK_HELD, NO_TRAINING_DATA, DRIFT_ACKNOWLEDGED, DRIFT_BUDGET_EXHAUSTED,
 )
 
 
@@ -116,13 +132,79 @@ def _assessed_windows(history: Sequence[Mapping[str, Any]], *, current_run_id: s
     return [by_window[k] for k in sorted(by_window, key=parse_iso, reverse=True)]
 
 
-def _retrain_times(state: Mapping[str, Any]) -> list[datetime]:
-    """Start times of the recorded retrains (``state.retrains``), or ``lastTrainedAt`` when none are recorded."""
-    times = [parse_iso(r["startedAt"]) for r in state.get("retrains", [])
-             if isinstance(r, Mapping) and r.get("startedAt")]
-    if not times and state.get("lastTrainedAt"):
+def _retrain_times(state: Mapping[str, Any], kind: str | None = None) -> list[datetime]:
+    """Start times of the recorded retrains (``state.retrains``), or ``lastTrainedAt`` when none are recorded.
+
+    ``kind`` ``"performance"`` / ``"drift"`` keeps only the retrains of that trigger (an entry recorded before
+    the trigger was recorded counts as a performance retrain).
+    """
+    entries = [r for r in state.get("retrains", []) if isinstance(r, Mapping) and r.get("startedAt")]
+    times = [parse_iso(r["startedAt"]) for r in entries
+             if kind is None or str(r.get("trigger") or "performance") == kind]
+    if not entries and state.get("lastTrainedAt") and kind != "drift":
         times.append(parse_iso(state["lastTrainedAt"]))
     return sorted(times)
+
+
+def unacknowledged_drift(drift: Mapping[str, Any], state: Mapping[str, Any], factor: float) -> list[str]:
+    """The drifted features that are not covered by the model's acknowledged drift.
+
+    A feature is covered when it was acknowledged and its effect size now is below ``factor`` times the
+    acknowledged one (an effect size the drift summary does not report counts as not larger).
+    """
+    drifted = [str(f) for f in drift.get("driftedFeatures") or []]
+    ack = state.get("driftAcknowledged")
+    known = ack.get("features") if isinstance(ack, Mapping) else None
+    if not isinstance(known, Mapping):
+        return drifted
+    raw = drift.get("effects")
+    effects: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    out = []
+    for f in drifted:
+        if f not in known:
+            out.append(f)
+            continue
+        now, then = effects.get(f), known.get(f)
+        if isinstance(now, int | float) and isinstance(then, int | float) and now >= factor * then:
+            out.append(f)
+    return out
+
+
+def acknowledge(state: Mapping[str, Any], *, drift: Mapping[str, Any], run_id: str, now: datetime
+                ) -> dict[str, Any]:
+    """The model state with the window's drifted features acknowledged (effect sizes kept at their maximum)."""
+    raw_prev = state.get("driftAcknowledged")
+    prev: Mapping[str, Any] = raw_prev if isinstance(raw_prev, Mapping) else {}
+    features = dict(prev.get("features") or {})
+    raw = drift.get("effects")
+    effects: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    for f in drift.get("driftedFeatures") or []:
+        e = effects.get(f)
+        value = float(e) if isinstance(e, int | float) else 0.0
+        features[str(f)] = max(value, float(features.get(str(f), 0.0)))
+    return {**state, "driftAcknowledged": {"at": iso(now), "runId": run_id, "features": features}}
+
+
+def should_acknowledge(decision: Mapping[str, Any], evaluation: Mapping[str, Any], outcome: str) -> bool:
+    """A drift-only retrain whose challenger was not deployed while the window's performance was healthy."""
+    return (bool(decision.get("retrain")) and decision.get("trigger") == "drift"
+            and outcome in ("champion_kept", "rejected") and not evaluation.get("breached"))
+
+
+def breached_metrics(evaluation: Mapping[str, Any]) -> list[str]:
+    """The metrics of the window's threshold breaches, in the config's order, once each."""
+    out: list[str] = []
+    for b in evaluation.get("breaches") or []:
+        if isinstance(b, Mapping) and isinstance(b.get("metric"), str) and b["metric"] not in out:
+            out.append(b["metric"])
+    return out
+
+
+def wants_recalibration(problem_type: str, enabled: bool, breached: Sequence[str]) -> bool:
+    """A recalibrated threshold is worth trying: a binary classifier whose ranking held (ROC AUC did not breach)
+    while a metric that depends on the decision threshold did."""
+    return (problem_type == "binary" and enabled and "roc_auc" not in breached
+            and any(m in THRESHOLD_METRICS for m in breached))
 
 
 def decide(
@@ -173,16 +255,28 @@ def decide(
     """
     breached = bool(evaluation.get("breached"))
     drift_detected = bool(drift.get("detected"))
-    signals = _signals(policy, breached, drift_detected)
+    details: dict[str, Any] = {"breachedMetrics": breached_metrics(evaluation)}
+    acknowledged = False
+    ack = state.get("driftAcknowledged") if isinstance(state.get("driftAcknowledged"), Mapping) else None
+    if drift_detected and "drift" in policy.triggers and ack:
+        fresh = unacknowledged_drift(drift, state, policy.drift_effect_factor)
+        details["unacknowledgedDrift"] = fresh
+        acknowledged = not fresh
+    signals = _signals(policy, breached, drift_detected and not acknowledged)
     sample_size = int(evaluation.get("sampleSize") or 0)
+    ack_time = parse_iso(ack["at"]) if ack and isinstance(ack.get("at"), str) else None
 
     # the streak: the current window plus the consecutive earlier windows that showed an enabled signal
+    # (drift in a window that ended before the drift was acknowledged sustains nothing)
     earlier = _assessed_windows(history, current_run_id=run_id, current_end=window_end)
     streak = 0
     if signals:
         streak = 1
         for run in earlier:
-            if not _signals(policy, bool(run.get("breached")), bool(run.get("driftDetected"))):
+            end = _window_key(run)
+            old_drift = bool(run.get("driftDetected")) and not (
+                ack_time is not None and end is not None and parse_iso(end) <= ack_time)
+            if not _signals(policy, bool(run.get("breached")), old_drift):
                 break
             streak += 1
 
@@ -195,13 +289,22 @@ def decide(
         if cutoff is None or (start and parse_iso(start) >= cutoff):
             new_labels += int(run.get("sampleSize") or 0)
 
-    retrains = _retrain_times(state)
-    in_period = sum(1 for t in retrains if t > now - timedelta(days=policy.period_days))
-    details: dict[str, Any] = {}
+    # a performance retrain is limited by performance retrains only; a drift-only one by every retrain's
+    # cooldown and by its own budget
+    kind = "performance" if PERFORMANCE_BREACH in signals else "drift"
+    retrains = _retrain_times(state, "performance" if kind == "performance" else None)
+    counted = retrains if kind == "performance" else _retrain_times(state, "drift")
+    in_period = sum(1 for t in counted if t > now - timedelta(days=policy.period_days))
+    budget = policy.max_retrains_per_period if kind == "performance" else policy.max_drift_retrains_per_period
+    if signals:
+        details["trigger"] = kind
 
     blocking: list[str] = []
     if not signals:
-        blocking.append(SIGNAL_NOT_ENABLED if (breached or drift_detected) else HEALTHY)
+        if acknowledged and not breached:
+            blocking.append(DRIFT_ACKNOWLEDGED)
+        else:
+            blocking.append(SIGNAL_NOT_ENABLED if (breached or drift_detected) else HEALTHY)
     else:
         if streak < policy.consecutive_breaches:
             blocking.append(BREACH_NOT_SUSTAINED)
@@ -212,8 +315,8 @@ def decide(
         if retrains and now - retrains[-1] < timedelta(hours=policy.cooldown_hours):
             blocking.append(COOLDOWN)
             details["cooldownUntil"] = iso(retrains[-1] + timedelta(hours=policy.cooldown_hours))
-        if in_period >= policy.max_retrains_per_period:
-            blocking.append(BUDGET_EXHAUSTED)
+        if in_period >= budget:
+            blocking.append(BUDGET_EXHAUSTED if kind == "performance" else DRIFT_BUDGET_EXHAUSTED)
 
     return PolicyDecision(
         retrain=bool(signals) and not blocking,

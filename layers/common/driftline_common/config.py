@@ -215,6 +215,16 @@ class RetrainPolicy(_Strict):
     triggers: list[RetrainTrigger] = Field(default_factory=lambda: list(_ALL_TRIGGERS), max_length=2)
     #: days of labelled data (ending at the window) used for the retraining set
     training_window_days: int = Field(7, alias="trainingWindowDays", ge=1, le=365)
+    #: a window breaches only when the metric's one-sided confidence bound at this level is on the wrong side of
+    #: its threshold (0.5: the point estimate, as before this field existed)
+    threshold_confidence: float = Field(0.9, alias="thresholdConfidence", gt=0, lt=1)
+    #: retrains triggered by drift alone have their own budget per ``periodDays``: they never use up the budget
+    #: of performance-triggered retrains (``maxRetrainsPerPeriod``)
+    max_drift_retrains_per_period: int = Field(1, alias="maxDriftRetrainsPerPeriod", ge=0)
+    #: acknowledged drift (a drift-only retrain whose challenger was not better while performance was healthy)
+    #: re-triggers only for a feature not acknowledged or an effect size at least this factor times the
+    #: acknowledged one
+    drift_effect_factor: float = Field(1.5, alias="driftEffectFactor", ge=1)
 
 
 class TrainingTemplate(_Strict):
@@ -249,19 +259,58 @@ class TrainingTemplate(_Strict):
         return value
 
 
+#: error metrics without an upper bound: their non-inferiority margin is relative to the champion's value
+UNBOUNDED_METRICS = {"log_loss", "mse", "rmse", "mae", "mape"}
+
+
 class Promotion(_Strict):
+    """How a challenger (retrained or recalibrated) is judged against the champion on the same rows.
+
+    The metrics that must improve are the breached ones (the primary ``metric`` when nothing breached, e.g. a
+    drift-triggered retrain); every other thresholded metric must be non-inferior. See docs/decisions.md.
+    """
+
     metric: str = Field("roc_auc", max_length=64)
     #: the challenger must beat the champion by at least this much (absolute, in the metric's direction)
     min_improvement: float = Field(0.0, alias="minImprovement", ge=0, le=1e6)
     min_samples: int = Field(200, alias="minSamples", ge=1, le=10**9)
     require_approval: bool = Field(False, alias="requireApproval")
+    #: family-wise significance level of the improvement tests (Holm across the breached metrics); the
+    #: non-inferiority bounds are one-sided at ``1 - alpha``
+    alpha: float = Field(0.05, gt=0, lt=1)
+    #: how much worse than the champion another thresholded metric may get: absolute for metrics in [0, 1],
+    #: a fraction of the champion's value for unbounded error metrics (log_loss, mse, rmse, mae, mape)
+    non_inferiority_margin: float = Field(0.02, alias="nonInferiorityMargin", ge=0)
+    #: per-metric overrides of ``nonInferiorityMargin``
+    non_inferiority_margins: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict, alias="nonInferiorityMargins")
+    #: McNemar's one-sided p-value for accuracy: ``mid-p`` (less conservative) or ``exact``
+    mcnemar: Literal["mid-p", "exact"] = "mid-p"
+    bootstrap_resamples: int = Field(400, alias="bootstrapResamples", ge=100, le=10_000)
+    #: binary classifiers: let a recalibrated decision threshold compete with the retrained challenger
+    recalibration: bool = True
 
     @field_validator("metric")
     @classmethod
     def _known(cls, v: str) -> str:
         if v not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
-            raise ValueError(f"unknown promotion metric {v!r}")
+            raise ValueError(
+                f"unknown promotion metric {v!r} (no threshold direction); expected one of "
+                f"{sorted(HIGHER_IS_BETTER | LOWER_IS_BETTER)}"
+            )
         return v
+
+    @field_validator("non_inferiority_margins")
+    @classmethod
+    def _known_margins(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - (HIGHER_IS_BETTER | LOWER_IS_BETTER))
+        if unknown:
+            raise ValueError(f"nonInferiorityMargins names unknown metrics {unknown}")
+        return v
+
+    def margin(self, metric: str) -> float:
+        """The non-inferiority margin of ``metric`` (absolute; relative ones are applied by the caller)."""
+        return float(self.non_inferiority_margins.get(metric, self.non_inferiority_margin))
 
 
 class Deployment(_Strict):

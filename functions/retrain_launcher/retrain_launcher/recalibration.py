@@ -1,0 +1,107 @@
+"""The recalibration remedy: a new decision threshold for the same binary model, fitted on earlier labelled windows.
+
+When a binary classifier's ranking held (ROC AUC within its threshold) but a metric that depends on the decision
+threshold breached — a label-prior shift, a moved operating point — the cheapest remedy is the same model with a
+new threshold. It is fitted here, at the decision, on the labelled windows the retrain uses for its training set
+(the previous ``trainingWindowDays``, scored by the current champion), never on the current window, which is the
+one both remedies are then judged on (the paired comparison of the metric evaluator). Pure: numpy only.
+
+The fitted threshold maximises, over every cut between two distinct scores, first the number of the config's
+thresholds on threshold-dependent metrics that the cut satisfies, then the mean of the breached metrics. For a
+calibrated binary model a prior correction of its probabilities (odds times the ratio of the new to the old prior
+odds) is a monotone map of the score, so it changes the threshold metrics exactly as a threshold change does: the
+threshold subsumes it, and no separate prior correction is fitted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from driftline_common.config import ModelConfig
+from driftline_common.datasets import norm_label, parse_dataset_csv
+
+from retrain_launcher.policy import THRESHOLD_METRICS
+
+#: fewer labelled rows (or fewer than this many of either class) than this: no threshold is fitted
+MIN_ROWS = 100
+MIN_PER_CLASS = 10
+
+
+def _rates(tp: np.ndarray, fp: np.ndarray, pos: float, neg: float) -> dict[str, np.ndarray]:
+    fn, tn = pos - tp, neg - fp
+    n = pos + neg
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), np.nan)
+        recall = tp / pos
+        den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        return {
+            "accuracy": (tp + tn) / n,
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * tp / (2 * tp + fp + fn),
+            "balanced_accuracy": 0.5 * (recall + tn / neg),
+            "mcc": np.where(den > 0, (tp * tn - fp * fn) / np.where(den > 0, den, 1), 0.0),
+        }
+
+
+def fit_threshold(
+    cfg: ModelConfig, y: np.ndarray, scores: np.ndarray, breached: Sequence[str]
+) -> dict[str, Any] | None:
+    """The decision threshold (prediction positive when ``score > threshold``) that best satisfies the config's
+    thresholds on ``y`` (0/1) and ``scores``; ``None`` when the data cannot support a fit."""
+    y = np.asarray(y, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    ok = np.isfinite(s)
+    y, s = y[ok], s[ok]
+    pos, neg = float(y.sum()), float(y.size - y.sum())
+    if y.size < MIN_ROWS or pos < MIN_PER_CLASS or neg < MIN_PER_CLASS:
+        return None
+    order = np.argsort(-s, kind="mergesort")
+    ss, yy = s[order], y[order]
+    last = np.flatnonzero(np.r_[ss[1:] != ss[:-1], False])  # end of each tied group but the lowest one
+    if last.size == 0:
+        return None
+    tp = np.cumsum(yy)[last].astype(np.float64)
+    fp = (last + 1 - tp).astype(np.float64)
+    cuts = (ss[last] + ss[last + 1]) / 2.0  # positives: the scores above the cut
+    rates = _rates(tp, fp, pos, neg)
+    wanted = [t for t in cfg.thresholds if t.metric in THRESHOLD_METRICS]
+    satisfied = np.zeros(cuts.size)
+    for t in wanted:
+        v = np.nan_to_num(rates[t.metric], nan=-np.inf)
+        satisfied += ((t.min is None) | (v >= (t.min if t.min is not None else -np.inf))) & (
+            (t.max is None) | (v <= (t.max if t.max is not None else np.inf)))
+    targets = [m for m in breached if m in THRESHOLD_METRICS] or [t.metric for t in wanted] or ["accuracy"]
+    objective = np.mean([np.nan_to_num(rates[m], nan=-1.0) for m in targets], axis=0)
+    best = int(np.lexsort((objective, satisfied))[-1])
+    threshold = float(cuts[best])
+    if not math.isfinite(threshold):
+        return None
+    return {
+        "threshold": threshold,
+        "rows": int(y.size),
+        "positives": int(pos),
+        "thresholdsSatisfied": int(satisfied[best]),
+        "thresholdsConsidered": len(wanted),
+        "fitted": {m: float(rates[m][best]) for m in sorted(set(targets) | {t.metric for t in wanted})},
+    }
+
+
+def binary_rows(cfg: ModelConfig, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(y, positive-class score)`` of the labelled dataset CSVs (the evaluator's ``dataset.csv``)."""
+    labels = [norm_label(lab) for lab in cfg.labels or []]
+    positive = norm_label(cfg.positive_label or labels[-1])
+    ys, ss = [], []
+    for text in texts:
+        ds = parse_dataset_csv(cfg, text)
+        sc = np.asarray(ds.scores, dtype=np.float64)
+        if sc.ndim == 2:
+            sc = sc[:, labels.index(positive)] if sc.shape[1] == len(labels) else sc[:, -1]
+        ys.append(np.asarray([norm_label(v) == positive for v in ds.y_true.tolist()], dtype=np.int64))
+        ss.append(sc)
+    if not ys:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(ys), np.concatenate(ss)
