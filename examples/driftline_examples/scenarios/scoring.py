@@ -209,13 +209,16 @@ def verdict(s: Score, *, retrain_expected: bool, retrain_windows: Sequence[tuple
         problems.append(f"{s.false_retrains} false retrain(s) (tolerated {tolerated_retrains})")
     relevant = [(e, delay) for e, delay in zip(s.episodes, s.delays, strict=True)
                 if any(a <= e[0] <= b for a, b in retrain_windows)]
+    # an episode starting within max_delay of the last day without a retrain is censored, not missed
+    slack = max_delay or 0
+    judged = [(e, delay) for e, delay in relevant if delay is not None or e[0] + slack <= last_day]
     if retrain_expected and max_delay is not None:
-        for (first, _), delay in relevant:
-            if delay is None and first + max_delay <= last_day:
+        for (first, _), delay in judged:
+            if delay is None:
                 problems.append(f"breach from day {first} never retrained")
-            elif delay is not None and delay > max_delay:
+            elif delay > max_delay:
                 problems.append(f"breach from day {first} retrained after {delay} windows (max {max_delay})")
-    if retrain_expected and relevant and not s.real_promotions:
+    if retrain_expected and judged and not s.real_promotions:
         problems.append("no promotion that was a real improvement")
     if s.rejected_fixes:
         problems.append(f"{s.rejected_fixes} rejected challenger(s) that fix the breached metric")
