@@ -103,3 +103,13 @@ def test_table_marks_a_wrong_decision() -> None:
     row = runner.table([result]).splitlines()[-1]
     assert row == ("| test-sudden | retrain within 1 window of day 1 | 0 | 0 | 0 / 0 | 0 | never | 3 / 4 "
                    "| WRONG: breach from day 1 never retrained |")
+
+
+def test_version_labels_per_model_and_threshold() -> None:
+    versions: dict[tuple[str, float], str] = {}
+    assert runner._version(versions, "s3://b/m1.tar.gz", 0.5) == "v1"
+    assert runner._version(versions, "s3://b/m1.tar.gz", 0.5) == "v1"
+    assert runner._version(versions, "s3://b/m2.tar.gz", 0.5) == "v2"
+    # a recalibrated decision threshold on the same artifact is the same model under another threshold
+    assert runner._version(versions, "s3://b/m2.tar.gz", 0.35) == "v2@0.35"
+    assert runner._version(versions, "s3://b/m3.tar.gz", 0.35) == "v3"

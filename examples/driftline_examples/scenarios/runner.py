@@ -9,8 +9,10 @@ SageMaker's format and the template's daily schedule runs the real state machine
 Beside that, the runner keeps the truth the pipeline cannot see: before each day it reads which model the
 endpoint serves (endpoint → endpoint config → model → ``ModelDataUrl``) and scores it with the scenario's own
 ``inference.py`` on the day's *oracle* (``scenario.oracle(d)``, 20,000 fresh rows of the true population by
-default), with the evaluator's own metric code and the model's stored config. On a retrain day it scores the
-challenger (the training job's ``model.tar.gz``) and the champion on the same oracle. The measures are
+default), with the evaluator's own metric code and the model's stored config (a decision threshold recorded on
+the champion applies). On a retrain day it scores the champion and the challenger on the same oracle: a promoted
+challenger as what serves after the run (a new model, or the same model under a new decision threshold), a
+rejected one from its training job's ``model.tar.gz``. The measures are
 :func:`driftline_examples.scenarios.scoring.score` of that timeline.
 """
 
@@ -149,6 +151,42 @@ def _config_now(ex: Any) -> Any:
     return cfg
 
 
+def _version(versions: dict[tuple[str, float], str], uri: str, threshold: float) -> str:
+    """``v1``, ``v2``... per model artifact; ``@<threshold>`` when a model serves under another threshold."""
+    if (uri, threshold) not in versions:
+        same_model = [v for (u, _), v in versions.items() if u == uri]
+        number = len({u for u, _ in versions}) + (0 if same_model else 1)
+        base = same_model[0].split("@")[0] if same_model else f"v{number}"
+        versions[(uri, threshold)] = base if not same_model else f"{base}@{threshold:g}"
+    return versions[(uri, threshold)]
+
+
+def _challenger(oracle: Oracle, sm: Any, d: int, day: Day, run: dict[str, Any], comparison: dict[str, Any],
+                judged: list[str], *, after: tuple[str, Any] | None, cfg: Any) -> Challenger:
+    """The challenger of a retrain day on the day's oracle.
+
+    A promotion is judged by what serves after it (a retrained model, or the same model under a recalibrated
+    decision threshold); a rejected challenger by its training job's ``model.tar.gz`` under the current config.
+    A rejected challenger without a training job (nothing to score) gets no oracle values.
+    """
+    training = run.get("training") or {}
+    values: dict[str, float] = {}
+    if after is not None:
+        values = oracle.metrics(after[0], d, after[1])
+    elif training.get("jobName"):
+        job = sm.describe_training_job(TrainingJobName=training["jobName"])
+        uri = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        if uri:
+            values = oracle.metrics(uri, d, cfg)
+    return Challenger(
+        job=str(training.get("jobName") or ""), promoted=bool(comparison.get("promote")), judged=judged,
+        champion_oracle={m: day.oracle[m] for m in judged if m in day.oracle},
+        challenger_oracle=_finite({m: values.get(m) for m in judged}),
+        reasons=list(comparison.get("reasons") or []),
+        deployed=(run.get("deployment") or {}).get("status") == "InService",
+    )
+
+
 def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
     """Deploy a fresh stack, set the scenario's model up, simulate its days and score every decision."""
     from driftline_common.aws import reset_clients
@@ -168,12 +206,11 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
         primary = ex.config["promotion"]["metric"]
         oracle = Oracle(scenario, ex.get)
         sm = stack.client("sagemaker")
-        versions: dict[str, str] = {}
+        versions: dict[tuple[str, float], str] = {}
+        serving_uri, cfg = _serving_model(ex), _config_now(ex)
         try:
             for d in range(scenario.days):
-                serving_uri = _serving_model(ex)
-                serving = versions.setdefault(serving_uri, f"v{len(versions) + 1}")
-                cfg = _config_now(ex)
+                serving = _version(versions, serving_uri, cfg.decision_threshold)
                 if d:
                     ex.send_traffic(d)
                     ex.write_ground_truth(d)
@@ -190,20 +227,14 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
                     status=r.status, outcome=output.get("outcome") or run.get("outcome"),
                 )
                 day.oracle_breaches = breaches(day.oracle, thresholds)
-                training, comparison = run.get("training") or {}, run.get("comparison") or {}
-                if day.retrain and training.get("jobName") and comparison:
-                    job = sm.describe_training_job(TrainingJobName=training["jobName"])
-                    uri = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
-                    if uri:
-                        judged = window_breaches or [primary]
-                        challenger = oracle.metrics(uri, d, cfg)
-                        day.challenger = Challenger(
-                            job=training["jobName"], promoted=bool(comparison.get("promote")), judged=judged,
-                            champion_oracle={m: day.oracle[m] for m in judged if m in day.oracle},
-                            challenger_oracle=_finite({m: challenger.get(m) for m in judged}),
-                            reasons=list(comparison.get("reasons") or []),
-                            deployed=(run.get("deployment") or {}).get("status") == "InService",
-                        )
+                # what serves from now on: a new model, or the same one with a new decision threshold
+                after_uri, after_cfg = _serving_model(ex), _config_now(ex)
+                changed = (after_uri, after_cfg.decision_threshold) != (serving_uri, cfg.decision_threshold)
+                comparison = run.get("comparison") or {}
+                if day.retrain and comparison:
+                    day.challenger = _challenger(oracle, sm, d, day, run, comparison, window_breaches or [primary],
+                                                 after=(after_uri, after_cfg) if changed else None, cfg=cfg)
+                serving_uri, cfg = after_uri, after_cfg
                 if r.error:
                     errors.append(f"day {d}: {r.status}: {r.error}")
                 days.append(day)
