@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := layers/metrics:layers/common:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:.
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test unit lint typecheck cfn-lint scan build demo up invoke bench clean
+.PHONY: help venv test unit lint typecheck cfn-lint scan build demo scenarios up invoke bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ build: $(STAMP) ## sam build (no containers)
 
 demo: $(STAMP) ## Run the offline demo (drift and stable scenarios), writes build/demo/
 	$(BIN)/python -m driftline_offline.demo
+
+scenarios: $(STAMP) ## Decision quality on drift scenarios, end to end offline (ARGS="--only NAME --seed N"), writes build/scenarios/
+	$(BIN)/python -m driftline_examples.scenarios $(ARGS)
 
 up: $(STAMP) ## Serve the offline stack: AWS endpoint on :4566, HTTP API on :3000
 	$(BIN)/python -m driftline_offline.server

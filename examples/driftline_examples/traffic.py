@@ -228,6 +228,16 @@ def _sample(rng: np.random.Generator, n: int, d: int, scenario: Scenario,
     return X, y
 
 
+def sample(rng: np.random.Generator, n: int, d: int, scenario: Scenario = STABLE,
+           config: TrafficConfig = DEFAULT_CONFIG) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` labelled rows of day ``d`` of ``scenario`` drawn with ``rng`` (what :func:`day` draws with its stream).
+
+    The hook of :class:`driftline_examples.scenarios.example.ExamplePopulation`: the same population behind the
+    scenario API.
+    """
+    return _sample(rng, n, d, scenario, config)
+
+
 def training_set(n: int, *, replicate: int = 0, config: TrafficConfig = DEFAULT_CONFIG,
                  scenario: Scenario = STABLE, as_of_day: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """A labelled training set from the population as it is on ``as_of_day`` of ``scenario``.
@@ -321,12 +331,15 @@ def capture_records(X: np.ndarray, probabilities: Sequence[float], inference_ids
     return records
 
 
-def ground_truth_records(y: Sequence[int], inference_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Model Monitor ground-truth records; ``eventId`` carries the inference id of the captured request."""
+def ground_truth_records(y: Sequence[int] | Sequence[str], inference_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Model Monitor ground-truth records; ``eventId`` carries the inference id of the captured request.
+
+    Integer labels are written as their integer; string labels (class names, regression targets) as they are.
+    """
     if len(y) != len(inference_ids):
         raise ValueError(f"need one label per inference id: {len(y)} labels, {len(inference_ids)} ids")
     return [
-        {"groundTruthData": {"data": str(int(label)), "encoding": "CSV"},
+        {"groundTruthData": {"data": label if isinstance(label, str) else str(int(label)), "encoding": "CSV"},
          "eventMetadata": {"eventId": str(inference_id)}, "eventVersion": "0"}
         for label, inference_id in zip(y, inference_ids, strict=True)
     ]

@@ -1,13 +1,15 @@
-"""The example model on the offline stack, day by day: set-up, traffic, ground truth, scheduled runs.
+"""A scenario's model on the offline stack, day by day: set-up, traffic, ground truth, scheduled runs.
 
-Used by ``make demo`` (:mod:`driftline_offline.demo`), by the workflow tests and by ``make up`` (which
-only needs :func:`seed_example`). Everything goes through the stack's real resources: the model is
-trained by a real ``CreateTrainingJob`` in script mode (``sourcedir.tar.gz`` of
-``examples/driftline_examples/classifier/`` uploaded to S3), the drift baseline by the drift checker's
-``build_baseline`` action, the config is registered through the API function (``PUT /models/{id}``, an
-API Gateway v2 event), traffic goes through ``sagemaker-runtime`` ``InvokeEndpoint`` (Data Capture
-writes the capture files), the ground truth is written in SageMaker's format, and each day's run is
-started by the template's schedule rule (trigger router, ``Run Requested``, the pipeline).
+Used by ``make demo`` (:mod:`driftline_offline.demo`), by ``make scenarios``
+(:mod:`driftline_examples.scenarios`), by the workflow tests and by ``make up``. What is simulated comes from a
+:class:`driftline_examples.scenarios.Scenario` (population, feature schema, model scripts, config overrides);
+the demo's ``traffic.STABLE``/``traffic.DRIFT`` are wrapped as one. Everything goes through the stack's real
+resources: the model is trained by a real ``CreateTrainingJob`` in script mode (``sourcedir.tar.gz`` of the
+scenario's source directory, e.g. ``examples/driftline_examples/classifier/``, uploaded to S3), the drift
+baseline by the drift checker's ``build_baseline`` action, the config is registered through the API function
+(``PUT /models/{id}``, an API Gateway v2 event), traffic goes through ``sagemaker-runtime`` ``InvokeEndpoint``
+(Data Capture writes the capture files), the ground truth is written in SageMaker's format, and each day's run
+is started by the template's schedule rule (trigger router, ``Run Requested``, the pipeline).
 
 Example
 -------
@@ -42,7 +44,9 @@ __all__ = [
     "DayResult",
     "Example",
     "api_event",
+    "as_scenario",
     "example_config",
+    "model_config",
     "seed_example",
     "source_tarball",
 ]
@@ -61,10 +65,40 @@ HYPERPARAMETERS = {"l2": "1.0", "categorical": "5"}
 
 
 # ----------------------------------------------------------------------------------------------- config
-def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overrides: Any) -> dict[str, Any]:
-    """The example classifier's model config (camelCase, as ``PUT /models/example-classifier`` takes it).
+def as_scenario(scenario: Any) -> Any:
+    """A :class:`driftline_examples.scenarios.Scenario`; the demo's ``traffic.Scenario`` is wrapped as one."""
+    from driftline_examples import traffic
+    from driftline_examples.scenarios.base import Scenario
+    from driftline_examples.scenarios.example import from_traffic
 
-    Ground truth lands under ``s3://<bucket>/<ground_truth_prefix>/example-classifier/`` in SageMaker's
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, traffic.Scenario):
+        return from_traffic(scenario)
+    raise TypeError(f"scenario must be a driftline_examples.scenarios.Scenario or a traffic.Scenario, "
+                    f"got {type(scenario).__name__}")
+
+
+def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overrides: Any) -> dict[str, Any]:
+    """The example classifier's model config (:func:`model_config` of the demo's population).
+
+    See :func:`model_config` for the defaults and why they are what they are.
+    """
+    from driftline_examples import traffic
+    from driftline_examples.scenarios.example import from_traffic
+
+    return model_config(from_traffic(traffic.STABLE), bucket, ground_truth_prefix=ground_truth_prefix, **overrides)
+
+
+def model_config(scenario: Any, bucket: str, *, ground_truth_prefix: str = "labels",
+                 **overrides: Any) -> dict[str, Any]:
+    """A scenario's model config (camelCase, as ``PUT /models/example-classifier`` takes it).
+
+    The scenario (:class:`driftline_examples.scenarios.Scenario`) gives the model id, the problem type, the
+    features, the labels, the training hyperparameters; its ``config`` overrides, then ``overrides``, are merged
+    into the defaults below one level deep (a list such as ``thresholds`` is replaced as a whole).
+
+    Ground truth lands under ``s3://<bucket>/<ground_truth_prefix>/<modelId>/`` in SageMaker's
     ground-truth format. The default prefix ``labels`` is outside the template's ``ground-truth/`` rule on
     purpose: the demo's runs come from the daily schedule, and a label upload under ``ground-truth/`` would
     start a second run over almost the same window. Pass ``ground_truth_prefix="ground-truth"`` to have
@@ -85,17 +119,15 @@ def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overri
       it is compared on (the most drifted data available), and scored against the champion on that
       window's rows.
     """
+    model_id, endpoint = scenario.model_id, scenario.endpoint_name
     cfg: dict[str, Any] = {
-        "modelId": MODEL_ID,
-        "problemType": "binary",
-        "endpointName": ENDPOINT_NAME,
-        "dataCapture": {"s3Uri": f"s3://{bucket}/datacapture/{ENDPOINT_NAME}", "format": "sagemaker"},
-        "groundTruth": {"s3Uri": f"s3://{bucket}/{ground_truth_prefix}/{MODEL_ID}", "format": "sagemaker"},
-        "baselineUri": f"s3://{bucket}/baselines/{MODEL_ID}/baseline.json",
-        "features": [{"name": f"f{j}", "type": "categorical" if j == 5 else "numeric"} for j in range(6)],
-        "labels": ["0", "1"],
-        "positiveLabel": "1",
-        "decisionThreshold": 0.5,
+        "modelId": model_id,
+        "problemType": scenario.problem_type,
+        "endpointName": endpoint,
+        "dataCapture": {"s3Uri": f"s3://{bucket}/datacapture/{endpoint}", "format": "sagemaker"},
+        "groundTruth": {"s3Uri": f"s3://{bucket}/{ground_truth_prefix}/{model_id}", "format": "sagemaker"},
+        "baselineUri": f"s3://{bucket}/baselines/{model_id}/baseline.json",
+        "features": [{"name": f.name, "type": f.type} for f in scenario.features],
         "windowHours": 24,
         "thresholds": [{"metric": "roc_auc", "min": 0.8}, {"metric": "accuracy", "min": 0.72}],
         "drift": {"alpha": 0.01, "correction": "benjamini-hochberg", "psi": 0.2, "datasetShare": 0.3, "bins": 10},
@@ -106,17 +138,19 @@ def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overri
         },
         "training": {
             "imageUri": IMAGE_URI,
-            "entryPoint": "train.py",
-            "sourceUri": f"s3://{bucket}/code/{MODEL_ID}/sourcedir.tar.gz",
-            "outputUri": f"s3://{bucket}/models/{MODEL_ID}",
-            "trainingDataUri": f"s3://{bucket}/training-data/{MODEL_ID}",
-            "hyperparameters": dict(HYPERPARAMETERS),
+            "entryPoint": scenario.model.entry_point,
+            "sourceUri": f"s3://{bucket}/code/{model_id}/sourcedir.tar.gz",
+            "outputUri": f"s3://{bucket}/models/{model_id}",
+            "trainingDataUri": f"s3://{bucket}/training-data/{model_id}",
+            "hyperparameters": dict(scenario.model.hyperparameters),
         },
         "promotion": {"metric": "roc_auc", "minImprovement": 0.01, "minSamples": 200, "requireApproval": False},
         "deployment": {"strategy": "all_at_once", "waitMinutes": 0, "terminationWaitMinutes": 0,
                        "variantName": VARIANT},
     }
-    for key, value in overrides.items():
+    if scenario.problem_type != "regression":
+        cfg.update(labels=list(scenario.labels), positiveLabel=scenario.labels[-1], decisionThreshold=0.5)
+    for key, value in [*scenario.config.items(), *overrides.items()]:
         if isinstance(value, Mapping) and isinstance(cfg.get(key), dict):
             cfg[key] = {**cfg[key], **value}
         else:
@@ -181,7 +215,10 @@ class Example:
 
         self.stack = stack
         self.config = config
-        self.scenario = scenario
+        #: the population, model and expectation (:class:`driftline_examples.scenarios.Scenario`)
+        self.scenario = as_scenario(scenario)
+        self.model_id: str = config["modelId"]
+        self.endpoint_name: str = config["endpointName"]
         self.rows_per_day = rows_per_day
         self.batches_per_day = batches_per_day
         self.origin = origin
@@ -226,9 +263,7 @@ class Example:
         simulated day; Data Capture records it as one event (one capture file per hour) whose rows the
         evaluator reads as ``<inferenceId>#<row>`` — the ids the ground truth is written under.
         """
-        from driftline_examples import traffic
-
-        X, y, _ = traffic.day(d, self.rows_per_day, self.scenario)
+        X, y, _ = self.scenario.day(d, self.rows_per_day)
         runtime = self.stack.client("sagemaker-runtime")
         clock = self.stack.runtime.clock
         ids: list[str] = []
@@ -239,8 +274,8 @@ class Example:
             h = b * 24 // batches
             clock.set(self.day_start(d) + timedelta(hours=h, minutes=7))
             batch_id = f"{self.scenario.name}-d{d:03d}-h{h:02d}"
-            body = "\n".join(traffic.features_to_csv_row(X[i]) for i in rows) + "\n"
-            runtime.invoke_endpoint(EndpointName=ENDPOINT_NAME, Body=body.encode(), ContentType=CSV, Accept=CSV,
+            body = "\n".join(self.scenario.csv_row(X[i]) for i in rows) + "\n"
+            runtime.invoke_endpoint(EndpointName=self.endpoint_name, Body=body.encode(), ContentType=CSV, Accept=CSV,
                                     InferenceId=batch_id)
             ids.extend(f"{batch_id}#{k}" for k in range(rows.size))
         self.labels[d] = (ids, y)
@@ -253,7 +288,7 @@ class Example:
         ids, y = self.labels[d]
         when = when or self.day_start(d) + timedelta(hours=23, minutes=30)
         self.stack.runtime.clock.set(when)
-        records = traffic.ground_truth_records(y, ids)
+        records = traffic.ground_truth_records([self.scenario.label_text(v) for v in y], ids)
         base = self.config["groundTruth"]["s3Uri"].removeprefix(f"s3://{self.bucket}/")
         files = traffic.ground_truth_files(records, prefix=base, when=when)
         for key, body in files.items():
@@ -274,7 +309,7 @@ class Example:
             before = len(self.stack.runtime.started_executions)
             self.stack.put_events([{
                 "Source": "driftline", "DetailType": "Run Requested", "EventBusName": "EventBus",
-                "Detail": {"modelId": MODEL_ID, "windowEnd": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "Detail": {"modelId": self.model_id, "windowEnd": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
                            "trigger": {"type": "manual", "id": f"day-{d}-{end.isoformat()}"}},
             }])
             arns = self.stack.runtime.started_executions[before:]
@@ -293,7 +328,7 @@ class Example:
         result = json.loads(desc.get("output") or "{}") if status == "SUCCEEDED" else {}
         run_id = arn.rsplit(":", 1)[-1]
         try:
-            run = self.runs().get(MODEL_ID, run_id)
+            run = self.runs().get(self.model_id, run_id)
         except Exception:  # noqa: BLE001 - a run that never started has no record
             run = {}
         error = None
@@ -317,16 +352,14 @@ class Example:
 
 # ----------------------------------------------------------------------------------------------- set-up
 def _train_champion(ex: Example, *, n_train: int) -> dict[str, Any]:
-    from driftline_examples import traffic
-
-    X, y = traffic.training_set(n_train)
+    X, y = ex.scenario.training_set(n_train)
     data_uri = f"{ex.config['training']['trainingDataUri']}/initial/train/train.csv"
-    ex.put(data_uri, traffic.to_training_csv(X, y), CSV)
-    ex.put(ex.config["training"]["sourceUri"], source_tarball(), "application/gzip")
+    ex.put(data_uri, ex.scenario.training_csv(X, y), CSV)
+    ex.put(ex.config["training"]["sourceUri"], source_tarball(ex.scenario.model.source_dir), "application/gzip")
     sm = ex.stack.client("sagemaker")
-    job = f"{MODEL_ID}-champion"
+    job = f"{ex.model_id}-champion"
     hps = {k: json.dumps(v) for k, v in ex.config["training"]["hyperparameters"].items()}
-    hps.update(sagemaker_program=json.dumps("train.py"),
+    hps.update(sagemaker_program=json.dumps(ex.config["training"]["entryPoint"]),
                sagemaker_submit_directory=json.dumps(ex.config["training"]["sourceUri"]))
     sm.create_training_job(
         TrainingJobName=job,
@@ -347,8 +380,8 @@ def _train_champion(ex: Example, *, n_train: int) -> dict[str, Any]:
 
 
 def _register(ex: Example) -> dict[str, Any]:
-    path = f"/models/{MODEL_ID}"
-    event = api_event("PUT", path, ex.config, route="/models/{modelId}", path_parameters={"modelId": MODEL_ID})
+    path = f"/models/{ex.model_id}"
+    event = api_event("PUT", path, ex.config, route="/models/{modelId}", path_parameters={"modelId": ex.model_id})
     resp = ex.stack.invoke("ApiFunction", event)
     body = json.loads(resp.get("body") or "{}")
     if int(resp.get("statusCode", 500)) != 200:
@@ -358,14 +391,15 @@ def _register(ex: Example) -> dict[str, Any]:
 
 def _create_endpoint(ex: Example, champion: dict[str, Any]) -> None:
     sm = ex.stack.client("sagemaker")
-    name = f"driftline-{MODEL_ID}-v1"
+    name = f"driftline-{ex.model_id}-v1"
     source = ex.config["training"]["sourceUri"]
     sm.create_model(
         ModelName=name, ExecutionRoleArn=ex.stack.attribute("SageMakerExecutionRole", "Arn"),
         PrimaryContainer={"Image": IMAGE_URI, "ModelDataUrl": champion["modelArtifacts"],
-                          "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": source}},
+                          "Environment": {"SAGEMAKER_PROGRAM": ex.scenario.model.inference_program,
+                                          "SAGEMAKER_SUBMIT_DIRECTORY": source}},
     )
-    capture_uri = ex.config["dataCapture"]["s3Uri"].removesuffix(f"/{ENDPOINT_NAME}")
+    capture_uri = ex.config["dataCapture"]["s3Uri"].removesuffix(f"/{ex.endpoint_name}")
     sm.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[{"VariantName": VARIANT, "ModelName": name, "InitialInstanceCount": 1,
@@ -376,8 +410,8 @@ def _create_endpoint(ex: Example, champion: dict[str, Any]) -> None:
             "CaptureContentTypeHeader": {"CsvContentTypes": [CSV], "JsonContentTypes": ["application/json"]},
         },
     )
-    sm.create_endpoint(EndpointName=ENDPOINT_NAME, EndpointConfigName=name)
-    ex.models().record_champion(MODEL_ID, {
+    sm.create_endpoint(EndpointName=ex.endpoint_name, EndpointConfigName=name)
+    ex.models().record_champion(ex.model_id, {
         "modelName": name, "endpointConfigName": name, "version": 1, "runId": None,
         "trainingJobName": champion["jobName"], "modelArtifacts": champion["modelArtifacts"],
     }, now=ex.stack.runtime.clock.now())
@@ -386,12 +420,15 @@ def _create_endpoint(ex: Example, champion: dict[str, Any]) -> None:
 def seed_example(stack: OfflineStack, *, scenario: Any = None, rows_per_day: int = 1500, batches_per_day: int = 6,
                  n_train: int = 4000, origin: datetime | None = None, ground_truth_prefix: str = "labels",
                  config_overrides: Mapping[str, Any] | None = None, day0: bool = True) -> Example:
-    """Register ``example-classifier`` on ``stack`` with a trained champion, its baseline and an endpoint.
+    """Register a scenario's model on ``stack`` with a trained champion, its baseline and an endpoint.
+
+    ``scenario``: a :class:`driftline_examples.scenarios.Scenario` (its population, model scripts, config
+    overrides), or one of the demo's ``traffic.Scenario`` (default ``traffic.STABLE``: ``example-classifier``).
 
     Steps: upload ``sourcedir.tar.gz`` and the training CSV; register the config (``PUT /models/...`` through
     the API function); train the champion with ``CreateTrainingJob`` (script mode); build the drift baseline
     from the training CSV (drift checker ``build_baseline``); create the model, the endpoint config with
-    Data Capture and the endpoint ``driftline-example-classifier``; record the champion (version 1).
+    Data Capture and the endpoint ``driftline-<modelId>``; record the champion (version 1).
     With ``day0`` (default) day 0's traffic is sent and its ground truth written, so that a run over day 0
     (``example.run_day(0)``, or any run whose window covers it) has labelled data.
 
@@ -408,15 +445,15 @@ def seed_example(stack: OfflineStack, *, scenario: Any = None, rows_per_day: int
     if now >= origin + timedelta(days=1):
         raise ValueError(f"the stack's clock ({now}) is past the example's day 0 ({origin}): deploy with "
                          "clock=<origin> or earlier, or pass origin= (the clock only moves forward)")
-    scenario = scenario or traffic.STABLE
+    spec = as_scenario(scenario or traffic.STABLE)
     stack.runtime.clock.set(origin)
-    config = example_config(stack.resource("DataBucket"), ground_truth_prefix=ground_truth_prefix,
-                            **dict(config_overrides or {}))
-    ex = Example(stack, config, scenario=scenario, rows_per_day=rows_per_day, origin=origin,
+    config = model_config(spec, stack.resource("DataBucket"), ground_truth_prefix=ground_truth_prefix,
+                          **dict(config_overrides or {}))
+    ex = Example(stack, config, scenario=spec, rows_per_day=rows_per_day, origin=origin,
                  batches_per_day=batches_per_day)
     _register(ex)
     champion = _train_champion(ex, n_train=n_train)
-    baseline = stack.invoke("DriftCheckerFunction", {"action": "build_baseline", "modelId": MODEL_ID,
+    baseline = stack.invoke("DriftCheckerFunction", {"action": "build_baseline", "modelId": ex.model_id,
                                                      "dataUri": champion["dataUri"]})
     ex.champion, ex.baseline = champion, baseline
     _create_endpoint(ex, champion)
