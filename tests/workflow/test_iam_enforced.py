@@ -3,9 +3,10 @@
 IAM is not enforced offline, so a missing permission would only show on AWS (as the approval answers and the
 alerts topic did). This runs the approval path end to end — registration through the API, two windows, a
 retrain, the approval request on the encrypted alerts topic, the API's answer, the deployment, the baseline
-refresh, the API's reads — records each boto3 call made inside a function invocation, maps it to the IAM
-action and resource AWS authorises (and the KMS use SNS makes on the caller's behalf for an encrypted topic),
-and evaluates it against the function's role in the SAM-translated template with the stack's physical names.
+refresh, the API's reads — records each boto3 call made inside a function invocation (and by the state
+machine's tasks), maps it to the IAM action and resource AWS authorises (and the KMS use SNS makes on the
+caller's behalf for an encrypted topic), and evaluates it against the caller's role in the SAM-translated
+template with the stack's physical names.
 """
 
 from __future__ import annotations
@@ -56,8 +57,11 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, dict[str
 
     def make_api_call(self: Any, operation: str, params: dict[str, Any]) -> Any:
         functions = getattr(_CURRENT, "functions", [])
-        if functions:
-            recorded.append((functions[-1], self.meta.service_model.service_name, operation, copy.deepcopy(params)))
+        # outside a handler: the test itself (main thread) or the state machine's tasks (its execution threads)
+        who = functions[-1] if functions else (
+            None if threading.current_thread() is threading.main_thread() else "PipelineStateMachine")
+        if who:
+            recorded.append((who, self.meta.service_model.service_name, operation, copy.deepcopy(params)))
         return original_call(self, operation, params)
 
     monkeypatch.setattr(FunctionSpec, "load", load)
@@ -115,6 +119,9 @@ def authorisations(service: str, operation: str, params: dict[str, Any], model: 
                 key = model.key_arn(props["KmsMasterKeyId"])
                 out += [("kms:GenerateDataKey", key), ("kms:Decrypt", key)]  # SNS uses the caller's rights
         return out
+    if service == "lambda" and operation == "Invoke":
+        fn = params["FunctionName"]
+        return [("lambda:InvokeFunction", fn if fn.startswith("arn:") else f"arn:aws:lambda:{r}:{a}:function:{fn}")]
     if service == "stepfunctions":
         if operation in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
             return [(f"states:{operation}", "*")]
@@ -166,6 +173,8 @@ def test_every_call_of_every_function_is_allowed_by_its_role(calls: list[Any], w
     model = Stack(raw, {"Stage": "local"}, names=_physical_names(wf))
     role_of = {fn: props["Role"]["Fn::GetAtt"][0] for fn, props in
                ((k, v["Properties"]) for k, v in raw["Resources"].items() if v["Type"] == "AWS::Lambda::Function")}
+    role_of["PipelineStateMachine"] = raw["Resources"]["PipelineStateMachine"]["Properties"]["RoleArn"][
+        "Fn::GetAtt"][0]
     denied: set[str] = set()
     checked: dict[str, set[str]] = {}
     for function, service, operation, params in calls:
@@ -181,4 +190,5 @@ def test_every_call_of_every_function_is_allowed_by_its_role(calls: list[Any], w
     assert {"sns:Publish", "kms:GenerateDataKey", "dynamodb:UpdateItem"} <= checked["RetrainLauncherFunction"]
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "states:SendTaskSuccess"} <= checked["ApiFunction"]
     assert {"sagemaker:CreateModel", "iam:PassRole"} <= checked["DeployerFunction"]
+    assert {"lambda:InvokeFunction", "sagemaker:CreateTrainingJob", "iam:PassRole"} <= checked["PipelineStateMachine"]
     assert all(as_list(a) for a in checked.values())
