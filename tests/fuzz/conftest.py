@@ -5,7 +5,7 @@ in SageMaker's formats, a training set and its drift baseline — so generated i
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -70,7 +70,7 @@ def write_window(n: int = 60, seed: int = 0) -> None:
 
 
 @pytest.fixture
-def world(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def world(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     from drift_checker.handler import lambda_handler as drift
 
     settings = Settings.from_env()
@@ -88,7 +88,7 @@ def world(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterato
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
     )["stateMachineArn"]
     monkeypatch.setenv("STATE_MACHINE_ARN", arn)
-    yield stack_env
+    return stack_env
 
 
 def typed_or_result(handler: Callable[[Any, Any], Any], event: Any, allowed: tuple[str, ...] = ()) -> Any:

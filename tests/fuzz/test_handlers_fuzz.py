@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import load_event
 from tests.fuzz._strategies import JSON, MODEL_IDS, ODD_STRINGS, RUN, RUN_IDS, TIMES, mutated
-from tests.fuzz.conftest import CTX, typed_or_result
+from tests.fuzz.conftest import typed_or_result
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
