@@ -50,7 +50,8 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
   S3, Step Functions and SQS backends are not thread-safe: a conditional ``PutItem`` checks and writes in two
   steps (two concurrent lock acquisitions could both succeed), an S3 listing iterates a dict another thread
   may be inserting into, two ``StartExecution`` calls with one name could both start. Every public method of
-  those backends runs under one re-entrant lock per backend class, held for that one call only and never
+  those backends runs under one re-entrant lock per backend class (``StartExecution`` under a lock per
+  execution name, as it waits for the execution's thread to start), held for that one call only and never
   while a function runs: Lambda, EventBridge and SNS, whose calls run functions synchronously, are not
   locked, and the notifications of an S3 write (which may run the trigger router) are sent after the S3
   lock is released, in the writing thread, before the write call returns (as moto sends them).
@@ -729,7 +730,9 @@ _LOCKED_BACKENDS = (
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend"),
     ("moto.sqs.models", "SQSBackend"),
 )
-_UNLOCKED_METHODS = frozenset({"start_sync_execution"})
+#: ``start_execution`` takes a lock per execution name instead (see below)
+_UNLOCKED_METHODS = frozenset({"start_sync_execution", "start_execution"})
+_NAME_LOCKS = tuple(threading.Lock() for _ in range(64))
 BACKEND_LOCKS: dict[str, threading.RLock] = {}
 
 
@@ -775,6 +778,23 @@ def _install_moto_backend_locks() -> None:
             method = getattr(cls, name)
             if not getattr(method, "_driftline_locked", False):
                 setattr(cls, name, _locked(method, lock))
+
+    # StartExecution waits for the new execution's thread to start, which under load takes a while: holding the
+    # backend's lock for it would queue every Step Functions call behind it. Its one race is two starts of the same
+    # name both passing the idempotency check, so starts of one name are serialised, and starts of others are not.
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    unlocked_start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):  # type: ignore[no-untyped-def]
+        if not name:
+            return unlocked_start(self, state_machine_arn, name, execution_input, trace_header)
+        with _NAME_LOCKS[hash((state_machine_arn, name)) % len(_NAME_LOCKS)]:
+            return unlocked_start(self, state_machine_arn, name, execution_input, trace_header)
+
+    start_execution._driftline_locked = True  # type: ignore[attr-defined]
+    if not getattr(unlocked_start, "_driftline_locked", False):
+        StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
     import moto.s3.notifications as s3_notifications
 
