@@ -30,7 +30,8 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
   so every execution still gets fresh evaluation components (retry counters, branch state).
 - ``sfn_termination_signal``: the end of an execution notifies the active runtime
   (:meth:`~driftline_offline.runtime.OfflineRuntime.execution_terminated`), so
-  :meth:`~driftline_offline.stack.OfflineStack.wait_execution` waits on a condition instead of polling.
+  :meth:`~driftline_offline.stack.OfflineStack.wait_execution` waits on a condition instead of polling; the
+  ended execution's evaluation environment is let go (its history, status and output are kept).
 - ``ddb_fast_attribute_values``: moto's generic JSON serializer walks every DynamoDB ``AttributeValue``
   member by member through its attribute picker (≈8 ms for one ``GetItem`` of a model config); an
   ``AttributeValue`` that is already in wire form (``S``, ``N``, ``BOOL``, ``NULL``, ``M``, ``L``, ``SS``,
@@ -646,6 +647,25 @@ def _install_sfn_distributed_map() -> None:
     branches_decl.CustomErrorName = branch_error_name  # type: ignore[attr-defined]
 
 
+class _FinishedEnvironment:
+    """What an ended execution keeps of its evaluation environment: the event history (``GetExecutionHistory``)."""
+
+    def __init__(self, event_manager: Any) -> None:
+        self.event_manager = event_manager
+
+    def set_stop(self, *args: Any, **kwargs: Any) -> None:
+        """Stopping an ended execution changes nothing."""
+
+
+def _release_evaluation(execution: Any) -> None:
+    """Drop an ended execution's evaluation environment (its component tree, states, Map children), keeping the
+    history: every execution otherwise kept ~1-2 MB alive for the life of the process."""
+    worker = getattr(execution, "exec_worker", None)
+    env = getattr(worker, "env", None)
+    if env is not None and not isinstance(env, _FinishedEnvironment):
+        worker.env = _FinishedEnvironment(env.event_manager)
+
+
 def _install_sfn_termination_signal() -> None:
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
@@ -657,6 +677,7 @@ def _install_sfn_termination_signal() -> None:
         finally:
             rt = active()
             if rt is not None:
+                _release_evaluation(self.execution)
                 rt.execution_terminated()
 
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
