@@ -32,11 +32,15 @@ $(SCAN_STAMP): requirements-scan.txt requirements-scan.lock
 	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt -c requirements-scan.lock
 	@touch $(SCAN_STAMP)
 
-test: $(STAMP) lint cfn-lint scan typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
-	$(BIN)/python -m pytest -q --cov --cov-report=term
+# pytest-xdist: one worker per core; a file's tests stay on one worker (module fixtures such as the `make up`
+# server start once); pytest-cov combines the workers' coverage
+XDIST ?= -n auto --dist loadfile
 
-unit: $(STAMP) ## Run the tests without the lint steps
-	$(BIN)/python -m pytest -q
+test: $(STAMP) lint cfn-lint scan typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
+	$(BIN)/python -m pytest -q $(XDIST) --cov --cov-report=term
+
+unit: $(STAMP) ## Run the tests without the lint steps (XDIST= runs them in one process)
+	$(BIN)/python -m pytest -q $(XDIST)
 
 lint: $(STAMP) ## ruff over the whole tree
 	$(BIN)/ruff check .

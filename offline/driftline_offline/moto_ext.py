@@ -30,7 +30,8 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
   so every execution still gets fresh evaluation components (retry counters, branch state).
 - ``sfn_termination_signal``: the end of an execution notifies the active runtime
   (:meth:`~driftline_offline.runtime.OfflineRuntime.execution_terminated`), so
-  :meth:`~driftline_offline.stack.OfflineStack.wait_execution` waits on a condition instead of polling.
+  :meth:`~driftline_offline.stack.OfflineStack.wait_execution` waits on a condition instead of polling; the
+  ended execution's evaluation environment is let go (its history, status and output are kept).
 - ``ddb_fast_attribute_values``: moto's generic JSON serializer walks every DynamoDB ``AttributeValue``
   member by member through its attribute picker (≈8 ms for one ``GetItem`` of a model config); an
   ``AttributeValue`` that is already in wire form (``S``, ``N``, ``BOOL``, ``NULL``, ``M``, ``L``, ``SS``,
@@ -50,7 +51,8 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
   S3, Step Functions and SQS backends are not thread-safe: a conditional ``PutItem`` checks and writes in two
   steps (two concurrent lock acquisitions could both succeed), an S3 listing iterates a dict another thread
   may be inserting into, two ``StartExecution`` calls with one name could both start. Every public method of
-  those backends runs under one re-entrant lock per backend class, held for that one call only and never
+  those backends runs under one re-entrant lock per backend class (``StartExecution`` under a lock per
+  execution name, as it waits for the execution's thread to start), held for that one call only and never
   while a function runs: Lambda, EventBridge and SNS, whose calls run functions synchronously, are not
   locked, and the notifications of an S3 write (which may run the trigger router) are sent after the S3
   lock is released, in the writing thread, before the write call returns (as moto sends them).
@@ -645,6 +647,25 @@ def _install_sfn_distributed_map() -> None:
     branches_decl.CustomErrorName = branch_error_name  # type: ignore[attr-defined]
 
 
+class _FinishedEnvironment:
+    """What an ended execution keeps of its evaluation environment: the event history (``GetExecutionHistory``)."""
+
+    def __init__(self, event_manager: Any) -> None:
+        self.event_manager = event_manager
+
+    def set_stop(self, *args: Any, **kwargs: Any) -> None:
+        """Stopping an ended execution changes nothing."""
+
+
+def _release_evaluation(execution: Any) -> None:
+    """Drop an ended execution's evaluation environment (its component tree, states, Map children), keeping the
+    history: every execution otherwise kept ~1-2 MB alive for the life of the process."""
+    worker = getattr(execution, "exec_worker", None)
+    env = getattr(worker, "env", None)
+    if env is not None and not isinstance(env, _FinishedEnvironment):
+        worker.env = _FinishedEnvironment(env.event_manager)
+
+
 def _install_sfn_termination_signal() -> None:
     from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
 
@@ -656,6 +677,7 @@ def _install_sfn_termination_signal() -> None:
         finally:
             rt = active()
             if rt is not None:
+                _release_evaluation(self.execution)
                 rt.execution_terminated()
 
     BaseExecutionWorkerCommunication.terminated = terminated  # type: ignore[method-assign]
@@ -729,7 +751,9 @@ _LOCKED_BACKENDS = (
     ("moto.stepfunctions.parser.models", "StepFunctionsParserBackend"),
     ("moto.sqs.models", "SQSBackend"),
 )
-_UNLOCKED_METHODS = frozenset({"start_sync_execution"})
+#: ``start_execution`` takes a lock per execution name instead (see below)
+_UNLOCKED_METHODS = frozenset({"start_sync_execution", "start_execution"})
+_NAME_LOCKS = tuple(threading.Lock() for _ in range(64))
 BACKEND_LOCKS: dict[str, threading.RLock] = {}
 
 
@@ -775,6 +799,23 @@ def _install_moto_backend_locks() -> None:
             method = getattr(cls, name)
             if not getattr(method, "_driftline_locked", False):
                 setattr(cls, name, _locked(method, lock))
+
+    # StartExecution waits for the new execution's thread to start, which under load takes a while: holding the
+    # backend's lock for it would queue every Step Functions call behind it. Its one race is two starts of the same
+    # name both passing the idempotency check, so starts of one name are serialised, and starts of others are not.
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    unlocked_start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):  # type: ignore[no-untyped-def]
+        if not name:
+            return unlocked_start(self, state_machine_arn, name, execution_input, trace_header)
+        with _NAME_LOCKS[hash((state_machine_arn, name)) % len(_NAME_LOCKS)]:
+            return unlocked_start(self, state_machine_arn, name, execution_input, trace_header)
+
+    start_execution._driftline_locked = True  # type: ignore[attr-defined]
+    if not getattr(unlocked_start, "_driftline_locked", False):
+        StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
 
     import moto.s3.notifications as s3_notifications
 

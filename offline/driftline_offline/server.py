@@ -286,7 +286,8 @@ class _Server:
         kwargs = {"request_handler": request_handler} if request_handler is not None else {}
         self.server = make_server(host, port, app, threaded=True, **kwargs)
         self.host, self.port = self.server.server_address[:2]
-        self.thread = threading.Thread(target=self.server.serve_forever, name=f"driftline-{name}", daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                       name=f"driftline-{name}", daemon=True)
 
     @property
     def url(self) -> str:

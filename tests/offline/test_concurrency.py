@@ -184,3 +184,42 @@ def test_s3_notifications_run_their_functions_outside_the_s3_lock(stack):
     s3.put_object(Bucket=stack.resource("DataBucket"), Key="ground-truth/m1/2024-01-01.jsonl", Body=b"{}\n")
     # delivered before put_object returned (as moto delivers), and outside the lock
     assert seen == [("ground-truth/m1/2024-01-01.jsonl", True)]
+
+
+def test_concurrent_starts_of_one_execution_name_start_it_once(stack, monkeypatch):
+    import json
+
+    from moto.stepfunctions.models import StateMachine
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    machine = sfn.create_state_machine(
+        name="fx-once", roleArn="arn:aws:iam::123456789012:role/driftline-offline-execution-role",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    real = StateMachine._handle_name_input_idempotency
+    gate = threading.Barrier(4, timeout=0.5)
+
+    def check_then_wait(self, name, execution_input):  # every start passes the check before any records itself
+        found = real(self, name, execution_input)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            gate.wait()
+        return found
+
+    monkeypatch.setattr(StateMachine, "_handle_name_input_idempotency", check_then_wait)
+    arns, errors = [], []
+
+    def start():
+        try:
+            arns.append(sfn.start_execution(stateMachineArn=machine, name="run-1", input="{}")["executionArn"])
+        except ClientError as exc:
+            errors.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    # one execution; each other start got it back (still running) or ExecutionAlreadyExists (it had ended), as on AWS
+    assert len(set(arns)) == 1
+    assert len(arns) + len(errors) == 4
+    assert set(errors) <= {"ExecutionAlreadyExists"}
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1

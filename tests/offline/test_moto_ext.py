@@ -447,6 +447,32 @@ def test_sfn_termination_signal_wakes_wait_execution(stack):
     assert stack.runtime.terminations == before + 1
 
 
+def test_sfn_ended_executions_let_their_evaluation_go_and_keep_history_and_output(stack):
+    import gc
+    import weakref
+
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    arn = _machine(stack, "ext-release", {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Result": {"big": "x" * 1000}, "ResultPath": "$.r", "Next": "Q"},
+        "Q": {"Type": "Pass", "End": True}}})
+    out = _run(stack, arn, {"x": 1}, name="release-1")
+    assert out["status"] == "SUCCEEDED"
+    backend = stepfunctions_parser_backends["123456789012"]["us-east-1"]
+    execution = next(e for e in backend.describe_state_machine(arn).executions
+                     if e.execution_arn == out["executionArn"])
+    env = execution.exec_worker.env
+    assert isinstance(env, moto_ext._FinishedEnvironment)
+    gone = weakref.ref(env.event_manager)  # what is kept is only the event history
+    history = stack.history(out["executionArn"])
+    assert [e["type"] for e in history][-1] == "ExecutionSucceeded"
+    assert json.loads(out["output"]) == {"x": 1, "r": {"big": "x" * 1000}}
+    assert json.loads(stack.client("stepfunctions").describe_execution(executionArn=out["executionArn"])["output"])[
+        "r"]["big"] == "x" * 1000
+    gc.collect()
+    assert gone() is not None
+
+
 def test_ddb_fast_attribute_values_match_the_generic_serializer(stack):
     from driftline_offline.runtime import activate, deactivate
     from moto.core.serialize import get_serializer_class

@@ -175,7 +175,7 @@ def served():
     stub = _Stub()
     app = HttpApiApp(routes, stub, SigV4Verifier({"test": "test"}), stage="local")
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", stub
