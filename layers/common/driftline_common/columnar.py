@@ -209,7 +209,7 @@ def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths
     backslashes = np.flatnonzero(a == BACKSLASH)
     # lines that a per-record parser would split differently or reject: control characters, U+0085/2028/2029
     control = a < 0x20
-    odd = np.zeros(0, dtype=np.int64)
+    odd: np.ndarray = np.zeros(0, dtype=np.int64)
     if np.count_nonzero(control) > n - 1:  # more than the newlines between the lines
         odd = np.flatnonzero(control & (a != NEWLINE))
     high = np.flatnonzero(a >= 0xC2) if a.size and a.max() >= 0xC2 else odd[:0]
@@ -260,7 +260,7 @@ def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths
         if sel.size:  # byte-for-byte comparison of every segment with the template line's
             same = np.ones(sel.size, dtype=bool)
             # 8 bytes at a time: overlapping unaligned 64-bit words at every byte offset of the chunk
-            words = np.ndarray((max(a.size - 7, 0),), dtype=np.uint64, buffer=a, strides=(1,))
+            words: np.ndarray = np.ndarray((max(a.size - 7, 0),), dtype=np.uint64, buffer=a, strides=(1,))
             for j, (seg0, length) in enumerate(zip(seg_start[t_pos].tolist(), t_len.tolist(), strict=True)):
                 if length >= 8:
                     offs = np.minimum(np.arange(0, length, 8), length - 8)
