@@ -11,6 +11,7 @@ import base64
 import gzip
 import json
 import zlib
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -325,3 +326,29 @@ def test_inflate_caps_and_handles_members() -> None:
         col.inflate(two[:-9], 100)
     with pytest.raises(col.ObjectTooLarge):
         col.inflate(b"x" * 101, 100)
+
+
+TEXT = st.text(alphabet=st.sampled_from(list('ab,"\r\n x1é\t')), max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 12), k=st.sampled_from([0, 1, 3]), regression=st.booleans(), data=st.data())
+def test_dataset_csv_matches_csv_writer(n: int, k: int, regression: bool, data: Any) -> None:
+    cfg = _cfg("regression" if regression else "multiclass")
+    floats = st.floats(allow_nan=True, allow_infinity=True, width=64)
+    ids = [data.draw(TEXT) for _ in range(n)]
+    y = (np.asarray([data.draw(floats) for _ in range(n)], dtype=np.float64) if regression
+         else np.asarray([data.draw(TEXT) for _ in range(n)], dtype=str))
+    scores = np.asarray([[data.draw(floats) for _ in range(max(k, 1))] for _ in range(n)], dtype=np.float64)
+    scores = scores.reshape(n, max(k, 1)) if k else scores.reshape(n, 1)[:, 0]
+    predicted = np.asarray([data.draw(TEXT) for _ in range(n)], dtype=str)
+    features = {f.name: (np.asarray([data.draw(floats) for _ in range(n)], dtype=np.float64)
+                         if f.type == "numeric" else np.asarray([data.draw(TEXT) for _ in range(n)], dtype=str))
+                for f in cfg.features}
+    common = {"y_true": y, "scores": scores, "predicted": predicted, "features": features,
+              "unmatched": 0, "unlabelled": 0}
+    new = ds.LabelledWindow(ids=np.asarray([i.encode() for i in ids], dtype="S") if n else np.zeros(0, "S1"),
+                            bad_capture=Counter(), bad_ground_truth=Counter(), **common)
+    old = ref.LabelledWindow(ids=np.asarray(ids, dtype=str), bad_capture=Counter(), bad_ground_truth=Counter(),
+                             **common)
+    assert ds.dataset_csv(cfg, new) == ref.dataset_csv(cfg, old)

@@ -1357,19 +1357,54 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def dataset_csv(cfg: ModelConfig, window: LabelledWindow) -> str:
-    """The joined window as CSV: ``inference_id,label,score(s),predicted_label,<features>``."""
+def _csv_quoted_chars() -> str:
+    """The characters that make ``csv.writer`` (``lineterminator="\\n"``) quote a cell, on this Python."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    csv.writer(buf, lineterminator="\n").writerow(["\r", "x"])
+    return ',"\n' + ("\r" if buf.getvalue().startswith('"') else "")
+
+
+_CSV_SPECIAL = re.compile("[" + re.escape(_csv_quoted_chars()) + "]")
+
+
+def _text_column(values: np.ndarray) -> list[str]:
+    """A column as CSV cells (vectorised): floats as ``repr`` (empty when not finite), ids decoded, quoted as
+    ``csv.writer`` quotes (only cells holding a comma, a quote or a line break)."""
+    if values.dtype.kind == "f":
+        text = list(map(repr, values.tolist()))
+        bad = np.flatnonzero(~np.isfinite(values))
+        for i in bad.tolist():
+            text[i] = ""
+        return text
+    if values.dtype.kind == "S":
+        try:
+            out = list(values.astype("U").tolist())
+        except UnicodeDecodeError:
+            out = [v.decode("utf-8", "surrogatepass") for v in values.tolist()]
+    elif values.dtype.kind == "U":
+        out = list(values.tolist())
+    else:
+        out = [_fmt(v) for v in values.tolist()]
+    if out and _CSV_SPECIAL.search("".join(out)):
+        out = ['"' + v.replace('"', '""') + '"' if _CSV_SPECIAL.search(v) else v for v in out]
+    return out
+
+
+def dataset_csv(cfg: ModelConfig, window: LabelledWindow) -> str:
+    """The joined window as CSV: ``inference_id,label,score(s),predicted_label,<features>`` (what
+    ``csv.writer`` writes, built column by column)."""
     names = [f.name for f in cfg.features]
-    w.writerow(["inference_id", "label", *score_columns(cfg, window.scores), "predicted_label", *names])
+    header = ["inference_id", "label", *score_columns(cfg, window.scores), "predicted_label", *names]
     scores2d = window.scores if window.scores.ndim == 2 else window.scores[:, None]
-    ids = [v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else v for v in window.ids.tolist()]
-    for i in range(window.size):
-        w.writerow([
-            ids[i], _fmt(window.y_true[i]), *(_fmt(s) for s in scores2d[i]), window.predicted[i],
-            *(_fmt(window.features[n][i]) for n in names),
-        ])
+    columns = [_text_column(np.asarray(window.ids)), _text_column(np.asarray(window.y_true)),
+               *(_text_column(np.ascontiguousarray(scores2d[:, j])) for j in range(scores2d.shape[1])),
+               _text_column(np.asarray(window.predicted)),
+               *(_text_column(np.asarray(window.features[n])) for n in names)]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(header)
+    if window.size:
+        buf.write("\n".join(map(",".join, zip(*columns, strict=True))))
+        buf.write("\n")
     return buf.getvalue()
 
 
