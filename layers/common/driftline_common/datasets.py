@@ -997,8 +997,8 @@ def _mapping_records(text: str, fmt: str, bad: Counter[str]) -> Iterator[dict[st
 
 def _build_captured(rows: _Rows, bad: Counter[str], n_files: int, features: Sequence[Any]) -> Captured:
     """Deduplicate (first position, last values, as the per-record reader did) and assemble the columns."""
-    order = np.lexsort((rows.sub, rows.order))
-    rows = rows.take(order)
+    if not np.all(rows.order[1:] > rows.order[:-1]):  # per-record rows came after the bulk ones: reorder
+        rows = rows.take(np.lexsort((rows.sub, rows.order)))
     first, last = col.group_ids(rows.rid)
     dup = rows.n - first.size
     if dup:
@@ -1390,19 +1390,23 @@ def _text_column(values: np.ndarray) -> list[str]:
     return out
 
 
+_CSV_BLOCK = 65_536
+
+
 def dataset_csv(cfg: ModelConfig, window: LabelledWindow) -> str:
     """The joined window as CSV: ``inference_id,label,score(s),predicted_label,<features>`` (what
     ``csv.writer`` writes, built column by column)."""
     names = [f.name for f in cfg.features]
     header = ["inference_id", "label", *score_columns(cfg, window.scores), "predicted_label", *names]
     scores2d = window.scores if window.scores.ndim == 2 else window.scores[:, None]
-    columns = [_text_column(np.asarray(window.ids)), _text_column(np.asarray(window.y_true)),
-               *(_text_column(np.ascontiguousarray(scores2d[:, j])) for j in range(scores2d.shape[1])),
-               _text_column(np.asarray(window.predicted)),
-               *(_text_column(np.asarray(window.features[n])) for n in names)]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerow(header)
-    if window.size:
+    for lo in range(0, window.size, _CSV_BLOCK):  # a block of rows at a time: memory stays bounded
+        rows = slice(lo, lo + _CSV_BLOCK)
+        columns = [_text_column(np.asarray(window.ids[rows])), _text_column(np.asarray(window.y_true[rows])),
+                   *(_text_column(np.ascontiguousarray(scores2d[rows, j])) for j in range(scores2d.shape[1])),
+                   _text_column(np.asarray(window.predicted[rows])),
+                   *(_text_column(np.asarray(window.features[n][rows])) for n in names)]
         buf.write("\n".join(map(",".join, zip(*columns, strict=True))))
         buf.write("\n")
     return buf.getvalue()
