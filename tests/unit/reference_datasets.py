@@ -45,7 +45,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-
 from driftline_common.aws import client
 from driftline_common.config import DataSource, ModelConfig
 from driftline_common.s3io import S3Uri, get_bytes, hourly_prefixes, list_keys

@@ -200,7 +200,7 @@ def load_baseline(cfg: ModelConfig) -> dict[str, Any]:
 def run_check(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:
     """Check the window's drift; full result to S3; compact summary; ``Drift Detected`` when detected."""
     baseline = load_baseline(cfg)
-    captured = read_capture(cfg, run.start, run.end)
+    captured = read_capture(cfg, run.start, run.end, cache=run.prefix(settings.bucket).child("window"))
     doc = check_features(cfg, baseline, captured.features)
     bad = dict(sorted(captured.bad.items()))
     doc.update(modelId=run.model_id, runId=run.run_id, window={"start": iso(run.start), "end": iso(run.end)},

@@ -34,7 +34,9 @@ import numpy as np
 from aws_lambda_powertools.metrics import MetricUnit
 from driftline_common.config import HIGHER_IS_BETTER, UNBOUNDED_METRICS, ModelConfig
 from driftline_common.datasets import (
+    Dataset,
     LabelledWindow,
+    cached_labelled_window,
     norm_label,
     parse_dataset_csv,
     read_labelled_window,
@@ -549,8 +551,8 @@ def emit_metrics(model_id: str, summary: dict[str, Any]) -> None:
 
 def run_evaluation(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:
     """Read and join the window, evaluate, write the result and the dataset to S3; the compact summary."""
-    window = read_labelled_window(cfg, run.start, run.end)
     prefix = run.prefix(settings.bucket)
+    window = read_labelled_window(cfg, run.start, run.end, cache=prefix.child("window"))
     doc = evaluate_window(cfg, window)
     dataset_uri = write_dataset(str(prefix.child("dataset.csv")), cfg, window)
     doc.update(modelId=run.model_id, runId=run.run_id, problemType=cfg.problem_type,
@@ -558,6 +560,22 @@ def run_evaluation(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[st
     summary = summarize(doc, put_json(prefix.child("evaluation.json"), doc), dataset_uri)
     emit_metrics(run.model_id, summary)
     return sanitize(summary)
+
+
+def champion_rows(settings: Settings, cfg: ModelConfig, run: RunRef, dataset_uri: str) -> Dataset:
+    """The evaluated rows: from the run's window artifacts when they still describe the window's objects (the
+    same rows the evaluator wrote to ``dataset_uri``), else parsed from ``dataset_uri``."""
+    window = cached_labelled_window(cfg, run.start, run.end, run.prefix(settings.bucket).child("window"))
+    if window is not None:
+        ids = np.asarray([v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else v
+                          for v in window.ids.tolist()], dtype=str)
+        return Dataset(ids=ids, y_true=window.y_true, scores=window.scores, predicted=window.predicted)
+    try:
+        return parse_dataset_csv(cfg, get_bytes(dataset_uri).decode("utf-8"))
+    except FileNotFoundError:
+        raise DataFormatError(f"the evaluated dataset {dataset_uri} does not exist", uri=dataset_uri) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise DataFormatError(f"the evaluated dataset {dataset_uri} is not readable: {exc}", uri=dataset_uri) from None
 
 
 def _challenger_uri(cfg: ModelConfig, training: dict[str, Any]) -> S3Uri:
@@ -595,12 +613,7 @@ def run_comparison(
     ``Challenger Evaluated`` published."""
     breached, recalibration_threshold = _decision_inputs(decision)
     dataset_uri = str(evaluation["datasetUri"])
-    try:
-        dataset = parse_dataset_csv(cfg, get_bytes(dataset_uri).decode("utf-8"))
-    except FileNotFoundError:
-        raise DataFormatError(f"the evaluated dataset {dataset_uri} does not exist", uri=dataset_uri) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DataFormatError(f"the evaluated dataset {dataset_uri} is not readable: {exc}", uri=dataset_uri) from None
+    dataset = champion_rows(settings, cfg, run, dataset_uri)
     tar_uri = _challenger_uri(cfg, training)
     try:
         ids, chall_scores, bad = read_challenger_predictions(get_bytes(tar_uri))

@@ -112,7 +112,8 @@ def evaluate_shard(cfg: ModelConfig, prefix: S3Uri, keys: Sequence[str], start: 
     """Read and join one shard, write its states and dataset rows; the small result the Map collects."""
     mine = capture_keys_in_window(cfg, keys, start, end)
     sid = shard_id(keys)
-    labels = read_ground_truth(cfg, start, ground_truth_end(cfg, end))
+    # every shard joins with all of the window's labels: the first to read them stores their columns
+    labels = read_ground_truth(cfg, start, ground_truth_end(cfg, end), cache=prefix.child("window"))
     window = join(read_capture_keys(cfg, mine, start, end), labels)
     doc = shard_states(cfg, window, labels_in_window=len(labels))
     doc.update(shardId=sid, files=len(mine), skippedFiles=len(keys) - len(mine))

@@ -127,16 +127,19 @@ def _contains(positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
 
 
 # ---------------------------------------------------------------------------------------------------- JSON Lines
-def _structural_quotes(a: np.ndarray) -> np.ndarray:
-    """Positions of the quotes of ``a`` that are not escaped (preceded by an even number of backslashes)."""
-    q = np.flatnonzero(a == QUOTE)
-    bs = a == BACKSLASH
-    if q.size == 0 or not bs.any():
+def _structural_quotes(a: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The quotes ``q`` of ``a`` that are not escaped (preceded by an even number of backslashes)."""
+    prev = np.maximum(q - 1, 0)
+    active = (q > 0) & (a[prev] == BACKSLASH)
+    if not active.any():
         return q
-    idx = np.arange(a.size, dtype=np.int64)
-    last_plain = np.maximum.accumulate(np.where(bs, -1, idx))
-    prev = q - 1
-    run = np.where(prev >= 0, prev - last_plain[np.maximum(prev, 0)], 0)
+    run = np.zeros(q.size, dtype=np.int64)
+    k = 1
+    while active.any():
+        run += active
+        k += 1
+        pos = q - k
+        active &= (pos >= 0) & (a[np.maximum(pos, 0)] == BACKSLASH)
     return q[run % 2 == 0]
 
 
@@ -174,16 +177,24 @@ class LineFields:
     """The fields of the template-matching lines of one chunk (see :func:`json_lines_fields`)."""
 
     def __init__(self, a: np.ndarray, lines: np.ndarray, spans: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]],
-                 keys: set[tuple[Any, ...]]) -> None:
+                 keys: set[tuple[Any, ...]], backslashes: np.ndarray, quotes: np.ndarray,
+                 escapes: dict[tuple[Any, ...], np.ndarray]) -> None:
         self.a = a
         self.lines = lines  # indices (in the chunk) of the matched lines
         self.spans = spans  # path -> (starts, ends) of the raw (escaped) string value, per matched line
         self.keys = keys  # the paths of every key of the layout (a key whose value is not a string too)
+        self.backslashes = backslashes  # positions of every backslash of the chunk
+        self.quotes = quotes  # positions of every quote of the chunk
+        self.escapes = escapes  # path -> number of backslashes in the raw value, per matched line
 
 
 def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths: Sequence[tuple[Any, ...]],
                       *, max_templates: int = 4) -> tuple[list[LineFields], np.ndarray]:
     """Locate the string values at ``paths`` in every line that shares a layout with a parsed line.
+
+    A line matches a template line when it has as many (unescaped) quotes and its skeleton — the line without
+    the contents of its string values — is byte for byte the template's: same keys, same punctuation and
+    spacing, same non-string values. Its values then sit where the template's do.
 
     Returns the matched groups and a boolean mask of the lines left for per-record parsing (lines with control
     characters or Unicode line separators, layouts that do not fit, and lines whose template line is not a JSON
@@ -194,29 +205,31 @@ def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths
     groups: list[LineFields] = []
     if n == 0:
         return groups, rest
-    # lines that a per-record parser would split differently or reject: control characters, U+0085/2028/2029
-    odd = np.flatnonzero((a < 0x20) & (a != NEWLINE))
-    c2 = np.flatnonzero(a == 0xC2)
-    c2 = c2[(c2 + 1 < a.size) & (a[np.minimum(c2 + 1, a.size - 1)] == 0x85)]
-    e2 = np.flatnonzero(a == 0xE2)
-    e2 = e2[(e2 + 2 < a.size)]
-    e2 = e2[(a[e2 + 1] == 0x80) & ((a[e2 + 2] == 0xA8) | (a[e2 + 2] == 0xA9))]
-    bad_pos = np.sort(np.concatenate((odd, c2, e2)))
-    clean = rest & ~_contains(bad_pos, starts, ends)
-
-    q = _structural_quotes(a)
+    quotes = np.flatnonzero(a == QUOTE)
     backslashes = np.flatnonzero(a == BACKSLASH)
-    line_of = np.searchsorted(starts, q, "right") - 1
-    counts = np.bincount(line_of, minlength=n)
-    first_q = np.cumsum(counts) - counts
+    # lines that a per-record parser would split differently or reject: control characters, U+0085/2028/2029
+    control = a < 0x20
+    odd: np.ndarray = np.zeros(0, dtype=np.int64)
+    if np.count_nonzero(control) > n - 1:  # more than the newlines between the lines
+        odd = np.flatnonzero(control & (a != NEWLINE))
+    high = np.flatnonzero(a >= 0xC2) if a.size and a.max() >= 0xC2 else odd[:0]
+    if high.size:
+        nxt = a[np.minimum(high + 1, a.size - 1)]
+        nxt2 = a[np.minimum(high + 2, a.size - 1)]
+        sep = ((a[high] == 0xC2) & (nxt == 0x85)) | ((a[high] == 0xE2) & (nxt == 0x80) & ((nxt2 == 0xA8)
+                                                                                           | (nxt2 == 0xA9)))
+        odd = np.sort(np.concatenate((odd, high[sep])))
+    clean = rest & ~_contains(odd, starts, ends)
+    q = _structural_quotes(a, quotes) if backslashes.size else quotes
+    first_q = np.searchsorted(q, starts)
+    counts = np.searchsorted(q, ends) - first_q
     candidates = clean & (counts > 0) & (counts % 2 == 0)
-    tried = 0
-    for c in np.unique(counts[candidates]):
-        if tried >= max_templates:
-            break
+    values, freq = np.unique(counts[candidates], return_counts=True)
+    for c in values[np.argsort(-freq, kind="stable")][:max_templates]:
         rows = np.flatnonzero(candidates & (counts == c))
         tmpl = None
-        for t in rows[:3]:
+        t = -1
+        for t in rows[:3].tolist():
             try:
                 obj = orjson.loads(a[starts[t]:ends[t]].tobytes())
             except orjson.JSONDecodeError:
@@ -225,57 +238,69 @@ def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths
             if tmpl is not None and len(tmpl) * 2 == c:
                 break
             tmpl = None
-        tried += 1
         if tmpl is None:
             continue
+        keys = [str(w[-1]).encode() for kind, w in tmpl if kind == "k"]
+        qm = q[first_q[rows][:, None] + np.arange(c)]  # (m, c) quote positions of the candidate lines
+        value_idx = [i for i, (kind, _) in enumerate(tmpl) if kind == "v"]
+        key_idx = [i for i, (kind, _) in enumerate(tmpl) if kind == "k"]
         qt = q[first_q[t]:first_q[t] + c]
-        # literal pieces (between strings, including the line's prefix and suffix) and keys must match exactly
-        qm = q[first_q[rows][:, None] + np.arange(c)]  # (m, c)
-        ok = np.ones(rows.size, dtype=bool)
-        piece_starts = [starts[t], *(qt[1::2] + 1)]
-        piece_ends = [*qt[0::2], ends[t]]
-        m_starts = [starts[rows], *(qm[:, 1::2].T + 1)]
-        m_ends = [*qm[:, 0::2].T, ends[rows]]
-        for ps, pe, ms, me in zip(piece_starts, piece_ends, m_starts, m_ends, strict=True):
-            expected = a[ps:pe]
-            ok &= (me - ms) == expected.size
-            if expected.size:
-                ok &= np.all(a[np.minimum(ms[:, None] + np.arange(expected.size), a.size - 1)] == expected, axis=1)
+        if any(a[qt[2 * i] + 1:qt[2 * i + 1]].tobytes() != k for i, k in zip(key_idx, keys, strict=True)):
+            continue  # an escaped key: not a usable template
+        vs = qm[:, [2 * i for i in value_idx]] + 1
+        ve = qm[:, [2 * i + 1 for i in value_idx]]
+        # the skeleton: the segments around the values (keys, quotes, punctuation, non-string values)
+        seg_start = np.concatenate((starts[rows][:, None], ve), axis=1)
+        seg_end = np.concatenate((vs, ends[rows][:, None]), axis=1)
+        seg_len = seg_end - seg_start
+        t_pos = int(np.flatnonzero(rows == t)[0])
+        t_len = seg_len[t_pos]
+        ok = np.all(seg_len == t_len, axis=1)
+        sel = np.flatnonzero(ok)
+        if sel.size:  # byte-for-byte comparison of every segment with the template line's
+            same = np.ones(sel.size, dtype=bool)
+            # 8 bytes at a time: overlapping unaligned 64-bit words at every byte offset of the chunk
+            words: np.ndarray = np.ndarray((max(a.size - 7, 0),), dtype=np.uint64, buffer=a, strides=(1,))
+            for j, (seg0, length) in enumerate(zip(seg_start[t_pos].tolist(), t_len.tolist(), strict=True)):
+                if length >= 8:
+                    offs = np.minimum(np.arange(0, length, 8), length - 8)
+                    block = words[seg_start[sel, j][:, None] + offs]
+                    same &= (block == words[seg0 + offs]).all(axis=1)
+                elif length:
+                    block = a[seg_start[sel, j][:, None] + np.arange(length)]
+                    same &= (block == a[seg0:seg0 + length]).all(axis=1)
+            ok[sel] = same
+        # backslashes (escapes) in every value: a value nobody reads must have none (the parser decides those)
+        esc = (np.searchsorted(backslashes, ve.ravel()) - np.searchsorted(backslashes, vs.ravel())).reshape(ve.shape)
         spans: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]] = {}
-        valid_template = True
-        for i, (kind, what) in enumerate(tmpl):
-            s_t, e_t = qt[2 * i] + 1, qt[2 * i + 1]
-            if kind == "k":
-                key = str(what[-1]).encode()
-                if a[s_t:e_t].tobytes() != key:  # an escaped or duplicate key: not a usable template
-                    valid_template = False
-                    break
-                ms, me = qm[:, 2 * i] + 1, qm[:, 2 * i + 1]
-                ok &= (me - ms) == len(key)
-                if key:
-                    ok &= np.all(a[np.minimum(ms[:, None] + np.arange(len(key)), a.size - 1)]
-                                 == np.frombuffer(key, np.uint8), axis=1)
-            elif what in paths:
-                spans[what] = (qm[:, 2 * i] + 1, qm[:, 2 * i + 1])
-            else:  # a value nobody reads must still be a valid JSON string: escapes are left to the parser
-                ok &= ~_contains(backslashes, qm[:, 2 * i] + 1, qm[:, 2 * i + 1])
-        if not valid_template or not ok.any():
+        escapes: dict[tuple[Any, ...], np.ndarray] = {}
+        for j, i in enumerate(value_idx):
+            path = tmpl[i][1]
+            if path in paths:
+                spans[path] = (vs[:, j], ve[:, j])
+                escapes[path] = esc[:, j]
+            else:
+                ok &= esc[:, j] == 0
+        if not ok.any():
             continue
         keep = np.flatnonzero(ok)
-        spans = {p: (s[keep], e[keep]) for p, (s, e) in spans.items()}
-        groups.append(LineFields(a, rows[keep], spans, {w for kind, w in tmpl if kind == "k"}))
+        spans = {p: (s_[keep], e_[keep]) for p, (s_, e_) in spans.items()}
+        escapes = {p: v[keep] for p, v in escapes.items()}
+        groups.append(LineFields(a, rows[keep], spans, {w for kind, w in tmpl if kind == "k"}, backslashes, quotes,
+                                 escapes))
         rest[rows[keep]] = False
     return groups, rest
 
 
-def string_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def string_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, escapes: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Decoded JSON string values as UTF-8 ``S`` bytes, and a mask of the values that are valid JSON strings.
 
     Values without a backslash are their own bytes; the others are unescaped (rare for ids and times).
     """
     col = gather(a, starts, ends)
     ok = np.ones(starts.size, dtype=bool)
-    esc = _contains(np.flatnonzero(a == BACKSLASH), starts, ends)
+    esc = _contains(np.flatnonzero(a == BACKSLASH), starts, ends) if escapes is None else escapes > 0
     if esc.any():
         idx = np.flatnonzero(esc)
         values: list[bytes] = []
@@ -309,8 +334,8 @@ def csv_cells(blob: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def numeric_tokens_ok(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Per cell: non-empty and made only of ``0-9 . e E + -`` (the only cells the bulk float parse takes)."""
-    bad = np.flatnonzero(~_NUMERIC_BYTES[blob])
-    return (ends > starts) & ~_contains(bad, starts, ends)
+    bad = np.concatenate(([0], np.cumsum(~_NUMERIC_BYTES[blob], dtype=np.int32)))
+    return (ends > starts) & (bad[ends] == bad[starts])
 
 
 def parse_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -326,7 +351,8 @@ def parse_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tupl
     pos = 0
     retries = 0
     while pos < n:
-        joined = concat(blob, starts[pos:], ends[pos:], COMMA).tobytes()
+        # a sentinel cell: a partial parse of the last cell ("1e") stops before it, so it is detected too
+        joined = concat(blob, starts[pos:], ends[pos:], COMMA).tobytes() + b"0"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -334,7 +360,7 @@ def parse_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tupl
             except ValueError:  # a numpy that raises instead of stopping early: decide cell by cell
                 got = np.asarray(_floats_until_bad(joined), dtype=np.float64)
         m = min(got.size, n - pos)
-        if m == n - pos:
+        if got.size == n - pos + 1:
             values[pos:] = got[:m]
             ok[pos:] = True
             break

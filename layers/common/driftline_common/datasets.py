@@ -642,111 +642,111 @@ def _enc_codes(g: col.LineFields, path: tuple[str, ...]) -> tuple[np.ndarray, np
     m = g.lines.size
     if path not in g.spans:  # no such key: SageMaker's default, CSV; a non-string value: per record
         return np.full(m, 0 if path in g.keys else 1, dtype=np.int8), np.ones(m, dtype=bool)
-    values, ok = col.string_column(g.a, *g.spans[path])
+    values, ok = col.string_column(g.a, *g.spans[path], g.escapes[path])
     uniq, inv = np.unique(values, return_inverse=True)
     codes = np.asarray([_ENC_CODES.get(u.decode("utf-8", "replace").upper(), 0) for u in uniq.tolist()],
                        dtype=np.int8)
     return codes[inv.reshape(-1)], ok
 
 
-def _csv_payload_spans(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(ends, ok)``: single-line CSV payloads without quotes; an escaped final newline is dropped."""
-    bs = np.flatnonzero(a == col.BACKSLASH)
-    n_bs = np.searchsorted(bs, e) - np.searchsorted(bs, s)
+def _csv_payload_spans(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """``(ends, ok)``: single-line CSV payloads (no escape but a final newline, which is dropped).
+
+    A quote inside a JSON string value is escaped, so these payloads hold no quote either.
+    """
+    a = g.a
     last2 = np.stack([a[np.maximum(e - 2, 0)], a[np.maximum(e - 1, 0)]], axis=1)
     trailing_nl = ((e - s >= 2) & (last2[:, 0] == col.BACKSLASH)
                    & ((last2[:, 1] == ord("n")) | (last2[:, 1] == ord("r"))))
     ok = (n_bs == 0) | ((n_bs == 1) & trailing_nl)
     e = np.where((n_bs == 1) & trailing_nl, e - 2, e)
-    quotes = np.flatnonzero(a == col.QUOTE)
-    ok &= np.searchsorted(quotes, e) == np.searchsorted(quotes, s)
     return e, ok
 
 
-def _norm_labels(tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(labels, ok)``: :func:`norm_label` of ``S`` tokens computed once per distinct token; blank -> not ok."""
+def _norm_labels(tokens: np.ndarray, *, single_cell: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``(labels, ok)``: :func:`norm_label` of ``S`` tokens computed once per distinct token; blank -> not ok
+    (and, with ``single_cell``, a token holding a comma: a CSV row of several cells)."""
     uniq, inv = np.unique(tokens, return_inverse=True)
     labels: list[str] = []
     good: list[bool] = []
     for u in uniq.tolist():
         text = u.decode("utf-8")
         labels.append(norm_label(text) if text.strip() else "")
-        good.append(bool(text.strip()))
+        good.append(bool(text.strip()) and not (single_cell and "," in text))
     inv = inv.reshape(-1)
     return np.asarray(labels, dtype=str)[inv], np.asarray(good, dtype=bool)[inv]
 
 
-def _csv_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+def _floats_of_cells(blob: np.ndarray, cs: np.ndarray, ce: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, ok)`` of numeric cells: only ``0-9 . e E + -`` cells, parsed in one pass, finite."""
+    ok = col.numeric_tokens_ok(blob, cs, ce)
+    values = np.full(cs.size, np.nan)
+    if ok.any():
+        v, v_ok = col.parse_floats(blob, cs[ok], ce[ok])
+        values[ok] = v
+        ok[ok] = v_ok
+    return values, ok
+
+
+def _csv_inputs(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np.ndarray, features: Sequence[Any]
                 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of single-row CSV requests, parsed in bulk; ``ok`` marks rows that parsed exactly."""
     n = s.size
     k = len(features)
-    e, ok = _csv_payload_spans(a, s, e)
-    feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype=object)
+    e, ok = _csv_payload_spans(g, s, e, n_bs)
+    feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype="U1")
                                for f in features]
     rows = np.flatnonzero(ok)
     if rows.size == 0 or k == 0:
         return feats, np.zeros(n, dtype=bool)
-    blob = col.concat(a, s[rows], e[rows])
+    blob = col.concat(g.a, s[rows], e[rows])
     per_line, c_start, c_end = col.csv_cells(blob, rows.size)
     first = np.cumsum(per_line) - per_line
-    good = per_line == k
+    good = np.flatnonzero(per_line == k)
     base = first[good]
-    sub_ok = np.ones(base.size, dtype=bool)
-    parsed: list[np.ndarray] = []
+    sub_ok = np.ones(good.size, dtype=bool)
+    num_idx = [j for j, f in enumerate(features) if f.type == "numeric"]
+    sel = rows[good]
+    if num_idx:
+        cells = (base[:, None] + np.asarray(num_idx)).ravel()
+        vals, v_ok = _floats_of_cells(blob, c_start[cells], c_end[cells])
+        vals = vals.reshape(good.size, len(num_idx))
+        sub_ok &= v_ok.reshape(good.size, len(num_idx)).all(axis=1)
+        for col_i, j in enumerate(num_idx):
+            feats[j][sel] = vals[:, col_i]
     for j, feat in enumerate(features):
-        cs, ce = c_start[base + j], c_end[base + j]
         if feat.type == "numeric":
-            tok_ok = col.numeric_tokens_ok(blob, cs, ce)
-            vals = np.full(cs.size, np.nan)
-            if tok_ok.any():
-                v, v_ok = col.parse_floats(blob, cs[tok_ok], ce[tok_ok])
-                vals[tok_ok] = v
-                tok_ok[tok_ok] = v_ok
-            sub_ok &= tok_ok
-            parsed.append(vals)
-        else:
-            labels, lab_ok = _norm_labels(col.gather(blob, cs, ce))
-            sub_ok &= lab_ok
-            parsed.append(labels)
-    sel = rows[np.flatnonzero(good)]
+            continue
+        labels, lab_ok = _norm_labels(col.gather(blob, c_start[base + j], c_end[base + j]))
+        sub_ok &= lab_ok
+        feats[j] = feats[j].astype(labels.dtype) if labels.dtype.itemsize > feats[j].dtype.itemsize else feats[j]
+        feats[j][sel] = labels
     out_ok = np.zeros(n, dtype=bool)
     out_ok[sel] = sub_ok
-    for j, feat in enumerate(features):
-        if feat.type == "numeric":
-            feats[j][sel] = parsed[j]
-        else:
-            feats[j] = feats[j].astype(parsed[j].dtype) if feats[j].dtype == object else feats[j]
-            feats[j][sel] = parsed[j]
     return feats, out_ok
 
 
-def _csv_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                      np.ndarray, np.ndarray]:
+def _csv_outputs(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, ok)`` of single-row CSV responses: one number, or one number per class.
 
     ``vec_rows`` is ``(n, max_width)`` (NaN padded). A single non-numeric cell (a predicted label) is left to
     the per-record parser.
     """
     n = s.size
-    e, ok = _csv_payload_spans(a, s, e)
+    e, ok = _csv_payload_spans(g, s, e, n_bs)
     kind = np.zeros(n, dtype=np.int8)
     scal = np.full(n, np.nan)
     width = np.zeros(n, dtype=np.int64)
     rows = np.flatnonzero(ok)
     if rows.size == 0:
         return kind, scal, width, np.zeros((n, 0)), np.zeros(n, dtype=bool)
-    blob = col.concat(a, s[rows], e[rows])
+    blob = col.concat(g.a, s[rows], e[rows])
     per_line, c_start, c_end = col.csv_cells(blob, rows.size)
-    tok_ok = col.numeric_tokens_ok(blob, c_start, c_end)
-    vals = np.full(c_start.size, np.nan)
-    if tok_ok.any():
-        v, v_ok = col.parse_floats(blob, c_start[tok_ok], c_end[tok_ok])
-        vals[tok_ok] = v
-        tok_ok[tok_ok] = v_ok
+    vals, tok_ok = _floats_of_cells(blob, c_start, c_end)
     line_of_cell = np.repeat(np.arange(rows.size), per_line)
-    cell_bad = np.bincount(line_of_cell[~tok_ok], minlength=rows.size)
-    line_ok = cell_bad == 0
+    line_ok = np.bincount(line_of_cell[~tok_ok], minlength=rows.size) == 0
     out_ok = np.zeros(n, dtype=bool)
     out_ok[rows] = line_ok
     width[rows] = per_line
@@ -755,13 +755,12 @@ def _csv_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[np.ndarra
     single = per_line == 1
     scal[rows[single]] = vals[first[single]]
     wmax = int(per_line.max()) if per_line.size else 0
-    vec_rows = np.full((n, wmax), np.nan)
     multi = np.flatnonzero(per_line > 1)
+    vec_rows = np.full((n, wmax if multi.size else 0), np.nan)
     if multi.size:
         idx = first[multi][:, None] + np.arange(wmax)
         mask = np.arange(wmax) < per_line[multi][:, None]
-        block = np.where(mask, vals[np.minimum(idx, vals.size - 1)], np.nan)
-        vec_rows[rows[multi]] = block
+        vec_rows[rows[multi]] = np.where(mask, vals[np.minimum(idx, vals.size - 1)], np.nan)
     return kind, scal, width, vec_rows, out_ok
 
 
@@ -796,12 +795,12 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
     if (*_IN, "data") not in g.spans or (*_OUT, "data") not in g.spans or odd:
         return _RowList(features).rows(), np.ones(m, dtype=bool)
     if _EID in g.spans:
-        eid, eid_ok = col.string_column(a, *g.spans[_EID])
+        eid, eid_ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID])
         ok &= eid_ok
     else:
         eid = np.zeros(m, dtype="S1")
     if _IID in g.spans:
-        iid, iid_ok = col.string_column(a, *g.spans[_IID])
+        iid, iid_ok = col.string_column(a, *g.spans[_IID], g.escapes[_IID])
         ok &= iid_ok
         width = max(iid.dtype.itemsize, eid.dtype.itemsize)
         rid = np.where(iid != b"", iid.astype(f"S{width}"), eid.astype(f"S{width}"))
@@ -819,7 +818,7 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
                                for f in features]
     rows_csv = np.flatnonzero(ok & (in_enc == 1))
     if rows_csv.size:
-        f_csv, f_ok = _csv_inputs(a, in_s[rows_csv], in_e[rows_csv], features)
+        f_csv, f_ok = _csv_inputs(g, in_s[rows_csv], in_e[rows_csv], g.escapes[(*_IN, "data")][rows_csv], features)
         ok[rows_csv] &= f_ok
         for j in range(k):
             if feats[j].dtype.kind == "U" and f_csv[j].dtype.kind == "U":
@@ -860,7 +859,8 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
     vec_rows = np.full((m, 0), np.nan)
     rows_csv = np.flatnonzero(ok & (out_enc == 1))
     if rows_csv.size:
-        o_kind, o_scal, o_width, o_vec, o_ok = _csv_outputs(a, out_s[rows_csv], out_e[rows_csv])
+        o_kind, o_scal, o_width, o_vec, o_ok = _csv_outputs(g, out_s[rows_csv], out_e[rows_csv],
+                                                           g.escapes[(*_OUT, "data")][rows_csv])
         ok[rows_csv] &= o_ok
         kind[rows_csv], scal[rows_csv], width_[rows_csv] = o_kind, o_scal, o_width
         if o_vec.shape[1]:
@@ -997,8 +997,8 @@ def _mapping_records(text: str, fmt: str, bad: Counter[str]) -> Iterator[dict[st
 
 def _build_captured(rows: _Rows, bad: Counter[str], n_files: int, features: Sequence[Any]) -> Captured:
     """Deduplicate (first position, last values, as the per-record reader did) and assemble the columns."""
-    order = np.lexsort((rows.sub, rows.order))
-    rows = rows.take(order)
+    if not np.all(rows.order[1:] > rows.order[:-1]):  # per-record rows came after the bulk ones: reorder
+        rows = rows.take(np.lexsort((rows.sub, rows.order)))
     first, last = col.group_ids(rows.rid)
     dup = rows.n - first.size
     if dup:
@@ -1180,16 +1180,14 @@ def _gt_group(cfg: ModelConfig, g: col.LineFields, known: frozenset[str]) -> tup
     data_path = ("groundTruthData", "data")
     if _EID not in g.spans or data_path not in g.spans or ("eventMetadata",) not in g.keys:
         return np.zeros(m, dtype="S1"), values, np.zeros(m, dtype=bool)
-    ids, ok = col.string_column(a, *g.spans[_EID])
+    ids, ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID])
     ok &= ids != b""
     enc, enc_ok = _enc_codes(g, ("groundTruthData", "encoding"))
     ok &= enc_ok & (enc == 1)  # CSV labels in bulk; JSON and BASE64 labels per record
     rows = np.flatnonzero(ok)
     if rows.size:
         s, e = g.spans[data_path]
-        e2, p_ok = _csv_payload_spans(a, s[rows], e[rows])
-        commas = np.flatnonzero(a == col.COMMA)
-        p_ok &= np.searchsorted(commas, e2) == np.searchsorted(commas, s[rows])
+        e2, p_ok = _csv_payload_spans(g, s[rows], e[rows], g.escapes[data_path][rows])
         tokens_s, tokens_e = s[rows], e2
         if regression:
             blob = col.concat(a, tokens_s, tokens_e)
@@ -1205,7 +1203,7 @@ def _gt_group(cfg: ModelConfig, g: col.LineFields, known: frozenset[str]) -> tup
             values[rows] = v
             ok[rows] = blob_ok
         else:
-            labels, lab_ok = _norm_labels(col.gather(a, tokens_s, tokens_e))
+            labels, lab_ok = _norm_labels(col.gather(a, tokens_s, tokens_e), single_cell=True)
             lab_ok &= p_ok & np.isin(labels, np.asarray(sorted(known), dtype=str))
             values = values.astype(labels.dtype) if labels.dtype.itemsize > values.dtype.itemsize else values
             values[rows] = labels
@@ -1359,19 +1357,58 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def dataset_csv(cfg: ModelConfig, window: LabelledWindow) -> str:
-    """The joined window as CSV: ``inference_id,label,score(s),predicted_label,<features>``."""
+def _csv_quoted_chars() -> str:
+    """The characters that make ``csv.writer`` (``lineterminator="\\n"``) quote a cell, on this Python."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    csv.writer(buf, lineterminator="\n").writerow(["\r", "x"])
+    return ',"\n' + ("\r" if buf.getvalue().startswith('"') else "")
+
+
+_CSV_SPECIAL = re.compile("[" + re.escape(_csv_quoted_chars()) + "]")
+
+
+def _text_column(values: np.ndarray) -> list[str]:
+    """A column as CSV cells (vectorised): floats as ``repr`` (empty when not finite), ids decoded, quoted as
+    ``csv.writer`` quotes (only cells holding a comma, a quote or a line break)."""
+    if values.dtype.kind == "f":
+        text = list(map(repr, values.tolist()))
+        bad = np.flatnonzero(~np.isfinite(values))
+        for i in bad.tolist():
+            text[i] = ""
+        return text
+    if values.dtype.kind == "S":
+        try:
+            out = list(values.astype("U").tolist())
+        except UnicodeDecodeError:
+            out = [v.decode("utf-8", "surrogatepass") for v in values.tolist()]
+    elif values.dtype.kind == "U":
+        out = list(values.tolist())
+    else:
+        out = [_fmt(v) for v in values.tolist()]
+    if out and _CSV_SPECIAL.search("".join(out)):
+        out = ['"' + v.replace('"', '""') + '"' if _CSV_SPECIAL.search(v) else v for v in out]
+    return out
+
+
+_CSV_BLOCK = 65_536
+
+
+def dataset_csv(cfg: ModelConfig, window: LabelledWindow) -> str:
+    """The joined window as CSV: ``inference_id,label,score(s),predicted_label,<features>`` (what
+    ``csv.writer`` writes, built column by column)."""
     names = [f.name for f in cfg.features]
-    w.writerow(["inference_id", "label", *score_columns(cfg, window.scores), "predicted_label", *names])
+    header = ["inference_id", "label", *score_columns(cfg, window.scores), "predicted_label", *names]
     scores2d = window.scores if window.scores.ndim == 2 else window.scores[:, None]
-    ids = [v.decode("utf-8", "surrogatepass") if isinstance(v, bytes) else v for v in window.ids.tolist()]
-    for i in range(window.size):
-        w.writerow([
-            ids[i], _fmt(window.y_true[i]), *(_fmt(s) for s in scores2d[i]), window.predicted[i],
-            *(_fmt(window.features[n][i]) for n in names),
-        ])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(header)
+    for lo in range(0, window.size, _CSV_BLOCK):  # a block of rows at a time: memory stays bounded
+        rows = slice(lo, lo + _CSV_BLOCK)
+        columns = [_text_column(np.asarray(window.ids[rows])), _text_column(np.asarray(window.y_true[rows])),
+                   *(_text_column(np.ascontiguousarray(scores2d[rows, j])) for j in range(scores2d.shape[1])),
+                   _text_column(np.asarray(window.predicted[rows])),
+                   *(_text_column(np.asarray(window.features[n][rows])) for n in names)]
+        buf.write("\n".join(map(",".join, zip(*columns, strict=True))))
+        buf.write("\n")
     return buf.getvalue()
 
 
