@@ -509,24 +509,33 @@ def roc_auc_score(
     return _binary_roc_auc(y, S, sw, max_fpr)
 
 
-def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, n_pos: int) -> float:
-    """Unweighted binary average precision (``n_pos >= 1`` positives, ``lab`` 0/1) without argsort.
+def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float | None:
+    """Unweighted binary average precision of 0/1 labels without argsort; None without positives.
+    Raises on scores that are not finite.
 
     Non-negative scores share ROC AUC's sorted label keys (the positives of a tie group at start
     ``g``, with ``p`` positives before it, add precision ``(n_pos - p) / (n - g)`` each), few
     distinct values are read off them per value; other scores with few distinct values are counted
     per value, the rest sort each class and count with ``searchsorted``.
     """
+    lo = s.min()
+    if not np.isfinite(lo):
+        assert_finite(s, "y_score")
     levels = sample_levels(s)
-    if s.min() >= 0:
-        key = label_keys(s, lab)
+    if lo >= 0:
+        key = _sorted_keys(s, lab)
         counts = None if levels is None else sorted_level_counts(key, levels)
         if counts is not None:
-            return _ap_from_counts(*counts)
-        return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos)
+            return _ap_from_counts(*counts) if counts[0].any() else None
+        n_pos = _count_pos(lab)
+        return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos) if n_pos else None
     sums = None if levels is None else level_sums(s, lab, None)
     if sums is not None:
-        return _ap_from_counts(sums[1], sums[2])
+        return _ap_from_counts(sums[1], sums[2]) if sums[1].any() else None
+    assert_finite(s, "y_score")
+    n_pos = _count_pos(lab)
+    if not n_pos:
+        return None
     y = lab.astype(bool, copy=False)
     pos = np.sort(s[y])
     neg = np.sort(s[~y])
@@ -539,10 +548,12 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, n_pos: int) -> float:
 
 
 def _binary_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
-    n_pos = _count_pos(y) if sw is None else 0
-    if n_pos:
-        return _fast_binary_ap(y, s, n_pos)
+    if sw is None:
+        ap = _fast_binary_ap(y, s)
+        if ap is not None:
+            return ap
     y = y.astype(bool, copy=False)
+    # the curve validates the scores (finite) and warns when there is no positive
     precision, recall, _ = precision_recall_curve(y, s, pos_label=True, sample_weight=sw)
     return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
 
@@ -580,7 +591,8 @@ def average_precision_score(
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
     yt = label_array(y_true, "y_true")
-    S = check_scores(y_score, allow_2d=True)
+    # finiteness: the binary paths check it in passes they make anyway (or the curve does)
+    S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
     if n == 0:
         raise ValueError("Found empty input array while a minimum of 1 sample is required.")
@@ -610,6 +622,7 @@ def average_precision_score(
         )
     if average == "samples":
         raise ValueError("average='samples' applies to multilabel targets, which are not supported.")
+    assert_finite(S, "y_score")
     Y = np.zeros(S.shape, dtype=np.int64)
     Y[np.arange(n), idx] = 1
 

@@ -227,8 +227,9 @@ def binary01_confusion(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray
     if pu is None:
         return None
     n = tu.shape[0]
-    t1 = int(np.count_nonzero(tu))
-    p1 = int(np.count_nonzero(pu))
+    # of 0/1 values the sum is the count, and a wide integer sum is faster than count_nonzero
+    t1 = int(tu.sum()) if tu.dtype.itemsize > 1 else int(np.count_nonzero(tu))
+    p1 = int(pu.sum()) if pu.dtype.itemsize > 1 else int(np.count_nonzero(pu))
     if tu.dtype == pu.dtype and tu.dtype.itemsize == 8:
         both = int(np.dot(tu, pu))  # integer dot of 0/1 values: the count of (1, 1)
     elif tu.dtype == pu.dtype:
