@@ -169,6 +169,22 @@ def test_log_loss_binary_fast_path_and_clipping(oracle, y, data):
     oracle(dm.log_loss, skm.log_loss, y, p.astype(np.float32))
 
 
+@pytest.mark.parametrize("n", [15, 16, 17, 100_003])
+def test_log_loss_and_brier_long_inputs_with_extremes(oracle, n):
+    """The unweighted binary log loss takes one logarithm per 16 probabilities (any remainder on its
+    own); probabilities at 0 and 1 are clipped first, so no group product underflows."""
+    rng = np.random.default_rng(n)
+    y = rng.integers(0, 2, n)
+    p = rng.random(n)
+    p[rng.random(n) < 0.2] = 0.0
+    p[rng.random(n) < 0.2] = 1.0
+    p[: min(n, 16)] = np.where(y[: min(n, 16)] == 1, 0.0, 1.0)  # a whole group at the clip floor
+    oracle(dm.log_loss, skm.log_loss, y, p)
+    oracle(dm.log_loss, skm.log_loss, y, p, normalize=False)
+    oracle(dm.brier_score_loss, skm.brier_score_loss, y, p)
+    oracle(dm.brier_score_loss, skm.brier_score_loss, y, p, sample_weight=rng.random(n))
+
+
 @given(problem=proba_problems(max_classes=2), data=st.data())
 def test_brier_score_loss_binary(oracle, problem, data):
     universe, y_true, proba, sw = problem

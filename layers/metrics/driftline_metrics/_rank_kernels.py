@@ -1,18 +1,22 @@
 """Exact kernels behind binary ROC AUC and average precision, whatever the score distribution.
 
-Two paths, both exact (no binning):
+All paths are exact (no binning). A sample of the scores (:func:`sample_levels`) tells whether they
+may hold few distinct values (at most ``LEVELS_MAX``: rounded or calibrated scores, tree-model
+leaves, a grid).
 
-* **Few distinct scores** (:func:`level_sums`): scores with at most ``LEVELS_MAX`` distinct values
-  (rounded or calibrated scores, tree-model leaves, scores clipped to a grid) are counted, not sorted.
-  A small sample proposes the levels; every score is mapped to its level through a collision-free
-  multiplicative hash of its bits, checked exactly against the level's value (a score the dictionary
-  does not hold yet adds its value, up to ``LEVELS_MAX``), and ``np.bincount`` sums the positives' and
-  negatives' weights per level. One pass, chunk by chunk, no sort.
-* **Many distinct scores** (:func:`label_keys` + :func:`scan_keys`): one sort of integer keys that
-  carry a non-negative score's bits and the class in the lowest bit (within a tie the negatives sort
-  first), then one pass over chunks that never split a group of tied scores. A chunk without ties
-  is read position by position; a chunk with ties (e.g. scores clipped at 0 or 1) is read group by
-  group (``np.add.reduceat``), so heavy ties cost one pass, not a search per element.
+* **Sorted label keys** (:func:`label_keys`), for unweighted non-negative scores: one sort of
+  integer keys that carry the score's bits and the class in the lowest bit (within a tie the
+  negatives sort first). With few distinct values, ``np.searchsorted`` of the sampled values' keys
+  reads every value's positive and negative counts off the sorted keys (:func:`sorted_level_counts`;
+  exact when the counts add up to ``n``). Otherwise :func:`scan_keys` makes one pass over chunks
+  that never split a group of tied scores: a chunk without ties is read position by position, a
+  chunk with ties (e.g. scores clipped at 0 or 1) group by group (``np.add.reduceat``), so heavy
+  ties cost one pass, not a search per element.
+* **Counting without a sort** (:func:`level_sums`), for weighted curves and scores of both signs
+  with few distinct values: every score is mapped to its value's index through a collision-free
+  multiplicative hash of its bits, checked exactly against the value (a value the sample missed is
+  added, up to ``LEVELS_MAX``), and ``np.bincount`` sums the positives' and negatives' weights per
+  value, chunk by chunk.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ import sys
 
 import numpy as np
 
-CHUNK = 1 << 15
+CHUNK = 1 << 14
 LEVELS_MAX = 256
 # below this many rows a sort is cheap enough that detecting levels does not pay
 LEVELS_MIN_ROWS = 1 << 14
 _SAMPLE = 4096
 _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+_INT = {4: np.int32, 8: np.int64}
 _UINT_ANY = {1: np.uint8, **_UINT}
 INF_BITS = {4: int(np.float32(np.inf).view(np.uint32)), 8: int(np.float64(np.inf).view(np.uint64))}
 # odd 64-bit multipliers for the level hash (golden ratio first; the others are fixed random odd numbers)
@@ -78,9 +83,19 @@ class _LevelHash:
         return c2, found
 
 
-def level_sums(
-    s: np.ndarray, y: np.ndarray, sw: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def sample_levels(s: np.ndarray) -> np.ndarray | None:
+    """The distinct values of a strided sample of ``s`` (ascending) when there are at most
+    ``LEVELS_MAX`` of them, all finite, and ``s`` is long enough for counting to pay; else None."""
+    n = s.shape[0]
+    if n < LEVELS_MIN_ROWS or s.dtype.kind != "f":
+        return None
+    values = np.unique(s[:: max(1, n // _SAMPLE)])
+    if values.shape[0] > LEVELS_MAX or not np.isfinite(values).all():
+        return None
+    return values
+
+
+def level_sums(s: np.ndarray, y: np.ndarray, sw: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(values ascending, positive weight, negative weight)`` per distinct score, or None.
 
     None when ``s`` has more than ``LEVELS_MAX`` distinct values (found out from a sample, or while
@@ -88,14 +103,14 @@ def level_sums(
     ``y`` holds 0/1 (bool or integer); weights are counts when ``sw`` is None.
     """
     n = s.shape[0]
-    if n < LEVELS_MIN_ROWS or s.dtype.kind != "f":
+    sampled = sample_levels(s)
+    if sampled is None:
         return None
     s = s.astype(np.float64, copy=False)  # float32 / float16 values are exact in float64
-    values = np.unique(s[:: max(1, n // _SAMPLE)])
-    if values.shape[0] > LEVELS_MAX or not np.isfinite(values).all():
-        return None
+    values = sampled.astype(np.float64)
     lh = _LevelHash(values)
-    y = y.view(np.uint8) if y.dtype == np.bool_ else y
+    # 0/1 labels as a signed (or bool-as-uint8) view: adding them to int32 codes stays integer
+    y = y.view(np.uint8) if y.dtype == np.bool_ else y.view(f"i{y.dtype.itemsize}")
     total: np.ndarray = np.zeros(2 * LEVELS_MAX + 2, dtype=np.float64 if sw is not None else np.int64)
     for a in range(0, n, CHUNK):
         x = s[a : a + CHUNK]
@@ -138,8 +153,28 @@ def label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
     key = np.left_shift(s.view(_UINT[s.dtype.itemsize]), 1)
     lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
     np.bitwise_or(key, lab_u, out=key, casting="unsafe")
-    key.sort()
+    # numpy sorts signed integers faster than unsigned ones: sort as signed, then move the keys
+    # with the top bit set (scores >= 2), which sort first as negative numbers, to the end
+    signed = key.view(_INT[key.dtype.itemsize])
+    signed.sort()
+    if signed[0] < 0:
+        split = int(np.searchsorted(signed, 0))
+        key = np.concatenate((key[split:], key[:split]))
     return key
+
+
+def sorted_level_counts(key: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Positives and negatives per value of ``levels`` (ascending, >= 0) read off sorted label keys,
+    or None when some key holds another value (the counts then do not add up to ``key.size``)."""
+    bits = levels.astype(key.dtype.str.replace("u", "f"), copy=False).view(key.dtype)
+    neg_keys = np.unique(np.left_shift(bits, 1))  # -0.0 and 0.0 share one key
+    cand = np.empty(2 * neg_keys.shape[0], dtype=key.dtype)
+    cand[0::2] = neg_keys
+    cand[1::2] = neg_keys + 1
+    counts = np.searchsorted(key, cand, side="right") - np.searchsorted(key, cand, side="left")
+    if int(counts.sum()) != key.shape[0]:
+        return None
+    return counts[1::2], counts[0::2]
 
 
 def _low_bits(key: np.ndarray) -> np.ndarray:
@@ -148,12 +183,14 @@ def _low_bits(key: np.ndarray) -> np.ndarray:
     return key.view(np.uint8)[(0 if sys.byteorder == "little" else size - 1) :: size]
 
 
-def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float]:
-    """One pass over sorted label keys: ``(2 U, Σ over positives of the precision at their score)``.
+def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float, int]:
+    """One pass over sorted label keys: ``(2 U, Σ over positives of the precision at their score,
+    number of positives)``.
 
     ``2 U`` counts the (positive, negative) pairs with the positive scored higher twice and the tied
     pairs once (so ROC AUC is ``2 U / (2 P N)``), computed only when ``want_ap`` is false; the
-    precision sum (``AP = sum / P``) only when it is true. ``n_pos`` is the number of positives.
+    precision sum (``AP = sum / P``) only when it is true, which needs the number of positives
+    ``n_pos`` (ignored otherwise).
 
     A positive at sorted position ``i`` with ``r`` positives before it has ``i - r`` negatives below
     it when no score ties with its own; otherwise its tie group (start ``g``, ``P_g`` positives and
@@ -192,11 +229,9 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
             else:
                 lb = np.bitwise_and(k, 1, out=lab[:m])
                 c = int(lb.sum())
-                # Σ offsets of the positives: (0 - 1) & offset keeps the offset, (0 - 0) & offset drops it
-                np.negative(lb, out=lb)
-                np.bitwise_and(lb, ramp[:m], out=lb)
-                # Σ (i - r_i) over the chunk's positives, i their absolute positions
-                u2 += 2 * (a * c + int(lb.sum()) - (r * c + c * (c - 1) // 2))
+                # Σ (i - r_i) over the chunk's positives, i their absolute positions; the integer dot
+                # of offsets cannot overflow (at most CHUNK**2 / 2 < 2**31)
+                u2 += 2 * (a * c + int(np.dot(lb, ramp[:m])) - (r * c + c * (c - 1) // 2))
         else:
             starts = np.flatnonzero(d >= 2)
             starts += 1
@@ -214,4 +249,4 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
                 u2 += int(np.sum(pos_g * (2 * neg_before + (size_g - pos_g))))
         r += c
         a = b
-    return u2, ap
+    return u2, ap, r

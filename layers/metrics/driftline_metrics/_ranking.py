@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._rank_kernels import INF_BITS, label_keys, level_sums, scan_keys
+from ._rank_kernels import INF_BITS, label_keys, level_sums, sample_levels, scan_keys, sorted_level_counts
 from ._validation import (
     assert_finite,
     check_lengths,
@@ -26,6 +26,7 @@ from ._validation import (
     check_scores,
     encode_labels,
     label_array,
+    labels_01,
 )
 from .exceptions import UndefinedMetricWarning
 
@@ -86,12 +87,32 @@ def _clf_curve(
     return fps, tps, s[thr_idx]
 
 
+def _sorted_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Sorted label keys of scores >= 0, raising on +inf (it sorts last)."""
+    key = label_keys(s, lab)
+    if key[-1] >> 1 >= INF_BITS[key.dtype.itemsize]:
+        assert_finite(s, "y_score")
+    return key
+
+
+def _auc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC from positive / negative counts per distinct score (ascending), ties as half."""
+    neg_below = np.cumsum(neg) - neg
+    u2 = int(np.dot(pos, 2 * neg_below + neg))
+    return u2 / (2.0 * int(pos.sum()) * int(neg.sum()))
+
+
+def _ap_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Average precision from positive / negative counts per distinct score (ascending)."""
+    pos_d = pos[::-1]
+    tps = np.cumsum(pos_d)
+    precision = tps / (tps + np.cumsum(neg[::-1])).astype(np.float64)
+    return max(0.0, float(np.dot(pos_d, precision) / tps[-1]))
+
+
 def _u2_nonneg(s: np.ndarray, lab: np.ndarray) -> int:
     """2·U (pairs pos > neg count 2, ties 1) for scores >= 0, by one sort of labelled keys."""
-    key = label_keys(s, lab)
-    if key[-1] >> 1 >= INF_BITS[key.dtype.itemsize]:  # the largest key: +inf sorts last
-        assert_finite(s, "y_score")
-    return scan_keys(key, 0, want_ap=False)[0]
+    return scan_keys(_sorted_keys(s, lab), 0, want_ap=False)[0]
 
 
 def _finite_max(s: np.ndarray) -> Any:
@@ -101,23 +122,33 @@ def _finite_max(s: np.ndarray) -> Any:
     return hi
 
 
-def _fast_binary_auc(lab: np.ndarray, s: np.ndarray) -> float:
-    """Exact unweighted binary ROC AUC (both classes present, ``lab`` 0/1) without argsort."""
-    n_pos = int(np.count_nonzero(lab))
-    n_neg = lab.shape[0] - n_pos
-    levels = level_sums(s, lab, None)  # all finite when found
-    if levels is not None:
-        _, pos, neg = levels
-        neg_below = np.cumsum(neg) - neg
-        u2 = int(np.dot(pos, 2 * neg_below + neg))
-        return u2 / (2.0 * n_pos * n_neg)
+def _fast_binary_auc(lab: np.ndarray, s: np.ndarray) -> float | None:
+    """Exact unweighted binary ROC AUC of 0/1 labels without argsort; None when ``lab`` holds one
+    class. Raises on scores that are not finite."""
+    n = lab.shape[0]
     # finiteness is checked here, in passes the algorithm makes anyway (min; +inf after the sort)
     lo = s.min()
     if not np.isfinite(lo):
         assert_finite(s, "y_score")
+    levels = sample_levels(s)
     if lo >= 0:
-        u2 = _u2_nonneg(s, lab)
-    elif _finite_max(s) <= 0:
+        key = _sorted_keys(s, lab)
+        counts = None if levels is None else sorted_level_counts(key, levels)
+        if counts is not None:
+            pos, neg = counts
+            return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
+        u2, _, n_pos = scan_keys(key, 0, want_ap=False)
+        return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
+    sums = None if levels is None else level_sums(s, lab, None)
+    if sums is not None:
+        _, pos, neg = sums
+        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
+    assert_finite(s, "y_score")  # +inf: no sort below looks at the largest key
+    n_pos = _count_pos(lab)
+    n_neg = n - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    if _finite_max(s) <= 0:
         u2 = 2 * n_pos * n_neg - _u2_nonneg(-s, lab)
     else:
         # negative and non-negative scores: each part on its own plus the cross pairs
@@ -265,22 +296,29 @@ def _auc(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.trapezoid(y, x))
 
 
+def _count_pos(y: np.ndarray) -> int:
+    """Number of ones in 0/1 labels (an integer sum is faster than ``count_nonzero``)."""
+    return int(y.sum()) if y.dtype.kind in "iu" else int(np.count_nonzero(y))
+
+
 def _binary_roc_auc(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None, max_fpr: Any = None) -> float:
     """ROC AUC of 0/1 (or bool) labels ``y``; checks that ``s`` is finite."""
     fast = (max_fpr is None or max_fpr == 1) and sw is None
-    if not fast:
+    if fast:
+        # the fast path counts the positives itself (no pass for it) and checks finiteness
+        auc = _fast_binary_auc(y, s)
+        if auc is not None:
+            return auc
+    else:
         assert_finite(s, "y_score")
-    n_pos = int(np.count_nonzero(y))
-    if n_pos == 0 or n_pos == y.shape[0]:
-        assert_finite(s, "y_score")
+        n_pos = _count_pos(y)
+    if fast or n_pos == 0 or n_pos == y.shape[0]:
         warnings.warn(
             "Only one class is present in y_true. ROC AUC score is not defined in that case.",
             UndefinedMetricWarning,
             stacklevel=3,
         )
         return np.nan
-    if fast:
-        return _fast_binary_auc(y, s)
     fpr, tpr, _ = roc_curve(y.astype(bool, copy=False), s, sample_weight=sw)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)
@@ -450,6 +488,9 @@ def roc_auc_score(
         assert_finite(S, "y_score")
     # all-zero weights are rejected later, by the curve (after the one-class check, as scikit-learn)
     sw = check_sample_weight(sample_weight, n, allow_all_zero=True)
+    y01 = labels_01(yt) if S.ndim == 1 else None
+    if y01 is not None:  # labels within {0, 1}: one max pass instead of the encoding's min and max
+        return _binary_roc_auc(y01, S, sw, max_fpr)
     classes, (idx,) = encode_labels(yt)
     if classes.shape[0] > 2 or (S.ndim == 2 and S.shape[1] > 2):
         if max_fpr is not None and max_fpr != 1.0:
@@ -468,39 +509,51 @@ def roc_auc_score(
     return _binary_roc_auc(y, S, sw, max_fpr)
 
 
-def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float:
-    """Unweighted binary average precision (>= 1 positive, ``lab`` 0/1) without argsort.
+def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float | None:
+    """Unweighted binary average precision of 0/1 labels without argsort; None without positives.
+    Raises on scores that are not finite.
 
-    Few distinct scores are counted per value; other non-negative scores share ROC AUC's sorted
-    label keys (the positives of a tie group at start ``g``, with ``p`` positives before it, add
-    precision ``(n_pos - p) / (n - g)`` each). Other scores sort each class and count with
-    ``searchsorted``.
+    Non-negative scores share ROC AUC's sorted label keys (the positives of a tie group at start
+    ``g``, with ``p`` positives before it, add precision ``(n_pos - p) / (n - g)`` each), few
+    distinct values are read off them per value; other scores with few distinct values are counted
+    per value, the rest sort each class and count with ``searchsorted``.
     """
-    levels = level_sums(s, lab, None)
-    if levels is not None:
-        _, pos, neg = levels
-        tps = np.cumsum(pos[::-1])
-        precision = tps / (tps + np.cumsum(neg[::-1])).astype(np.float64)
-        return max(0.0, float(np.dot(pos[::-1], precision) / tps[-1]))
-    if s.min() >= 0:
-        n_pos = int(np.count_nonzero(lab))
-        _, total = scan_keys(label_keys(s, lab), n_pos, want_ap=True)
-        return max(0.0, total / n_pos)
+    lo = s.min()
+    if not np.isfinite(lo):
+        assert_finite(s, "y_score")
+    levels = sample_levels(s)
+    if lo >= 0:
+        key = _sorted_keys(s, lab)
+        counts = None if levels is None else sorted_level_counts(key, levels)
+        if counts is not None:
+            return _ap_from_counts(*counts) if counts[0].any() else None
+        n_pos = _count_pos(lab)
+        return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos) if n_pos else None
+    sums = None if levels is None else level_sums(s, lab, None)
+    if sums is not None:
+        return _ap_from_counts(sums[1], sums[2]) if sums[1].any() else None
+    assert_finite(s, "y_score")
+    n_pos = _count_pos(lab)
+    if not n_pos:
+        return None
     y = lab.astype(bool, copy=False)
     pos = np.sort(s[y])
     neg = np.sort(s[~y])
-    n_pos, n_neg = pos.shape[0], neg.shape[0]
+    n_neg = neg.shape[0]
     starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
-    counts = np.diff(np.r_[starts, n_pos])
+    counts_ = np.diff(np.r_[starts, n_pos])
     tps = (n_pos - starts).astype(np.float64)
     fps = n_neg - np.searchsorted(neg, pos[starts], side="left")
-    return max(0.0, float(np.dot(counts, tps / (tps + fps)) / n_pos))
+    return max(0.0, float(np.dot(counts_, tps / (tps + fps)) / n_pos))
 
 
 def _binary_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
-    if sw is None and np.any(y):
-        return _fast_binary_ap(y, s)
+    if sw is None:
+        ap = _fast_binary_ap(y, s)
+        if ap is not None:
+            return ap
     y = y.astype(bool, copy=False)
+    # the curve validates the scores (finite) and warns when there is no positive
     precision, recall, _ = precision_recall_curve(y, s, pos_label=True, sample_weight=sw)
     return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
 
@@ -538,11 +591,15 @@ def average_precision_score(
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
     yt = label_array(y_true, "y_true")
-    S = check_scores(y_score, allow_2d=True)
+    # finiteness: the binary paths check it in passes they make anyway (or the curve does)
+    S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
     if n == 0:
         raise ValueError("Found empty input array while a minimum of 1 sample is required.")
     sw = check_sample_weight(sample_weight, n)
+    y01 = labels_01(yt) if S.ndim == 1 and pos_label == 1 else None
+    if y01 is not None:  # labels within {0, 1}, positive 1: one max pass instead of the encoding
+        return _binary_ap(y01, S, sw)
     classes, (idx,) = encode_labels(yt)
     if classes.shape[0] <= 2:
         if classes.shape[0] == 2 and pos_label not in classes.tolist():
@@ -565,6 +622,7 @@ def average_precision_score(
         )
     if average == "samples":
         raise ValueError("average='samples' applies to multilabel targets, which are not supported.")
+    assert_finite(S, "y_score")
     Y = np.zeros(S.shape, dtype=np.int64)
     Y[np.arange(n), idx] = 1
 

@@ -1,0 +1,185 @@
+"""Every fast path of binary ROC AUC / average precision (``_rank_kernels``) against scikit-learn.
+
+The paths only engage on long inputs (``LEVELS_MIN_ROWS`` rows for the level paths, chunks of
+``CHUNK`` keys for the scan), so the inputs here are tens of thousands of rows: few distinct values
+read off the sorted keys, few distinct values counted by hash (both signs, sample weights, the
+curves), values the sample misses, ties of both classes spanning chunk boundaries, neighbouring
+scores one ulp apart, scores >= 2 (the signed sort's rotation), -0.0 next to 0.0, float32 and one
+class. Each kernel is also called directly, so a test fails if a path silently stops being taken.
+"""
+
+from __future__ import annotations
+
+import driftline_metrics as dm
+import numpy as np
+import pytest
+import sklearn.metrics as skm
+from driftline_metrics import _rank_kernels as kernels
+from numpy.testing import assert_allclose
+
+N = 3 * kernels.LEVELS_MIN_ROWS + 17  # several chunks, long enough for the level paths
+
+
+def _labels(n: int, seed: int, p: float = 0.3) -> np.ndarray:
+    return (np.random.default_rng(seed).random(n) < p).astype(np.int64)
+
+
+def _agree(oracle, y, s, **kwargs):
+    auc = oracle(dm.roc_auc_score, skm.roc_auc_score, y, s, **kwargs)
+    ap = oracle(dm.average_precision_score, skm.average_precision_score, y, s, **kwargs)
+    return auc, ap
+
+
+def _grid(n: int, seed: int, levels: int) -> np.ndarray:
+    return np.round(np.random.default_rng(seed).random(n) * (levels - 1)) / (levels - 1)
+
+
+@pytest.mark.parametrize("levels", [2, 10, 101, kernels.LEVELS_MAX])
+def test_few_levels_read_off_sorted_keys(oracle, levels):
+    y = _labels(N, levels)
+    s = _grid(N, levels + 1, levels)
+    key = kernels.label_keys(s, y)
+    sampled = kernels.sample_levels(s)
+    assert sampled is not None
+    counts = kernels.sorted_level_counts(key, sampled)
+    assert counts is not None
+    pos, neg = counts
+    assert int(pos.sum()) == int(y.sum())
+    assert int(neg.sum()) == N - int(y.sum())
+    _agree(oracle, y, s)
+
+
+def test_level_missed_by_the_sample_falls_back_exactly(oracle):
+    y = _labels(N, 1)
+    s = _grid(N, 2, 10)
+    step = max(1, N // 4096)
+    s[1::step] = 0.123456789  # never sampled (the sample takes every step-th score from 0)
+    assert 0.123456789 not in kernels.sample_levels(s)
+    assert kernels.sorted_level_counts(kernels.label_keys(s, y), kernels.sample_levels(s)) is None
+    _agree(oracle, y, s)
+
+
+def test_more_levels_than_the_limit_take_the_scan(oracle):
+    y = _labels(N, 3)
+    s = _grid(N, 4, 4 * kernels.LEVELS_MAX)
+    assert kernels.sample_levels(s) is None
+    _agree(oracle, y, s)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_level_hash_both_signs_weights_and_growth(oracle, weighted):
+    rng = np.random.default_rng(5)
+    y = _labels(N, 6)
+    s = np.round(rng.normal(size=N), 1)  # about 60 values, both signs
+    step = max(1, N // 4096)
+    s[1::step] = np.where(rng.random(s[1::step].size) < 0.5, -7.25, 9.5)  # two values the sample misses
+    s[2::97] = -0.0  # equal to 0.0 with other bits
+    sw = rng.integers(0, 4, N).astype(np.float64) if weighted else None
+    sums = kernels.level_sums(s, y, sw)
+    assert sums is not None
+    values, pos, neg = sums
+    assert -7.25 in values
+    assert 9.5 in values
+    assert np.all(np.diff(values) > 0)
+    w = np.ones(N) if sw is None else sw
+    assert_allclose(pos.sum(), w[y == 1].sum())
+    assert_allclose(neg.sum(), w[y == 0].sum())
+    kwargs = {"sample_weight": sw} if weighted else {}
+    _agree(oracle, y, s, **kwargs)
+    for curve in ("roc_curve", "precision_recall_curve"):
+        oracle(getattr(dm, curve), getattr(skm, curve), y, s, **kwargs)
+
+
+def test_level_hash_gives_up_beyond_the_limit():
+    y = _labels(N, 7)
+    s = np.round(np.random.default_rng(8).normal(size=N), 1)
+    step = max(1, N // 4096)
+    s[1::step] = np.linspace(-50, 50, s[1::step].size)  # hundreds of values the sample misses
+    assert kernels.level_sums(s, y, None) is None
+
+
+def test_weighted_levels_drop_zero_weight_thresholds_like_sklearn(oracle):
+    rng = np.random.default_rng(9)
+    y = _labels(N, 10)
+    s = _grid(N, 11, 21)
+    sw = rng.random(N)
+    sw[s == 0.5] = 0.0  # a score that only zero weights hold is no threshold
+    _agree(oracle, y, s, sample_weight=sw)
+    for curve in ("roc_curve", "precision_recall_curve"):
+        oracle(getattr(dm, curve), getattr(skm, curve), y, s, sample_weight=sw)
+    oracle(dm.roc_auc_score, skm.roc_auc_score, y, s, max_fpr=0.3)
+
+
+@pytest.mark.parametrize("n", [kernels.CHUNK - 1, kernels.CHUNK + 1, 5 * kernels.CHUNK + 3])
+def test_clipped_scores_tie_groups_span_chunks(oracle, n):
+    rng = np.random.default_rng(n)
+    y = _labels(n, n + 1)
+    z = rng.normal(size=n) + 1.2 * y
+    s = np.clip(0.25 + 0.3 * z, 0.0, 1.0)  # both classes tied at 0 and at 1, continuous between
+    assert kernels.sample_levels(s) is None or n < kernels.LEVELS_MIN_ROWS
+    key = kernels.label_keys(s, y)
+    u2, ap_sum, n_pos = kernels.scan_keys(key, int(y.sum()), want_ap=True)
+    assert n_pos == int(y.sum())
+    assert_allclose(ap_sum / n_pos, skm.average_precision_score(y, s), rtol=1e-12)
+    u2, _, _ = kernels.scan_keys(key, 0, want_ap=False)
+    assert_allclose(u2 / (2.0 * n_pos * (n - n_pos)), skm.roc_auc_score(y, s), rtol=1e-12)
+    _agree(oracle, y, s)
+
+
+def test_neighbouring_scores_one_ulp_apart(oracle):
+    """A positive one ulp below a negative: the keys differ by 1 without being tied."""
+    rng = np.random.default_rng(11)
+    base = rng.random(N // 2)
+    s = np.empty(N // 2 * 2)
+    s[0::2] = base
+    s[1::2] = np.nextafter(base, 2.0)
+    y = np.zeros(s.size, dtype=np.int64)
+    y[0::2] = 1  # the lower of each pair is the positive
+    _agree(oracle, y, s)
+    _agree(oracle, y, s.astype(np.float32))
+
+
+@pytest.mark.parametrize("kind", ["continuous", "levels"])
+def test_scores_of_two_and_more_sort_after_the_rest(oracle, kind):
+    rng = np.random.default_rng(12)
+    y = _labels(N, 13)
+    s = rng.random(N) * 5 if kind == "continuous" else _grid(N, 14, 9) * 5
+    key = kernels.label_keys(s, y)
+    assert np.all(key[1:] >= key[:-1])  # unsigned order despite the signed sort
+    _agree(oracle, y, s)
+
+
+def test_negative_zero_and_float32_levels(oracle):
+    y = _labels(N, 15)
+    s = _grid(N, 16, 5)
+    s[s == 0.0] = -0.0
+    s[::3] = np.abs(s[::3])
+    _agree(oracle, y, s)
+    _agree(oracle, y, s.astype(np.float32))
+
+
+@pytest.mark.parametrize("kind", ["continuous", "levels", "signed levels", "clipped"])
+@pytest.mark.parametrize("cls", [0, 1])
+def test_one_class_on_every_path(oracle, kind, cls):
+    rng = np.random.default_rng(17)
+    s = {
+        "continuous": rng.random(N),
+        "levels": _grid(N, 18, 10),
+        "signed levels": np.round(rng.normal(size=N), 1),
+        "clipped": np.clip(rng.normal(0.4, 0.5, N), 0, 1),
+    }[kind]
+    y = np.full(N, cls, dtype=np.int64)
+    _agree(oracle, y, s)
+    oracle(dm.roc_auc_score, skm.roc_auc_score, y, s, sample_weight=rng.random(N))
+
+
+def test_non_finite_scores_still_raise_on_the_fast_paths():
+    y = _labels(N, 19)
+    for bad in (np.inf, -np.inf, np.nan):
+        for s in (_grid(N, 20, 10), np.random.default_rng(21).random(N)):
+            s = s.copy()
+            s[N // 2] = bad
+            with pytest.raises(ValueError, match="y_score"):
+                dm.roc_auc_score(y, s)
+            with pytest.raises(ValueError, match="y_score"):
+                dm.average_precision_score(y, s)
