@@ -187,6 +187,7 @@ def test_persistent_failure_after_the_switch_is_recorded_as_deployed(
     assert run["status"] == "DEPLOYED_BOOKKEEPING_FAILED"
     assert run["reason"].startswith(f"InternalError: unexpected RuntimeError: injected failure in {call}")
     assert wf.model_state()["previousChampion"]["modelName"] == CHAMPION_MODEL
+    assert [(f["error"], f["deployed"]) for f in wf.events_of("Run Failed", "day11")] == [("InternalError", True)]
 
 
 @pytest.mark.parametrize(("action", "owner", "call"), [("status", "RunStore", "update"),
