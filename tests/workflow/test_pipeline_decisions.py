@@ -85,6 +85,10 @@ def test_prior_shift_promotes_the_recalibrated_threshold_without_a_new_endpoint(
     assert [b["metric"] for b in run["breaches"]] == ["accuracy"]
     assert run["breaches"][0]["interval"]["upper"] < 0.86
     assert result["metrics"]["roc_auc"] == pytest.approx(roc_auc_score(y2, s2), abs=1e-9)
+    completed = wf.events_of("Evaluation Completed", "prior2")[0]
+    assert completed["breaches"][0]["interval"]["method"] == "wilson"
+    assert completed["intervals"]["roc_auc"]["method"] == "delong"
+    assert completed["intervals"]["roc_auc"]["lower"] > 0.8  # the ranking is intact: no ROC AUC breach
 
     comparison = run["comparison"]
     assert comparison["promote"] is True

@@ -462,6 +462,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
     publish(settings, "Evaluation Completed", {
         **result, "sampleSize": int(evaluation.get("sampleSize") or 0), "breached": bool(evaluation.get("breached")),
         "breaches": evaluation.get("breaches") or [], "thresholds": evaluation.get("thresholds") or [],
+        "intervals": evaluation.get("intervals") or {},
     })
     return result
 
