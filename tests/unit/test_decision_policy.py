@@ -66,7 +66,7 @@ def test_acknowledged_drift_does_not_retrigger_but_new_or_larger_drift_does() ->
 
     same = decide(pol, drift=DRIFT, state=state)
     assert not same.retrain
-    assert same.reasons == ["DRIFT_ACKNOWLEDGED"]
+    assert same.reasons == ["DRIFT_ACKNOWLEDGED", "HEALTHY"]
 
     slightly_larger = {**DRIFT, "effects": {"f2": 0.7, "f4": 0.3}}  # < 1.5 x 0.5
     assert not decide(pol, drift=slightly_larger, state=state).retrain

@@ -613,9 +613,9 @@ def _ap_bootstrap_deltas(y: np.ndarray, sc: np.ndarray, sn: np.ndarray, resample
         for g, size in groups:
             idx = (g[None, :] + size * np.arange(b)[:, None]).ravel()
             wf = w.astype(np.float64).ravel()
-            tp = np.bincount(idx, weights=wf * np.tile(yv, b), minlength=b * size).reshape(b, size)
-            pp = np.bincount(idx, weights=wf, minlength=b * size).reshape(b, size)
-            tp, pp = np.cumsum(tp, axis=1), np.cumsum(pp, axis=1)
+            tp = np.cumsum(np.bincount(idx, weights=wf * np.tile(yv, b), minlength=b * size).reshape(b, size),
+                           axis=1)
+            pp = np.cumsum(np.bincount(idx, weights=wf, minlength=b * size).reshape(b, size), axis=1)
             tot = tp[:, -1:]
             with np.errstate(divide="ignore", invalid="ignore"):
                 prec = np.where(pp > 0, tp / np.where(pp > 0, pp, 1), 0.0)
