@@ -191,6 +191,7 @@ def test_breached_accuracy_is_judged_by_mcnemar_and_the_recalibration_wins() -> 
     assert recal["candidate"] == pytest.approx(accuracy_score(y, s > thr))
     assert recal["pvalue"] < 0.05
     assert recal["championOnly"] < recal["challengerOnly"]
+    assert res["pairedTest"]["mcnemar"]["challengerOnly"] == recal["challengerOnly"]  # the winner's counts
     # the retrained "challenger" here is the champion itself: not better on accuracy
     assert res["candidates"]["retrained"]["verdicts"][0] == "BELOW_MARGIN:accuracy"
     # without the breach, the primary metric decides: ROC AUC cannot improve under a prior shift

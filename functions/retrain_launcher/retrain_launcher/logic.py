@@ -367,7 +367,8 @@ def request_approval(event: Mapping[str, Any], stores: Stores, settings: Setting
     token = _string(event, "taskToken")
     comparison = _mapping(event, "comparison", required=False)
     compact = {k: comparison.get(k) for k in ("metric", "champion", "challenger", "delta", "sampleSize",
-                                              "resultUri") if k in comparison}
+                                              "resultUri", "remedy", "decisionThreshold", "reasons")
+               if k in comparison}
     stores.runs.update(
         model_id, run_id,
         approval={"status": "PENDING", "requestedAt": iso(now or utcnow()), "comparison": compact},
