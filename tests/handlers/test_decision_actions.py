@@ -138,3 +138,22 @@ def test_drift_detected_is_published_for_a_single_drifted_feature(env: dict[str,
     # nothing drifted: nothing published
     publish_check(env["settings"], run, {**doc, "driftedFeatures": [], "features": {}})
     assert drain(env["bus"]) == []
+
+
+def test_put_model_rejects_invalid_policy_fields_with_a_400_naming_them(stack_env: dict[str, str]) -> None:
+    from api.handler import lambda_handler as api_handler
+
+    event = load_event("api_put_model.json")
+    cfg = json.loads(event["body"])
+    cfg["promotion"] = {**cfg["promotion"], "nonInferiorityMargin": -0.1}
+    cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "thresholdConfidence": 1.5}
+    event["body"] = json.dumps(cfg)
+    resp = api_handler(event, CTX)
+    body = json.loads(resp["body"])
+    assert resp["statusCode"] == 400
+    assert body["error"] == "InvalidModelConfig"
+    assert any(p.startswith("promotion.nonInferiorityMargin") for p in body["details"]["problems"])
+    assert any(p.startswith("retrainPolicy.thresholdConfidence") for p in body["details"]["problems"])
+    # the same config without the new fields is accepted (documented defaults)
+    ok = load_event("api_put_model.json")
+    assert api_handler(ok, CTX)["statusCode"] == 200

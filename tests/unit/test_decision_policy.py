@@ -66,7 +66,7 @@ def test_acknowledged_drift_does_not_retrigger_but_new_or_larger_drift_does() ->
 
     same = decide(pol, drift=DRIFT, state=state)
     assert not same.retrain
-    assert same.reasons == ["DRIFT_ACKNOWLEDGED"]
+    assert same.reasons == ["DRIFT_ACKNOWLEDGED", "HEALTHY"]
 
     slightly_larger = {**DRIFT, "effects": {"f2": 0.7, "f4": 0.3}}  # < 1.5 x 0.5
     assert not decide(pol, drift=slightly_larger, state=state).retrain
@@ -191,6 +191,7 @@ def test_breached_accuracy_is_judged_by_mcnemar_and_the_recalibration_wins() -> 
     assert recal["candidate"] == pytest.approx(accuracy_score(y, s > thr))
     assert recal["pvalue"] < 0.05
     assert recal["championOnly"] < recal["challengerOnly"]
+    assert res["pairedTest"]["mcnemar"]["challengerOnly"] == recal["challengerOnly"]  # the winner's counts
     # the retrained "challenger" here is the champion itself: not better on accuracy
     assert res["candidates"]["retrained"]["verdicts"][0] == "BELOW_MARGIN:accuracy"
     # without the breach, the primary metric decides: ROC AUC cannot improve under a prior shift

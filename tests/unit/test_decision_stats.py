@@ -219,3 +219,28 @@ def test_paired_delong_for_multiclass_roc_auc() -> None:
     assert res["candidate"] == pytest.approx(skm.roc_auc_score(y, b, multi_class="ovr"))
     assert res["pvalue"] < 1e-6
     assert res["lower"] > 0
+
+
+@pytest.mark.parametrize("metric", ["rmse", "average_precision"])
+def test_the_subsampled_bootstrap_keeps_the_full_samples_interval(metric: str) -> None:
+    """Past ``max_rows`` the bootstrap resamples a subsample and rescales by sqrt(m / n): same centre, same width."""
+    rng = np.random.default_rng(12)
+    n = 6000
+    if metric == "rmse":
+        y = rng.normal(size=n)
+        a, b = y + rng.normal(0, 1.0, n), y + rng.normal(0, 0.95, n)
+        kind, champion, candidate = "regression", (a, None), (b, None)
+    else:
+        y = rng.integers(0, 2, n)
+        a, b = np.round(y + rng.normal(0, 1.2, n), 2), np.round(y + rng.normal(0, 1.1, n), 2)
+        kind, champion, candidate = "binary", ((a > 0.5).astype(int), a), ((b > 0.5).astype(int), b)
+    full = stats.paired_test(metric, kind=kind, y=y, champion=champion, candidate=candidate, confidence=0.95,
+                             resamples=1000, max_rows=10**9)
+    sub = stats.paired_test(metric, kind=kind, y=y, champion=champion, candidate=candidate, confidence=0.95,
+                            resamples=1000, max_rows=1500)
+    assert sub["bootstrapRows"] == 1500
+    assert full["bootstrapRows"] == n
+    assert sub["delta"] == full["delta"]
+    assert (sub["upper"] - sub["lower"]) == pytest.approx(full["upper"] - full["lower"], rel=0.2)
+    assert (sub["upper"] + sub["lower"]) / 2 == pytest.approx((full["upper"] + full["lower"]) / 2,
+                                                              abs=0.1 * (full["upper"] - full["lower"]))

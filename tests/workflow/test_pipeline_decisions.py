@@ -85,6 +85,10 @@ def test_prior_shift_promotes_the_recalibrated_threshold_without_a_new_endpoint(
     assert [b["metric"] for b in run["breaches"]] == ["accuracy"]
     assert run["breaches"][0]["interval"]["upper"] < 0.86
     assert result["metrics"]["roc_auc"] == pytest.approx(roc_auc_score(y2, s2), abs=1e-9)
+    completed = wf.events_of("Evaluation Completed", "prior2")[0]
+    assert completed["breaches"][0]["interval"]["method"] == "wilson"
+    assert completed["intervals"]["roc_auc"]["method"] == "delong"
+    assert completed["intervals"]["roc_auc"]["lower"] > 0.8  # the ranking is intact: no ROC AUC breach
 
     comparison = run["comparison"]
     assert comparison["promote"] is True
@@ -144,3 +148,57 @@ def wf_config(wf: Workflow):  # type: ignore[no-untyped-def]
     from driftline_common.config import parse_config
 
     return parse_config(wf.config)
+
+
+#: covariate drift only (P(y | x) unchanged) in two features: the champion stays healthy
+VIRTUAL = traffic.Scenario("virtual", covariate=traffic.CovariateDrift(features=(3, 4), start_day=1, shift=1.5))
+
+
+@lru_cache(maxsize=8)
+def virtual_day(d: int) -> tuple[dict[str, str], dict[str, str]]:
+    X, y, ids = traffic.day(d, ROWS_PER_DAY, VIRTUAL)
+    _, model, _ = champion_assets()
+    scores = inference.predict_fn(X, model)
+    capture = traffic.capture_files(traffic.capture_records(X, scores, ids, d=d), prefix="datacapture",
+                                    endpoint=ENDPOINT)
+    labels = traffic.ground_truth_files(traffic.ground_truth_records(y, ids), prefix=f"labels/{MODEL_ID}",
+                                        when=traffic.day_start(d) + timedelta(hours=23, minutes=30))
+    return capture, labels
+
+
+def test_drift_that_does_not_hurt_is_acknowledged_and_does_not_retrigger(workflow: Workflow) -> None:
+    wf = workflow
+    cfg = model_config(wf.bucket)
+    cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "cooldownHours": 0, "maxRetrainsPerPeriod": 5,
+                            "maxDriftRetrainsPerPeriod": 5}
+    wf.register(cfg)
+    for d in (1, 2, 3):
+        capture, labels = virtual_day(d)
+        for key, body in {**capture, **labels}.items():
+            wf.put(key, body)
+
+    first = _output(wf.run_window(1, name="virtual1"))
+    assert first["drift"]["detected"] is True
+    assert first["decision"]["reasons"] == ["DATASET_DRIFT", "BREACH_NOT_SUSTAINED"]
+
+    second = _output(wf.run_window(2, name="virtual2"))
+    assert second["decision"]["retrain"] is True
+    assert second["decision"]["reasons"] == ["DATASET_DRIFT"]  # drift alone: the model is healthy
+    assert second["outcome"] == "champion_kept"
+    comparison = wf.runs()["virtual2"]["comparison"]
+    assert comparison["mustImprove"] == ["roc_auc"]  # nothing breached: the primary metric
+    assert comparison["promote"] is False
+    ack = wf.model_state()["driftAcknowledged"]
+    assert ack["runId"] == "virtual2"
+    assert set(ack["features"]) == set(second["drift"]["driftedFeatures"])
+    assert wf.model_state()["retrains"][-1]["trigger"] == "drift"
+
+    # the same drift the next day: acknowledged, no retrain although budget and cooldown would allow one
+    third = _output(wf.run_window(3, name="virtual3"))
+    assert third["drift"]["detected"] is True
+    assert third["decision"]["retrain"] is False
+    assert third["decision"]["reasons"] == ["DRIFT_ACKNOWLEDGED", "HEALTHY"]
+    assert third["outcome"] == "healthy"
+    assert len(wf.training_jobs()) == 1
+    # alerting still sees the drift
+    assert wf.events_of("Drift Detected", "virtual3")[0]["datasetDrift"] is True

@@ -485,9 +485,11 @@ def compare_models(
                 "pairedTest": {}, "reasons": ["METRIC_UNDEFINED"]}
     candidates = {"retrained": judge_candidate(cfg, pc, pn, must=must, others=others, resamples=resamples,
                                                seed=seed)}
+    problems = {"retrained": pn}
     if recalibration_threshold is not None and pc.kind == "binary":
         pr = prepare(cfg.model_copy(update={"decision_threshold": recalibration_threshold}), y_true,
                      champion_scores, blank)
+        problems["recalibrated"] = pr
         candidates["recalibrated"] = {
             **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed),
             "decisionThreshold": recalibration_threshold,
@@ -501,7 +503,8 @@ def compare_models(
     if pc.kind == "regression":
         paired["squaredErrors"] = squared_error_differences(pc.y, pc.scores, pn.scores)
     else:
-        paired["mcnemar"] = mcnemar(pc.y, pc.y_pred, pn.y_pred, mid_p=promo.mcnemar == "mid-p")
+        paired["mcnemar"] = mcnemar(pc.y, pc.y_pred, problems[winner or "retrained"].y_pred,
+                                    mid_p=promo.mcnemar == "mid-p")
     reasons = list(shown["verdicts"])
     if too_few:
         reasons.append("TOO_FEW_SAMPLES")

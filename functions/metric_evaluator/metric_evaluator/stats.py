@@ -29,7 +29,7 @@ keeps every bootstrap reproducible.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -44,6 +44,10 @@ LOWER_IS_BETTER = frozenset({"log_loss", "brier", "mse", "rmse", "mae", "mape"})
 SEED = 20240601
 #: elements of one batch of bootstrap weights (rows x replicates): bounds the memory of a batch to ~80 MB
 BATCH_ELEMENTS = 20_000_000
+#: a row bootstrap of more rows than this resamples a fixed-seed subsample of this many rows and rescales its
+#: deviations by sqrt(m / n) (the m-out-of-n bootstrap of Bickel & Sakov, valid for the root-n metrics used
+#: here): the cost stops growing with n while the interval keeps the width of the full-sample one
+BOOTSTRAP_MAX_ROWS = 200_000
 _EPS = float(np.finfo(np.float64).eps)
 
 
@@ -117,7 +121,7 @@ def confusion_metric(metric: str, cm: np.ndarray, *, binary: bool) -> np.ndarray
 
 def _midrank(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n of ``x`` with ties given their average rank."""
-    order = np.argsort(x, kind="mergesort")
+    order = np.argsort(x)
     xs = x[order]
     n = xs.size
     starts = np.flatnonzero(np.r_[True, xs[1:] != xs[:-1]])
@@ -386,10 +390,11 @@ def _poisson_table() -> np.ndarray:
 _POISSON = _poisson_table()
 
 
-def poisson_weight_batches(n: int, resamples: int, seed: int) -> Any:
+def poisson_weight_batches(n: int, resamples: int, seed: int, *, batch_elements: int = BATCH_ELEMENTS
+                           ) -> Iterator[np.ndarray]:
     """Batches of Poisson(1) bootstrap weights ``(batch, n)`` (float32), ``resamples`` rows in all."""
     rng = np.random.default_rng(seed)
-    per = max(1, min(resamples, BATCH_ELEMENTS // max(n, 1)))
+    per = max(1, min(resamples, batch_elements // max(n, 1)))
     done = 0
     while done < resamples:
         b = min(per, resamples - done)
@@ -409,6 +414,23 @@ def bootstrap_sums(columns: np.ndarray, resamples: int, seed: int) -> np.ndarray
         out.append((w @ centred).astype(np.float64) + tot[:, None] * means[None, :])
         out[-1] = np.column_stack([out[-1], tot])
     return np.vstack(out)
+
+
+def _subsample(n: int, seed: int, max_rows: int) -> tuple[np.ndarray | None, float]:
+    """Rows of the m-out-of-n bootstrap (``None``: all rows) and the factor sqrt(m / n) of its deviations."""
+    if n <= max_rows:
+        return None, 1.0
+    rows = np.sort(np.random.default_rng(seed + 1).choice(n, max_rows, replace=False))
+    return rows, math.sqrt(max_rows / n)
+
+
+def _rescale(deltas: np.ndarray, centre: float, factor: float) -> np.ndarray:
+    """Bootstrap replicates of a subsample recentred on the full-sample delta, deviations scaled by ``factor``."""
+    if factor == 1.0:
+        return deltas
+    finite = deltas[np.isfinite(deltas)]
+    mid = float(np.mean(finite)) if finite.size else 0.0
+    return np.asarray(centre + (deltas - mid) * factor)
 
 
 def _loss_columns(metric: str, *, kind: str, y: np.ndarray, scores: np.ndarray) -> np.ndarray | None:
@@ -463,8 +485,7 @@ def _result(metric: str, champion: float, candidate: float, deltas: np.ndarray |
 
 def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.ndarray, np.ndarray | None],
                 candidate: tuple[np.ndarray, np.ndarray | None], confidence: float, mid_p: bool = True,
-                resamples: int = 400, seed: int = SEED,
-                value: Callable[[np.ndarray, np.ndarray | None], float] | None = None) -> dict[str, Any]:
+                resamples: int = 400, seed: int = SEED, max_rows: int = BOOTSTRAP_MAX_ROWS) -> dict[str, Any]:
     """Champion vs candidate on the same rows for one metric; ``champion``/``candidate`` = ``(y_pred, scores)``.
 
     Returns ``{"metric", "method", "champion", "candidate", "delta", "lower", "upper", "confidence", "pvalue", ...}``
@@ -531,11 +552,16 @@ def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.nda
         return _result(metric, float(np.mean(vals_c)), float(np.mean(vals_n)), None, method="delong_ovr",
                        confidence=confidence, higher=True, normal=(0.0, float(np.mean(sds))))
     if metric == "average_precision" and kind == "binary" and sc is not None and sn is not None:
-        deltas = _ap_bootstrap_deltas(y, sc, sn, resamples, seed)
         from driftline_metrics import average_precision_score
 
-        return _result(metric, float(average_precision_score(y, sc)), float(average_precision_score(y, sn)),
-                       deltas, method="poisson_bootstrap", confidence=confidence, higher=True, extra={"seed": seed})
+        v_c, v_n = float(average_precision_score(y, sc)), float(average_precision_score(y, sn))
+        rows, factor = _subsample(n, seed, max_rows)
+        if rows is None:
+            deltas = _ap_bootstrap_deltas(y, sc, sn, resamples, seed)
+        else:
+            deltas = _rescale(_ap_bootstrap_deltas(y[rows], sc[rows], sn[rows], resamples, seed), v_n - v_c, factor)
+        return _result(metric, v_c, v_n, deltas, method="poisson_bootstrap", confidence=confidence, higher=True,
+                       extra={"seed": seed, "bootstrapRows": int(n if rows is None else rows.size)})
     if metric in MEAN_LOSS_METRICS:
         src_c = pc if kind == "regression" else sc
         src_n = pn if kind == "regression" else sn
@@ -549,7 +575,9 @@ def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.nda
         if metric == "r2":
             yv = np.asarray(y, dtype=np.float64)
             cols += [yv, yv * yv]
-        sums = bootstrap_sums(np.column_stack(cols), resamples, seed)
+        table = np.column_stack(cols)
+        rows, factor = _subsample(n, seed, max_rows)
+        sums = bootstrap_sums(table if rows is None else table[rows], resamples, seed)
         tot = sums[:, -1]
         sst = None
         if metric == "r2":
@@ -560,32 +588,39 @@ def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.nda
                                None if sst0 is None else np.asarray(sst0)))
         v_n = float(_from_sums(metric, np.asarray(ln.sum()), np.asarray(float(n)),
                                None if sst0 is None else np.asarray(sst0)))
+        deltas = _rescale(deltas, v_n - v_c, factor)
         return _result(metric, v_c, v_n, deltas, method="poisson_bootstrap", confidence=confidence, higher=higher,
-                       extra={"seed": seed})
+                       extra={"seed": seed, "bootstrapRows": int(n if rows is None else rows.size)})
     return _result(metric, math.nan, math.nan, None, method="none", confidence=confidence, higher=higher)
 
 
 def _ap_bootstrap_deltas(y: np.ndarray, sc: np.ndarray, sn: np.ndarray, resamples: int, seed: int) -> np.ndarray:
-    """Poisson-bootstrap replicates of AP(candidate) - AP(champion), the same weights for both (paired)."""
-    yv = (np.asarray(y) == 1).astype(np.float32)
-    prepared = []
+    """Poisson-bootstrap replicates of AP(candidate) - AP(champion), the same weights for both (paired).
+
+    Per model, every row's tie group (distinct score, highest first) is computed once; a replicate's weighted
+    positives and totals per group come from one ``bincount`` over the batch, then AP = sum over groups of the
+    recall step times the precision at that group (sklearn's definition).
+    """
+    yv = (np.asarray(y) == 1).astype(np.float64)
+    groups = []
     for s in (sc, sn):
-        order = np.argsort(-np.asarray(s, dtype=np.float64), kind="mergesort")
-        ss = np.asarray(s)[order]
-        last = np.r_[ss[1:] != ss[:-1], True]  # the last row of each run of tied scores
-        prepared.append((order, last))
+        uniq, inverse = np.unique(-np.asarray(s, dtype=np.float64), return_inverse=True)
+        groups.append((inverse.astype(np.int64), uniq.size))
     out = []
-    for w in poisson_weight_batches(yv.size, resamples, seed):
+    for w in poisson_weight_batches(yv.size, resamples, seed, batch_elements=BATCH_ELEMENTS // 8):
+        b = w.shape[0]
         vals = []
-        for order, last in prepared:
-            wy = w[:, order] * yv[order]
-            tp = np.cumsum(wy, axis=1, dtype=np.float64)[:, last]
-            pp = np.cumsum(w[:, order], axis=1, dtype=np.float64)[:, last]
+        for g, size in groups:
+            idx = (g[None, :] + size * np.arange(b)[:, None]).ravel()
+            wf = w.astype(np.float64).ravel()
+            tp = np.cumsum(np.bincount(idx, weights=wf * np.tile(yv, b), minlength=b * size).reshape(b, size),
+                           axis=1)
+            pp = np.cumsum(np.bincount(idx, weights=wf, minlength=b * size).reshape(b, size), axis=1)
             tot = tp[:, -1:]
             with np.errstate(divide="ignore", invalid="ignore"):
                 prec = np.where(pp > 0, tp / np.where(pp > 0, pp, 1), 0.0)
                 rec = tp / tot
-            d_rec = np.diff(np.concatenate([np.zeros((rec.shape[0], 1)), rec], axis=1), axis=1)
+            d_rec = np.diff(rec, axis=1, prepend=0.0)
             vals.append(np.sum(d_rec * prec, axis=1))
         out.append(vals[1] - vals[0])
     return np.concatenate(out)

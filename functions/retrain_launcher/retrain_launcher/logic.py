@@ -376,7 +376,8 @@ def request_approval(event: Mapping[str, Any], stores: Stores, settings: Setting
     token = _string(event, "taskToken")
     comparison = _mapping(event, "comparison", required=False)
     compact = {k: comparison.get(k) for k in ("metric", "champion", "challenger", "delta", "sampleSize",
-                                              "resultUri") if k in comparison}
+                                              "resultUri", "remedy", "decisionThreshold", "reasons")
+               if k in comparison}
     stores.runs.update(
         model_id, run_id,
         approval={"status": "PENDING", "requestedAt": iso(now or utcnow()), "comparison": compact},
@@ -511,6 +512,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
     publish(settings, "Evaluation Completed", {
         **result, "sampleSize": int(evaluation.get("sampleSize") or 0), "breached": bool(evaluation.get("breached")),
         "breaches": evaluation.get("breaches") or [], "thresholds": evaluation.get("thresholds") or [],
+        "intervals": evaluation.get("intervals") or {},
     })
     if outcome == NO_DATA:
         alert_no_data(settings, result, run.get("window") or {})

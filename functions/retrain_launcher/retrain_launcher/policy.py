@@ -302,7 +302,7 @@ def decide(
     blocking: list[str] = []
     if not signals:
         if acknowledged and not breached:
-            blocking.append(DRIFT_ACKNOWLEDGED)
+            blocking.extend([DRIFT_ACKNOWLEDGED, HEALTHY])  # the run's outcome is "healthy"
         else:
             blocking.append(SIGNAL_NOT_ENABLED if (breached or drift_detected) else HEALTHY)
     else:
