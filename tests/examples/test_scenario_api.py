@@ -166,3 +166,11 @@ def test_regression_population() -> None:
     spec = get("regression-drift")
     assert spec.label_text(3.25) == "3.25"
     assert spec.training_csv(np.zeros((1, 6)), np.array([1.5])) == "1.5,0.0,0.0,0.0,0.0,0.0,0.0\n"
+
+
+def test_module_examples() -> None:
+    import doctest
+
+    from driftline_examples.scenarios import populations
+
+    assert doctest.testmod(populations).failed == 0

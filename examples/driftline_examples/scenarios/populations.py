@@ -112,7 +112,7 @@ class LogisticPopulation:
     def sample(self, day: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         k = len(self.coef)
         means, stds = _gaussian(self.means, self.stds, k)
-        shift = np.zeros(k) if self.shift is None else _mix(np.zeros(k), self.shift, self.covariate(day))
+        shift = np.zeros(k) if self.shift is None else _mix((0.0,) * k, self.shift, self.covariate(day))
         z = rng.standard_normal((n, k)) + shift
         frac = self.concept(day)
         w = _mix(self.coef, self.coef_after, frac)
@@ -166,7 +166,7 @@ class LinearRegressionPopulation:
     def sample(self, day: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         k = len(self.coef)
         means, stds = _gaussian(self.means, self.stds, k)
-        shift = np.zeros(k) if self.shift is None else _mix(np.zeros(k), self.shift, self.covariate(day))
+        shift = np.zeros(k) if self.shift is None else _mix((0.0,) * k, self.shift, self.covariate(day))
         z = rng.standard_normal((n, k)) + shift
         frac = self.concept(day)
         w = _mix(self.coef, self.coef_after, frac)
