@@ -45,7 +45,7 @@ def fingerprint(kind: str, cfg: ModelConfig, objects: Sequence[tuple[Any, ...]],
         "positiveLabel": cfg.positive_label, "start": start.isoformat(), "end": end.isoformat(),
         "maxObjectBytes": max_bytes, "objects": [list(o) for o in objects],
     }
-    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str, allow_nan=False).encode()).hexdigest()
 
 
 def _download(uri: S3Uri) -> dict[str, np.ndarray] | None:
@@ -82,7 +82,7 @@ def _upload(uri: S3Uri, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _meta(**values: Any) -> np.ndarray:
-    return np.asarray(json.dumps(values, sort_keys=True))
+    return np.asarray(json.dumps(values, sort_keys=True, allow_nan=False))
 
 
 def capture_arrays(cap: Captured, names: Sequence[str]) -> dict[str, np.ndarray]:

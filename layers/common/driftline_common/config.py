@@ -251,7 +251,7 @@ class TrainingTemplate(_Strict):
                 problems.append(f"key {key[:40]!r}... must have 1 to {MAX_HYPERPARAMETER_KEY} characters")
             if key in RESERVED_HYPERPARAMETERS:
                 problems.append(f"{key!r} is set by Driftline (script mode)")
-            if len(json.dumps(v)) > MAX_HYPERPARAMETER_VALUE:
+            if len(json.dumps(v, allow_nan=False)) > MAX_HYPERPARAMETER_VALUE:
                 problems.append(f"the value of {key[:40]!r} must be at most {MAX_HYPERPARAMETER_VALUE} characters "
                                 "JSON-encoded")
         if problems:
