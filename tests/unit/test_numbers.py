@@ -169,6 +169,18 @@ def test_metric_values_are_what_cloudwatch_accepts(x: Any) -> None:
         assert v == (0.0 if abs(f) < 2.0**-360 else f)
 
 
+def test_metrics_cross_the_cloudwatch_boundary() -> None:
+    from driftline_common.observability import add_metric, metrics
+
+    metrics.clear_metrics()
+    try:
+        assert [add_metric(f"m{i}", v) for i, v in enumerate([math.nan, math.inf, 1e300, 1e-200, 0.25])] == [
+            False, False, False, True, True]
+        assert {k: v["Value"] for k, v in metrics.metric_set.items()} == {"m3": [0.0], "m4": [0.25]}
+    finally:
+        metrics.clear_metrics()
+
+
 def test_required_numbers_are_refused_when_not_finite() -> None:
     assert require_finite(Decimal("0.25"), "delta") == 0.25
     for bad in (math.nan, math.inf, "x", None):

@@ -34,7 +34,7 @@ from driftline_common.config import ModelConfig
 from driftline_common.datasets import read_capture
 from driftline_common.errors import BaselineNotFound, DataFormatError
 from driftline_common.events import publish
-from driftline_common.observability import metrics
+from driftline_common.observability import add_metric, metrics
 from driftline_common.runs import RunRef
 from driftline_common.s3io import get_json, put_json, sanitize
 from driftline_common.settings import Settings
@@ -223,7 +223,7 @@ def publish_check(settings: Settings, run: RunRef, doc: dict[str, Any], **extra:
     })
     metrics.add_dimension(name="modelId", value=run.model_id)
     metrics.add_metric(name="DriftedFeatures", unit=MetricUnit.Count, value=len(doc["driftedFeatures"]))
-    metrics.add_metric(name="DriftShare", unit=MetricUnit.NoUnit, value=doc["share"])
+    add_metric("DriftShare", doc["share"])  # through the CloudWatch number boundary
     metrics.add_metric(name="DriftSampleSize", unit=MetricUnit.Count, value=doc["sampleSize"])
     if doc["driftedFeatures"]:  # any drifted feature alerts; ``datasetDrift`` says whether the dataset drifted
         top = {n: {k: doc["features"][n].get(k) for k in ("test", "pvalueAdjusted", "effect", "effectSize")}
