@@ -112,6 +112,18 @@ def main() -> None:
         print(f"{problem:<16}{metric:<20}{tp:>14.2f}{tb:>10.2f}{ref:>13.1f}{ratio:>8.0f}x")
     print(f"worst ratio: {worst:.0f}x")
 
+    # the whole comparison as the compare action runs it: label encoding, champion, retrained challenger and the
+    # recalibrated champion, the fixture config's thresholds (roc_auc, accuracy), accuracy breached
+    import json
+
+    from driftline_common.config import parse_config
+    from metric_evaluator.logic import compare_models
+
+    cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()))
+    labels = y.astype(str)
+    seconds = _time(lambda: compare_models(cfg, labels, a, b, breached=["accuracy"], recalibration_threshold=0.6))
+    print(f"compare_models, binary, 2 candidates x (roc_auc, accuracy), {N:,} rows: {seconds:.2f} s")
+
 
 if __name__ == "__main__":
     main()

@@ -244,3 +244,26 @@ def test_the_subsampled_bootstrap_keeps_the_full_samples_interval(metric: str) -
     assert (sub["upper"] - sub["lower"]) == pytest.approx(full["upper"] - full["lower"], rel=0.2)
     assert (sub["upper"] + sub["lower"]) / 2 == pytest.approx((full["upper"] + full["lower"]) / 2,
                                                               abs=0.1 * (full["upper"] - full["lower"]))
+
+
+def test_paired_tests_reject_equal_models_about_alpha_of_the_time() -> None:
+    """Type I error: two models equally good on the population; the one-sided test at 0.05 rejects ~5 %."""
+    rng = np.random.default_rng(21)
+    trials, n = 400, 400
+    rejected = {"accuracy": 0, "f1": 0, "roc_auc": 0, "rmse": 0}
+    for _ in range(trials):
+        y = rng.integers(0, 2, n)
+        a = y + rng.normal(size=n)
+        b = y + rng.normal(size=n)  # same law, independent noise
+        pa, pb = (a > 0.5).astype(int), (b > 0.5).astype(int)
+        for metric in ("accuracy", "f1", "roc_auc"):
+            res = stats.paired_test(metric, kind="binary", y=y, champion=(pa, a), candidate=(pb, b),
+                                    confidence=0.95, resamples=400, seed=int(rng.integers(1 << 30)))
+            rejected[metric] += res["pvalue"] <= 0.05
+        yr = rng.normal(size=n)
+        res = stats.paired_test("rmse", kind="regression", y=yr, champion=(yr + rng.normal(size=n), None),
+                                candidate=(yr + rng.normal(size=n), None), confidence=0.95, resamples=400,
+                                seed=int(rng.integers(1 << 30)))
+        rejected["rmse"] += res["pvalue"] <= 0.05
+    for metric, count in rejected.items():
+        assert 0.02 <= count / trials <= 0.085, (metric, count / trials)

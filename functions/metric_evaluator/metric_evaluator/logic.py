@@ -93,24 +93,31 @@ def downsample(*arrays: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> list[
 
 
 def _class_index(values: np.ndarray, labels: list[str]) -> np.ndarray:
+    """Class index of every value (-1: not a class); each distinct value is normalised once."""
     pos = {norm_label(lab): i for i, lab in enumerate(labels)}
-    out = np.full(values.size, -1, dtype=np.int64)
-    for i, v in enumerate(values.tolist()):
+    values = np.asarray(values)
+    if values.size == 0:
+        return np.full(0, -1, dtype=np.int64)
+    uniq, inverse = np.unique(values, return_inverse=True)
+    codes = np.full(uniq.size, -1, dtype=np.int64)
+    for j, v in enumerate(uniq.tolist()):
         key = norm_label(v)
         if key in pos:
-            out[i] = pos[key]
+            codes[j] = pos[key]
         else:  # a predicted class index (e.g. SageMaker linear-learner's predicted_label = 2.0)
             try:
                 f = float(key)
             except ValueError:
                 continue
             if f.is_integer() and 0 <= f < len(labels):
-                out[i] = int(f)
-    return out
+                codes[j] = int(f)
+    return codes[inverse.reshape(-1)]
 
 
-def prepare(cfg: ModelConfig, y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> Problem:
-    """Encode a labelled window for the config's problem type."""
+def prepare(cfg: ModelConfig, y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
+            *, y_index: np.ndarray | None = None) -> Problem:
+    """Encode a labelled window for the config's problem type (``y_index``: the labels' class indices when the
+    caller already encoded them, e.g. to score several models on the same rows)."""
     notes: dict[str, str] = {}
     if cfg.problem_type == "regression":
         y = np.asarray(y_true, dtype=np.float64)
@@ -119,7 +126,7 @@ def prepare(cfg: ModelConfig, y_true: np.ndarray, scores: np.ndarray, predicted:
             s = s[:, 0]
         return Problem("regression", y, s, s, notes=notes)
     labels = [norm_label(lab) for lab in cfg.labels or []]
-    y_idx = _class_index(np.asarray(y_true), labels)
+    y_idx = y_index if y_index is not None else _class_index(np.asarray(y_true), labels)
     if cfg.problem_type == "binary":
         pos = labels.index(norm_label(cfg.positive_label or labels[1]))
         y = (y_idx == pos).astype(np.int64)
@@ -478,8 +485,10 @@ def compare_models(
     blank = np.full(n, "", dtype=str)
     champ_cfg = cfg if champion_threshold is None else cfg.model_copy(
         update={"decision_threshold": champion_threshold})
-    pc = prepare(champ_cfg, y_true, champion_scores, blank)
-    pn = prepare(cfg, y_true, challenger_scores, blank)
+    y_index = None if cfg.problem_type == "regression" else _class_index(
+        np.asarray(y_true), [norm_label(lab) for lab in cfg.labels or []])
+    pc = prepare(champ_cfg, y_true, champion_scores, blank, y_index=y_index)
+    pn = prepare(cfg, y_true, challenger_scores, blank, y_index=y_index)
     if pc.scores is None or pn.scores is None:
         return {**result, "promote": False, "champion": math.nan, "challenger": math.nan, "delta": math.nan,
                 "pairedTest": {}, "reasons": ["METRIC_UNDEFINED"]}
@@ -488,7 +497,7 @@ def compare_models(
     problems = {"retrained": pn}
     if recalibration_threshold is not None and pc.kind == "binary":
         pr = prepare(cfg.model_copy(update={"decision_threshold": recalibration_threshold}), y_true,
-                     champion_scores, blank)
+                     champion_scores, blank, y_index=y_index)
         problems["recalibrated"] = pr
         candidates["recalibrated"] = {
             **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed),

@@ -358,13 +358,16 @@ def binom_sf_half(k: int, m: int, *, mid_p: bool) -> float:
     """P(X >= k) for X ~ Binomial(m, 1/2) (``mid_p``: P(X > k) + P(X = k) / 2): McNemar's one-sided p-value."""
     if m == 0:
         return 1.0 if not mid_p else 0.5
-    i = np.arange(k, m + 1)
-    logs = (math.lgamma(m + 1) - np.asarray([math.lgamma(v + 1) for v in i])
-            - np.asarray([math.lgamma(m - v + 1) for v in i]) - m * math.log(2))
-    probs = np.exp(logs)
+    if k > m:
+        return 0.0
+    # log C(m, i) for i = k..m, by the recurrence C(m, i + 1) = C(m, i) (m - i) / (i + 1)
+    i = np.arange(k, m, dtype=np.float64)
+    start = math.lgamma(m + 1) - math.lgamma(k + 1) - math.lgamma(m - k + 1)
+    logs = start + np.concatenate([[0.0], np.cumsum(np.log(m - i) - np.log(i + 1))])
+    probs = np.exp(logs - m * math.log(2))
     p = float(probs.sum())
     if mid_p:
-        p -= 0.5 * float(probs[0]) if probs.size else 0.0
+        p -= 0.5 * float(probs[0])
     return min(1.0, max(0.0, p))
 
 
