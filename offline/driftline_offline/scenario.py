@@ -148,8 +148,10 @@ def model_config(scenario: Any, bucket: str, *, ground_truth_prefix: str = "labe
         "deployment": {"strategy": "all_at_once", "waitMinutes": 0, "terminationWaitMinutes": 0,
                        "variantName": VARIANT},
     }
-    if scenario.problem_type != "regression":
+    if scenario.problem_type == "binary":
         cfg.update(labels=list(scenario.labels), positiveLabel=scenario.labels[-1], decisionThreshold=0.5)
+    elif scenario.problem_type == "multiclass":
+        cfg.update(labels=list(scenario.labels))
     for key, value in [*scenario.config.items(), *overrides.items()]:
         if isinstance(value, Mapping) and isinstance(cfg.get(key), dict):
             cfg[key] = {**cfg[key], **value}
