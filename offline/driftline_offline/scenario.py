@@ -92,7 +92,7 @@ def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overri
 
 def model_config(scenario: Any, bucket: str, *, ground_truth_prefix: str = "labels",
                  **overrides: Any) -> dict[str, Any]:
-    """A scenario's model config (camelCase, as ``PUT /models/example-classifier`` takes it).
+    """A scenario's model config (camelCase, as ``PUT /models/{modelId}`` takes it).
 
     The scenario (:class:`driftline_examples.scenarios.Scenario`) gives the model id, the problem type, the
     features, the labels, the training hyperparameters; its ``config`` overrides, then ``overrides``, are merged
