@@ -92,7 +92,7 @@ def example_config(bucket: str, *, ground_truth_prefix: str = "labels", **overri
 
 def model_config(scenario: Any, bucket: str, *, ground_truth_prefix: str = "labels",
                  **overrides: Any) -> dict[str, Any]:
-    """A scenario's model config (camelCase, as ``PUT /models/example-classifier`` takes it).
+    """A scenario's model config (camelCase, as ``PUT /models/{modelId}`` takes it).
 
     The scenario (:class:`driftline_examples.scenarios.Scenario`) gives the model id, the problem type, the
     features, the labels, the training hyperparameters; its ``config`` overrides, then ``overrides``, are merged
@@ -148,8 +148,10 @@ def model_config(scenario: Any, bucket: str, *, ground_truth_prefix: str = "labe
         "deployment": {"strategy": "all_at_once", "waitMinutes": 0, "terminationWaitMinutes": 0,
                        "variantName": VARIANT},
     }
-    if scenario.problem_type != "regression":
+    if scenario.problem_type == "binary":
         cfg.update(labels=list(scenario.labels), positiveLabel=scenario.labels[-1], decisionThreshold=0.5)
+    elif scenario.problem_type == "multiclass":
+        cfg.update(labels=list(scenario.labels))
     for key, value in [*scenario.config.items(), *overrides.items()]:
         if isinstance(value, Mapping) and isinstance(cfg.get(key), dict):
             cfg[key] = {**cfg[key], **value}

@@ -89,9 +89,10 @@ def test_scenario_validation() -> None:
 def test_registry() -> None:
     scenarios = registered()
     kinds = {"stable", "sudden-concept", "gradual-concept", "recurring", "label-prior-shift", "moved-boundary",
-             "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift"}
+             "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift", "multiclass-drift"}
     assert kinds <= set(scenarios)
     assert get("regression-drift").problem_type == "regression"
+    assert get("multiclass-drift").problem_type == "multiclass"
     for s in scenarios.values():
         assert s.expected.statement
         assert s.expected.retrain_expected == bool(s.expected.retrain_windows)
@@ -106,7 +107,7 @@ def test_registry() -> None:
 
 @pytest.mark.parametrize("name", sorted({
     "stable", "sudden-concept", "gradual-concept", "recurring", "label-prior-shift", "moved-boundary",
-    "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift"}))
+    "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift", "multiclass-drift"}))
 def test_every_builtin_config_is_valid(name: str) -> None:
     s = get(name)
     cfg = parse_config(model_config(s, "bucket-1"))

@@ -135,3 +135,16 @@ def test_score_json_is_plain() -> None:
     doc = score(days, ACC).to_json()
     assert json.loads(json.dumps(doc, allow_nan=False))["false_retrain_days"] == {"0": ["outside the correct "
                                                                                       "retrain windows"]}
+
+
+def test_a_remedy_without_a_retrain_counts_as_acting() -> None:
+    """A recalibration (a challenger compared and promoted, no retraining) detects the episode and is judged."""
+    fixed = _challenger(True, {"accuracy": 0.6}, {"accuracy": 0.75}, ["accuracy"])
+    worse = _challenger(True, {"accuracy": 0.6}, {"accuracy": 0.55}, ["accuracy"])
+    days = [_day(0, 0.8), _day(1, 0.6), _day(2, 0.6, window_breaches=["accuracy"], challenger=fixed),
+            _day(3, 0.8, serving="v1@0.4"), _day(4, 0.8, serving="v1@0.4", challenger=worse)]
+    s = score(days, ACC, retrain_windows=((1, 4),))
+    assert s.delays == [1]
+    assert s.retrains == 0
+    assert (s.promotions, s.real_promotions) == (2, 1)
+    assert s.false_retrain_days == {4: ["promoted a challenger that is not better on the oracle"]}

@@ -96,6 +96,15 @@ def regressor(features: Iterable[Feature] = (), *, l2: float = 1.0) -> ModelSpec
     return ModelSpec(EXAMPLES_DIR / "regressor", hps)
 
 
+def multiclass(features: Iterable[Feature] = (), *, classes: int, l2: float = 1.0) -> ModelSpec:
+    """The bundled numpy softmax regression (``examples/driftline_examples/multiclass``); labels ``"0".."k-1"``."""
+    categorical = ",".join(str(j) for j, f in enumerate(features) if f.type == "categorical")
+    hps = {"l2": repr(float(l2)), "classes": str(int(classes))}
+    if categorical:
+        hps["categorical"] = categorical
+    return ModelSpec(EXAMPLES_DIR / "multiclass", hps)
+
+
 @dataclass(frozen=True)
 class Expectation:
     """What a correct decision is, in checkable form.

@@ -11,8 +11,14 @@ tuned to make a decision come out right: the suite measures the decisions of wha
 
 from __future__ import annotations
 
-from .base import Expectation, Feature, Scenario, classifier, register, regressor
-from .populations import ClassConditionalPopulation, LinearRegressionPopulation, LogisticPopulation, Schedule
+from .base import Expectation, Feature, Scenario, classifier, multiclass, register, regressor
+from .populations import (
+    ClassConditionalPopulation,
+    LinearRegressionPopulation,
+    LogisticPopulation,
+    Schedule,
+    SoftmaxPopulation,
+)
 
 __all__ = ["BUILTIN"]
 
@@ -111,6 +117,21 @@ BUILTIN: tuple[Scenario, ...] = (
         model=regressor(FEATURES),
         config={"thresholds": [{"metric": "rmse", "max": 1.5}],
                 "promotion": {"metric": "rmse", "minImprovement": 0.05}},
+        expected=Expectation("retrain within 2 windows of day 6 and promote the challenger",
+                             retrain_windows=((6, 15),), max_delay=2),
+    ),
+    Scenario(
+        name="multiclass-drift",
+        description="3 classes, day 6: f1 and f2 swap the classes they favour (accuracy 0.70 -> 0.35)",
+        features=FEATURES, problem_type="multiclass", model_id="example-multiclass", labels=("0", "1", "2"),
+        population=SoftmaxPopulation(
+            coef=((1.2, -0.6, -0.6), (-0.5, 1.0, -0.5), (0.0, -0.8, 0.8), (0.4, 0.0, -0.4), (0, 0, 0), (0, 0, 0)),
+            coef_after=((1.2, -0.6, -0.6), (-0.5, -0.5, 1.0), (0.0, 0.8, -0.8), (0.4, 0.0, -0.4), (0, 0, 0),
+                        (0, 0, 0)),
+            concept=Schedule.step(6)),
+        model=multiclass(FEATURES, classes=3),
+        # healthy: accuracy 0.70, ROC AUC (one-vs-rest) 0.87; after the swap the old model 0.35 / 0.52
+        config={"thresholds": [{"metric": "roc_auc", "min": 0.80}, {"metric": "accuracy", "min": 0.62}]},
         expected=Expectation("retrain within 2 windows of day 6 and promote the challenger",
                              retrain_windows=((6, 15),), max_delay=2),
     ),

@@ -175,3 +175,33 @@ class LinearRegressionPopulation:
         sd = self.noise + ((self.noise_after if self.noise_after is not None else self.noise) - self.noise) * frac
         y = b + z @ w + sd * rng.standard_normal(n)
         return means + stds * z, y
+
+
+@dataclass(frozen=True)
+class SoftmaxPopulation:
+    """Multiclass labels ``0 .. k-1``: ``P(y=c|x) = softmax(b + z W)[c]`` over Gaussian features; ``W`` and ``b`` move.
+
+    ``coef`` is one row per feature, one column per class.
+    """
+
+    coef: tuple[tuple[float, ...], ...] = ((1.0, -1.0),)
+    intercept: tuple[float, ...] | None = None
+    coef_after: tuple[tuple[float, ...], ...] | None = None
+    concept: Schedule = Schedule()
+    means: tuple[float, ...] | None = None
+    stds: tuple[float, ...] | None = None
+
+    def sample(self, day: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        W0 = np.asarray(self.coef, dtype=np.float64)
+        k, classes = W0.shape
+        means, stds = _gaussian(self.means, self.stds, k)
+        W = W0 if self.coef_after is None else W0 + (np.asarray(self.coef_after) - W0) * self.concept(day)
+        if W.shape != W0.shape:
+            raise ValueError("coef and coef_after must have the same shape")
+        b = np.zeros(classes) if self.intercept is None else np.asarray(self.intercept, dtype=np.float64)
+        z = rng.standard_normal((n, k))
+        t = b + z @ W
+        P = np.exp(t - t.max(axis=1, keepdims=True))
+        cdf = np.cumsum(P / P.sum(axis=1, keepdims=True), axis=1)
+        y = np.minimum((rng.random(n)[:, None] > cdf).sum(axis=1), classes - 1).astype(np.int64)
+        return means + stds * z, y

@@ -231,7 +231,7 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
                 after_uri, after_cfg = _serving_model(ex), _config_now(ex)
                 changed = (after_uri, after_cfg.decision_threshold) != (serving_uri, cfg.decision_threshold)
                 comparison = run.get("comparison") or {}
-                if day.retrain and comparison:
+                if comparison:  # a retrain, or any other remedy the pipeline compared with the champion
                     day.challenger = _challenger(oracle, sm, d, day, run, comparison, window_breaches or [primary],
                                                  after=(after_uri, after_cfg) if changed else None, cfg=cfg)
                 serving_uri, cfg = after_uri, after_cfg

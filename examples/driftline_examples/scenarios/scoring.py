@@ -7,11 +7,12 @@ decided, and — on a retrain day — the challenger and the champion both score
 Measures (see ``docs/scenarios.md``):
 
 - **episodes**: maximal runs of consecutive days on which the serving model breaches a threshold on the oracle;
-- **detection delay** of an episode: days from its first day to the first retrain decision within it
-  (``None`` when the episode ends without one);
+- **detection delay** of an episode: days from its first day to the first retrain decision (or other remedy
+  tried: a challenger compared) within it (``None`` when the episode ends without one);
 - **retrains**: days whose decision was to retrain;
-- **false retrains**: retrain days outside the scenario's correct retrain windows, or whose challenger was
-  promoted although it is not better than the champion on the oracle (each retrain day counted once);
+- **false retrains**: retrain days outside the scenario's correct retrain windows, or days whose challenger (a
+  retrained model or another remedy) was promoted although it is not better than the champion on the oracle
+  (each day counted once);
 - **real promotions**: promoted challengers better than the champion on the oracle on every *judged* metric —
   the metrics that breached on the window, or the promotion metric when none did;
 - **rejected fixes**: challengers not promoted although, on the oracle, they are better than the champion on
@@ -157,9 +158,14 @@ def episodes(days: Sequence[Day], thresholds: Sequence[Mapping[str, Any]]) -> li
     return out
 
 
+def acted(day: Day) -> bool:
+    """The run decided to retrain, or tried another remedy (a challenger was compared)."""
+    return day.retrain or day.challenger is not None
+
+
 def detection_delays(days: Sequence[Day], spans: Sequence[tuple[int, int]]) -> list[int | None]:
-    """Per episode: days from its start to the first retrain decision within it, ``None`` if there was none."""
-    retrain_days = sorted(d.day for d in days if d.retrain)
+    """Per episode: days from its start to the first retrain decision (or remedy tried) within it, else ``None``."""
+    retrain_days = sorted(d.day for d in days if acted(d))
     out: list[int | None] = []
     for first, last in spans:
         hit = next((r for r in retrain_days if first <= r <= last), None)
@@ -173,10 +179,10 @@ def score(days: Sequence[Day], thresholds: Sequence[Mapping[str, Any]], *,
     spans = episodes(days, thresholds)
     false: dict[int, list[str]] = {}
     for d in days:
-        if not d.retrain:
+        if not acted(d):
             continue
         why = []
-        if not any(a <= d.day <= b for a, b in retrain_windows):
+        if d.retrain and not any(a <= d.day <= b for a, b in retrain_windows):
             why.append("outside the correct retrain windows")
         if d.challenger is not None and d.challenger.promoted and not is_real_improvement(d.challenger):
             why.append("promoted a challenger that is not better on the oracle")
