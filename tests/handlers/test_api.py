@@ -266,7 +266,9 @@ def test_responses_are_strict_json(api: dict[str, str], monkeypatch: pytest.Monk
     monkeypatch.setattr(logic.Api, "list_models",
                         lambda self: {"models": [], "score": math.nan, "nested": [{"x": math.inf}]})
     status, out = raw_call(load_event("api_list_models.json"))
-    assert (status, out) == (200, {"models": [], "score": None, "nested": [{"x": None}]})
+    # the number boundary writes null and says why under numberNotes (README "Numbers")
+    assert (status, out) == (200, {"models": [], "score": None, "nested": [{"x": None}],
+                                   "numberNotes": {"$.score": {"reason": "nan"}, "$.nested[0].x": {"reason": "+inf"}}})
 
 
 def test_a_failed_run_shows_its_error_type_and_message_not_its_stack_trace(api: dict[str, str]) -> None:
