@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError
 
 from driftline_common.aws import client
@@ -48,11 +49,16 @@ def fingerprint(kind: str, cfg: ModelConfig, objects: Sequence[tuple[Any, ...]],
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str, allow_nan=False).encode()).hexdigest()
 
 
+#: transfers in the calling thread: the artifact is a few tens of MB at most (one window's columns), and a
+#: function's S3 calls then run where its role and its logs are
+_TRANSFER = TransferConfig(use_threads=False)
+
+
 def _download(uri: S3Uri) -> dict[str, np.ndarray] | None:
     fd, path = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
     try:
-        client("s3").download_file(uri.bucket, uri.key, path)
+        client("s3").download_file(uri.bucket, uri.key, path, Config=_TRANSFER)
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except ClientError as exc:
@@ -73,7 +79,7 @@ def _upload(uri: S3Uri, arrays: dict[str, np.ndarray]) -> None:
     try:
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
-        client("s3").upload_file(path, uri.bucket, uri.key,
+        client("s3").upload_file(path, uri.bucket, uri.key, Config=_TRANSFER,
                                  ExtraArgs={"ContentType": "application/octet-stream"})
     except (ClientError, OSError) as exc:
         logger.warning("window artifact not written", extra={"uri": str(uri), "error": str(exc)})
