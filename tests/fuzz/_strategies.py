@@ -22,10 +22,12 @@ ODD_NUMBERS = st.one_of(
 SCALARS = st.one_of(st.none(), st.booleans(), ODD_NUMBERS, ODD_STRINGS)
 JSON = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
                                                     st.dictionaries(ODD_STRINGS, inner, max_size=4)), max_leaves=12)
+EDGE_TIMES = st.sampled_from(["0001-01-01", "9999-12-31", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+05:00",
+                              "0999-06-01T00:00:00Z", "2025-13-01T00:00:00Z", "1970-01-01T00:00:00Z",
+                              "2199-12-31T23:00:00Z", "yesterday", ""])
 TIMES = st.one_of(
-    st.sampled_from(["0001-01-01", "9999-12-31", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+05:00",
-                     "2025-01-02T00:00:00Z", "2025-01-01T00:00:00Z", "2025-13-01T00:00:00Z", "2025-01-02",
-                     "1970-01-01T00:00:00Z", "2199-12-31T23:00:00Z", "yesterday", ""]),
+    EDGE_TIMES,
+    st.sampled_from(["2025-01-02T00:00:00Z", "2025-01-01T00:00:00Z", "2025-01-02"]),
     st.datetimes().map(lambda d: d.isoformat()),
     SCALARS,
 )
@@ -64,9 +66,13 @@ def mutated(draw: st.DrawFn, base: dict[str, Any], *, keep: tuple[str, ...] = ("
         parent: Any = event
         for step in path[:-1]:
             parent = parent[step]
-        kind = draw(st.sampled_from(["replace", "delete", "add", "time", "id"]))
+        kind = draw(st.sampled_from(["replace", "scalar", "delete", "add", "time", "id", "wrap"]))
         if kind == "delete":
             del parent[path[-1]]
+        elif kind == "scalar":  # type confusion: an object or a list where a string was, and the reverse
+            parent[path[-1]] = draw(st.one_of(SCALARS, st.just({}), st.just([])))
+        elif kind == "wrap":
+            parent[path[-1]] = [parent[path[-1]]]
         elif kind == "add" and isinstance(parent, dict):
             parent[draw(ODD_STRINGS)] = draw(JSON)
         elif kind == "time":
@@ -76,3 +82,22 @@ def mutated(draw: st.DrawFn, base: dict[str, Any], *, keep: tuple[str, ...] = ("
         else:
             parent[path[-1]] = draw(JSON)
     return event
+
+
+@st.composite
+def odd_numbers_in(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with one to three of its numeric or boolean leaves set to an odd number (or a boolean)."""
+    event = copy.deepcopy(base)
+    leaves = [p for p in paths(event) if _leaf_is_number(event, p)]
+    for path in draw(st.lists(st.sampled_from(leaves), min_size=1, max_size=3, unique=True)):
+        parent: Any = event
+        for step in path[:-1]:
+            parent = parent[step]
+        parent[path[-1]] = draw(ODD_NUMBERS)
+    return event
+
+
+def _leaf_is_number(value: Any, path: tuple[Any, ...]) -> bool:
+    for step in path:
+        value = value[step]
+    return isinstance(value, int | float)

@@ -17,11 +17,11 @@ from driftline_common.config import parse_config
 from driftline_common.errors import DriftlineError, InvalidModelConfig
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_event
-from tests.fuzz._strategies import JSON, ODD_STRINGS, mutated
+from tests.fuzz._strategies import JSON, ODD_STRINGS, mutated, odd_numbers_in
 from tests.fuzz.conftest import BUCKET, CAPTURE, CONFIG, GT, s3, typed_or_result
 from tests.fuzz.test_handlers_fuzz import FUZZ
 from tests.unit.test_datasets import capture_line, gt_line
@@ -32,7 +32,7 @@ def _strict(name: str) -> None:
 
 
 @FUZZ
-@given(cfg=mutated(CONFIG, keep=()))
+@given(cfg=st.one_of(mutated(CONFIG, keep=()), odd_numbers_in(CONFIG)))
 def test_an_accepted_config_is_one_dynamodb_stores_and_gives_back(world: dict[str, str], cfg: dict[str, Any]) -> None:
     try:
         parsed = parse_config(cfg)
@@ -85,7 +85,7 @@ def _bad_count(value: Any) -> int:
     return 0
 
 
-@FUZZ
+@settings(FUZZ, max_examples=40)
 @given(garbage=st.lists(GARBAGE, min_size=1, max_size=8), seed=st.randoms(use_true_random=False))
 def test_garbage_capture_lines_are_counted_not_scored(world: dict[str, str], garbage: list[str], seed: Any) -> None:
     from metric_evaluator.handler import lambda_handler

@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import load_event
-from tests.fuzz._strategies import JSON, MODEL_IDS, ODD_STRINGS, RUN, RUN_IDS, TIMES, mutated
+from tests.fuzz._strategies import EDGE_TIMES, JSON, MODEL_IDS, ODD_STRINGS, RUN, RUN_IDS, TIMES, mutated
 from tests.fuzz.conftest import typed_or_result
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=80, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 
@@ -111,9 +111,9 @@ def test_trigger_router_raises_only_typed_errors(world: dict[str, str], event: A
 def start_requests(draw: st.DrawFn) -> dict[str, Any]:
     event = load_event("retrain_launcher_start_run.json")
     detail = event["request"]["detail"]
-    detail["modelId"] = draw(st.one_of(st.just("example-classifier"), MODEL_IDS))
-    if draw(st.booleans()):
-        detail["windowEnd"] = draw(TIMES)
+    detail["modelId"] = "example-classifier" if draw(st.integers(0, 9)) < 7 else draw(MODEL_IDS)
+    if draw(st.integers(0, 4)) < 4:
+        detail["windowEnd"] = draw(EDGE_TIMES) if draw(st.booleans()) else draw(TIMES)
     if draw(st.booleans()):
         detail["trigger"] = draw(st.one_of(JSON, st.fixed_dictionaries(
             {"type": st.sampled_from(["schedule", "api", "bogus"]), "id": ODD_STRINGS, "time": TIMES})))

@@ -81,7 +81,7 @@ def _time(value: Any, what: str) -> datetime:
         raise InvalidEvent(f"{what} must be an ISO-8601 time, got {value!r}", field=what)
     try:
         return parse_iso(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
         raise InvalidEvent(f"{what} must be an ISO-8601 time, got {value!r}", field=what) from None
 
 

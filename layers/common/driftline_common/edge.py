@@ -54,11 +54,11 @@ def check_run_id(value: Any, field: str = "runId") -> str:
 def parse_time(value: Any, field: str) -> datetime:
     """An ISO-8601 time between 1970 and 2200 (UTC; a time without offset is UTC), or :class:`InvalidEvent`."""
     if not isinstance(value, str) or not 4 <= len(value) <= 64:
-        raise InvalidEvent(f"'{field}' must be an ISO-8601 time, got {value!r}", field=field)
+        raise InvalidEvent(f"'{field}' must be an ISO 8601 time, got {value!r}", field=field)
     try:
         ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidEvent(f"'{field}' must be an ISO-8601 time, got {value!r}", field=field) from None
+        raise InvalidEvent(f"'{field}' must be an ISO 8601 time, got {value!r}", field=field) from None
     ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
     try:
         in_range = EARLIEST <= ts.astimezone(UTC) < LATEST
