@@ -12,7 +12,7 @@ import boto3
 import numpy as np
 import pytest
 from driftline_common.config import parse_config
-from driftline_common.errors import DriftlineError
+from driftline_common.errors import DriftlineError, InternalError
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore
 
@@ -94,11 +94,15 @@ def world(stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> dict[st
 def typed_or_result(handler: Callable[[Any, Any], Any], event: Any, allowed: tuple[str, ...] = ()) -> Any:
     """Call ``handler``: it returns, or raises a Driftline error; it writes to S3 only under ``allowed`` prefixes.
 
-    Any other exception type fails the test (it propagates with its traceback).
+    Any other exception type fails the test (it propagates with its traceback), and so does ``InternalError``: the
+    handlers' catch-all types an unexpected exception as ``InternalError``, which is exactly what must not happen
+    on bad input.
     """
     before = snapshot()
     try:
         result = handler(event, CTX)
+    except InternalError as exc:
+        raise AssertionError(f"an unexpected exception behind the typed boundary: {exc.message} {exc.details}") from exc
     except DriftlineError as exc:
         result = exc
     changed = written(before, snapshot())

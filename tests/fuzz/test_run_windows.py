@@ -1,10 +1,9 @@
 """Run windows at the edges of ``datetime``, sent straight to each data function (a forged or corrupted state).
 
 ``StartRun`` only produces windows within [1970, 2200) (``driftline_common.edge.parse_time``), but every function
-must still answer a forged ``run.window`` with a typed error. Found by the fuzz tests; the cases that still raise
-an untyped ``OverflowError`` sit in code outside this change (``driftline_common.runs.parse_run`` and the
-evaluator's and drift checker's hour listing) and are recorded as strict xfails until the typed catch-all of every
-handler lands (it turns them green, and ``strict=True`` then asks for the marker to go).
+must still answer a forged ``run.window`` with a typed error. Found by the fuzz tests: ``runs.parse_run`` now
+checks a window's times with the edge's range (1970-2200) and its span (at most 31 days), so no function overflows
+``datetime`` or lists S3 hour by hour for centuries.
 """
 
 from __future__ import annotations
@@ -21,8 +20,6 @@ WINDOWS = {
     "year-9999": {"start": "9999-12-31T00:00:00Z", "end": "9999-12-31T23:59:59Z"},
     "year-1-positive-offset": {"start": "0001-01-01T00:00:00+05:00", "end": "0001-01-02T00:00:00Z"},
 }
-UNTYPED = pytest.mark.xfail(strict=True, raises=OverflowError,
-                            reason="OverflowError from datetime at its range edge: runs.parse_run, hour listing")
 
 
 def _call(module: str, event_name: str, window: dict[str, str]) -> Any:
@@ -35,8 +32,8 @@ def _call(module: str, event_name: str, window: dict[str, str]) -> Any:
 
 @pytest.mark.parametrize("window", [pytest.param(w, id=k) for k, w in WINDOWS.items()])
 @pytest.mark.parametrize(("module", "event_name"), [
-    pytest.param("metric_evaluator", "metric_evaluator_evaluate.json", marks=UNTYPED),
-    pytest.param("drift_checker", "drift_checker_check.json", marks=UNTYPED),
+    ("metric_evaluator", "metric_evaluator_evaluate.json"),
+    ("drift_checker", "drift_checker_check.json"),
     ("retrain_launcher", "retrain_launcher_decide.json"),
     ("deployer", "deployer_status.json"),
 ])
@@ -44,3 +41,15 @@ def test_a_window_datetime_cannot_shift_gets_a_typed_answer(world: dict[str, str
                                                            window: dict[str, str]) -> None:
     out = _call(module, event_name, window)
     assert isinstance(out, dict | DriftlineError)
+
+
+@pytest.mark.parametrize(("module", "event_name"), [
+    ("metric_evaluator", "metric_evaluator_evaluate.json"),
+    ("drift_checker", "drift_checker_check.json"),
+])
+def test_a_window_of_centuries_is_refused_before_any_listing(world: dict[str, str], module: str,
+                                                             event_name: str) -> None:
+    out = _call(module, event_name, {"start": "2025-01-01T00:00:00Z", "end": "2199-12-31T00:00:00Z"})
+    assert isinstance(out, DriftlineError)
+    assert type(out).__name__ == "InvalidEvent"
+    assert "spans" in out.message

@@ -155,7 +155,7 @@ def test_empty_window_and_unknown_model(env: dict[str, str]) -> None:
         (lambda e: e.update(action="explode"), "unknown action"),
         (lambda e: e.pop("action"), "unknown action"),
         (lambda e: e["run"].pop("runId"), "run.runId"),
-        (lambda e: e["run"]["window"].update(start="yesterday"), "ISO-8601"),
+        (lambda e: e["run"]["window"].update(start="yesterday"), "ISO.8601"),
         (lambda e: e["run"]["window"].update(start="2025-01-03T00:00:00Z"), "empty"),
     ],
 )

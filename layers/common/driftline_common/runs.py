@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from driftline_common.edge import parse_time
 from driftline_common.errors import InvalidEvent
 from driftline_common.s3io import S3Uri
-from driftline_common.store import parse_iso
+
+#: the longest run window a function accepts: windowHours is at most 24 * 31
+MAX_WINDOW = timedelta(hours=24 * 31)
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,13 @@ def parse_run(event: Mapping[str, Any]) -> RunRef:
     window = run.get("window")
     if not isinstance(window, dict):
         raise InvalidEvent("'run.window' must be an object {start, end}", field="run.window")
-    try:
-        start = parse_iso(require_str(window, "start", "run.window"))
-        end = parse_iso(require_str(window, "end", "run.window"))
-    except ValueError as exc:
-        raise InvalidEvent(f"'run.window' must hold ISO-8601 times: {exc}", field="run.window") from None
+    # the same range as every time at the edge (1970-2200): a forged window can neither overflow datetime nor
+    # make a function list S3 hour by hour for centuries
+    start = parse_time(require_str(window, "start", "run.window"), "run.window.start")
+    end = parse_time(require_str(window, "end", "run.window"), "run.window.end")
     if not start < end:
         raise InvalidEvent(f"'run.window' is empty: start {start} is not before end {end}", field="run.window")
+    if end - start > MAX_WINDOW:
+        raise InvalidEvent(f"'run.window' spans {end - start}, more than the longest window ({MAX_WINDOW}, "
+                           "windowHours at most 744)", field="run.window")
     return RunRef(model_id, run_id, start, end)
