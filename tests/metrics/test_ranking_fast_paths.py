@@ -98,6 +98,15 @@ def test_level_hash_gives_up_beyond_the_limit():
     assert kernels.level_sums(s, y, None) is None
 
 
+def test_level_hash_without_a_collision_free_multiplier_counts_otherwise(oracle, monkeypatch):
+    monkeypatch.setattr(kernels, "_MULTIPLIERS", (0,))  # every value lands in slot 0
+    y = _labels(N, 22)
+    s = np.round(np.random.default_rng(23).normal(size=N), 1)
+    assert kernels.level_sums(s, y, None) is None
+    _agree(oracle, y, s)
+    _agree(oracle, y, s, sample_weight=np.random.default_rng(24).random(N))
+
+
 def test_weighted_levels_drop_zero_weight_thresholds_like_sklearn(oracle):
     rng = np.random.default_rng(9)
     y = _labels(N, 10)

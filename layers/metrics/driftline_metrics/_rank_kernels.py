@@ -50,6 +50,10 @@ _MULTIPLIERS = (
 # --------------------------------------------------------------------------- few distinct scores
 
 
+class _NoHash(Exception):
+    """No collision-free multiplier was found for the values: the caller takes another path."""
+
+
 class _LevelHash:
     """A collision-free hash of a few float64 values' bits to their level index."""
 
@@ -64,8 +68,8 @@ class _LevelHash:
             slots = self._slots(bits)
             if np.unique(slots).shape[0] == m:
                 break
-        else:  # pragma: no cover - eight multipliers all colliding on <= 256 values
-            raise RuntimeError("no collision-free level hash found")
+        else:  # eight multipliers all colliding (about 1e-5 for random values): count otherwise
+            raise _NoHash
         # table: slot -> 2 * level (level m is "unknown"); check: 2 * level -> value (NaN for unknown)
         self.table = np.full(1 << b, 2 * m, dtype=np.int32)
         self.table[slots] = 2 * np.arange(m, dtype=np.int32)
@@ -102,12 +106,21 @@ def level_sums(s: np.ndarray, y: np.ndarray, sw: np.ndarray | None) -> tuple[np.
     counting), when it holds NaN or infinity, or when it is too short for counting to pay.
     ``y`` holds 0/1 (bool or integer); weights are counts when ``sw`` is None.
     """
-    n = s.shape[0]
     sampled = sample_levels(s)
     if sampled is None:
         return None
     s = s.astype(np.float64, copy=False)  # float32 / float16 values are exact in float64
     values = sampled.astype(np.float64)
+    try:
+        return _level_sums(s, values, y, sw)
+    except _NoHash:
+        return None
+
+
+def _level_sums(
+    s: np.ndarray, values: np.ndarray, y: np.ndarray, sw: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    n = s.shape[0]
     lh = _LevelHash(values)
     # 0/1 labels as a signed (or bool-as-uint8) view: adding them to int32 codes stays integer
     y = y.view(np.uint8) if y.dtype == np.bool_ else y.view(f"i{y.dtype.itemsize}")
