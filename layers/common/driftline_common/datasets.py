@@ -826,7 +826,8 @@ def _json_inputs(bodies: list[Any], good: np.ndarray, features: Sequence[Any]) -
             full[idx] = values
             feats.append(full)
         else:
-            text = np.fromiter((type(v) is str for v in column), dtype=bool, count=len(column))
+            # (a NUL would be lost at the end of a fixed-width byte string: such values go per record)
+            text = np.fromiter((type(v) is str and "\x00" not in v for v in column), dtype=bool, count=len(column))
             strings = np.asarray([v if t else "" for v, t in zip(column, text.tolist(), strict=True)], dtype=str)
             labels, lab_ok = _norm_labels(np.char.encode(strings, "utf-8") if strings.size else
                                           np.zeros(0, dtype="S1"))
