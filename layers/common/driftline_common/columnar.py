@@ -307,6 +307,8 @@ def string_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, escapes: 
         for i in idx.tolist():
             try:
                 v = orjson.loads(b'"' + a[starts[i]:ends[i]].tobytes() + b'"')
+                if "\x00" in v:  # lost at the end of a fixed-width byte string: per record
+                    raise UnicodeEncodeError("utf-8", v, 0, 1, "NUL")
                 values.append(v.encode("utf-8"))
             except (orjson.JSONDecodeError, UnicodeEncodeError):
                 ok[i] = False

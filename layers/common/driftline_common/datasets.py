@@ -786,6 +786,59 @@ def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[list[An
     return bodies, ok
 
 
+def _json_inputs(bodies: list[Any], good: np.ndarray, features: Sequence[Any]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Feature columns of single-row JSON requests, converted column by column.
+
+    A row is taken when its numeric features are JSON numbers (not booleans) and finite and its categorical
+    features non-blank strings; anything else (strings holding numbers, ``null``, several rows...) is left to the
+    per-record parser, which decides exactly as before.
+    """
+    n = len(bodies)
+    k = len(features)
+    rows: list[list[Any]] = []
+    ok = np.zeros(n, dtype=bool)
+    for i, (body, fine) in enumerate(zip(bodies, good.tolist(), strict=True)):
+        if not fine:
+            continue
+        try:
+            got = _input_body_rows(body)
+        except _Bad:
+            continue
+        if len(got) == 1 and isinstance(got[0], list) and len(got[0]) == k:
+            rows.append(got[0])
+            ok[i] = True
+    idx = np.flatnonzero(ok)
+    feats: list[np.ndarray] = []
+    row_ok = np.ones(idx.size, dtype=bool)
+    for j, feat in enumerate(features):
+        column = [r[j] for r in rows]
+        if feat.type == "numeric":
+            numeric = np.fromiter((type(v) is float or type(v) is int for v in column), dtype=bool,
+                                  count=len(column))
+            values: np.ndarray = np.full(len(column), np.nan)
+            if numeric.all():
+                values = np.asarray(column, dtype=np.float64)
+            elif numeric.any():
+                values[numeric] = np.asarray([v for v, good_v in zip(column, numeric.tolist(), strict=True)
+                                              if good_v], dtype=np.float64)
+            row_ok &= numeric & np.isfinite(values)
+            full = np.full(n, np.nan)
+            full[idx] = values
+            feats.append(full)
+        else:
+            # (a NUL would be lost at the end of a fixed-width byte string: such values go per record)
+            text = np.fromiter((type(v) is str and "\x00" not in v for v in column), dtype=bool, count=len(column))
+            strings = np.asarray([v if t else "" for v, t in zip(column, text.tolist(), strict=True)], dtype=str)
+            labels, lab_ok = _norm_labels(np.char.encode(strings, "utf-8") if strings.size else
+                                          np.zeros(0, dtype="S1"))
+            row_ok &= text & lab_ok
+            full_l = np.full(n, "", dtype=labels.dtype if labels.size else "U1")
+            full_l[idx] = labels
+            feats.append(full_l)
+    ok[idx] = row_ok
+    return feats, ok
+
+
 def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[Any]) -> tuple[_Rows, np.ndarray]:
     """The rows of one template group that parse in bulk; and the mask of lines left to the per-record parser."""
     a = g.a
@@ -827,30 +880,13 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
     rows_json = np.flatnonzero(ok & (in_enc == 2))
     if rows_json.size:
         bodies, b_ok = _json_payloads(a, in_s[rows_json], in_e[rows_json])
-        checker = _RowList(features)
-        values: list[list[Any] | None] = []
-        for body, good in zip(bodies, b_ok.tolist(), strict=True):
-            try:
-                if not good:
-                    raise _Bad("unparseable_line")
-                rows = _input_body_rows(body)
-                if len(rows) != 1:
-                    raise _Bad("row_count_mismatch")
-                values.append(checker._row_values(rows[0]))
-            except _Bad:
-                values.append(None)
-        got = np.asarray([v is not None for v in values], dtype=bool)
-        ok[rows_json] &= got
-        sel = np.flatnonzero(got)
-        for j, feat in enumerate(features):
-            column = [values[i][j] for i in sel.tolist()]
-            if feat.type == "numeric":
-                feats[j][rows_json[sel]] = np.asarray(column, dtype=np.float64)
-            else:
-                arr = np.asarray(column, dtype=str)
-                if arr.size and arr.dtype.itemsize > feats[j].dtype.itemsize:
-                    feats[j] = feats[j].astype(arr.dtype)
-                feats[j][rows_json[sel]] = arr
+        f_json, f_ok = _json_inputs(bodies, b_ok, features)
+        ok[rows_json] &= f_ok
+        sel = rows_json[f_ok]
+        for j in range(k):
+            if f_json[j].dtype.kind == "U" and f_json[j].dtype.itemsize > feats[j].dtype.itemsize:
+                feats[j] = feats[j].astype(f_json[j].dtype)
+            feats[j][sel] = f_json[j][f_ok]
 
     kind = np.zeros(m, dtype=np.int8)
     scal = np.full(m, np.nan)
