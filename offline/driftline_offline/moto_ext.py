@@ -648,10 +648,13 @@ def _install_sfn_distributed_map() -> None:
 
 
 class _FinishedEnvironment:
-    """What an ended execution keeps of its evaluation environment: the event history (``GetExecutionHistory``)."""
+    """What an ended execution keeps of its evaluation environment: the event history (``GetExecutionHistory``),
+    its Map Runs (``DescribeMapRun``, ``ListMapRuns``) and its callback pool (``SendTask*`` scan every execution's)."""
 
-    def __init__(self, event_manager: Any) -> None:
-        self.event_manager = event_manager
+    def __init__(self, env: Any) -> None:
+        self.event_manager = env.event_manager
+        self.map_run_record_pool_manager = env.map_run_record_pool_manager
+        self.callback_pool_manager = env.callback_pool_manager
 
     def set_stop(self, *args: Any, **kwargs: Any) -> None:
         """Stopping an ended execution changes nothing."""
@@ -663,7 +666,7 @@ def _release_evaluation(execution: Any) -> None:
     worker = getattr(execution, "exec_worker", None)
     env = getattr(worker, "env", None)
     if env is not None and not isinstance(env, _FinishedEnvironment):
-        worker.env = _FinishedEnvironment(env.event_manager)
+        worker.env = _FinishedEnvironment(env)
 
 
 def _install_sfn_termination_signal() -> None:
