@@ -22,9 +22,9 @@ $(STAMP): requirements-dev.txt requirements-dev.lock
 
 venv: $(STAMP) ## Create .venv with the pinned development requirements
 
-# pytest-xdist: one worker per core; a file's tests stay on one worker (module fixtures such as the `make up`
-# server start once); pytest-cov combines the workers' coverage
-XDIST ?= -n auto --dist loadfile
+# pytest-xdist: one worker per core (tests are spread one by one; a module fixture such as the `make up`
+# server starts once per worker that needs it); pytest-cov combines the workers' coverage
+XDIST ?= -n auto
 
 test: $(STAMP) lint cfn-lint typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
 	$(BIN)/python -m pytest -q $(XDIST) --cov --cov-report=term
