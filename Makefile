@@ -32,9 +32,9 @@ $(SCAN_STAMP): requirements-scan.txt requirements-scan.lock
 	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt -c requirements-scan.lock
 	@touch $(SCAN_STAMP)
 
-# pytest-xdist: one worker per core; a file's tests stay on one worker (module fixtures such as the `make up`
-# server start once); pytest-cov combines the workers' coverage
-XDIST ?= -n auto --dist loadfile
+# pytest-xdist: one worker per core (tests are spread one by one; a module fixture such as the `make up`
+# server starts once per worker that needs it); pytest-cov combines the workers' coverage
+XDIST ?= -n auto
 
 test: $(STAMP) lint cfn-lint scan typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
 	$(BIN)/python -m pytest -q $(XDIST) --cov --cov-report=term

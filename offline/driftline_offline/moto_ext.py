@@ -31,7 +31,8 @@ installed once per process (:func:`install`) and dispatch to the *active* runtim
 - ``sfn_termination_signal``: the end of an execution notifies the active runtime
   (:meth:`~driftline_offline.runtime.OfflineRuntime.execution_terminated`), so
   :meth:`~driftline_offline.stack.OfflineStack.wait_execution` waits on a condition instead of polling; the
-  ended execution's evaluation environment is let go (its history, status and output are kept).
+  ended execution's evaluation environment is let go (its history, status and output are kept); the status and
+  output are set under the Step Functions backend's lock (``DescribeExecution`` never sees one without the other).
 - ``ddb_fast_attribute_values``: moto's generic JSON serializer walks every DynamoDB ``AttributeValue``
   member by member through its attribute picker (≈8 ms for one ``GetItem`` of a model config); an
   ``AttributeValue`` that is already in wire form (``S``, ``N``, ``BOOL``, ``NULL``, ``M``, ``L``, ``SS``,
@@ -648,10 +649,13 @@ def _install_sfn_distributed_map() -> None:
 
 
 class _FinishedEnvironment:
-    """What an ended execution keeps of its evaluation environment: the event history (``GetExecutionHistory``)."""
+    """What an ended execution keeps of its evaluation environment: the event history (``GetExecutionHistory``),
+    its Map Runs (``DescribeMapRun``, ``ListMapRuns``) and its callback pool (``SendTask*`` scan every execution's)."""
 
-    def __init__(self, event_manager: Any) -> None:
-        self.event_manager = event_manager
+    def __init__(self, env: Any) -> None:
+        self.event_manager = env.event_manager
+        self.map_run_record_pool_manager = env.map_run_record_pool_manager
+        self.callback_pool_manager = env.callback_pool_manager
 
     def set_stop(self, *args: Any, **kwargs: Any) -> None:
         """Stopping an ended execution changes nothing."""
@@ -663,7 +667,7 @@ def _release_evaluation(execution: Any) -> None:
     worker = getattr(execution, "exec_worker", None)
     env = getattr(worker, "env", None)
     if env is not None and not isinstance(env, _FinishedEnvironment):
-        worker.env = _FinishedEnvironment(env.event_manager)
+        worker.env = _FinishedEnvironment(env)
 
 
 def _install_sfn_termination_signal() -> None:
@@ -671,9 +675,14 @@ def _install_sfn_termination_signal() -> None:
 
     original = BaseExecutionWorkerCommunication.terminated
 
+    lock = BACKEND_LOCKS.setdefault("StepFunctionsParserBackend", threading.RLock())
+
     def terminated(self):  # type: ignore[no-untyped-def]
         try:
-            return original(self)
+            # moto sets the status, then the output (or error): under the backend's lock, DescribeExecution never
+            # sees SUCCEEDED without its output
+            with lock:
+                return original(self)
         finally:
             rt = active()
             if rt is not None:

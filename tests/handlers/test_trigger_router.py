@@ -87,5 +87,5 @@ def test_ground_truth_files_of_one_hour_start_one_run_per_model(stack_env: dict[
     assert lambda_handler(schedule, CTX)["trigger"]["id"] == schedule["id"]
     bad = copy.deepcopy(first)
     bad["time"] = "yesterday"
-    with pytest.raises(InvalidEvent, match="ISO.8601"):
+    with pytest.raises(InvalidEvent, match=r"ISO.8601"):
         lambda_handler(bad, CTX)

@@ -123,6 +123,7 @@ def test_sfn_jsonata_is_evaluated(stack):
 
 def test_wait_for_task_token_and_send_task_success_and_failure(stack):
     fn = stack.attribute("Approver", "Arn")
+    stack.runtime.lambdas.find("Approver").load()  # its code directory on sys.path (the test may run alone)
     from fx_failer import handler as approver
 
     arn = _machine(stack, "ext-token", {
