@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from driftline_common.datasets import Captured, Labels
 
 SCHEMA = "driftline.window-columns/v1"
+#: artifacts up to this size are written with one PutObject (larger ones by a multipart upload)
+SINGLE_PUT_BYTES = 64 << 20
 
 
 def fingerprint(kind: str, cfg: ModelConfig, objects: Sequence[tuple[Any, ...]], start: datetime, end: datetime,
@@ -58,7 +61,9 @@ def _download(uri: S3Uri) -> dict[str, np.ndarray] | None:
     fd, path = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
     try:
-        client("s3").download_file(uri.bucket, uri.key, path, Config=_TRANSFER)
+        body = client("s3").get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
+        with open(path, "wb") as fh:
+            shutil.copyfileobj(body, fh, 8 << 20)  # streamed to /tmp: one request, no transfer threads
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
     except ClientError as exc:
@@ -79,8 +84,13 @@ def _upload(uri: S3Uri, arrays: dict[str, np.ndarray]) -> None:
     try:
         with open(path, "wb") as fh:
             np.savez(fh, **arrays)  # type: ignore[arg-type]
-        client("s3").upload_file(path, uri.bucket, uri.key, Config=_TRANSFER,
-                                 ExtraArgs={"ContentType": "application/octet-stream"})
+        if os.path.getsize(path) <= SINGLE_PUT_BYTES:
+            with open(path, "rb") as fh:
+                client("s3").put_object(Bucket=uri.bucket, Key=uri.key, Body=fh,
+                                        ContentType="application/octet-stream")
+        else:  # multipart from the file: never the whole artifact in memory twice
+            client("s3").upload_file(path, uri.bucket, uri.key, Config=_TRANSFER,
+                                     ExtraArgs={"ContentType": "application/octet-stream"})
     except (ClientError, OSError) as exc:
         logger.warning("window artifact not written", extra={"uri": str(uri), "error": str(exc)})
     finally:
