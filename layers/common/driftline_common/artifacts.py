@@ -52,8 +52,8 @@ def fingerprint(kind: str, cfg: ModelConfig, objects: Sequence[tuple[Any, ...]],
     return hashlib.sha256(json.dumps(doc, sort_keys=True, default=str, allow_nan=False).encode()).hexdigest()
 
 
-#: transfers in the calling thread: the artifact is a few tens of MB at most (one window's columns), and a
-#: function's S3 calls then run where its role and its logs are
+#: a multipart upload (artifacts over SINGLE_PUT_BYTES) in the calling thread too: a function's S3 calls then
+#: run where its role and its logs are
 _TRANSFER = TransferConfig(use_threads=False)
 
 
