@@ -256,6 +256,19 @@ class LambdaRegistry:
     def specs(self) -> list[FunctionSpec]:
         return list(self._by_logical.values())
 
+    def drain(self, timeout: float = 30.0) -> bool:
+        """Wait until no invocation is in flight (each function's sandbox is free); False after ``timeout`` s.
+
+        A Parallel state that fails leaves its other branches' running tasks to finish, as Lambda does on AWS;
+        closing a stack waits for them so that none writes into the next stack's (process-wide) moto backends.
+        """
+        deadline = time.monotonic() + timeout
+        for spec in self.specs():
+            if not spec._sandbox.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                return False
+            spec._sandbox.release()
+        return True
+
     def find(self, key: str) -> FunctionSpec | None:
         """By logical id, function name, function ARN (qualified or not) or ``name:qualifier``."""
         if key in self._by_logical:

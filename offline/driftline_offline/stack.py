@@ -203,6 +203,7 @@ class OfflineStack:
                 stack.close()
 
     def close(self) -> None:
+        self.runtime.lambdas.drain()
         self.runtime.sagemaker.close()
         deactivate(self.runtime)
         gc.unfreeze()  # what freeze_heap() set aside is collectable again

@@ -223,3 +223,24 @@ def test_concurrent_starts_of_one_execution_name_start_it_once(stack, monkeypatc
     assert len(arns) + len(errors) == 4
     assert set(errors) <= {"ExecutionAlreadyExists"}
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+
+
+def test_drain_waits_for_an_invocation_still_in_flight(two_functions):
+    # a failed Parallel leaves its other branch's task running: closing the stack must wait for it, or it writes
+    # into the next stack's moto backends
+    spec = two_functions.runtime.lambdas.find("FnA")
+    lambdas = two_functions.runtime.lambdas
+    started, release = threading.Event(), threading.Event()
+
+    def hold():
+        with spec._sandbox:  # what an invocation holds for its whole duration
+            started.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    started.wait(10)
+    assert lambdas.drain(timeout=0.2) is False  # in flight: not drained
+    release.set()
+    assert lambdas.drain(timeout=10) is True
+    holder.join(10)
