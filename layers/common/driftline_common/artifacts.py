@@ -57,7 +57,18 @@ def fingerprint(kind: str, cfg: ModelConfig, objects: Sequence[tuple[Any, ...]],
 _TRANSFER = TransferConfig(use_threads=False)
 
 
+def _exists(uri: S3Uri) -> bool:
+    """Whether the artifact exists (a listing: no GetObject error for the usual first read of a run)."""
+    try:
+        listed = client("s3").list_objects_v2(Bucket=uri.bucket, Prefix=uri.key, MaxKeys=1)
+    except ClientError:
+        return False
+    return any(o.get("Key") == uri.key for o in listed.get("Contents", []))
+
+
 def _download(uri: S3Uri) -> dict[str, np.ndarray] | None:
+    if not _exists(uri):
+        return None
     fd, path = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
     try:
