@@ -1,0 +1,93 @@
+"""Cold-start import time of every function's handler, this tree side by side with a reference commit.
+
+    .venv/bin/python benchmarks/bench_import.py [--ref main] [--runs 9]
+
+Each handler module is imported in a fresh interpreter (``python -X importtime -c "import <handler>"``), with
+the ``PYTHONPATH`` Lambda would give it (the two layers and the function's own directory). The reference is the
+same layout extracted from ``git archive <ref>``; both trees are imported alternately (one warm-up each, so both
+have their bytecode cached), and the median of the handler's cumulative import time is compared. The target: the
+handler's import time grows by at most 10 % (Lambda's cold start imports exactly this).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+HANDLERS = {
+    "metric_evaluator": "metric_evaluator.handler",
+    "drift_checker": "drift_checker.handler",
+    "retrain_launcher": "retrain_launcher.handler",
+    "deployer": "deployer.handler",
+    "trigger_router": "trigger_router.handler",
+    "api": "api.handler",
+}
+TARGET = 1.10
+_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|\s*(.+)$")
+
+
+def import_us(tree: Path, function: str, module: str) -> int:
+    """The cumulative import time of ``module`` (µs) in a fresh interpreter, with Lambda's ``PYTHONPATH``."""
+    path = os.pathsep.join(str(tree / p) for p in ("layers/metrics", "layers/common", f"functions/{function}"))
+    env = {**os.environ, "PYTHONPATH": path, "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", f"import {module}"], env=env, cwd=tree,
+                          capture_output=True, text=True, check=True)
+    for line in reversed(done.stderr.splitlines()):
+        match = _LINE.match(line)
+        if match and match.group(3).strip() == module:
+            return int(match.group(2))
+    raise RuntimeError(f"no import time line for {module}: {done.stderr[-500:]}")
+
+
+def extract(ref: str, into: Path) -> Path:
+    """The ``layers`` and ``functions`` directories of ``ref`` under ``into``."""
+    archive = subprocess.run(["git", "archive", "--format=tar", ref, "layers", "functions"], cwd=ROOT,
+                             capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
+def run(ref: str = "main", runs: int = 9) -> list[dict[str, Any]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = extract(ref, Path(tmp))
+        for function, module in HANDLERS.items():
+            ours: list[int] = []
+            theirs: list[int] = []
+            import_us(ROOT, function, module), import_us(reference, function, module)  # bytecode caches
+            for _ in range(runs):
+                ours.append(import_us(ROOT, function, module))
+                theirs.append(import_us(reference, function, module))
+            mine, base = statistics.median(ours), statistics.median(theirs)
+            rows.append({"case": f"import {module}", "driftline": mine / 1000, "reference": base / 1000,
+                         "ratio": mine / base, "target": f"<= {TARGET:.2f}", "met": mine / base <= TARGET,
+                         "unit": "ms"})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ref", default="main", help="the reference commit (default: main)")
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    rows = run(args.ref, args.runs)
+    print(f"| handler | this tree (ms) | {args.ref} (ms) | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['case']} | {r['driftline']:.1f} | {r['reference']:.1f} | {r['ratio']:.3f} | {r['target']} "
+              f"| {'yes' if r['met'] else 'NO'} |")
+
+
+if __name__ == "__main__":
+    main()
