@@ -49,7 +49,7 @@ class Trigger(Contract):
 class RunRequest(Contract):
     """A direct pipeline input: ``{modelId, trigger?, windowEnd?}``."""
 
-    model_id: ModelId = Field(alias="modelId")
+    model_id: ModelId = Field(alias="modelId", description="a registered model's id, ``[A-Za-z0-9-]{1,63}``")
     window_end: Time | None = Field(None, alias="windowEnd", description="the window's end (default: the trigger "
                                                                          "time floored to the hour)")
     trigger: Trigger | None = None
