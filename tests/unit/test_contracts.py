@@ -164,3 +164,25 @@ def test_the_doc_tool_rewrites_a_stale_table() -> None:
     stale = text.replace("| `run.window.start` |", "| `run.window.begin` |", 1)
     assert stale != text
     assert contracts_doc.render(stale) == text
+
+
+def test_start_runs_request_is_normalised_from_its_contract() -> None:
+    from datetime import UTC, datetime
+
+    from retrain_launcher.start import parse_request
+
+    started = datetime(2024, 5, 1, 10, 30, tzinfo=UTC)
+    direct = parse_request({"modelId": "m"}, run_id="run-1", started_at=started)
+    assert direct == {"modelId": "m", "trigger": {"type": "manual", "id": "run-1", "time": "2024-05-01T10:30:00Z"},
+                      "windowEnd": None}
+    envelope = {"id": "ev-1", "time": "2024-05-01T09:00:00Z", "detail-type": "Run Requested",
+                "detail": {"modelId": "m", "windowEnd": "2024-05-01T00:00:00+02:00"}}
+    assert parse_request(envelope, run_id="run-1", started_at=started) == {
+        "modelId": "m", "trigger": {"type": "manual", "id": "ev-1", "time": "2024-05-01T09:00:00Z"},
+        "windowEnd": "2024-04-30T22:00:00Z"}
+    with pytest.raises(InvalidEvent) as info:
+        parse_request({"modelId": "m", "trigger": {"id": "t"}}, run_id="run-1", started_at=started)
+    assert info.value.details["field"] == "trigger.type"
+    with pytest.raises(InvalidEvent) as info:
+        parse_request({**envelope, "detail-type": "Other"}, run_id="run-1", started_at=started)
+    assert info.value.details["field"] == "detail-type"
