@@ -7,6 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from driftline_common.contracts import parse_event
+from driftline_common.contracts.deployer import EVENTS
 from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
@@ -34,17 +36,18 @@ def record_metrics(event: Mapping[str, Any], result: Mapping[str, Any]) -> None:
 @task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
+    ev: Any = parse_event(event, EVENTS[action])  # the action's contract: InvalidEvent naming the field
     settings = get_settings()
     run = event.get("run") if "run" in event else (event.get("state") or {}).get("run")
     if isinstance(run, Mapping):
         logger.append_keys(modelId=run.get("modelId"), runId=run.get("runId"))
     logger.append_keys(action=action)
     if action == "deploy":
-        return logic.deploy(event, settings, ModelStore(settings), RunStore(settings))
+        return logic.deploy(ev, settings, ModelStore(settings), RunStore(settings))
     if action == "reconcile":
-        return logic.reconcile(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
+        return logic.reconcile(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     if action == "recalibrate":
-        return recalibration.recalibrate(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
-    result = logic.status(event, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
+        return recalibration.recalibrate(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
+    result = logic.status(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     record_metrics(event, result)
     return result

@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from driftline_common.aws import client
+from driftline_common.contracts.deployer import Deploy, Reconcile, Status
 from driftline_common.errors import DeploymentFailed, InvalidEvent
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -21,20 +22,6 @@ from driftline_common.store import LockStore, ModelStore, RunStore, retrain_lock
 from deployer import requests as req
 
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
-
-
-def _mapping(event: Mapping[str, Any], key: str) -> dict[str, Any]:
-    value = event.get(key)
-    if not isinstance(value, Mapping):
-        raise InvalidEvent(f"'{key}' must be a JSON object, got {type(value).__name__}", field=key)
-    return dict(value)
-
-
-def _string(event: Mapping[str, Any], key: str, where: str) -> str:
-    value = event.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidEvent(f"'{where}.{key}' must be a non-empty string, got {value!r}", field=f"{where}.{key}")
-    return value
 
 
 def _code(exc: ClientError) -> str:
@@ -69,12 +56,12 @@ DECISION_KEYS = ("promote", "metric", "champion", "challenger", "delta", "minImp
                  "pairedTest", "reasons", "resultUri")
 
 
-def record_before_switch(models: ModelStore, runs: RunStore | None, event: Mapping[str, Any],
+def record_before_switch(models: ModelStore, runs: RunStore | None, event: Deploy,
                          deployment: dict[str, Any], *, model_id: str, run_id: str) -> None:
     """Deploy last, record first: the decision (the comparison) and the champion-to-be are written before the
     endpoint is switched, so a run that fails later still says what it was deploying. A value the stores cannot
     hold fails here, with the endpoint untouched."""
-    comparison = event.get("comparison")
+    comparison = event.comparison
     if runs is not None:
         fields: dict[str, Any] = {"deployment": {**deployment, "status": "Switching"}}
         if isinstance(comparison, Mapping):
@@ -86,12 +73,9 @@ def record_before_switch(models: ModelStore, runs: RunStore | None, event: Mappi
     })
 
 
-def deploy(event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore | None = None
-           ) -> dict[str, Any]:
-    run = _mapping(event, "run")
-    training = _mapping(event, "training")
-    model_id, run_id = _string(run, "modelId", "run"), _string(run, "runId", "run")
-    artifacts = _string(training, "modelArtifacts", "training")
+def deploy(event: Deploy, settings: Settings, models: ModelStore, runs: RunStore | None = None) -> dict[str, Any]:
+    model_id, run_id = event.run.model_id, event.run.run_id
+    artifacts = event.training.model_artifacts
     cfg = models.get_config(model_id)
     role = cfg.deployment.execution_role_arn or cfg.training.role_arn or settings.sagemaker_role_arn
     if not role:
@@ -135,16 +119,14 @@ def deploy(event: Mapping[str, Any], settings: Settings, models: ModelStore, run
 
 
 def status(
-    event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore, locks: LockStore | None = None
+    event: Status, settings: Settings, models: ModelStore, runs: RunStore, locks: LockStore | None = None
 ) -> dict[str, Any]:
     """Where the blue/green update stands. Once it has ended (deployed or rolled back) the run's retrain lock is
     released here, as soon as the endpoint is settled; the pipeline's Complete step releases it again
     idempotently, and its failure path releases it when the deployment failed."""
-    run = _mapping(event, "run")
-    deployment = _mapping(event, "deployment")
-    model_id, run_id = _string(run, "modelId", "run"), _string(run, "runId", "run")
-    endpoint = _string(deployment, "endpointName", "deployment")
-    new_config = _string(deployment, "endpointConfigName", "deployment")
+    model_id, run_id = event.run.model_id, event.run.run_id
+    deployment = event.deployment.model_dump(by_alias=True)  # with the keys deploy returned beyond the contract's
+    endpoint, new_config = event.deployment.endpoint_name, event.deployment.endpoint_config_name
     described = _describe_endpoint(client("sagemaker"), endpoint)
     if described is None:
         return {**deployment, "status": "Failed", "reason": f"endpoint {endpoint!r} no longer exists"}
@@ -176,7 +158,7 @@ def status(
     return {**deployment, "status": "Failed", "reason": failure or f"endpoint status {state!r}"}
 
 
-def reconcile(event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore, locks: LockStore
+def reconcile(event: Reconcile, settings: Settings, models: ModelStore, runs: RunStore, locks: LockStore
               ) -> dict[str, Any]:
     """The failure path of a promoting run: what is the endpoint serving, and make the records say so.
 
@@ -187,11 +169,9 @@ def reconcile(event: Mapping[str, Any], settings: Settings, models: ModelStore, 
     model that won its comparison and passed the deployment guardrails. An update still in progress keeps the lock
     (its TTL bounds it); anything else is ``{"deployed": false}``.
     """
-    raw = event.get("state")
-    state: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    run = _mapping(state, "run")
-    model_id, run_id = _string(run, "modelId", "run"), _string(run, "runId", "run")
-    comparison = state.get("comparison")
+    state = event.state
+    model_id, run_id = state.run.model_id, state.run.run_id
+    comparison = state.comparison
     if not (isinstance(comparison, Mapping) and comparison.get("promote") is True):
         return {"deployed": False, "status": "NotDeploying"}
     cfg = models.get_config(model_id)
@@ -206,7 +186,7 @@ def reconcile(event: Mapping[str, Any], settings: Settings, models: ModelStore, 
         models.clear_pending_champion(model_id, run_id)
         return {"deployed": False, "status": "NotServing", "endpointName": cfg.endpoint_name,
                 "servingEndpointConfigName": serving}
-    raw_known = state.get("deployment")
+    raw_known = state.deployment
     known: Mapping[str, Any] = raw_known if isinstance(raw_known, Mapping) else {}
     pending = models.get_state(model_id).get("pendingChampion") or {}
     version = known.get("version") or (pending.get("version") if pending.get("runId") == run_id else None)

@@ -9,12 +9,12 @@ second call of the same run finds its own version already recorded and returns i
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from driftline_common.errors import DeploymentFailed, InvalidEvent
+from driftline_common.contracts.deployer import Recalibrate
+from driftline_common.errors import DeploymentFailed
 from driftline_common.events import publish
 from driftline_common.observability import logger
 from driftline_common.settings import Settings
@@ -34,18 +34,10 @@ def _result(champion: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
     }
 
 
-def recalibrate(event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore,
+def recalibrate(event: Recalibrate, settings: Settings, models: ModelStore, runs: RunStore,
                 locks: LockStore | None = None, *, now: datetime | None = None) -> dict[str, Any]:
-    run, comparison = event.get("run"), event.get("comparison")
-    if not isinstance(run, Mapping) or not isinstance(comparison, Mapping):
-        raise InvalidEvent("'run' and 'comparison' must be JSON objects")
-    model_id, run_id = run.get("modelId"), run.get("runId")
-    if not isinstance(model_id, str) or not model_id or not isinstance(run_id, str) or not run_id:
-        raise InvalidEvent("'run.modelId' and 'run.runId' must be non-empty strings", field="run")
-    threshold = comparison.get("decisionThreshold")
-    if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not math.isfinite(threshold):
-        raise InvalidEvent(f"'comparison.decisionThreshold' must be a finite number, got {threshold!r}",
-                           field="comparison.decisionThreshold")
+    model_id, run_id = event.run.model_id, event.run.run_id
+    threshold = event.comparison.decision_threshold
     cfg = models.get_config(model_id)
     state = models.get_state(model_id)
     current = state.get("champion") or {}

@@ -7,12 +7,13 @@ Domain errors propagate as the classes of :mod:`driftline_common.errors` (matche
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.errors import InvalidEvent
+from driftline_common.contracts import RunEvent, parse_event
+from driftline_common.contracts.drift_checker import EVENTS, BuildBaseline
 from driftline_common.observability import logger, metrics, task_boundary, tracer
-from driftline_common.runs import parse_action, parse_run, require_str
+from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
 
@@ -29,16 +30,13 @@ ACTIONS = ("check", "build_baseline", "check_shard", "reduce")
 @task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
-    if action == "build_baseline":
-        model_id = require_str(event, "modelId")
-        data_uri = require_str(event, "dataUri")
-        if not data_uri.startswith("s3://"):
-            raise InvalidEvent(f"'dataUri' must be an s3:// URI, got {data_uri!r}", field="dataUri")
+    parsed = parse_event(event, EVENTS[action])  # the action's contract: InvalidEvent naming the field
+    if isinstance(parsed, BuildBaseline):
         settings = get_settings()
-        logger.append_keys(modelId=model_id, action=action)
-        cfg = ModelStore(settings).get_config(model_id)
-        return build_and_write(cfg, data_uri)
-    run = parse_run(event)
+        logger.append_keys(modelId=parsed.model_id, action=action)
+        cfg = ModelStore(settings).get_config(parsed.model_id)
+        return build_and_write(cfg, parsed.data_uri)
+    run = cast(RunEvent, parsed).run.ref()  # every other action works on the run's window
     settings = get_settings()
     logger.append_keys(modelId=run.model_id, runId=run.run_id, action=action)
     cfg = ModelStore(settings).get_config(run.model_id)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from driftline_common.contracts import parse_event
+from driftline_common.contracts.metric_evaluator import EVENTS
 from driftline_common.observability import logger, metrics, task_boundary, tracer
-from driftline_common.runs import parse_action, parse_run, require_obj, require_str
+from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
 
@@ -28,12 +30,7 @@ ACTIONS = ("evaluate", "compare", "evaluate_shard", "reduce")
 @task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
-    run = parse_run(event)
-    if action == "compare":
-        evaluation = require_obj(event, "evaluation")
-        require_str(evaluation, "datasetUri", "evaluation")
-        training = require_obj(event, "training")
-        require_str(training, "jobName", "training")
+    run = parse_event(event, EVENTS[action]).run.ref()  # the action's contract: InvalidEvent naming the field
     settings = get_settings()
     logger.append_keys(modelId=run.model_id, runId=run.run_id, action=action)
     store = ModelStore(settings)
@@ -41,8 +38,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # the champion's decision threshold (a recalibration changes it without a new endpoint) for threshold metrics
     champion_threshold = champion_decision_threshold(store.get_state(run.model_id))
     if action == "compare":
-        return run_comparison(settings, cfg, run, evaluation, training, decision=event.get("decision"),
-                              champion_threshold=champion_threshold)
+        return run_comparison(settings, cfg, run, event["evaluation"], event["training"],
+                              decision=event.get("decision"), champion_threshold=champion_threshold)
     if champion_threshold is not None:
         cfg = cfg.model_copy(update={"decision_threshold": champion_threshold})
     if action == "evaluate":

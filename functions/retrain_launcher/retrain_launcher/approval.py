@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from driftline_common.aws import client
+from driftline_common.contracts.retrain_launcher import RequestApproval
 from driftline_common.numbers import dumps
 from driftline_common.settings import Settings
 from driftline_common.store import iso, utcnow
 
-from retrain_launcher.common import (
-    Stores,
-    _mapping,
-    _run_ids,
-    _string,
-)
+from retrain_launcher.common import Stores
 
 
-def request_approval(event: Mapping[str, Any], stores: Stores, settings: Settings, *, topic_arn: str | None,
+def request_approval(event: RequestApproval, stores: Stores, settings: Settings, *, topic_arn: str | None,
                      now: datetime | None = None) -> dict[str, Any]:
-    run = _mapping(event, "run")
-    model_id, run_id = _run_ids(run)
-    token = _string(event, "taskToken")
-    comparison = _mapping(event, "comparison", required=False)
+    model_id, run_id = event.run.model_id, event.run.run_id
+    token = event.task_token
+    comparison = event.comparison or {}
     compact = {k: comparison.get(k) for k in ("metric", "champion", "challenger", "delta", "sampleSize",
                                               "resultUri", "remedy", "decisionThreshold", "reasons")
                if k in comparison}

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from driftline_common.contracts.retrain_launcher import TRIGGER_TYPES
 from driftline_common.errors import InvalidEvent
 from driftline_common.settings import Settings
 from driftline_common.store import LockStore, ModelStore, RunStore, parse_iso, retrain_lock_id
 
-TRIGGER_TYPES = ("manual", "schedule", "ground_truth", "alarm", "api")
+__all__ = ["TRIGGER_TYPES"]  # re-exported: the contract owns the trigger types
 #: how long a trigger id is remembered (EventBridge retries for at most 24 h; the margin is generous)
 TRIGGER_CLAIM_TTL_SECONDS = 7 * 24 * 3600
 HISTORY_LIMIT = 500
@@ -47,6 +48,8 @@ class Stores:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+# ``decide`` reads its event with these (after the handler validated it with ``contracts.retrain_launcher.Decide``);
+# every other action receives its parsed contract.
 def _mapping(event: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
     value = event.get(key)
     if value is None and not required:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from driftline_common.aws import client
+from driftline_common.contracts.retrain_launcher import Complete
 from driftline_common.events import publish
 from driftline_common.numbers import dumps
 from driftline_common.observability import logger
@@ -18,8 +19,6 @@ from retrain_launcher.common import (
     EMPTY_STREAK_LIMIT,
     NO_DATA,
     Stores,
-    _mapping,
-    _run_ids,
     lock_id,
 )
 from retrain_launcher.fail import failure_reason
@@ -77,16 +76,15 @@ def outcome_of(decision: Mapping[str, Any], state: Mapping[str, Any], *, empty: 
     return "champion_kept"
 
 
-def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now: datetime | None = None
+def complete(event: Complete, stores: Stores, settings: Settings, *, now: datetime | None = None
              ) -> dict[str, Any]:
     now = now or utcnow()
-    run = _mapping(event, "run")
-    model_id, run_id = _run_ids(run)
-    assessment = _mapping(event, "assessment", required=False)
-    evaluation = _mapping(assessment, "evaluation", required=False)
-    drift = _mapping(assessment, "drift", required=False)
-    decision = _mapping(event, "decision", required=False)
-    pipeline = _mapping(event, "state", required=False)
+    model_id, run_id = event.run.model_id, event.run.run_id
+    window = event.run.window or {}
+    evaluation = (event.assessment.evaluation if event.assessment else None) or {}
+    drift = (event.assessment.drift if event.assessment else None) or {}
+    decision = event.decision or {}
+    pipeline = event.state or {}
     training = pipeline.get("training") or None
     comparison = pipeline.get("comparison") or None
     deployment = pipeline.get("deployment") or None
@@ -101,7 +99,6 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
         }, now=now)
     if training:
         state = stores.models.get_state(model_id)
-        window = run.get("window") or {}
         state.update({"lastTrainedAt": iso(now), "lastTrainingJob": training.get("jobName"),
                       "trainingDataEnd": window.get("start") or iso(now)})
         stores.models.put_state(model_id, state)
@@ -142,7 +139,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
         "intervals": evaluation.get("intervals") or {},
     })
     if outcome == NO_DATA:
-        alert_no_data(settings, result, run.get("window") or {})
+        alert_no_data(settings, result, window)
     return result
 
 

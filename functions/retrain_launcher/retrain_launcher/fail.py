@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from driftline_common.contracts.retrain_launcher import Fail
 from driftline_common.edge import failure_recordable
 from driftline_common.errors import RunNotFound
 from driftline_common.observability import logger
@@ -50,15 +51,16 @@ def failure_reason(error: Mapping[str, Any]) -> str:
     return (f"{name}: {message}" if message else name)[:MAX_REASON_CHARS]
 
 
-def fail(event: Mapping[str, Any], stores: Stores, *, now: datetime | None = None) -> dict[str, Any]:
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def fail(event: Fail, stores: Stores, *, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
-    raw_state = event.get("state")
-    state: Mapping[str, Any] = raw_state if isinstance(raw_state, Mapping) else {}
-    raw_run = state.get("run")
-    run: Mapping[str, Any] = raw_run if isinstance(raw_run, Mapping) else {}
-    run_id = event.get("runId") or run.get("runId")
-    raw_error = event.get("error") if isinstance(event.get("error"), Mapping) else state.get("error")
-    error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
+    state = event.state or {}  # the contract reads anything but an object as absent
+    run = _object(state.get("run"))
+    run_id = event.run_id or run.get("runId")
+    error = event.error or _object(state.get("error"))
     reason = failure_reason(error)
     model_id = _model_id_of(state)
     released = False

@@ -7,6 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from driftline_common.contracts import Contract, parse_event
+from driftline_common.contracts.retrain_launcher import EVENTS
 from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.runs import parse_action
 from driftline_common.settings import Settings, get_settings
@@ -14,14 +16,16 @@ from driftline_common.settings import Settings, get_settings
 from retrain_launcher import approval, complete, decide, fail, start
 from retrain_launcher.common import NO_DATA, Stores
 
-Action = Callable[[Mapping[str, Any], Stores, Settings], dict[str, Any]]
+#: an action: (the event, the event parsed by the action's contract, the stores, the settings) -> its result
+Action = Callable[[Mapping[str, Any], Any, Stores, Settings], dict[str, Any]]
 
 ACTIONS: dict[str, Action] = {
-    "start_run": lambda e, s, _cfg: start.start_run(e, s),
-    "decide": lambda e, s, cfg: decide.decide(e, s, cfg),
-    "request_approval": lambda e, s, cfg: approval.request_approval(e, s, cfg, topic_arn=cfg.alerts_topic_arn or None),
-    "complete": lambda e, s, cfg: complete.complete(e, s, cfg),
-    "fail": lambda e, s, _cfg: fail.fail(e, s),
+    "start_run": lambda _e, ev, s, _cfg: start.start_run(ev, s),
+    "decide": lambda e, _ev, s, cfg: decide.decide(e, s, cfg),
+    "request_approval": lambda _e, ev, s, cfg: approval.request_approval(ev, s, cfg,
+                                                                         topic_arn=cfg.alerts_topic_arn or None),
+    "complete": lambda _e, ev, s, cfg: complete.complete(ev, s, cfg),
+    "fail": lambda _e, ev, s, _cfg: fail.fail(ev, s),
 }
 
 
@@ -56,11 +60,12 @@ def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, A
 @task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = parse_action(event, ACTIONS)
+    parsed: Contract = parse_event(event, EVENTS[action])  # the action's contract: InvalidEvent naming the field
     settings = get_settings()
     run = event.get("run")
     if isinstance(run, Mapping):
         logger.append_keys(modelId=run.get("modelId"), runId=run.get("runId"))
     logger.append_keys(action=action)
-    result = ACTIONS[action](event, Stores.from_settings(settings), settings)
+    result = ACTIONS[action](event, parsed, Stores.from_settings(settings), settings)
     record_metrics(action, event, result)
     return result

@@ -7,60 +7,46 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from driftline_common.config import ModelConfig, parse_config
+from driftline_common.contracts.retrain_launcher import TRIGGER_TYPES, RunRequested, StartRun, run_request
 from driftline_common.datasets import capture_listing
-from driftline_common.edge import check_run_request, registered_config_item
+from driftline_common.edge import registered_config_item
 from driftline_common.errors import InvalidEvent
 from driftline_common.observability import logger
 from driftline_common.store import iso, parse_iso, utcnow
 
-from retrain_launcher.common import (
-    TRIGGER_CLAIM_TTL_SECONDS,
-    TRIGGER_TYPES,
-    Stores,
-    _mapping,
-    _string,
-    _time,
-)
+from retrain_launcher.common import TRIGGER_CLAIM_TTL_SECONDS, Stores
 
 
 def parse_request(request: Mapping[str, Any], *, run_id: str, started_at: datetime) -> dict[str, Any]:
-    """Normalise the pipeline input (a direct request or a ``Run Requested`` envelope).
+    """Normalise the pipeline input (a direct request or a ``Run Requested`` envelope, checked by their contracts
+    :class:`~driftline_common.contracts.retrain_launcher.RunRequest` / ``RunRequested``: InvalidEvent naming the
+    field as the caller wrote it).
 
     Returns ``{"modelId", "trigger": {"type", "id", "time"}, "windowEnd"}``. For an envelope the trigger id is
     the detail's ``trigger.id`` when the publisher set one (the source event, e.g. a schedule tick), else the
     envelope's own ``id`` — so a redelivery of either maps to the same trigger. A direct request without a
     trigger is a manual run identified by its run id.
     """
-    if "detail-type" in request:
-        if request.get("detail-type") != "Run Requested":
-            raise InvalidEvent(
-                f"expected a 'Run Requested' event, got detail-type {request.get('detail-type')!r}",
-                field="detail-type",
-            )
-        body = _mapping(request, "detail")
-        trigger = _mapping(body, "trigger", required=False)
-        trigger = {
-            "type": trigger.get("type", "manual"),
-            "id": trigger.get("id") or _string(request, "id"),
-            "time": trigger.get("time") or request.get("time") or iso(started_at),
-        }
+    req = run_request(request)
+    body = req.detail if isinstance(req, RunRequested) else req
+    given = body.trigger
+    kind: str | None
+    if isinstance(req, RunRequested):
+        kind = (given.type if given else None) or "manual"
+        trigger_id = (given.id if given else None) or req.id
+        trigger_time = (given.time if given else None) or req.time or started_at
+    elif given is None or not given.model_fields_set:  # no trigger (or an empty one): a manual run
+        kind, trigger_id, trigger_time = "manual", run_id, started_at
     else:
-        body = dict(request)
-        trigger = _mapping(body, "trigger", required=False)
-        if not trigger:
-            trigger = {"type": "manual", "id": run_id, "time": iso(started_at)}
-    model_id = _string(body, "modelId")
-    if trigger.get("type") not in TRIGGER_TYPES:
-        raise InvalidEvent(f"trigger.type must be one of {TRIGGER_TYPES}, got {trigger.get('type')!r}",
-                           field="trigger.type")
-    if not isinstance(trigger.get("id"), str) or not trigger["id"]:
-        raise InvalidEvent(f"trigger.id must be a non-empty string, got {trigger.get('id')!r}", field="trigger.id")
-    trigger_time = _time(trigger.get("time") or iso(started_at), "trigger.time")
-    window_end = body.get("windowEnd")
+        kind, trigger_id, trigger_time = given.type, given.id, given.time or started_at
+    if kind is None:
+        raise InvalidEvent(f"'trigger.type' must be one of {list(TRIGGER_TYPES)}, got None", field="trigger.type")
+    if not trigger_id:
+        raise InvalidEvent(f"'trigger.id' must be a non-empty string, got {trigger_id!r}", field="trigger.id")
     return {
-        "modelId": model_id,
-        "trigger": {"type": trigger["type"], "id": trigger["id"], "time": iso(trigger_time)},
-        "windowEnd": iso(_time(window_end, "windowEnd")) if window_end is not None else None,
+        "modelId": body.model_id,
+        "trigger": {"type": kind, "id": trigger_id, "time": iso(trigger_time)},
+        "windowEnd": iso(body.window_end) if body.window_end is not None else None,
     }
 
 
@@ -70,11 +56,10 @@ def window_of(cfg: ModelConfig, *, trigger_time: datetime, window_end: datetime 
     return end - timedelta(hours=cfg.window_hours), end
 
 
-def start_run(event: Mapping[str, Any], stores: Stores) -> dict[str, Any]:
-    run_id = _string(event, "runId")
-    started_at = _time(event["startedAt"], "startedAt") if event.get("startedAt") else utcnow()
-    check_run_request(event.get("request"))  # InvalidEvent: model id, windowEnd and trigger at the edge
-    req = parse_request(_mapping(event, "request"), run_id=run_id, started_at=started_at)
+def start_run(event: StartRun, stores: Stores) -> dict[str, Any]:
+    run_id = event.run_id
+    started_at = event.started_at or utcnow()
+    req = parse_request(event.request, run_id=run_id, started_at=started_at)  # InvalidEvent before any write
     model_id = req["modelId"]
     item = registered_config_item(stores.models, model_id)  # ModelNotFound, counted
     cfg = parse_config(item["config"], model_id=model_id)  # InvalidModelConfig
@@ -99,7 +84,7 @@ def start_run(event: Mapping[str, Any], stores: Stores) -> dict[str, Any]:
     stores.runs.start(
         model_id, run_id,
         startedAt=iso(started_at), window=run["window"], trigger=run["trigger"], problemType=cfg.problem_type,
-        configVersion=run["configVersion"], executionArn=event.get("executionArn"),
+        configVersion=run["configVersion"], executionArn=event.execution_arn,
     )
     logger.info("run started", extra={"modelId": model_id, "runId": run_id, "window": run["window"]})
     return run

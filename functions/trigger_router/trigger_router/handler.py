@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from driftline_common.errors import InvalidEvent
+from driftline_common.contracts import parse_event
+from driftline_common.contracts.trigger_router import SourceEvent
 from driftline_common.observability import logger, metrics, task_boundary, tracer
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
@@ -20,11 +20,10 @@ from trigger_router import logic
 @metrics.log_metrics
 @task_boundary
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    if not isinstance(event, Mapping):
-        raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
-    logger.append_keys(sourceEventId=event.get("id"), detailType=event.get("detail-type"))
+    source = parse_event(event, SourceEvent)  # the router's contract: InvalidEvent naming the field
+    logger.append_keys(sourceEventId=source.id, detailType=source.detail_type)
     settings = get_settings()
-    result = logic.route(event, settings, ModelStore(settings))
+    result = logic.route(source, settings, ModelStore(settings))
     # one event may target several models: a count, no modelId dimension
     metrics.add_metric(name="RunsRequested", unit=MetricUnit.Count, value=len(result["models"]))
     return result

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from driftline_common.config import ModelConfig
-from driftline_common.edge import MAX_TRIGGER_ID, parse_time
+from driftline_common.contracts.trigger_router import SourceEvent
 from driftline_common.errors import InvalidEvent, InvalidModelConfig, ModelNotFound
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -62,10 +62,10 @@ def _alarm_endpoints(detail: Mapping[str, Any]) -> set[str]:
     return out
 
 
-def target_models(event: Mapping[str, Any], models: ModelStore) -> list[str]:
+def target_models(event: SourceEvent, models: ModelStore) -> list[str]:
     """The model ids ``event`` concerns (see the module doc for the rules)."""
-    kind = event.get("detail-type")
-    raw = event.get("detail")
+    kind = event.detail_type
+    raw = event.detail
     detail: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
     if kind == SCHEDULE:
         return models.list_models()
@@ -88,25 +88,20 @@ def target_models(event: Mapping[str, Any], models: ModelStore) -> list[str]:
                        field="detail-type")
 
 
-def trigger_id(event: Mapping[str, Any]) -> str:
+def trigger_id(event: SourceEvent) -> str:
     """The idempotency id of the run(s) an event requests (see the module doc)."""
-    if event.get("detail-type") == OBJECT_CREATED:
-        hour = str(event["time"])[:13]  # ISO 8601 "YYYY-MM-DDTHH"
+    if event.detail_type == OBJECT_CREATED:
+        hour = event.time[:13]  # ISO 8601 "YYYY-MM-DDTHH"
         if len(hour) != 13 or hour[10] != "T":
-            raise InvalidEvent(f"an 'Object Created' event needs an ISO 8601 time, got {event['time']!r}", field="time")
+            raise InvalidEvent(f"an 'Object Created' event needs an ISO 8601 time, got {event.time!r}", field="time")
         return f"ground-truth:{hour}"
-    return str(event["id"])
+    return event.id
 
 
-def route(event: Mapping[str, Any], settings: Settings, models: ModelStore) -> dict[str, Any]:
-    for field in ("id", "time", "detail-type"):
-        if not isinstance(event.get(field), str) or not event[field]:
-            raise InvalidEvent(f"not an EventBridge event: '{field}' is missing", field=field)
-    if len(event["id"]) > MAX_TRIGGER_ID:
-        raise InvalidEvent(f"'id' must have at most {MAX_TRIGGER_ID} characters", field="id")
-    parse_time(event["time"], "time")  # the runs' window ends at this time: a sane one, or InvalidEvent
+def route(event: SourceEvent, settings: Settings, models: ModelStore) -> dict[str, Any]:
+    """``event`` (validated by its contract: an id, a time in [1970, 2200), a detail-type) routed to its models."""
     targets = target_models(event, models)
-    trigger = {"type": TRIGGER_TYPE[event["detail-type"]], "id": trigger_id(event), "time": event["time"]}
+    trigger = {"type": TRIGGER_TYPE[event.detail_type], "id": trigger_id(event), "time": event.time}
     published = [publish(settings, "Run Requested", {"modelId": m, "trigger": trigger}) for m in targets]
     logger.info("runs requested", extra={"trigger": trigger, "models": targets})
     return {"trigger": trigger, "models": targets, "eventIds": published}

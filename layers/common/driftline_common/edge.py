@@ -73,30 +73,15 @@ def parse_time(value: Any, field: str) -> datetime:
 def check_run_request(request: Any) -> None:
     """Check the edge of a pipeline input (a direct request or a ``Run Requested`` envelope) before the run starts.
 
-    The model id, ``windowEnd`` and the trigger's time and id are checked when present (their absence is the
-    caller's to judge); a wrong one raises :class:`InvalidEvent` naming the field.
+    Its contract (:class:`~driftline_common.contracts.retrain_launcher.RunRequest`, or ``RunRequested`` for an
+    envelope): the model id, ``windowEnd``, the trigger's type, id and time; a wrong one raises
+    :class:`InvalidEvent` naming the field as the caller wrote it (``detail.windowEnd``).
     """
+    from driftline_common.contracts.retrain_launcher import run_request  # the contracts build on this module
+
     if not isinstance(request, Mapping):
         raise InvalidEvent(f"'request' must be a JSON object, got {type(request).__name__}", field="request")
-    body: Any = request
-    where = ""
-    if "detail-type" in request:
-        body, where = request.get("detail"), "detail."
-        if request.get("time") is not None:
-            parse_time(request["time"], "time")
-        if not isinstance(body, Mapping):
-            raise InvalidEvent(f"'detail' must be a JSON object, got {type(body).__name__}", field="detail")
-    check_model_id(body.get("modelId"), f"{where}modelId")
-    if body.get("windowEnd") is not None:
-        parse_time(body["windowEnd"], f"{where}windowEnd")
-    trigger = body.get("trigger")
-    if isinstance(trigger, Mapping):
-        if trigger.get("time") is not None:
-            parse_time(trigger["time"], f"{where}trigger.time")
-        tid = trigger.get("id")
-        if tid is not None and (not isinstance(tid, str) or len(tid) > MAX_TRIGGER_ID):
-            raise InvalidEvent(f"'{where}trigger.id' must be a string of at most {MAX_TRIGGER_ID} characters",
-                               field=f"{where}trigger.id")
+    run_request(request)
 
 
 def count_unknown_model() -> None:

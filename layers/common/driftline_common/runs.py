@@ -1,7 +1,8 @@
 """The ``$.run`` reference every data function receives from the state machine, validated once.
 
 ``start_run`` (retrain_launcher) produces ``{"runId", "modelId", "window": {"start", "end"}, ...}``; the evaluator
-and the drift checker parse it with :func:`parse_run` and write their results under :meth:`RunRef.prefix`.
+and the drift checker parse it with their action's contract (:class:`driftline_common.contracts.Run`) and write
+their results under :meth:`RunRef.prefix`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from driftline_common.edge import parse_time
 from driftline_common.errors import InvalidEvent
 from driftline_common.s3io import S3Uri
 
@@ -44,7 +44,11 @@ def parse_action(event: Any, actions: Collection[str]) -> str:
 
 
 def require_obj(event: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """``event[name]`` as an object, or :class:`InvalidEvent` naming the field."""
+    """``event[name]`` as an object, or :class:`InvalidEvent` naming the field.
+
+    For a field no contract covers yet; an action's event is better described by a model in
+    :mod:`driftline_common.contracts` (parsed once, documented in ``docs/contracts.md``).
+    """
     value = event.get(name)
     if not isinstance(value, dict):
         raise InvalidEvent(f"'{name}' must be an object, got {type(value).__name__}", field=name)
@@ -61,22 +65,8 @@ def require_str(obj: Mapping[str, Any], name: str, where: str = "") -> str:
 
 
 def parse_run(event: Mapping[str, Any]) -> RunRef:
-    """``event["run"]`` as produced by ``start_run``: modelId, runId and a non-empty ISO-8601 window."""
-    run = require_obj(event, "run")
-    model_id = require_str(run, "modelId", "run")
-    run_id = require_str(run, "runId", "run")
-    if "/" in run_id or "/" in model_id:
-        raise InvalidEvent("'run.modelId' and 'run.runId' must not contain '/'")
-    window = run.get("window")
-    if not isinstance(window, dict):
-        raise InvalidEvent("'run.window' must be an object {start, end}", field="run.window")
-    # the same range as every time at the edge (1970-2200): a forged window can neither overflow datetime nor
-    # make a function list S3 hour by hour for centuries
-    start = parse_time(require_str(window, "start", "run.window"), "run.window.start")
-    end = parse_time(require_str(window, "end", "run.window"), "run.window.end")
-    if not start < end:
-        raise InvalidEvent(f"'run.window' is empty: start {start} is not before end {end}", field="run.window")
-    if end - start > MAX_WINDOW:
-        raise InvalidEvent(f"'run.window' spans {end - start}, more than the longest window ({MAX_WINDOW}, "
-                           "windowHours at most 744)", field="run.window")
-    return RunRef(model_id, run_id, start, end)
+    """``event["run"]`` as produced by ``start_run`` (:class:`driftline_common.contracts.Run`): modelId, runId and
+    a non-empty ISO-8601 window of at most 31 days, each time in [1970, 2200)."""
+    from driftline_common.contracts import RunEvent, parse_event  # the contracts import RunRef from here
+
+    return parse_event(event, RunEvent).run.ref()
