@@ -69,8 +69,10 @@ def test_build_baseline_writes_model_monitor_files_and_monitor_checks_them(stack
 
     out = lambda_handler(load_event("drift_checker_monitor.json"), CTX)
     assert out["signals"] == []
-    assert out["dataQuality"]["status"] == "ok" and out["dataQuality"]["violations"] == 0
-    assert out["operational"] == {"status": "not_configured"} and out["bias"] == {"status": "not_configured"}
+    assert out["dataQuality"]["status"] == "ok"
+    assert out["dataQuality"]["violations"] == 0
+    assert out["operational"] == {"status": "not_configured"}
+    assert out["bias"] == {"status": "not_configured"}
     assert _get_json(out["dataQuality"]["violationsUri"]) == {"violations": []}
     names = _metric_names("aws/sagemaker/Endpoints/data-metrics")
     assert {"feature_non_null_f0", "feature_baseline_drift_f0", "feature_data_f0", "feature_baseline_drift_f5"} <= names
@@ -142,8 +144,10 @@ def test_operational_breach(stack_env: dict[str, str], monkeypatch: pytest.Monke
     out = lambda_handler(load_event("drift_checker_monitor.json"), CTX)
     assert out["signals"] == ["OPERATIONAL_BREACH"]
     by = {c["metric"]: c for c in out["operational"]["checks"]}
-    assert by["ModelLatency"]["status"] == "breached" and by["ModelLatency"]["value"] == 400_000
-    assert by["ErrorRate"]["status"] == "ok" and by["ErrorRate"]["value"] == 0
+    assert by["ModelLatency"]["status"] == "breached"
+    assert by["ModelLatency"]["value"] == 400_000
+    assert by["ErrorRate"]["status"] == "ok"
+    assert by["ErrorRate"]["value"] == 0
 
 
 @pytest.mark.parametrize("problem", ["binary", "multiclass", "regression"])
@@ -175,7 +179,8 @@ def test_bias_section_writes_clarify_analysis(stack_env: dict[str, str], problem
         scores = [f"{v:.4f}" for v in labels + rng.normal(0, 0.1, n)]
     _setup(config, rows, train=False, scores=scores, labels=list(labels))
     out = lambda_handler(load_event("drift_checker_monitor.json"), CTX)
-    assert out["bias"]["status"] == "ok" and out["bias"]["sampleSize"] == n
+    assert out["bias"]["status"] == "ok"
+    assert out["bias"]["sampleSize"] == n
     assert out["signals"] == ["BIAS"]
     doc = _get_json(out["bias"]["analysisUri"])
     facet = next(iter(doc["post_training_bias_metrics"]["facets"]))

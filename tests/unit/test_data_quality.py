@@ -123,7 +123,8 @@ def test_disabled_evaluation_and_comparison() -> None:
     ({"features": [{"name": "zzz"}]}, "features[0] ('zzz')"),
     ({"features": [{"name": "f0", "inferred_type": "Decimal"}]}, "features[0] ('f0')"),
     ({"features": [{"name": "f0", "completeness": 1.5}]}, "features[0] ('f0').completeness"),
-    ({"features": [], "monitoring_config": {"custom_check_threshold": 0.1}}, "monitoring_config.custom_check_threshold"),
+    ({"features": [], "monitoring_config": {"custom_check_threshold": 0.1}},
+     "monitoring_config.custom_check_threshold"),
     ({"features": [], "monitoring_config": {"distribution_constraints": {"comparison_method": "Fancy"}}},
      "monitoring_config.distribution_constraints.comparison_method"),
     ({"features": [{"name": "f0", "monitoringConfigOverrides": {"bogus": 1}}]},
@@ -148,4 +149,5 @@ def test_cloudwatch_metric_names_are_model_monitors() -> None:
             "feature_baseline_drift_f5"} <= names
     assert "feature_data_f5" not in names
     f0 = next(d for d in data if d["MetricName"] == "feature_data_f0")["StatisticValues"]
-    assert f0["SampleCount"] == 500 and f0["Sum"] == pytest.approx(float(cols["f0"].sum()))
+    assert f0["SampleCount"] == 500
+    assert f0["Sum"] == pytest.approx(float(cols["f0"].sum()))

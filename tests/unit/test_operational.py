@@ -40,7 +40,8 @@ def test_sums_averages_and_error_rate_from_cloudwatch(monkeypatch: pytest.Monkey
                       _t(metric="Invocations", min=10), _t(metric="ModelLatency", stat="p99", max=2500)]
         values = operational.read_metrics(cw, "ep", "AllTraffic", thresholds, START, END)
     assert values["Invocations"]["Sum"] == 300
-    assert values["ModelLatency"]["p50"] == 2000 and values["ModelLatency"]["p99"] == 3000
+    assert values["ModelLatency"]["p50"] == 2000
+    assert values["ModelLatency"]["p99"] == 3000
     assert values["ErrorRate"]["Ratio"] == pytest.approx(9 / 300)
     assert values["ModelLatency"]["Average"] == pytest.approx(2000)
     checks = operational.evaluate(thresholds, values)

@@ -14,6 +14,7 @@ from driftline_common.settings import Settings
 from driftline_common.store import iso, utcnow
 
 from retrain_launcher import policy as retrain_policy
+from retrain_launcher import signals
 from retrain_launcher.common import (
     EMPTY_STREAK_LIMIT,
     NO_DATA,
@@ -116,6 +117,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
     if decision.get("training"):
         decision_summary["trainingJobName"] = decision["training"].get("TrainingJobName")
     baseline = baseline_refresh(pipeline)
+    monitor = signals.run_record(assessment, decision)  # DATA_QUALITY / OPERATIONAL_BREACH / BIAS (monitor step)
     stores.runs.update(
         model_id, run_id,
         status="SUCCEEDED", outcome=outcome, finishedAt=iso(now),
@@ -125,6 +127,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
         evaluationUri=evaluation.get("resultUri"), datasetUri=evaluation.get("datasetUri"),
         drift=drift_summary, decision=decision_summary, training=training, comparison=comparison,
         deployment=deployment, **({"baselineRefresh": baseline} if baseline else {}),
+        **({"monitor": monitor} if monitor else {}),
     )
     if decision.get("retrain"):
         stores.locks.release(lock_id(model_id), run_id)
@@ -132,6 +135,7 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
         "runId": run_id, "modelId": model_id, "status": "SUCCEEDED", "outcome": outcome,
         "metrics": evaluation.get("metrics") or {}, "drift": drift_summary, "decision": decision_summary,
         "deployment": deployment, **({"baselineRefresh": baseline} if baseline else {}),
+        **({"monitor": monitor} if monitor else {}),
     }
     if outcome == NO_DATA:
         result["emptyWindowStreak"] = empty_window_streak(
@@ -143,6 +147,9 @@ def complete(event: Mapping[str, Any], stores: Stores, settings: Settings, *, no
     })
     if outcome == NO_DATA:
         alert_no_data(settings, result, run.get("window") or {})
+    alert = signals.alert_message(model_id, run_id, monitor or {})
+    if alert and settings.alerts_topic_arn:
+        client("sns").publish(TopicArn=settings.alerts_topic_arn, Subject=alert[0], Message=dumps(alert[1]))
     return result
 
 
