@@ -514,8 +514,10 @@ class DataQuality(_Strict):
     constraints_uri: S3Uri | None = Field(None, alias="constraintsUri")
     #: publish Model Monitor's CloudWatch metrics (when the constraints' ``emit_metrics`` is Enabled too)
     emit_metrics: bool = Field(True, alias="emitMetrics")
-    #: the CloudWatch namespace of those metrics (Model Monitor's, for a real-time endpoint, by default)
-    namespace: str = Field("aws/sagemaker/Endpoints/data-metrics", min_length=1, max_length=255)
+    #: the CloudWatch namespace of those metrics (Model Monitor's, for a real-time endpoint, by default); under
+    #: ``aws/sagemaker/`` or ``Driftline/`` (the drift checker's PutMetricData is scoped to those)
+    namespace: str = Field("aws/sagemaker/Endpoints/data-metrics", max_length=255,
+                           pattern=r"^(/?aws/sagemaker/|Driftline/)[A-Za-z0-9/_.#:-]+$")
     #: the ``MonitoringSchedule`` dimension the metrics carry (repoint a Model Monitor alarm by keeping it)
     schedule_name: str | None = Field(None, alias="scheduleName", min_length=1, max_length=63)
 
