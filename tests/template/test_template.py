@@ -236,7 +236,8 @@ def test_domain_errors_are_caught_by_name_and_exist(asl: dict[str, Any]) -> None
 
 
 def test_wildcard_resources_only_where_aws_requires_them(template: dict[str, Any]) -> None:
-    allowed = {"states:SendTaskSuccess", "states:SendTaskFailure", "ecr:GetAuthorizationToken", "cloudwatch:GetMetricData",
+    allowed = {"states:SendTaskSuccess", "states:SendTaskFailure", "ecr:GetAuthorizationToken",
+               "cloudwatch:GetMetricData",
                "cloudwatch:PutMetricData", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", "kms:*", "kms:GenerateDataKey*",
