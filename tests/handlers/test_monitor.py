@@ -187,3 +187,30 @@ def test_bias_section_writes_clarify_analysis(stack_env: dict[str, str], problem
     names = [m["name"] for m in doc["pre_training_bias_metrics"]["facets"][facet][0]["metrics"]]
     assert names == ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS"]
     assert out["bias"]["breaches"][0]["metric_name"] == "DPPL"
+
+
+def test_put_with_invalid_monitor_sections_is_400_naming_the_field(stack_env: dict[str, str],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.handler import lambda_handler as api_handler
+
+    from tests.handlers._support import Context
+
+    monkeypatch.setenv("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:driftline-test")
+    event = load_event("api_put_model.json")
+    cfg = json.loads(event["body"])
+    for section, field in [
+        ({"bias": {"facets": [{"name": "nope", "values": ["x"]}], "labelValuesOrThreshold": ["1"]}},
+         "bias.facets.0.name"),
+        ({"operational": [{"metric": "Latency", "max": 1}]}, "operational.0.metric"),
+        ({"dataQuality": {"namespace": "Custom/NS"}}, "dataQuality.namespace"),
+    ]:
+        event["body"] = json.dumps({**cfg, **section})
+        resp = api_handler(event, Context())
+        body = json.loads(resp["body"])
+        assert resp["statusCode"] == 400
+        assert body["error"] == "InvalidModelConfig"
+        assert field in body["message"]
+    event["body"] = json.dumps({**cfg, "operational": [{"metric": "ErrorRate", "max": 0.01}],
+                                "dataQuality": {"scheduleName": "old-schedule"}})
+    resp = api_handler(event, Context())
+    assert resp["statusCode"] == 200, resp["body"]
