@@ -63,19 +63,19 @@ def rollback_target(cfg: ModelConfig, state: Mapping[str, Any], now: datetime) -
 
 def annotate(decision: PolicyDecision, cfg: ModelConfig, assessment: Mapping[str, Any],
              state: Mapping[str, Any], now: datetime) -> PolicyDecision:
-    """The decision with the monitor's signals first in ``reasons`` (``signals`` in its details) and, for an
-    operational breach within the rollback window, ``rollback``; an operational breach never retrains."""
+    """The decision with the monitor's signals in its details (``monitorSignals``; the policy's ``reasons`` stay
+    the retrain reasons) and, for an operational breach within the rollback window, ``rollback`` — the decision
+    then does not retrain and ``OPERATIONAL_BREACH`` closes its ``reasons``."""
     found = monitor_signals(assessment)
     if not found:
         return decision
     details: dict[str, Any] = {**decision.details, "monitorSignals": found}
-    retrain = decision.retrain
     if OPERATIONAL_BREACH in found:
         target = rollback_target(cfg, state, now)
         if target is not None:  # roll back first: a retrain waits for a healthy champion
             details["rollback"] = target
-            retrain = False
-    return replace(decision, retrain=retrain, reasons=[*found, *decision.reasons], details=details)
+            return replace(decision, retrain=False, reasons=[*decision.reasons, OPERATIONAL_BREACH], details=details)
+    return replace(decision, details=details)
 
 
 def run_record(assessment: Mapping[str, Any], decision: Mapping[str, Any]) -> dict[str, Any] | None:
