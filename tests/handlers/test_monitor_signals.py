@@ -28,8 +28,9 @@ from tests.handlers.test_retrain_launcher import (  # noqa: F401  (fixtures)
 NOW = datetime(2025, 1, 2, tzinfo=UTC)
 
 
-def _monitor(*found: str) -> dict[str, Any]:
-    return {"monitor": {"signals": list(found), "dataQuality": {"status": "ok", "violations": 2},
+def _monitor(*found: str, configured: bool = True) -> dict[str, Any]:
+    return {"monitor": {"signals": list(found), "dataQuality": {"status": "ok", "configured": configured,
+                                                                "violations": 2},
                         "operational": {"status": "ok", "breached": []}, "bias": {"status": "not_configured"}}}
 
 
@@ -102,10 +103,22 @@ def test_decide_and_complete_carry_the_signals(stores: dict[str, Any], bus_log: 
     stores["runs"].start(MODEL, done["run"]["runId"])
     result = lambda_handler(done, CTX)
     assert result["monitor"]["signals"] == ["DATA_QUALITY"]
-    assert result["monitor"]["dataQuality"] == {"status": "ok", "violations": 2}
+    assert result["monitor"]["dataQuality"] == {"status": "ok", "configured": True, "violations": 2}
     assert stores["runs"].get(MODEL, done["run"]["runId"])["monitor"]["signals"] == ["DATA_QUALITY"]
     [ev] = published(bus_log)
     assert ev["detail-type"] == "Evaluation Completed"
     assert ev["detail"]["monitor"]["signals"] == ["DATA_QUALITY"]
     msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
     assert any("DATA_QUALITY on example-classifier" in m["Body"] for m in msgs)
+
+
+def test_unconfigured_data_quality_is_recorded_but_pages_nobody() -> None:
+    record = signals.run_record(_monitor("DATA_QUALITY", configured=False), {})
+    assert record is not None
+    assert record["signals"] == ["DATA_QUALITY"]
+    assert signals.alert_message("m", "r", record) is None
+    record = signals.run_record(_monitor("DATA_QUALITY", "BIAS", configured=False), {})
+    alert = signals.alert_message("m", "r", record or {})
+    assert alert is not None
+    assert alert[0] == "Driftline: BIAS on m"
+    assert signals.alert_message("m", "r", signals.run_record(_monitor("DATA_QUALITY"), {}) or {}) is not None

@@ -99,7 +99,8 @@ def data_quality_part(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict
         dims = [{"Name": "Endpoint", "Value": cfg.endpoint_name}, {"Name": "MonitoringSchedule", "Value": schedule}]
         emitted = _put_metrics(namespace, dims, dq.cloudwatch_metrics(measures, stats), run.end)
     checks = Counter(v["constraint_check_type"] for v in violations)
-    return {"status": "ok", "violations": len(violations), "checks": dict(sorted(checks.items())),
+    return {"status": "ok", "configured": section is not None, "violations": len(violations),
+            "checks": dict(sorted(checks.items())),
             "listed": violations[:MAX_LISTED], "violationsUri": violations_uri,
             "statisticsUri": str(out_dir.child("statistics.json")), "constraintsUri": cons_uri,
             "baselineStatisticsUri": stats_uri if baseline is not None else None,

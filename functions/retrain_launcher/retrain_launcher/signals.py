@@ -85,7 +85,7 @@ def run_record(assessment: Mapping[str, Any], decision: Mapping[str, Any]) -> di
     if not isinstance(monitor, Mapping):
         return None
     out: dict[str, Any] = {"signals": monitor_signals(assessment)}
-    keep = {"dataQuality": ("status", "violations", "checks", "violationsUri", "error"),
+    keep = {"dataQuality": ("status", "configured", "violations", "checks", "violationsUri", "error"),
             "operational": ("status", "breached", "error"),
             "bias": ("status", "breachCount", "breaches", "analysisUri", "error")}
     for part, keys in keep.items():
@@ -98,8 +98,13 @@ def run_record(assessment: Mapping[str, Any], decision: Mapping[str, Any]) -> di
 
 
 def alert_message(model_id: str, run_id: str, record: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    """The alerts-topic message of a window with monitor signals (subject, body), or ``None``."""
-    found = record.get("signals") or []
+    """The alerts-topic message of a window with monitor signals (subject, body), or ``None``.
+
+    ``DATA_QUALITY`` notifies the topic only for a model with a ``dataQuality`` section (``configured``): the
+    checks against the files ``build_baseline`` writes for every model are recorded, published as metrics and in
+    ``Evaluation Completed``, without paging anyone who did not ask for them."""
+    dq = record.get("dataQuality") or {}
+    found = [s for s in record.get("signals") or [] if s != DATA_QUALITY or dq.get("configured")]
     if not found:
         return None
     return (f"Driftline: {', '.join(found)} on {model_id}"[:100],
