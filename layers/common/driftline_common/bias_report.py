@@ -59,8 +59,20 @@ def predicted_labels(cfg: ModelConfig, window: LabelledWindow) -> np.ndarray:
     if cfg.problem_type == "multiclass" and scores.ndim == 2 and scores.shape[1] == len(labels) and scores.size \
             and np.all(np.isfinite(scores)):
         return np.asarray(labels)[np.argmax(scores, axis=1)]
-    return np.array([norm_label(v) for v in np.asarray(window.predicted).tolist()], dtype=object) if n else \
-        np.zeros(0, dtype=str)
+    return _normalised(window.predicted) if n else np.zeros(0, dtype=str)
+
+
+def _normalised(values: object) -> np.ndarray:
+    """Canonical label strings (:func:`norm_label`), each distinct value normalised once."""
+    arr = np.asarray(values)
+    if arr.size == 0:
+        return np.zeros(0, dtype=str)
+    uniq, inv = np.unique(arr.astype(str), return_inverse=True)
+    return np.asarray([norm_label(u) for u in uniq.tolist()])[inv.reshape(-1)]
+
+
+def _member(values: np.ndarray, wanted: set[str]) -> np.ndarray:
+    return np.isin(values, np.asarray(sorted(wanted))) if values.size else np.zeros(0, dtype=bool)
 
 
 def _facet_mask(facet: BiasFacet, values: np.ndarray) -> tuple[np.ndarray, str]:
@@ -69,10 +81,7 @@ def _facet_mask(facet: BiasFacet, values: np.ndarray) -> tuple[np.ndarray, str]:
         top = float(x.max()) if x.size else facet.threshold
         return x > facet.threshold, f"({facet.threshold:g}, {top:g}]"
     wanted = {norm_label(v) for v in facet.values or []}
-    strings = np.asarray(values).astype(str)
-    uniq, inv = np.unique(strings, return_inverse=True)
-    hit = np.array([norm_label(u) in wanted for u in uniq.tolist()], dtype=bool)
-    return hit[inv.reshape(-1)] if strings.size else np.zeros(0, dtype=bool), ",".join(facet.values or [])
+    return _member(_normalised(values), wanted), ",".join(facet.values or [])
 
 
 def _metric(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -100,11 +109,9 @@ def analysis(cfg: ModelConfig, section: BiasSection, window: LabelledWindow) -> 
     lv = section.label_values_or_threshold
     if isinstance(lv, list):
         wanted = {norm_label(v) for v in lv}
-        y_text = np.asarray([norm_label(v) for v in np.asarray(window.y_true).tolist()], dtype=object)
-        pred_text = np.asarray(predicted_labels(cfg, window), dtype=object)
-        y_pos = np.array([v in wanted for v in y_text.tolist()], dtype=bool)
-        p_pos = np.array([norm_label(v) in wanted for v in pred_text.tolist()], dtype=bool)
-        y_dist = y_text.astype(str)
+        y_dist = _normalised(window.y_true)
+        y_pos = _member(y_dist, wanted)
+        p_pos = _member(_normalised(predicted_labels(cfg, window)), wanted)
         label_value = ",".join(lv)
     else:
         y_pos = np.asarray(window.y_true, dtype=np.float64) > lv

@@ -52,8 +52,11 @@ DEFAULT_MONITORING_CONFIG: dict[str, Any] = {
 MAX_DOMAIN = 64
 #: KLL buckets materialised per numeric feature (Model Monitor's fixed 10)
 BUCKETS = 10
-#: values kept in the sketch's single level (the statistics file stays small at a million rows)
+#: values kept in the sketch's single level: every k-th of the sorted values, so the sketch's CDF is within
+#: 1/2048 of the data's (and the statistics file stays small at a million rows)
 SKETCH_SIZE = 2048
+#: a sketch with fewer items than this is too coarse for a KS distance: the KLL buckets are used instead
+MIN_SKETCH_ITEMS = 200
 #: Model Monitor's CloudWatch namespace of a real-time endpoint's data-quality metrics
 NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 #: Kolmogorov–Smirnov critical coefficient at 5 % (``Robust`` comparison, see :func:`check`)
@@ -272,31 +275,61 @@ def _violation(feature: str, check_type: str, description: str) -> dict[str, str
     return {"feature_name": feature, "constraint_check_type": check_type, "description": description}
 
 
-def _cdf_at(points: np.ndarray, buckets: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    """The CDF of a KLL bucket histogram at ``points`` (linear within a bucket)."""
+def _sketch(num: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The baseline's KLL sketch as sorted values and their weights (an item of level ``h`` stands for ``2**h``
+    values, level 0 first, as the sketch's ``data`` lists its compactors), or ``None`` without one or with fewer
+    than :data:`MIN_SKETCH_ITEMS` items (too coarse a CDF: the buckets are used then)."""
+    levels = num.get("distribution", {}).get("kll", {}).get("sketch", {}).get("data") or []
+    values, weights = [], []
+    for h, level in enumerate(levels):
+        if isinstance(level, list) and level:
+            values.append(np.asarray(level, dtype=np.float64))
+            weights.append(np.full(len(level), float(2**h)))
+    if sum(len(a) for a in values) < MIN_SKETCH_ITEMS:
+        return None
+    v, w = np.concatenate(values), np.concatenate(weights)
+    order = np.argsort(v, kind="stable")
+    return v[order], w[order]
+
+
+def _bucket_cdf(points: np.ndarray, buckets: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """The CDF of a KLL bucket histogram at sorted ``points`` (linear within a bucket)."""
     lo = np.array([float(b["lower_bound"]) for b in buckets])
     hi = np.array([float(b["upper_bound"]) for b in buckets])
     cnt = np.array([float(b["count"]) for b in buckets])
     total = cnt.sum()
     if total <= 0:
         return np.zeros(points.size)
-    width = np.where(hi > lo, hi - lo, 1.0)
-    frac = np.clip((points[:, None] - lo[None, :]) / width[None, :], 0.0, 1.0)
-    frac = np.where((hi == lo)[None, :], (points[:, None] >= lo[None, :]).astype(float), frac)
-    return np.asarray((frac * cnt[None, :]).sum(axis=1) / total)
+    knots = np.concatenate([lo[:1], hi])
+    cum = np.concatenate([[0.0], np.cumsum(cnt)]) / total
+    return np.asarray(np.interp(points, knots, cum, left=0.0, right=1.0))
 
 
 def numeric_distance(base: Mapping[str, Any], current: np.ndarray) -> float:
-    """Largest gap between the baseline's CDF (its KLL buckets) and the window's empirical CDF, over the
-    baseline's bucket bounds and the window's values (a Kolmogorov–Smirnov distance)."""
-    buckets = base.get("distribution", {}).get("kll", {}).get("buckets", [])
+    """Kolmogorov–Smirnov distance between the baseline and the window: the largest gap between the baseline's
+    CDF — its KLL sketch when it has one (a weighted sample of the quantiles), else its KLL buckets, linear
+    inside a bucket — and the window's empirical CDF, over every jump of either."""
     x = np.sort(np.asarray(current, dtype=np.float64))
-    if not buckets or x.size == 0:
+    if x.size == 0:
         return 0.0
-    bounds = np.array([float(b["lower_bound"]) for b in buckets] + [float(buckets[-1]["upper_bound"])])
-    pts = np.unique(np.concatenate([bounds, x]))
+    sketch = _sketch(base)
+    if sketch is not None:
+        v, w = sketch
+        cum = np.cumsum(w) / w.sum()
+        pts = np.concatenate([v, x])
+        base_cdf = np.concatenate([[0.0], cum])[np.searchsorted(v, pts, side="right")]
+    else:
+        buckets = base.get("distribution", {}).get("kll", {}).get("buckets", [])
+        if not buckets:
+            return 0.0
+        bounds = np.array([float(b["lower_bound"]) for b in buckets] + [float(buckets[-1]["upper_bound"])])
+        pts = np.concatenate([bounds, x])
+        base_cdf = _bucket_cdf(pts, buckets)
     emp = np.searchsorted(x, pts, side="right") / x.size
-    return float(np.max(np.abs(_cdf_at(pts, buckets) - emp)))
+    # just below each window value too: the step functions differ most on either side of a jump
+    below = np.searchsorted(x, pts, side="left") / x.size
+    base_below = base_cdf if sketch is None else np.concatenate([[0.0], cum])[np.searchsorted(v, pts, side="left")]
+    return float(max(np.max(np.abs(base_cdf - emp)), np.max(np.abs(base_below - below))))
 
 
 def categorical_distance(base: Mapping[str, Any], current: np.ndarray) -> float:
