@@ -100,8 +100,10 @@ def _metric(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dic
     return entry
 
 
-def _extra(key: str, mask: np.ndarray, y_pos: np.ndarray, p_pos: np.ndarray) -> float:
-    return post_training_extra(mask, y_pos, p_pos)[key]
+def _extra(key: str, extra: dict[str, float] | str) -> float:
+    if isinstance(extra, str):
+        raise ValueError(extra)
+    return extra[key]
 
 
 def analysis(cfg: ModelConfig, section: BiasSection, window: LabelledWindow) -> dict[str, Any]:
@@ -118,6 +120,8 @@ def analysis(cfg: ModelConfig, section: BiasSection, window: LabelledWindow) -> 
         p_pos = np.asarray(predicted_labels(cfg, window), dtype=np.float64) > lv
         y_dist = y_pos
         label_value = f"({lv:g}, inf)"
+    # the label distribution metrics sort the labels: integer codes sort much faster than strings
+    y_dist = np.unique(y_dist, return_inverse=True)[1].reshape(-1)
     label = "label"
     pre: dict[str, list[dict[str, Any]]] = {}
     post: dict[str, list[dict[str, Any]]] = {}
@@ -137,17 +141,21 @@ def analysis(cfg: ModelConfig, section: BiasSection, window: LabelledWindow) -> 
             pre_metrics.append(_metric("CDDL", conditional_demographic_disparity, mask, y_pos,
                                        np.asarray(groups).astype(str)))
         pre[facet.name] = [{"value_or_threshold": value, "metrics": pre_metrics}]
+        try:  # the five count-based metrics from one pass over the rows
+            extra: dict[str, float] | str = post_training_extra(mask, y_pos, p_pos)
+        except ValueError as exc:
+            extra = str(exc)
         post_metrics = [
             _metric("DPPL", b.difference_in_positive_proportions_in_predicted_labels, p_pos, mask,
                     positive_label=None),
             _metric("DI", b.disparate_impact, p_pos, mask, positive_label=None),
-            _metric("DCAcc", _extra, "DCAcc", mask, y_pos, p_pos),
-            _metric("DCR", _extra, "DCR", mask, y_pos, p_pos),
+            _metric("DCAcc", _extra, "DCAcc", extra),
+            _metric("DCR", _extra, "DCR", extra),
             _metric("RD", b.recall_difference, y_pos, p_pos, mask, positive_label=None),
-            _metric("DAR", _extra, "DAR", mask, y_pos, p_pos),
-            _metric("DRR", _extra, "DRR", mask, y_pos, p_pos),
+            _metric("DAR", _extra, "DAR", extra),
+            _metric("DRR", _extra, "DRR", extra),
             _metric("AD", b.accuracy_difference, y_pos, p_pos, mask, positive_label=None),
-            _metric("TE", _extra, "TE", mask, y_pos, p_pos),
+            _metric("TE", _extra, "TE", extra),
         ]
         post[facet.name] = [{"value_or_threshold": value, "metrics": post_metrics}]
     return {
