@@ -32,6 +32,11 @@ simulated clock; ``eventVersion`` ``"0"``) under
 per endpoint, variant and hour. Content types listed in ``CaptureContentTypeHeader.CsvContentTypes``
 / ``JsonContentTypes`` are captured as ``CSV`` / ``JSON`` text, anything else ``BASE64`` (the API's rule).
 ``InitialSamplingPercentage`` is honoured deterministically.
+
+Every invocation publishes SageMaker's ``AWS/SageMaker`` metrics into moto's CloudWatch at the simulated time
+(dimensions ``EndpointName``, ``VariantName``): ``Invocations``, ``Invocation4XXErrors``,
+``Invocation5XXErrors`` (counted errors: a model that raised), ``ModelLatency`` (measured) and
+``OverheadLatency``, microseconds.
 """
 
 from __future__ import annotations
@@ -48,8 +53,10 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -400,23 +407,55 @@ class LocalSageMaker:
         content_type = content_type or "application/octet-stream"
         accept = accept if accept and accept != "*/*" else content_type
         with self._lock:
-            loaded = self._load(config.endpoint_config_name, variant["VariantName"], model)
-            module = loaded.module
-            input_fn = getattr(module, "input_fn", _default_input)
-            predict_fn = getattr(module, "predict_fn", _default_predict)
-            output_fn = getattr(module, "output_fn", _default_output)
-            data = input_fn(body, content_type)
-            prediction = predict_fn(data, loaded.model)
-            out = output_fn(prediction, accept)
-            out_type = accept
-            if isinstance(out, tuple):
-                out, out_type = out[0], out[1]
-            out_bytes = out.encode() if isinstance(out, str) else bytes(out)
-            self._capture(
-                endpoint, config, variant["VariantName"], body, content_type, out_bytes, out_type, inference_id
-            )
+            started = time.perf_counter()
+            model_seconds, failed = 0.0, True
+            try:
+                loaded = self._load(config.endpoint_config_name, variant["VariantName"], model)
+                module = loaded.module
+                input_fn = getattr(module, "input_fn", _default_input)
+                predict_fn = getattr(module, "predict_fn", _default_predict)
+                output_fn = getattr(module, "output_fn", _default_output)
+                model_started = time.perf_counter()
+                data = input_fn(body, content_type)
+                prediction = predict_fn(data, loaded.model)
+                out = output_fn(prediction, accept)
+                model_seconds = time.perf_counter() - model_started
+                out_type = accept
+                if isinstance(out, tuple):
+                    out, out_type = out[0], out[1]
+                out_bytes = out.encode() if isinstance(out, str) else bytes(out)
+                self._capture(
+                    endpoint, config, variant["VariantName"], body, content_type, out_bytes, out_type, inference_id
+                )
+                failed = False
+            finally:
+                self._publish_invocation_metrics(endpoint_name, variant["VariantName"], failed=failed,
+                                                 model_seconds=model_seconds,
+                                                 total_seconds=time.perf_counter() - started)
             self.invocations.append({"endpoint": endpoint_name, "variant": variant["VariantName"]})
         return out_bytes, out_type, variant["VariantName"]
+
+    def _publish_invocation_metrics(self, endpoint_name: str, variant: str, *, failed: bool, model_seconds: float,
+                                    total_seconds: float) -> None:
+        """SageMaker's per-invocation ``AWS/SageMaker`` metrics, into moto's CloudWatch at the simulated time:
+        ``Invocations``, ``Invocation4XXErrors``, ``Invocation5XXErrors`` (a model that raised: the container's
+        500), ``ModelLatency`` (the measured input/predict/output time, microseconds; not for a failed call) and
+        ``OverheadLatency`` (the rest of the request)."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        dims = [{"Name": "EndpointName", "Value": endpoint_name}, {"Name": "VariantName", "Value": variant}]
+        when = self.rt.clock.now().astimezone(UTC).replace(tzinfo=None)  # moto keeps naive UTC datapoint times
+        data: list[dict[str, Any]] = [
+            {"MetricName": "Invocations", "Value": 1.0, "Unit": "None"},
+            {"MetricName": "Invocation4XXErrors", "Value": 0.0, "Unit": "None"},
+            {"MetricName": "Invocation5XXErrors", "Value": 1.0 if failed else 0.0, "Unit": "None"},
+            {"MetricName": "OverheadLatency", "Value": max(0.0, total_seconds - model_seconds) * 1e6,
+             "Unit": "Microseconds"},
+        ]
+        if not failed:
+            data.append({"MetricName": "ModelLatency", "Value": model_seconds * 1e6, "Unit": "Microseconds"})
+        cloudwatch_backends[self.rt.account_id][self.rt.region].put_metric_data(
+            "AWS/SageMaker", [{**d, "Dimensions": dims, "Timestamp": when} for d in data])
 
     def _pick_variant(self, variants: list[dict[str, Any]], target: str | None) -> dict[str, Any]:
         if target:

@@ -96,6 +96,10 @@ def test_every_lambda_task_retries_transient_errors_and_is_caught(asl: dict[str,
             # after a successful deployment: a failure is recorded on the run, it does not fail the deployment
             assert st["Catch"][0]["Next"] == "Complete"
             continue
+        if name == "Monitor":
+            # data quality / operational / bias: a failure of the step never stops the model-quality decision
+            assert st["Catch"][0]["Next"] == "Decide"
+            continue
         catches = st.get("Catch", [])
         assert catches, f"{name} has no Catch"
         if name not in failure_path:
@@ -233,6 +237,7 @@ def test_domain_errors_are_caught_by_name_and_exist(asl: dict[str, Any]) -> None
 
 def test_wildcard_resources_only_where_aws_requires_them(template: dict[str, Any]) -> None:
     allowed = {"states:SendTaskSuccess", "states:SendTaskFailure", "ecr:GetAuthorizationToken",
+               "cloudwatch:GetMetricData",
                "cloudwatch:PutMetricData", "logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery",
                "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy",
                "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", "kms:*", "kms:GenerateDataKey*",

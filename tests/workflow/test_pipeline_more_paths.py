@@ -33,8 +33,8 @@ LOCK = f"retrain#{MODEL_ID}"
 BRANCH_STATES = {"Evaluate", "CheckDrift"}
 #: the Choice each branch starts with (unsharded runs go on to Evaluate / CheckDrift)
 BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
-UP_TO_PROMOTION = ["StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Train", "ScoreChallenger",
-                   "ShouldPromote"]
+UP_TO_PROMOTION = ["StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Train",
+                   "ScoreChallenger", "ShouldPromote"]
 ROLLBACK_ALARM = "driftline-example-classifier-5xx"
 
 

@@ -35,11 +35,11 @@ BRANCH_STATES = {"Evaluate", "CheckDrift"}
 #: the Choice each branch starts with (unsharded runs go on to Evaluate / CheckDrift)
 BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
 RETRAIN_AND_DEPLOY = [
-    "StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Train", "ScoreChallenger", "ShouldPromote",
-    "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline", "Complete",
-    "Succeeded",
+    "StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Train", "ScoreChallenger",
+    "ShouldPromote", "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed",
+    "RefreshBaseline", "Complete", "Succeeded",
 ]
-NO_RETRAIN = ["StartRun", "IsDuplicate", "Assess", "Decide", "ShouldRetrain", "Complete", "Succeeded"]
+NO_RETRAIN = ["StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Complete", "Succeeded"]
 FAILURE_TAIL = ["RecordFailure", "NotifyFailure", "PublishRunFailed", "FailureRecorded", "RunFailed"]
 
 

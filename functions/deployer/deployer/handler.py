@@ -14,9 +14,9 @@ from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import LockStore, ModelStore, RunStore
 
-from deployer import logic, recalibration
+from deployer import logic, recalibration, rollback
 
-ACTIONS = ("deploy", "status", "reconcile", "recalibrate")
+ACTIONS = ("deploy", "status", "reconcile", "recalibrate", "rollback")
 #: the metric counting each terminal deployment status (``Updating`` is still polling: no metric)
 STATUS_METRICS = {"InService": "Deployments", "RolledBack": "DeploymentRollbacks", "Failed": "DeploymentFailures"}
 
@@ -46,6 +46,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return logic.deploy(ev, settings, ModelStore(settings), RunStore(settings))
     if action == "reconcile":
         return logic.reconcile(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
+    if action == "rollback":  # an operational breach right after a deployment (docs/model-monitor.md)
+        return rollback.rollback(event, settings, ModelStore(settings), RunStore(settings))
     if action == "recalibrate":
         return recalibration.recalibrate(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     result = logic.status(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))

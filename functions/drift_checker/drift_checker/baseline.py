@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from driftline_common import data_quality as dq
 from driftline_common.config import ModelConfig, parse_config
 from driftline_common.datasets import norm_label
 from driftline_common.errors import DataFormatError
@@ -70,8 +71,10 @@ def _columns(cfg: ModelConfig, rows: list[list[str]]) -> tuple[list[int], int, s
     )
 
 
-def build_baseline(cfg: ModelConfig, texts: Iterable[str], *, source: str = "") -> dict[str, Any]:
-    """The baseline document of training CSV text(s) (pure; no I/O)."""
+def build_baseline(cfg: ModelConfig, texts: Iterable[str], *, source: str = "",
+                   model_monitor: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The baseline document of training CSV text(s) (pure; no I/O). With ``model_monitor`` (a dict), Model
+    Monitor's ``statistics`` and suggested ``constraints`` of the same rows are put in it."""
     rows: list[list[str]] = []
     for text in texts:
         part = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
@@ -109,6 +112,13 @@ def build_baseline(cfg: ModelConfig, texts: Iterable[str], *, source: str = "") 
     n = len(values[0]) if values else 0
     if n == 0:
         raise DataFormatError(f"no readable row in the training data {source}: {dict(bad)}", uri=source)
+    if model_monitor is not None:
+        kinds = [(f.name, f.type) for f in cfg.features]
+        mm_cols = {f.name: np.asarray(col, dtype=np.float64 if f.type == "numeric" else str)
+                for f, col in zip(cfg.features, values, strict=True)}
+        missing = bad["missing_field"] + bad["non_numeric"]
+        model_monitor["statistics"] = dq.statistics_of(kinds, mm_cols, missing=missing)
+        model_monitor["constraints"] = dq.suggest_constraints(model_monitor["statistics"])
     rng = np.random.default_rng(SAMPLE_SEED)
     features: dict[str, Any] = {}
     for feat, col in zip(cfg.features, values, strict=True):
@@ -169,14 +179,23 @@ def _read_texts(data_uri: str) -> list[str]:
 
 def build_and_write(cfg: ModelConfig, data_uri: str, *, out_uri: str | None = None) -> dict[str, Any]:
     """Build the baseline from ``data_uri`` (S3 object, S3 prefix or local path) and write it; a summary."""
-    doc = build_baseline(cfg, _read_texts(data_uri), source=data_uri)
+    mm: dict[str, Any] = {}
+    doc = build_baseline(cfg, _read_texts(data_uri), source=data_uri, model_monitor=mm)
     target = out_uri or cfg.baseline_uri
+    base = target.rsplit("/", 1)[0] if "/" in target else "."
+    written = {}
+    for name in ("statistics", "constraints"):  # Model Monitor's files, next to the baseline (docs/model-monitor.md)
+        written[f"{name}Uri"] = f"{base}/{name}.json"
     if target.startswith("s3://"):
         put_json(target, doc)
+        for name in ("statistics", "constraints"):
+            put_json(written[f"{name}Uri"], mm[name])
     else:
         Path(target).write_text(dumps(doc))
+        for name in ("statistics", "constraints"):
+            Path(written[f"{name}Uri"]).write_text(dumps(mm[name]))
     return {"modelId": cfg.model_id, "baselineUri": target, "source": data_uri, "sampleSize": doc["sampleSize"],
-            "badRecords": doc["badRecords"], "features": len(doc["features"]), "layout": doc["layout"]}
+            "badRecords": doc["badRecords"], "features": len(doc["features"]), "layout": doc["layout"], **written}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Lambda entry point of the drift checker: parse the event, dispatch on ``action``, return a JSON-safe dict.
 
 Actions (docs/contracts.md): ``check`` ``{run}``, ``build_baseline`` ``{modelId, dataUri}`` and, for a sharded
-run, ``check_shard`` ``{run, items}`` (one Distributed Map child) and ``reduce`` ``{run, shards}``.
+run, ``check_shard`` ``{run, items}`` (one Distributed Map child) and ``reduce`` ``{run, shards}``; ``monitor``
+``{run}`` (data quality, operational health, bias: docs/model-monitor.md).
 Domain errors propagate as the classes of :mod:`driftline_common.errors` (matched by name in the ASL).
 """
 
@@ -19,9 +20,10 @@ from driftline_common.store import ModelStore
 
 from drift_checker.baseline import build_and_write
 from drift_checker.logic import run_check
+from drift_checker.monitor import run_monitor
 from drift_checker.shards import check_shard, run_reduce
 
-ACTIONS = ("check", "build_baseline", "check_shard", "reduce")
+ACTIONS = ("check", "build_baseline", "check_shard", "reduce", "monitor")
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -44,4 +46,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return check_shard(settings, cfg, run, event.get("items"))
     if action == "reduce":
         return run_reduce(settings, cfg, run, event.get("shards"))
+    if action == "monitor":
+        return run_monitor(settings, cfg, run)
     return run_check(settings, cfg, run)

@@ -15,6 +15,7 @@ from driftline_common.settings import Settings
 from driftline_common.store import iso, utcnow
 
 from retrain_launcher import policy as retrain_policy
+from retrain_launcher import signals
 from retrain_launcher.common import (
     EMPTY_STREAK_LIMIT,
     NO_DATA,
@@ -83,6 +84,8 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
     window = event.run.window or {}
     evaluation = (event.assessment.evaluation if event.assessment else None) or {}
     drift = (event.assessment.drift if event.assessment else None) or {}
+    assessment = {"evaluation": evaluation, "drift": drift,
+                  "monitor": event.assessment.monitor if event.assessment else None}
     decision = event.decision or {}
     pipeline = event.state or {}
     training = pipeline.get("training") or None
@@ -113,6 +116,7 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
     if decision.get("training"):
         decision_summary["trainingJobName"] = decision["training"].get("TrainingJobName")
     baseline = baseline_refresh(pipeline)
+    monitor = signals.run_record(assessment, decision)  # DATA_QUALITY / OPERATIONAL_BREACH / BIAS (monitor step)
     stores.runs.update(
         model_id, run_id,
         status="SUCCEEDED", outcome=outcome, finishedAt=iso(now),
@@ -122,6 +126,7 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
         evaluationUri=evaluation.get("resultUri"), datasetUri=evaluation.get("datasetUri"),
         drift=drift_summary, decision=decision_summary, training=training, comparison=comparison,
         deployment=deployment, **({"baselineRefresh": baseline} if baseline else {}),
+        **({"monitor": monitor} if monitor else {}),
     )
     if decision.get("retrain"):
         stores.locks.release(lock_id(model_id), run_id)
@@ -129,6 +134,7 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
         "runId": run_id, "modelId": model_id, "status": "SUCCEEDED", "outcome": outcome,
         "metrics": evaluation.get("metrics") or {}, "drift": drift_summary, "decision": decision_summary,
         "deployment": deployment, **({"baselineRefresh": baseline} if baseline else {}),
+        **({"monitor": monitor} if monitor else {}),
     }
     if outcome == NO_DATA:
         result["emptyWindowStreak"] = empty_window_streak(
@@ -140,6 +146,9 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
     })
     if outcome == NO_DATA:
         alert_no_data(settings, result, window)
+    alert = signals.alert_message(model_id, run_id, monitor or {})
+    if alert and settings.alerts_topic_arn:
+        client("sns").publish(TopicArn=settings.alerts_topic_arn, Subject=alert[0], Message=dumps(alert[1]))
     return result
 
 

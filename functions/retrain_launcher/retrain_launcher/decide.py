@@ -16,6 +16,7 @@ from driftline_common.settings import Settings
 from driftline_common.store import iso, parse_iso, utcnow
 
 from retrain_launcher import policy as retrain_policy
+from retrain_launcher import signals
 from retrain_launcher.common import (
     HISTORY_LIMIT,
     RETRAIN_HISTORY_SIZE,
@@ -118,9 +119,10 @@ def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now:
     own = [r for r in state.get("retrains", []) if r.get("runId") == run_id]  # a retried decide
     policy_state = {**state, "retrains": [r for r in state.get("retrains", []) if r.get("runId") != run_id]}
     decision = retrain_policy.decide(
-        policy, evaluation=evaluation, drift=drift, history=history, state=policy_state,
-        window_start=start, window_end=end, now=now, run_id=run_id,
+        policy, evaluation=signals.with_bias_breach(cfg, evaluation, assessment), drift=drift, history=history,
+        state=policy_state, window_start=start, window_end=end, now=now, run_id=run_id,
     )
+    decision = signals.annotate(decision, cfg, assessment, state, now)  # DATA_QUALITY, OPERATIONAL_BREACH, BIAS
 
     training: dict[str, Any] | None = None
     data: dict[str, Any] | None = None

@@ -339,6 +339,8 @@ class Deployment(_Strict):
     initial_instance_count: int = Field(1, alias="initialInstanceCount", ge=1, le=100)
     variant_name: str = Field("AllTraffic", alias="variantName", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     execution_role_arn: RoleArn | None = Field(None, alias="executionRoleArn")
+    #: an operational breach within this many hours after a deployment rolls back to the previous version
+    rollback_window_hours: Real = Field(24, alias="rollbackWindowHours", ge=0, le=24 * 31)
 
 
 class Sharding(_Strict):
@@ -375,6 +377,17 @@ class ModelConfig(_Strict):
     deployment: Deployment = Field(default_factory=Deployment)
     #: absent (``None``) for a model that never shards: the stored item stays as it was before sharding existed
     sharding: Sharding | None = None
+    #: Model Monitor parity (docs/model-monitor.md); absent sections are not stored
+    data_quality: DataQuality | None = Field(None, alias="dataQuality")
+    operational: Annotated[list[OperationalThreshold], items(0, 20)] | None = None
+    bias: BiasSection | None = None
+
+    @model_validator(mode="after")
+    def _monitor_sections(self) -> ModelConfig:
+        problems = monitor_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelConfig:
@@ -397,6 +410,9 @@ class ModelConfig(_Strict):
         item = self.model_dump(mode="json", by_alias=True)
         if self.sharding is None:
             del item["sharding"]
+        for key in ("dataQuality", "operational", "bias"):
+            if item.get(key) is None:
+                del item[key]
         return item
 
     def higher_is_better(self, metric: str) -> bool:
@@ -487,3 +503,120 @@ def parse_config(data: Any, *, model_id: str | None = None, scope: StackScope | 
     if model_id is not None and cfg.model_id != model_id:
         raise InvalidModelConfig(f"config modelId {cfg.model_id!r} does not match the model id {model_id!r}")
     return cfg
+
+
+# ---- Model Monitor parity (docs/model-monitor.md)
+class DataQuality(_Strict):
+    """Data-quality constraints (Model Monitor's formats). Without URIs, the files ``build_baseline`` writes next
+    to ``baselineUri`` (``statistics.json``, ``constraints.json``) are used."""
+
+    statistics_uri: S3Uri | None = Field(None, alias="statisticsUri")
+    constraints_uri: S3Uri | None = Field(None, alias="constraintsUri")
+    #: publish Model Monitor's CloudWatch metrics (when the constraints' ``emit_metrics`` is Enabled too)
+    emit_metrics: bool = Field(True, alias="emitMetrics")
+    #: the CloudWatch namespace of those metrics (Model Monitor's, for a real-time endpoint, by default); under
+    #: ``aws/sagemaker/`` or ``Driftline/`` (the drift checker's PutMetricData is scoped to those)
+    namespace: str = Field("aws/sagemaker/Endpoints/data-metrics", max_length=255,
+                           pattern=r"^(/?aws/sagemaker/|Driftline/)[A-Za-z0-9/_.#:-]+$")
+    #: the ``MonitoringSchedule`` dimension the metrics carry (repoint a Model Monitor alarm by keeping it)
+    schedule_name: str | None = Field(None, alias="scheduleName", min_length=1, max_length=63)
+
+
+OPERATIONAL_METRICS = ("Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency",
+                       "OverheadLatency", "ErrorRate")
+OperationalStat = Literal["Sum", "Average", "Minimum", "Maximum", "SampleCount", "p50", "p90", "p99"]
+
+
+class OperationalThreshold(_Strict):
+    """A bound on one of the endpoint's ``AWS/SageMaker`` metrics over the run's window (``ErrorRate``: the
+    4XX + 5XX errors per invocation). Latencies are in microseconds, as SageMaker publishes them."""
+
+    metric: Literal["Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency",
+                    "OverheadLatency", "ErrorRate"]
+    stat: OperationalStat | None = None
+    min: Real | None = None
+    max: Real | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> OperationalThreshold:
+        if self.min is None and self.max is None:
+            raise ValueError(f"operational threshold on {self.metric!r} needs 'min' or 'max'")
+        if self.metric == "ErrorRate" and self.stat is not None:
+            raise ValueError("ErrorRate is a ratio of sums: it takes no 'stat'")
+        return self
+
+    @property
+    def statistic(self) -> str:
+        if self.stat is not None:
+            return self.stat
+        return "Average" if self.metric.endswith("Latency") else "Sum"
+
+
+BIAS_METRICS = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL",
+                "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE")
+
+
+class BiasFacet(_Strict):
+    """A facet: the feature and the values (categorical) or threshold (numeric, ``> threshold``) selecting the
+    sensitive group (Clarify's ``facet`` with ``value_or_threshold``)."""
+
+    name: str = Field(min_length=1, max_length=128)
+    values: Annotated[list[Name], items(1, 100)] | None = None
+    threshold: Real | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> BiasFacet:
+        if (self.values is None) == (self.threshold is None):
+            raise ValueError(f"facet {self.name!r} needs exactly one of 'values' or 'threshold'")
+        return self
+
+
+class BiasThreshold(_Strict):
+    metric: Literal["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL",
+                    "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE"]
+    min: Real | None = None
+    max: Real | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> BiasThreshold:
+        if self.min is None and self.max is None:
+            raise ValueError(f"bias threshold on {self.metric!r} needs 'min' or 'max'")
+        return self
+
+
+class BiasSection(_Strict):
+    """Clarify's bias analysis per window (docs/model-monitor.md)."""
+
+    facets: Annotated[list[BiasFacet], items(1, 20)]
+    #: the positive outcome: label values (classification) or a threshold (``> threshold``, regression)
+    label_values_or_threshold: Annotated[list[Name], items(1, 100)] | Real = Field(alias="labelValuesOrThreshold")
+    #: the feature grouping rows for CDDL (Clarify's ``group_variable``)
+    group_variable: str | None = Field(None, alias="groupVariable", min_length=1, max_length=128)
+    thresholds: Annotated[list[BiasThreshold], items(0, 50)] = Field(default_factory=list)
+    #: a BIAS signal may trigger a retrain (off by default: it alerts)
+    retrain: bool = False
+
+
+def monitor_problems(cfg: ModelConfig) -> list[str]:
+    """Cross-field problems of the Model Monitor sections (each names its field)."""
+    out: list[str] = []
+    kinds = {f.name: f.type for f in cfg.features}
+    if cfg.bias is not None:
+        for i, facet in enumerate(cfg.bias.facets):
+            if facet.name not in kinds:
+                out.append(f"bias.facets.{i}.name: {facet.name!r} is not a feature of the model")
+            elif facet.threshold is not None and kinds[facet.name] != "numeric":
+                out.append(f"bias.facets.{i}.threshold: facet {facet.name!r} is categorical; give 'values'")
+        if cfg.bias.group_variable is not None and cfg.bias.group_variable not in kinds:
+            out.append(f"bias.groupVariable: {cfg.bias.group_variable!r} is not a feature of the model")
+        lv = cfg.bias.label_values_or_threshold
+        if cfg.problem_type == "regression" and isinstance(lv, list):
+            out.append("bias.labelValuesOrThreshold: a regression model takes a numeric threshold")
+        if cfg.problem_type != "regression" and not isinstance(lv, list):
+            out.append("bias.labelValuesOrThreshold: a classification model takes a list of label values")
+        if isinstance(lv, list) and cfg.labels and not set(lv) <= set(cfg.labels):
+            out.append(f"bias.labelValuesOrThreshold: {sorted(set(lv) - set(cfg.labels))} are not labels of the model")
+    return out
+
+
+ModelConfig.model_rebuild()

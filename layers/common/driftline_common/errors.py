@@ -121,3 +121,8 @@ class InternalError(DriftlineError):
         text = str(exc)[: cls.MAX_MESSAGE]
         return cls(f"unexpected {name}: {text}" if text else f"unexpected {name}",
                    errorClass=qualified, errorMessage=text)
+
+
+class InvalidConstraints(DataFormatError):
+    """A Model Monitor ``constraints.json`` / ``statistics.json`` (or a bias/operational section's input) cannot be
+    used: ``details`` name the file (``uri``) and the entry."""

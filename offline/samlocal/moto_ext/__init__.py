@@ -59,7 +59,9 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   locked, and the notifications of an S3 write (which may run the trigger router) are sent after the S3
   lock is released, in the writing thread, before the write call returns (as moto sends them).
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
-  serves the model (see :mod:`samlocal.sagemaker_local`).
+  serves the model and publishes its ``AWS/SageMaker`` metrics (see :mod:`samlocal.sagemaker_local`).
+- ``cloudwatch_percentiles``: ``GetMetricData`` answers percentile statistics (``p50``, ``p99``...) from the
+  raw values (:mod:`.cloudwatch`).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .cloudwatch import _install_cloudwatch_percentiles
 from .ddb import _install_ddb_fast_attribute_values
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
@@ -108,6 +111,7 @@ EXTENSIONS = (
     "sfn_distributed_map",
     "moto_backend_locks",
     "sagemaker_local",
+    "cloudwatch_percentiles",
 )
 
 _INSTALLED: set[str] = set()
@@ -159,4 +163,5 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "sfn_distributed_map": _install_sfn_distributed_map,
     "moto_backend_locks": _install_moto_backend_locks,
     "sagemaker_local": _install_sagemaker_local,
+    "cloudwatch_percentiles": _install_cloudwatch_percentiles,
 }

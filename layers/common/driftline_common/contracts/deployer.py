@@ -69,5 +69,31 @@ class Recalibrate(Contract):
     comparison: Recalibration
 
 
+class RollbackTarget(Contract):
+    """The previous champion an operational breach puts back (``decision.rollback``, from the policy)."""
+
+    endpoint_config_name: NonEmptyStr = Field(alias="endpointConfigName",
+                                              description="the previous champion's endpoint config")
+    model_name: str | None = Field(None, alias="modelName")
+    version: Any = Field(None, description="the previous champion's version")
+    from_: str | None = Field(None, alias="from", description="the endpoint config being rolled back")
+    reason: str | None = Field(None, description="why: the operational breach")
+
+
+class RollbackDecision(Contract):
+    """The retrain decision carrying the rollback target."""
+
+    rollback: RollbackTarget
+
+
+class Rollback(Contract):
+    """An operational breach within ``deployment.rollbackWindowHours`` of a deployment: put the previous champion
+    back (docs/model-monitor.md)."""
+
+    action: Literal["rollback"]
+    run: RunIds
+    decision: RollbackDecision
+
+
 EVENTS: dict[str, type[Contract]] = {"deploy": Deploy, "status": Status, "reconcile": Reconcile,
-                                     "recalibrate": Recalibrate}
+                                     "recalibrate": Recalibrate, "rollback": Rollback}

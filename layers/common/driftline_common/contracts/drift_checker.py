@@ -50,5 +50,12 @@ class Reduce(ReduceEvent):
     action: Literal["reduce"]
 
 
+class Monitor(RunEvent):
+    """Data quality against Model Monitor's constraints, the endpoint's operational health and bias of the run's
+    window (docs/model-monitor.md); each part records its own failure."""
+
+    action: Literal["monitor"]
+
+
 EVENTS: dict[str, type[Contract]] = {"check": Check, "build_baseline": BuildBaseline, "check_shard": CheckShard,
-                                     "reduce": Reduce}
+                                     "reduce": Reduce, "monitor": Monitor}

@@ -18,6 +18,8 @@ RETRYING_STATES = ("CheckDeployment", "Complete", "ReconcileDeployment")
 #: domain errors raised inside the state-machine functions' code that never leave a function, and why
 HANDLED_INSIDE = {
     "RetrainInProgress": "decide catches it: another run of the model holds the retrain lock, so no second retrain",
+    "InvalidConstraints": "the drift checker's monitor step catches it: the data-quality part is recorded as failed "
+                          "with the file and entry, the run's model-quality part completes",
 }
 #: domain errors only the HTTP API raises (mapped to status codes, never seen by the state machine)
 API_ONLY = ("PayloadTooLarge", "DuplicateTrigger")

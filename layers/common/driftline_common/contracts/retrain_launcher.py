@@ -93,6 +93,8 @@ class Assessment(Contract):
 
     evaluation: Obj | None = Field(None, description="the metric evaluator's ``evaluate`` (or ``reduce``) result")
     drift: Obj | None = Field(None, description="the drift checker's ``check`` (or ``reduce``) result")
+    monitor: Obj | None = Field(None, description="the drift checker's ``monitor`` result (data quality, "
+                                                  "operational health, bias: docs/model-monitor.md)")
 
 
 class Decide(Contract):
