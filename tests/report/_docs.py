@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from drift_checker.logic import decide_features
 from driftline_common.config import parse_config
 from driftline_common.datasets import LabelledWindow
 from driftline_common.s3io import sanitize
-from drift_checker.logic import decide_features
 from metric_evaluator.evaluate import evaluate_window
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "model_config_binary.json"
@@ -34,7 +34,8 @@ def config(kind: str) -> dict[str, Any]:
     return body
 
 
-def window(kind: str, n: int = 2000, seed: int = 0, *, one_class: bool = False, labelled: bool = True) -> LabelledWindow:
+def window(kind: str, n: int = 2000, seed: int = 0, *, one_class: bool = False,
+           labelled: bool = True) -> LabelledWindow:
     rng = np.random.default_rng(seed)
     if not labelled:
         n = 0

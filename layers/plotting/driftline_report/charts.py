@@ -17,10 +17,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import Normalize  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
 plt.rcParams.update({
     "svg.fonttype": "none", "svg.hashsalt": "driftline", "font.size": 9, "axes.titlesize": 10,
@@ -325,5 +325,5 @@ def bars_chart(title: str, names: list[str], values: list[float], *, xlabel: str
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set(title=title, xlabel=xlabel)
-    ax.set_xlim(0, max(values + [1]) * 1.2)
+    ax.set_xlim(0, max([*values, 1]) * 1.2)
     return to_svg(fig, label=title)

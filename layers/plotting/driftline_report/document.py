@@ -39,21 +39,23 @@ def per_class(labels: Sequence[str], matrix: Sequence[Sequence[float]]) -> dict[
     matrix (rows actual, columns predicted) — the same numbers as scikit-learn's ``precision_recall_fscore_support``
     (undefined ratios are ``None``; the averages are over the defined ones)."""
     k = len(labels)
-    rows = []
+    rows: list[dict[str, Any]] = []
+    stats: list[tuple[float | None, float | None, float | None, int]] = []
     for i in range(k):
         tp = float(matrix[i][i])
         pred = float(sum(matrix[r][i] for r in range(k)))
         actual = float(sum(matrix[i]))
         p, r = _div(tp, pred), _div(tp, actual)
         f1 = None if p is None or r is None else (0.0 if p + r == 0 else 2 * p * r / (p + r))
+        stats.append((p, r, f1, int(actual)))
         rows.append({"label": str(labels[i]), "precision": p, "recall": r, "f1": f1, "support": int(actual)})
-    total = sum(r["support"] for r in rows)
-    avgs: dict[str, dict[str, float | None]] = {}
-    for key in ("precision", "recall", "f1"):
-        vals = [r[key] for r in rows if r[key] is not None]
-        avgs.setdefault("macro", {})[key] = sum(vals) / len(vals) if vals else None
-        w = [(r[key], r["support"]) for r in rows if r[key] is not None]
-        avgs.setdefault("weighted", {})[key] = (sum(v * s for v, s in w) / total) if w and total else None
+    avgs: dict[str, dict[str, float | None]] = {"macro": {}, "weighted": {}}
+    for j, key in enumerate(("precision", "recall", "f1")):
+        defined = [(v[j], v[3]) for v in stats if v[j] is not None]
+        vals = [float(v) for v, _ in defined if v is not None]
+        weight = sum(s for _, s in defined)
+        avgs["macro"][key] = sum(vals) / len(vals) if vals else None
+        avgs["weighted"][key] = (sum(float(v or 0.0) * s for v, s in defined) / weight) if weight else None
     return {"rows": rows, "averages": avgs}
 
 
@@ -231,8 +233,8 @@ def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, ev
                  history: Sequence[Mapping[str, Any]], drift_history: Sequence[tuple[str, Mapping[str, Any] | None]],
                  generated_at: str, extras: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The whole ``report.json`` (JSON-safe: non-finite numbers are ``None``)."""
-    cfg = dict(config or {})
-    item = cfg.get("config") if isinstance(cfg.get("config"), Mapping) else cfg
+    cfg: dict[str, Any] = dict(config or {})
+    item: Mapping[str, Any] = cfg["config"] if isinstance(cfg.get("config"), Mapping) else cfg
     problem = str((evaluation or {}).get("problemType") or item.get("problemType") or "unknown")
     missing: list[str] = []
     ev = evaluation or {}

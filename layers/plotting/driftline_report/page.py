@@ -53,7 +53,8 @@ def _history(rep: Mapping[str, Any]) -> str:
     if not runs:
         return "<h2>History</h2><p class='missing'>No earlier runs of this model are stored.</p>"
     parts = [f"<h2>History (last {len(runs)} runs)</h2>",
-             "<p class='sub'>Run events are in the strip above each chart (▲ retrain, ★ promotion, ◆ deployment, ✖ rollback, ■ failed run). "
+             "<p class='sub'>Run events are in the strip above each chart (▲ retrain, ★ promotion, ◆ deployment, "
+             "✖ rollback, ■ failed run). "
              "Bars: the window's one-sided confidence bounds; dashed red: the threshold.</p><div class='charts'>"]
     points_x = list(range(len(runs)))
     events = [{"x": i, "kind": k} for i, r in enumerate(runs) for k in r.get("events") or []]
@@ -220,7 +221,8 @@ def render_html(rep: Mapping[str, Any]) -> str:
     status = rep.get("status") or "?"
     head = (f"<h1>{_e(title)}</h1><p class='sub'>{_e(rep.get('problemType'))} model · window "
             f"{_e(window.get('start', '?'))} → {_e(window.get('end', '?'))} · status <b>{_e(status)}</b>"
-            f"{' · outcome ' + _e(rep['outcome']) if rep.get('outcome') else ''} · generated {_e(rep.get('generatedAt'))}"
+            f"{' · outcome ' + _e(rep['outcome']) if rep.get('outcome') else ''}"
+            f" · generated {_e(rep.get('generatedAt'))}"
             "</p>")
     if rep.get("failure"):
         head += f"<p class='missing'><b>The run failed:</b> {_e(rep['failure'])}</p>"
