@@ -35,7 +35,7 @@ class _Page(HTMLParser):
         self.feed(html)
         self.svgs = {}
         for m in re.finditer(r"<svg\b.*?</svg>", html, flags=re.S):
-            root = ET.fromstring(m.group(0))  # every chart is well-formed XML on its own
+            root = ET.fromstring(m.group(0))  # noqa: S314 - our own output; each chart is well-formed XML
             self.svgs[root.get("data-chart") or f"svg{len(self.svgs)}"] = root
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -109,7 +109,8 @@ def test_binary_report_has_every_element_and_sklearn_numbers() -> None:
     check_history(rep, page, ["roc_auc", "accuracy"])
     assert "interval" in svg_texts(page.svgs["history roc_auc"])
     cm = svg_texts(page.svgs["Confusion matrix counts and row-normalised"])
-    assert "(counts)" in cm and "(row-normalised)" in cm
+    assert "(counts)" in cm
+    assert "(row-normalised)" in cm
     # per class and averages agree with scikit-learn on the same rows
     w = d.window("binary", seed=5)
     y, yp = w.y_true.astype(int), w.predicted.astype(int)
@@ -122,15 +123,19 @@ def test_binary_report_has_every_element_and_sklearn_numbers() -> None:
         ref = precision_recall_fscore_support(y, yp, average=avg, zero_division=np.nan)
         got = rep["classification"]["perClass"]["averages"][avg]
         np.testing.assert_allclose([got["precision"], got["recall"], got["f1"]], ref[:3])
-    assert "macro average" in page.page_text and "weighted average" in page.page_text
+    assert "macro average" in page.page_text
+    assert "weighted average" in page.page_text
     roc = svg_texts(page.svgs["roc curve"])
-    assert f"AUC {roc_auc_score(y, w.scores):.3f}" in roc and "operating point (threshold 0.5)" in roc
+    assert f"AUC {roc_auc_score(y, w.scores):.3f}" in roc
+    assert "operating point (threshold 0.5)" in roc
     pr = svg_texts(page.svgs["precision recall curve"])
     prevalence = y.mean()
-    assert re.search(r"model \(AP 0\.\d{3}\)", pr) and f"prevalence baseline ({prevalence:.3f})" in pr
+    assert re.search(r"model \(AP 0\.\d{3}\)", pr)
+    assert f"prevalence baseline ({prevalence:.3f})" in pr
     assert "operating point" in pr
     op = rep["classification"]["operatingPoint"]
-    assert op["recall"] == pytest.approx(r[1]) and op["precision"] == pytest.approx(p[1])
+    assert op["recall"] == pytest.approx(r[1])
+    assert op["precision"] == pytest.approx(p[1])
     # reliability bins agree with scikit-learn's (uniform bins, empty ones dropped)
     cal = rep["classification"]["calibration"]
     frac, mean = calibration_curve(y, w.scores, n_bins=10, strategy="uniform")
@@ -169,7 +174,8 @@ def test_regression_report_has_error_timelines_residuals_and_binned_scatter() ->
     w = d.window("regression", seed=5)
     hist = rep["regression"]["residualHistogram"]
     ref, edges = np.histogram(w.y_true - w.scores, bins=30)
-    assert hist["counts"] == ref.tolist() and np.allclose(hist["edges"], edges)
+    assert hist["counts"] == ref.tolist()
+    assert np.allclose(hist["edges"], edges)
     check_drift_and_data(rep, page, classification=False)
 
 
@@ -179,21 +185,25 @@ def check_drift_and_data(rep: dict[str, Any], page: _Page, *, classification: bo
         s = rep["drift"]["statistics"][stat]
         text = svg_texts(svg)
         # fixed absolute scale of its own, with the floor on the colour bar
-        assert f"fixed scale 0–{s['scaleMax']:g}" in text and f"floor {s['floor']:g}" in text
+        assert f"fixed scale 0–{s['scaleMax']:g}" in text
+        assert f"floor {s['floor']:g}" in text
         cells = [c for cs in s["features"].values() for c in cs if c is not None]
         drifted = sum(c["drifted"] for c in cells)
         assert drifted > 0
         assert text.count("×") == drifted + 1  # one per drifted cell, plus the title's legend
         titles = svg_titles(svg)
-        assert len(titles) == len(cells) and all("p = " in t and "adjusted p = " in t for t in titles)
+        assert len(titles) == len(cells)
+        assert all("p = " in t and "adjusted p = " in t for t in titles)
         assert sum("DRIFTED" in t for t in titles) == drifted
-    assert s["scaleMax"] == 1.0 and rep["drift"]["statistics"]["psi"]["scaleMax"] == 0.5
+    assert s["scaleMax"] == 1.0
+    assert rep["drift"]["statistics"]["psi"]["scaleMax"] == 0.5
     text = page.page_text
     for item in ("sample size", "bad records", "config version", "Thresholds in force", "Policy in force",
                  "generated 2026-12-03T12:00:00Z"):
         assert item in text, item
     bad = svg_texts(page.svgs["Bad records by reason"])
-    assert "capture · not_json" in bad and "groundTruth · unknown_label" in bad
+    assert "capture · not_json" in bad
+    assert "groundTruth · unknown_label" in bad
     assert ("Class balance (labelled rows)" in page.svgs) is classification
 
 
@@ -211,7 +221,8 @@ def test_champion_vs_challenger_is_shown_when_scored() -> None:
         assert reason in page.page_text
     for m in comparison["metrics"]:
         assert m in page.page_text
-    assert "interval of the delta" in page.page_text and "verdict" in page.page_text
+    assert "interval of the delta" in page.page_text
+    assert "verdict" in page.page_text
     # the comparison document stores no per-model matrices / curves: the page says so instead of drawing nothing
     assert "stored no confusion matrices or curves" in page.page_text
 
@@ -223,7 +234,8 @@ def test_a_run_without_labels_says_what_is_missing() -> None:
     runs[-1] = {**runs[-1], "metrics": {}, "evaluation": ev}
     rep, page = report_of("binary", evaluation=ev, runs=runs)
     assert any("no labelled rows" in m for m in rep["missing"])
-    assert "Not shown, and why" in page.page_text and "no labelled rows" in page.page_text
+    assert "Not shown, and why" in page.page_text
+    assert "no labelled rows" in page.page_text
     assert not any(k.startswith("Confusion") or k == "roc curve" for k in page.svgs)  # no empty axes
 
 
@@ -233,7 +245,8 @@ def test_one_class_only_says_the_curves_are_undefined() -> None:
     rep, page = report_of("binary", evaluation=ev)
     assert any("only one class" in m for m in rep["missing"])
     assert any("metric roc_auc undefined" in m for m in rep["missing"])
-    assert "roc curve" not in page.svgs and "precision recall curve" not in page.svgs
+    assert "roc curve" not in page.svgs
+    assert "precision recall curve" not in page.svgs
 
 
 def test_nan_metrics_are_named_and_skipped_not_drawn() -> None:
@@ -244,7 +257,8 @@ def test_nan_metrics_are_named_and_skipped_not_drawn() -> None:
     ev = runs[-1]["evaluation"]
     rep, page = report_of("regression", evaluation=ev, runs=runs)
     assert any("metric r2 is not a finite number" in m for m in rep["missing"])
-    assert "history r2" not in page.svgs and "r2: no finite value in the last 6 runs" in page.page_text
+    assert "history r2" not in page.svgs
+    assert "r2: no finite value in the last 6 runs" in page.page_text
     assert "history rmse" in page.svgs
 
 
@@ -253,6 +267,7 @@ def test_a_failed_run_without_any_document_still_gets_a_page() -> None:
     rep = build_report(run=run, config=None, evaluation=None, drift=None, comparison=None, history=[run],
                        drift_history=[], generated_at="2026-12-03T12:00:00Z")
     page = _Page(render_html(rep))
-    assert "The run failed" in page.page_text and "DataFormatError: capture is not JSON" in page.page_text
+    assert "The run failed" in page.page_text
+    assert "DataFormatError: capture is not JSON" in page.page_text
     assert any("stored no evaluation" in m for m in rep["missing"])
     assert any("no drift result" in m for m in rep["missing"])

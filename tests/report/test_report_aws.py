@@ -93,9 +93,11 @@ def test_the_function_writes_html_and_json_for_a_run(stack: Settings) -> None:
     html = s3_object(stack, prefix + "report.html")
     assert html["ContentType"].startswith("text/html")
     page = html["Body"].read().decode()
-    assert "<svg" in page and "<script" not in page
+    assert "<svg" in page
+    assert "<script" not in page
     doc = json.loads(s3_object(stack, prefix + "report.json")["Body"].read())
-    assert doc["runId"] == ids[-1] and doc["config"]["version"] == 1
+    assert doc["runId"] == ids[-1]
+    assert doc["config"]["version"] == 1
     assert [r["runId"] for r in doc["history"]["runs"]] == ids  # oldest first, this run last
     assert doc["drift"]["runs"] == ids
     assert out["reportUri"] == f"s3://{stack.bucket}/{prefix}report.html"
@@ -122,27 +124,34 @@ def test_routes_serve_html_or_json_and_the_latest_report(stack: Settings) -> Non
     for run_id in ids[:2]:
         report_handler(report_event(run_id), CTX)
     resp = api("api_get_run_report.json", path={"runId": ids[0]})
-    assert resp["statusCode"] == 200 and resp["headers"]["Content-Type"].startswith("text/html")
-    assert ids[0] in resp["body"] and resp["body"].startswith("<!DOCTYPE html>")
+    assert resp["statusCode"] == 200
+    assert resp["headers"]["Content-Type"].startswith("text/html")
+    assert ids[0] in resp["body"]
+    assert resp["body"].startswith("<!DOCTYPE html>")
     resp = api("api_get_run_report.json", path={"runId": ids[0]}, headers={"accept": "application/json"})
     assert resp["headers"]["Content-Type"] == "application/json"
     assert json.loads(resp["body"])["runId"] == ids[0]
     # latest: the newest run WITH a report (runs 3 and 4 have none yet)
     resp = api("api_get_report.json")
-    assert resp["statusCode"] == 200 and resp["headers"]["X-Driftline-Run-Id"] == ids[1]
+    assert resp["statusCode"] == 200
+    assert resp["headers"]["X-Driftline-Run-Id"] == ids[1]
     resp = api("api_get_run_report.json", path={"runId": ids[3]})
-    assert resp["statusCode"] == 404 and json.loads(resp["body"])["error"] == "ReportNotFound"
+    assert resp["statusCode"] == 404
+    assert json.loads(resp["body"])["error"] == "ReportNotFound"
     resp = api("api_get_run_report.json", path={"runId": "no-such-run"})
-    assert resp["statusCode"] == 404 and json.loads(resp["body"])["error"] == "RunNotFound"
+    assert resp["statusCode"] == 404
+    assert json.loads(resp["body"])["error"] == "RunNotFound"
     resp = api("api_get_report.json", path={"modelId": "unknown-model"})
-    assert resp["statusCode"] == 404 and json.loads(resp["body"])["error"] == "ModelNotFound"
+    assert resp["statusCode"] == 404
+    assert json.loads(resp["body"])["error"] == "ModelNotFound"
 
 
 def test_put_creates_the_dashboard_and_one_alarm_per_threshold(stack: Settings) -> None:
     cw = boto3.client("cloudwatch", region_name=REGION)
     body = json.loads(cw.get_dashboard(DashboardName=f"driftline-dev-{MODEL}")["DashboardBody"])
     titles = [w["properties"]["title"] for w in body["widgets"]]
-    assert "roc_auc (min 0.8)" in titles and "accuracy (min 0.75)" in titles
+    assert "roc_auc (min 0.8)" in titles
+    assert "accuracy (min 0.75)" in titles
     roc = next(w for w in body["widgets"] if w["properties"]["title"] == "roc_auc (min 0.8)")
     assert roc["properties"]["annotations"]["horizontal"][0]["value"] == 0.8
     assert roc["properties"]["metrics"][0] == ["Driftline", "roc_auc", "modelId", MODEL, "service", "metric-evaluator"]

@@ -4,6 +4,6 @@ Used by the ReportFunction (last step of every run) and by ``make demo``. See do
 """
 
 from driftline_report.document import SCHEMA, build_report, per_class
-from driftline_report.page import render_html
+from driftline_report.page import page, render_html, render_sections
 
-__all__ = ["SCHEMA", "build_report", "per_class", "render_html"]
+__all__ = ["SCHEMA", "build_report", "page", "per_class", "render_html", "render_sections"]

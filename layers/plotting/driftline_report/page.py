@@ -214,16 +214,16 @@ def _extras(rep: Mapping[str, Any]) -> str:
         for k, v in ex.items())
 
 
-def render_html(rep: Mapping[str, Any]) -> str:
-    """The page of one ``report.json``."""
+def render_sections(rep: Mapping[str, Any], *, heading: bool = True) -> str:
+    """The body of one report (no ``<html>`` around it): several can share a page (``make demo``)."""
     title = f"{rep.get('modelId')} — run {rep.get('runId')}"
     window = rep.get("window") or {}
     status = rep.get("status") or "?"
-    head = (f"<h1>{_e(title)}</h1><p class='sub'>{_e(rep.get('problemType'))} model · window "
-            f"{_e(window.get('start', '?'))} → {_e(window.get('end', '?'))} · status <b>{_e(status)}</b>"
-            f"{' · outcome ' + _e(rep['outcome']) if rep.get('outcome') else ''}"
-            f" · generated {_e(rep.get('generatedAt'))}"
-            "</p>")
+    head = (f"<h1>{_e(title)}</h1>" if heading else "") + (
+        f"<p class='sub'>{_e(rep.get('problemType'))} model · window "
+        f"{_e(window.get('start', '?'))} → {_e(window.get('end', '?'))} · status <b>{_e(status)}</b>"
+        f"{' · outcome ' + _e(rep['outcome']) if rep.get('outcome') else ''}"
+        f" · generated {_e(rep.get('generatedAt'))}</p>")
     if rep.get("failure"):
         head += f"<p class='missing'><b>The run failed:</b> {_e(rep['failure'])}</p>"
     metrics = rep.get("metrics") or {}
@@ -232,9 +232,18 @@ def render_html(rep: Mapping[str, Any]) -> str:
                                                 for k, v in metrics.items()) + "</div>"
     missing = rep.get("missing") or []
     if missing:
-        head += ("<div class='missing' id='missing'><b>Not shown, and why:</b><ul>"
+        head += ("<div class='missing'><b>Not shown, and why:</b><ul>"
                  + "".join(f"<li>{_e(m)}</li>" for m in missing) + "</ul></div>")
-    body = head + _history(rep) + _classification(rep) + _regression(rep) + _drift(rep) + _comparison(rep) \
+    return head + _history(rep) + _classification(rep) + _regression(rep) + _drift(rep) + _comparison(rep) \
         + _data(rep) + _extras(rep)
+
+
+def page(title: str, body: str) -> str:
+    """A self-contained HTML document around ``body`` (inline CSS, no script, no external resource)."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
             f"<style>{CSS}</style></head><body>{body}</body></html>")
+
+
+def render_html(rep: Mapping[str, Any]) -> str:
+    """The page of one ``report.json``."""
+    return page(f"{rep.get('modelId')} — run {rep.get('runId')}", render_sections(rep))
