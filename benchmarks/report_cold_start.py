@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -40,8 +41,8 @@ print(json.dumps({"import": t1 - t0, "render": t3 - t2, "import_cpu": c1 - c0, "
 
 
 def run(config_dir: str) -> dict[str, float]:
-    out = subprocess.run([sys.executable, "-c", CHILD], check=True, capture_output=True, text=True,
-                         env={**__import__("os").environ, "MPLCONFIGDIR": config_dir})
+    out = subprocess.run([sys.executable, "-c", CHILD], check=True, capture_output=True, text=True,  # noqa: S603
+                         env={**os.environ, "MPLCONFIGDIR": config_dir})
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
