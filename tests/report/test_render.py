@@ -234,6 +234,7 @@ def test_a_run_without_labels_says_what_is_missing() -> None:
     runs[-1] = {**runs[-1], "metrics": {}, "evaluation": ev}
     rep, page = report_of("binary", evaluation=ev, runs=runs)
     assert any("no labelled rows" in m for m in rep["missing"])
+    assert not any("no scores were captured" in m for m in rep["missing"])  # one reason, the right one
     assert "Not shown, and why" in page.page_text
     assert "no labelled rows" in page.page_text
     assert not any(k.startswith("Confusion") or k == "roc curve" for k in page.svgs)  # no empty axes

@@ -266,9 +266,10 @@ def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, ev
     for name, value in (ev.get("metrics") or {}).items():
         if _num(value) is None and name not in report["undefined"]:
             missing.append(f"metric {name} is not a finite number in this window")
-    if problem in ("binary", "multiclass") and evaluation:
+    evaluated = bool(evaluation) and ev.get("status") == "ok"  # else the reason is already listed above
+    if problem in ("binary", "multiclass") and evaluated:
         report["classification"] = build_classification(ev, problem, missing)
-    elif problem == "regression" and evaluation:
+    elif problem == "regression" and evaluated:
         report["regression"] = build_regression(ev, missing)
     report["drift"] = build_drift(drift_history, drift, missing)
     report["comparison"] = build_comparison(comparison)

@@ -129,11 +129,15 @@ def _drift(rep: Mapping[str, Any]) -> str:
     if not d:
         return ""
     verdict = "<b class='bad'>drift detected</b>" if d.get("detected") else "<b class='ok'>no dataset drift</b>"
-    parts = [f"<h2>Drift</h2><p>{verdict}: {len(d.get('driftedFeatures') or [])} drifted feature(s) "
-             f"({_e(', '.join(d.get('driftedFeatures') or []) or 'none')}), share {_f(d.get('share'), 3)} "
-             f"(dataset drift at ≥ {_f(d.get('datasetShare'), 3)}); α = {_f(d.get('alpha'), 3)} after "
-             f"{_e(d.get('correction'))} correction. A feature drifts when its adjusted p-value is below α AND its "
-             "effect size reaches the floor. Hover a cell for its p-values.</p>"]
+    sentence = (f"{verdict}: {len(d.get('driftedFeatures') or [])} drifted feature(s) "
+                f"({_e(', '.join(d.get('driftedFeatures') or []) or 'none')})")
+    if d.get("share") is not None:
+        sentence += f", share {_f(d.get('share'), 3)} (dataset drift at ≥ {_f(d.get('datasetShare'), 3)})"
+    if d.get("alpha") is not None:
+        sentence += (f"; α = {_f(d.get('alpha'), 3)} after {_e(d.get('correction'))} correction. A feature drifts "
+                     "when its adjusted p-value is below α AND its effect size reaches the floor. Hover a cell for "
+                     "its p-values")
+    parts = [f"<h2>Drift</h2><p>{sentence}.</p>"]
     for eff, s in (d.get("statistics") or {}).items():
         feats = sorted(s["features"])
         parts.append(charts.drift_heatmap(s["name"], s["scaleMax"], s["floor"], feats, d.get("runs") or [],
@@ -152,10 +156,15 @@ def _comparison(rep: Mapping[str, Any]) -> str:
     rows = [[m["metric"], m["champion"], m["challenger"], m["delta"],
              f"[{_f(m['lower'])}, {_f(m['upper'])}]", str(m.get("test") or "—"), m["pvalue"],
              str(m.get("verdict") or "—")] for m in c["metrics"]]
-    parts = [f"<h2>Champion vs challenger</h2><p><b>{_e(c['decision'])}</b> — reasons: "
-             f"{_e(', '.join(c['reasons']) or 'none')}; {_e(c.get('sampleSize'))} paired rows.</p>",
-             _table(["metric", "champion", "challenger", "delta", "interval of the delta", "test", "p-value",
-                     "verdict"], rows)]
+    said = f"<h2>Champion vs challenger</h2><p><b>{_e(c['decision'])}</b>"
+    if c.get("reasons"):
+        said += f" — reasons: {_e(', '.join(c['reasons']))}"
+    if c.get("sampleSize") is not None:
+        said += f"; {_e(c['sampleSize'])} paired rows"
+    parts = [said + ".</p>"]
+    if rows:
+        parts.append(_table(["metric", "champion", "challenger", "delta", "interval of the delta", "test",
+                             "p-value", "verdict"], rows))
     cms = c.get("confusionMatrices") or {}
     curves = c.get("curves") or {}
     if cms:
@@ -219,11 +228,15 @@ def render_sections(rep: Mapping[str, Any], *, heading: bool = True) -> str:
     title = f"{rep.get('modelId')} — run {rep.get('runId')}"
     window = rep.get("window") or {}
     status = rep.get("status") or "?"
-    head = (f"<h1>{_e(title)}</h1>" if heading else "") + (
-        f"<p class='sub'>{_e(rep.get('problemType'))} model · window "
-        f"{_e(window.get('start', '?'))} → {_e(window.get('end', '?'))} · status <b>{_e(status)}</b>"
-        f"{' · outcome ' + _e(rep['outcome']) if rep.get('outcome') else ''}"
-        f" · generated {_e(rep.get('generatedAt'))}</p>")
+    facts = [f"{_e(rep.get('problemType'))} model"]
+    if window.get("start") or window.get("end"):
+        facts.append(f"window {_e(window.get('start', '?'))} → {_e(window.get('end', '?'))}")
+    facts.append(f"status <b>{_e(status)}</b>")
+    if rep.get("outcome"):
+        facts.append(f"outcome {_e(rep['outcome'])}")
+    if rep.get("generatedAt"):
+        facts.append(f"generated {_e(rep['generatedAt'])}")
+    head = (f"<h1>{_e(title)}</h1>" if heading else "") + f"<p class='sub'>{' · '.join(facts)}</p>"
     if rep.get("failure"):
         head += f"<p class='missing'><b>The run failed:</b> {_e(rep['failure'])}</p>"
     metrics = rep.get("metrics") or {}
