@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The Lambda code directories and layers, as the Lambda runtime sees them (layers under /opt/python).
-export PYTHONPATH := layers/metrics:layers/common:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:.
+export PYTHONPATH := layers/metrics:layers/common:layers/plotting:functions/report:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:.
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test unit lint typecheck cfn-lint scan build demo scenarios up invoke bench clean

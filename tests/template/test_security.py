@@ -288,8 +288,16 @@ def test_no_role_writes_to_another_bucket(stack_with_data_buckets: Stack) -> Non
 
 def test_api_reads_no_data_and_deletes_nothing(stack: Stack) -> None:
     api = stack.role_statements("ApiFunctionRole")
-    assert not any(a.lower().startswith("s3:") for s in api for a in as_list(s["Action"]))
-    for table in ("ModelsTable", "RunsTable", "LocksTable"):
+    bucket = stack.arn("DataBucket")
+    # S3: the run reports only (GET .../report), never the data, never a write
+    assert allows(api, "s3:GetObject", f"{bucket}/runs/m/r/report.html")
+    assert allows(api, "s3:GetObject", f"{bucket}/runs/m/r/report.json")
+    for key in ("runs/m/r/evaluation.json", "runs/m/r/dataset.csv", "datacapture/x.jsonl"):
+        assert not allows(api, "s3:GetObject", f"{bucket}/{key}"), key
+    assert not any(a.lower() in ("s3:putobject", "s3:deleteobject", "s3:*") for s in api for a in as_list(s["Action"]))
+    # DELETE /models/{id} removes the config item; runs and locks are never deleted
+    assert allows(api, "dynamodb:DeleteItem", stack.arn("ModelsTable"))
+    for table in ("RunsTable", "LocksTable"):
         arn = stack.arn(table)
         assert not allows(api, "dynamodb:DeleteItem", arn), table
         assert not allows(api, "dynamodb:BatchWriteItem", arn), table

@@ -170,7 +170,7 @@ def test_approval_required_waits_for_the_api_then_deploys(workflow: Workflow) ->
     assert execution["status"] == "SUCCEEDED", execution
     assert main_line(wf, arn) == [*UP_TO_PROMOTION, "WaitForApproval", "IsApproved", "ChooseRemedy", "Deploy",
                                   "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline",
-                                  "Complete", "Succeeded"]
+                                  "Complete", "Report", "Succeeded"]
     result = output(execution)
     assert result["outcome"] == "deployed"
     deployment = result["deployment"]
@@ -205,7 +205,7 @@ def test_rejected_approval_keeps_the_champion(workflow: Workflow) -> None:
     execution = wf.stack.wait_execution(arn, timeout=60)
 
     assert execution["status"] == "SUCCEEDED", execution
-    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "WaitForApproval", "IsApproved", "Complete", "Succeeded"]
+    assert main_line(wf, arn) == [*UP_TO_PROMOTION, "WaitForApproval", "IsApproved", "Complete", "Report", "Succeeded"]
     result = output(execution)
     assert result["outcome"] == "rejected"
     assert result["deployment"] is None
@@ -249,7 +249,7 @@ def test_rollback_alarm_in_alarm_rolls_the_deployment_back(workflow: Workflow) -
     assert execution["status"] == "SUCCEEDED", execution
     arn = execution["executionArn"]
     assert main_line(wf, arn) == [*UP_TO_PROMOTION, "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment",
-                                  "IsDeployed", "Complete", "Succeeded"]
+                                  "IsDeployed", "Complete", "Report", "Succeeded"]
     result = output(execution)
     assert result["outcome"] == "rolled_back"
     deployment = result["deployment"]

@@ -80,7 +80,7 @@ def test_decisive_win_succeeds_promoted_deployed_with_its_p_value_recorded(workf
 
     assert execution["status"] == "SUCCEEDED", execution
     states = [s for s in wf.states(execution["executionArn"]) if s not in BRANCH]
-    assert states[-5:] == ["CheckDeployment", "IsDeployed", "RefreshBaseline", "Complete", "Succeeded"]
+    assert states[-6:] == ["CheckDeployment", "IsDeployed", "RefreshBaseline", "Complete", "Report", "Succeeded"]
     served = assert_records_equal_what_is_served(wf, "day11")
     assert served != CHAMPION_MODEL
     run = wf.runs()["day11"]
@@ -179,8 +179,8 @@ def test_persistent_failure_after_the_switch_is_recorded_as_deployed(
     assert execution["status"] == "FAILED"
     assert execution["error"] == "InternalError"
     states = [s for s in wf.states(execution["executionArn"]) if s not in BRANCH]
-    assert states[-6:] == ["ReconcileDeployment", "RecordFailure", "NotifyFailure", "PublishRunFailed",
-                           "FailureRecorded", "RunFailed"]
+    assert states[-7:] == ["ReconcileDeployment", "RecordFailure", "NotifyFailure", "PublishRunFailed",
+                           "ReportFailure", "FailureRecorded", "RunFailed"]
     served = assert_records_equal_what_is_served(wf, "day11")
     assert served != CHAMPION_MODEL
     run = wf.runs()["day11"]

@@ -37,10 +37,12 @@ BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
 RETRAIN_AND_DEPLOY = [
     "StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Train", "ScoreChallenger",
     "ShouldPromote", "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed",
-    "RefreshBaseline", "Complete", "Succeeded",
+    "RefreshBaseline", "Complete", "Report", "Succeeded",
 ]
-NO_RETRAIN = ["StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Complete", "Succeeded"]
-FAILURE_TAIL = ["RecordFailure", "NotifyFailure", "PublishRunFailed", "FailureRecorded", "RunFailed"]
+NO_RETRAIN = ["StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Complete", "Report",
+              "Succeeded"]
+FAILURE_TAIL = ["RecordFailure", "NotifyFailure", "PublishRunFailed", "ReportFailure", "FailureRecorded",
+                "RunFailed"]
 
 
 def main_line(wf: Workflow, arn: str) -> list[str]:
@@ -208,7 +210,7 @@ def test_failed_training_job_fails_the_run_releases_the_lock_and_keeps_the_champ
 
     assert execution["status"] == "FAILED"
     states = main_line(wf, execution["executionArn"])
-    assert states[-6:] == ["Train", *FAILURE_TAIL]
+    assert states[-7:] == ["Train", *FAILURE_TAIL]
     assert "ScoreChallenger" not in states
     assert "Deploy" not in states
 

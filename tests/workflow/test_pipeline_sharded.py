@@ -134,7 +134,7 @@ def test_a_failing_shard_fails_the_map_and_the_run_is_recorded_failed(workflow: 
     assert "CheckDriftShards" in states
     assert "ReduceDrift" not in states
     assert states[states.index("RecordFailure"):] == [
-        "RecordFailure", "NotifyFailure", "PublishRunFailed", "FailureRecorded", "RunFailed"]
+        "RecordFailure", "NotifyFailure", "PublishRunFailed", "ReportFailure", "FailureRecorded", "RunFailed"]
     assert "MapRunFailed" in [e["type"] for e in wf.stack.history(arn)]
     run = wf.runs()["day04-sharded-fails"]
     assert run["status"] == "FAILED"

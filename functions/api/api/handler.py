@@ -127,6 +127,30 @@ def get_metrics(modelId: str) -> dict[str, Any]:
     return _api().metrics(check_model_id(modelId), limit=_limit())
 
 
+@app.delete("/models/<modelId>")
+def delete_model(modelId: str) -> dict[str, Any]:
+    return _api().delete_model(check_model_id(modelId))
+
+
+def _report(model_id: str, run_id: str | None) -> Response:
+    """``text/html`` unless the caller's ``Accept`` asks for JSON (then the run's ``report.json``)."""
+    accept = (app.current_event.get_header_value("accept", default_value="", case_sensitive=False) or "").lower()
+    as_json = "application/json" in accept and "text/html" not in accept
+    found, body = _api().report(model_id, run_id, as_json=as_json)
+    kind = content_types.APPLICATION_JSON if as_json else "text/html; charset=utf-8"
+    return Response(200, kind, body.decode("utf-8"), headers={"X-Driftline-Run-Id": found, "Vary": "Accept"})
+
+
+@app.get("/models/<modelId>/report")
+def latest_report(modelId: str) -> Response:
+    return _report(check_model_id(modelId), None)
+
+
+@app.get("/models/<modelId>/runs/<runId>/report")
+def run_report(modelId: str, runId: str) -> Response:
+    return _report(check_model_id(modelId), check_run_id(runId))
+
+
 @app.post("/models/<modelId>/runs/<runId>/approval")
 def approval(modelId: str, runId: str) -> dict[str, Any]:
     model_id, run_id = check_model_id(modelId), check_run_id(runId)

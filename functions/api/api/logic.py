@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,8 @@ from driftline_common.observability import logger
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore, RunStore, iso, to_ddb, utcnow
 from pydantic import BaseModel, ConfigDict, Field
+
+from api import monitoring, reports
 
 #: run fields never returned by the API (the approval task token is a credential for the execution)
 PRIVATE_RUN_FIELDS = ("approvalToken",)
@@ -77,6 +80,10 @@ def _public_run(run: dict[str, Any], fields: tuple[str, ...] | None = None) -> d
     return out
 
 
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
 class ApprovalNotPending(DriftlineError):
     """The run is not waiting for an approval (never asked, already answered or expired)."""
 
@@ -115,7 +122,22 @@ class Api:
                 f"the config of {model_id!r} takes {size} bytes stored; DynamoDB items hold at most {MAX_ITEM_BYTES} "
                 "(shorten feature names, labels or hyperparameters)", sizeBytes=size, maxBytes=MAX_ITEM_BYTES)
         version = self.models.put_config(cfg)
-        return {"modelId": model_id, "version": version, "config": cfg.to_item()}
+        monitoring_out = monitoring.sync_model(self.settings, cfg, _region())
+        return {"modelId": model_id, "version": version, "config": cfg.to_item(), "monitoring": monitoring_out}
+
+    def delete_model(self, model_id: str) -> dict[str, Any]:
+        """Remove the model's config (no more scheduled runs), dashboard and alarms; its runs and results stay."""
+        self.models.get_config_item(model_id)  # 404 for an unknown model
+        self.models.table.delete_item(Key={"modelId": model_id, "kind": "CONFIG"})
+        return {"modelId": model_id, "deleted": True, "monitoring": monitoring.remove_model(self.settings, model_id)}
+
+    def report(self, model_id: str, run_id: str | None, *, as_json: bool) -> tuple[str, bytes]:
+        """A run's report (the latest run's with ``run_id=None``): ``(runId, body)``."""
+        self.models.get_config_item(model_id)
+        if run_id is None:
+            return reports.latest_report(self.settings, self.runs, model_id, as_json=as_json)
+        self.runs.get(model_id, run_id)  # 404 RunNotFound before looking for its report
+        return run_id, reports.run_report(self.settings, model_id, run_id, as_json=as_json)
 
     def get_model(self, model_id: str) -> dict[str, Any]:
         item = self.models.get_config_item(model_id)

@@ -114,6 +114,58 @@ def compute_metrics(p: Problem) -> dict[str, Any]:
     return {"metrics": m, "details": details, "undefined": notes}
 
 
+REPORT_BINS = 10  # reliability-curve bins (equal width over [0, 1])
+RESIDUAL_BINS = 30  # residual histogram and predicted-vs-actual grid
+
+
+def report_details(p: Problem, decision_threshold: float | None) -> dict[str, Any]:
+    """What the run report draws and a confusion matrix cannot give: small, fixed-size summaries of the window.
+
+    - binary with probability scores: ``calibration`` (``REPORT_BINS`` equal-width bins of the score:
+      ``edges``, ``count``, ``meanPredicted``, ``fractionPositive``) and ``decisionThreshold``;
+    - multiclass with per-class probabilities: ``rocCurves`` one-vs-rest per class (``{label: {fpr, tpr, auc}}``);
+    - regression: ``residualHistogram`` (``edges``, ``counts`` of ``y - prediction``) and ``predictedVsActual``
+      (``edges`` shared by both axes, ``counts[i][j]`` rows of actual bin ``i`` and predicted bin ``j``).
+
+    Every array is bounded (bins, ``MAX_CURVE_POINTS``) whatever the window size. See docs/reports.md.
+    """
+    out: dict[str, Any] = {}
+    s = p.scores
+    if p.kind == "regression":
+        y, yp = np.asarray(p.y, dtype=float), np.asarray(p.y_pred, dtype=float)
+        ok = np.isfinite(y) & np.isfinite(yp)
+        if ok.any():
+            resid = y[ok] - yp[ok]
+            counts, edges = np.histogram(resid, bins=RESIDUAL_BINS)
+            out["residualHistogram"] = {"edges": edges.tolist(), "counts": counts.tolist()}
+            lo, hi = float(min(y[ok].min(), yp[ok].min())), float(max(y[ok].max(), yp[ok].max()))
+            grid = np.linspace(lo, hi if hi > lo else lo + 1.0, RESIDUAL_BINS + 1)
+            h, _, _ = np.histogram2d(y[ok], yp[ok], bins=[grid, grid])
+            out["predictedVsActual"] = {"edges": grid.tolist(), "counts": h.astype(int).tolist()}
+        return out
+    if p.kind == "binary" and s is not None and _is_proba(s) and s.size:
+        edges = np.linspace(0.0, 1.0, REPORT_BINS + 1)
+        idx = np.clip(np.searchsorted(edges, s, side="right") - 1, 0, REPORT_BINS - 1)
+        count = np.bincount(idx, minlength=REPORT_BINS)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_pred = np.bincount(idx, weights=s, minlength=REPORT_BINS) / count
+            frac_pos = np.bincount(idx, weights=(p.y == 1).astype(float), minlength=REPORT_BINS) / count
+        out["calibration"] = {"edges": edges.tolist(), "count": count.tolist(),
+                              "meanPredicted": mean_pred.tolist(), "fractionPositive": frac_pos.tolist()}
+    if p.kind == "binary" and decision_threshold is not None:
+        out["decisionThreshold"] = float(decision_threshold)
+    if p.kind == "multiclass" and s is not None and s.ndim == 2 and _is_proba(s):
+        curves: dict[str, Any] = {}
+        for k, label in enumerate(p.labels):
+            yk = (p.y == k).astype(np.int64)
+            if 0 < yk.sum() < yk.size:
+                fpr, tpr, _ = dm.roc_curve(yk, s[:, k])
+                pts = downsample(fpr, tpr)
+                curves[str(label)] = {"fpr": pts[0], "tpr": pts[1], "auc": float(dm.roc_auc_score(yk, s[:, k]))}
+        out["rocCurves"] = curves
+    return out
+
+
 def check_thresholds(cfg: ModelConfig, metrics: dict[str, float],
                      bounds: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Breaches of the config's thresholds (a NaN metric breaches nothing: it is reported as undefined).
@@ -183,6 +235,7 @@ def evaluate_window(cfg: ModelConfig, window: LabelledWindow) -> dict[str, Any]:
     if p.kind != "regression":
         support = np.bincount(p.y[p.y >= 0], minlength=2 if p.kind == "binary" else len(p.labels))
         res["details"]["classCounts"] = support.tolist()
+    res["details"].update(report_details(p, cfg.decision_threshold))
     return {**base, "status": "ok", **res, "breaches": breaches, "breached": bool(breaches)}
 
 

@@ -7,7 +7,8 @@ Rules:
   ``s3://bucket/key``.
 * ``CloudWatch Alarm State Change`` to ``ALARM``: the models that name the alarm in
   ``deployment.rollbackAlarms``, or whose ``endpointName`` is the ``EndpointName`` dimension of a metric the
-  alarm watches. Other states (``OK``, ``INSUFFICIENT_DATA``) request nothing.
+  alarm watches, or whose ``modelId`` is the ``modelId`` dimension of such a metric (the per-threshold alarms
+  ``PUT /models/{id}`` creates). Other states (``OK``, ``INSUFFICIENT_DATA``) request nothing.
 
 Each ``Run Requested`` carries ``{"modelId", "trigger": {"type", "id", "time"}}``; the pipeline's idempotency
 key is ``trigger#<modelId>#<id>``. For schedules and alarms ``id`` is the source event's id, so a redelivered
@@ -52,11 +53,11 @@ def _at(obj: Any, *path: str) -> Any:
     return obj
 
 
-def _alarm_endpoints(detail: Mapping[str, Any]) -> set[str]:
+def _alarm_endpoints(detail: Mapping[str, Any], dimension: str = "EndpointName") -> set[str]:
     out = set()
     metrics = _at(detail, "configuration", "metrics")
     for metric in metrics if isinstance(metrics, list) else []:
-        endpoint = _at(metric, "metricStat", "metric", "dimensions", "EndpointName")
+        endpoint = _at(metric, "metricStat", "metric", "dimensions", dimension)
         if isinstance(endpoint, str) and endpoint:
             out.add(endpoint)
     return out
@@ -82,8 +83,9 @@ def target_models(event: SourceEvent, models: ModelStore) -> list[str]:
         if not isinstance(name, str) or not name:
             raise InvalidEvent("a 'CloudWatch Alarm State Change' event needs detail.alarmName")
         endpoints = _alarm_endpoints(detail)
+        model_ids = _alarm_endpoints(detail, "modelId")  # the per-threshold alarms the API creates per model
         return [c.model_id for c in _configs(models)
-                if name in c.deployment.rollback_alarms or c.endpoint_name in endpoints]
+                if name in c.deployment.rollback_alarms or c.endpoint_name in endpoints or c.model_id in model_ids]
     raise InvalidEvent(f"unsupported event detail-type {str(kind)[:100]!r}; expected one of {sorted(TRIGGER_TYPE)}",
                        field="detail-type")
 

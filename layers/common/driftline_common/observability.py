@@ -1,12 +1,15 @@
 """Powertools logger, tracer and metrics shared by every function (namespace ``Driftline``), and the boundary
 every state-machine handler returns through.
 
-The service name comes from ``POWERTOOLS_SERVICE_NAME`` (set per function by the template).
+The service name comes from ``POWERTOOLS_SERVICE_NAME`` (set per function by the template), read at every
+invocation (:class:`ServiceLogger`), not only when the module is first imported: where several functions share
+one process (the offline runtime) each log line still names the function that wrote it.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,7 +19,22 @@ from aws_lambda_powertools.metrics import MetricUnit
 from driftline_common.errors import DriftlineError, InternalError
 from driftline_common.numbers import metric_value, to_json
 
-logger = Logger()
+SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
+
+
+class ServiceLogger(Logger):
+    """Powertools' Logger whose ``service`` key is re-read from ``POWERTOOLS_SERVICE_NAME`` whenever the log
+    structure is reset (``inject_lambda_context`` does it on every invocation), as a context key: per thread,
+    so two functions logging at once in one process keep their own names."""
+
+    def structure_logs(self, append: bool = False, formatter_options: dict | None = None, **keys: Any) -> None:
+        super().structure_logs(append, formatter_options, **keys)
+        service = os.environ.get(SERVICE_ENV)
+        if service:
+            self.thread_safe_append_keys(service=service)
+
+
+logger = ServiceLogger()
 tracer = Tracer()
 metrics = Metrics(namespace="Driftline")
 

@@ -1,0 +1,1 @@
+"""report: the run report (``report.html`` + ``report.json``), written as the pipeline's last step."""
