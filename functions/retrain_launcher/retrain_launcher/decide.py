@@ -169,6 +169,7 @@ def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now:
         model_id, run_id,
         decision={k: v for k, v in summary.items() if k != "policy"},
         trainingJobName=training["TrainingJobName"] if training else None,
+        intervals=evaluation.get("intervals") or {},  # the bounds later windows pool with (policy.pooled_breaches)
     )
     detail = {"modelId": model_id, "runId": run_id, **{k: v for k, v in summary.items() if k != "data"}}
     publish(settings, "Retrain Decision", detail)
