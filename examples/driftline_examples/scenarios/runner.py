@@ -185,7 +185,23 @@ def _challenger(oracle: Oracle, sm: Any, d: int, day: Day, run: dict[str, Any], 
         challenger_oracle=_finite({m: values.get(m) for m in judged}),
         reasons=list(comparison.get("reasons") or []),
         deployed=(run.get("deployment") or {}).get("status") == "InService",
+        candidates=_candidate_verdicts(comparison),
     )
+
+
+def _candidate_verdicts(comparison: dict[str, Any]) -> dict[str, list[str]]:
+    """Every compared candidate's verdicts, read from the comparison document (``resultUri``)."""
+    from driftline_common.s3io import get_bytes
+
+    uri = comparison.get("resultUri")
+    if not isinstance(uri, str):
+        return {}
+    try:
+        doc = json.loads(get_bytes(uri))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {str(k): [str(v) for v in c.get("verdicts") or []] for k, c in (doc.get("candidates") or {}).items()
+            if isinstance(c, dict)}
 
 
 def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
@@ -233,7 +249,10 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
                 changed = (after_uri, after_cfg.decision_threshold) != (serving_uri, cfg.decision_threshold)
                 comparison = run.get("comparison") or {}
                 if comparison:  # a retrain, or any other remedy the pipeline compared with the champion
-                    day.challenger = _challenger(oracle, sm, d, day, run, comparison, window_breaches or [primary],
+                    # judged: what the comparison had to improve (the decision's breached metrics, pooled
+                    # breaches included), else the window's breaches, else the primary metric
+                    judged = [str(m) for m in comparison.get("breachedMetrics") or []] or window_breaches or [primary]
+                    day.challenger = _challenger(oracle, sm, d, day, run, comparison, judged,
                                                  after=(after_uri, after_cfg) if changed else None, cfg=cfg)
                 serving_uri, cfg = after_uri, after_cfg
                 if r.error:

@@ -50,6 +50,8 @@ class Challenger:
     challenger_oracle: dict[str, float]
     reasons: list[str] = field(default_factory=list)
     deployed: bool = False
+    #: every candidate's verdicts from the comparison document (``retrained``, ``recalibrated``)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
