@@ -1,7 +1,8 @@
 """The deployer's ``recalibrate`` action: deploy a recalibration remedy as a new model version, no new endpoint.
 
 A recalibration keeps the champion's SageMaker model, endpoint config and endpoint; only its decision threshold
-changes. The new version is recorded as the champion (``kind: "recalibration"``, ``decisionThreshold``), the old
+changes. The new version is recorded as the champion (``kind: "recalibration"``, ``decisionThreshold`` — or, for a
+multiclass model, ``classOffsets``: per-class score offsets the evaluator adds to the log scores), the old
 one becomes ``previousChampion`` (so the change can be reverted like any deployment), and the metric evaluator
 uses the champion's threshold for every threshold metric from the next run on. Idempotent under retries: a
 second call of the same run finds its own version already recorded and returns it.
@@ -29,9 +30,24 @@ def _result(champion: Mapping[str, Any], endpoint: str) -> dict[str, Any]:
         "status": "InService", "kind": KIND, "endpointName": endpoint, "modelName": champion.get("modelName"),
         "endpointConfigName": champion.get("endpointConfigName"), "previousEndpointConfigName": None,
         "version": champion.get("version"), "decisionThreshold": champion.get("decisionThreshold"),
-        "previousDecisionThreshold": champion.get("previousDecisionThreshold"), "strategy": "threshold",
+        "previousDecisionThreshold": champion.get("previousDecisionThreshold"),
+        **({"classOffsets": champion["classOffsets"], "previousClassOffsets": champion.get("previousClassOffsets")}
+           if champion.get("classOffsets") is not None else {}),
+        "strategy": "classOffsets" if champion.get("classOffsets") is not None else "threshold",
         "reason": None,
     }
+
+
+def _offsets(comparison: Mapping[str, Any]) -> list[float] | None:
+    """``comparison.classOffsets`` (a multiclass recalibration), ``None`` when absent; a typed error if malformed."""
+    value = comparison.get("classOffsets")
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not 2 <= len(value) <= 1000
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)):
+        raise InvalidEvent("'comparison.classOffsets' must be a list of 2 to 1000 finite numbers",
+                           field="comparison.classOffsets")
+    return [float(v) for v in value]
 
 
 def recalibrate(event: Mapping[str, Any], settings: Settings, models: ModelStore, runs: RunStore,
@@ -43,10 +59,15 @@ def recalibrate(event: Mapping[str, Any], settings: Settings, models: ModelStore
     if not isinstance(model_id, str) or not model_id or not isinstance(run_id, str) or not run_id:
         raise InvalidEvent("'run.modelId' and 'run.runId' must be non-empty strings", field="run")
     threshold = comparison.get("decisionThreshold")
-    if not isinstance(threshold, int | float) or isinstance(threshold, bool) or not math.isfinite(threshold):
+    offsets = _offsets(comparison)
+    if offsets is None and (not isinstance(threshold, int | float) or isinstance(threshold, bool)
+                            or not math.isfinite(threshold)):
         raise InvalidEvent(f"'comparison.decisionThreshold' must be a finite number, got {threshold!r}",
                            field="comparison.decisionThreshold")
     cfg = models.get_config(model_id)
+    if offsets is not None and len(offsets) != len(cfg.labels or []):
+        raise InvalidEvent(f"'comparison.classOffsets' has {len(offsets)} values, the model has "
+                           f"{len(cfg.labels or [])} classes", field="comparison.classOffsets")
     state = models.get_state(model_id)
     current = state.get("champion") or {}
     if current.get("runId") == run_id and current.get("kind") == KIND:  # a retried call: already recorded
@@ -60,8 +81,11 @@ def recalibrate(event: Mapping[str, Any], settings: Settings, models: ModelStore
         "modelName": current.get("modelName"), "endpointConfigName": current.get("endpointConfigName"),
         "trainingJobName": current.get("trainingJobName"), "modelArtifacts": current.get("modelArtifacts"),
         "version": int(current.get("version") or 0) + 1, "runId": run_id, "kind": KIND,
-        "decisionThreshold": float(threshold),
+        "decisionThreshold": (float(threshold) if offsets is None and isinstance(threshold, int | float)
+                              else current.get("decisionThreshold")),
         "previousDecisionThreshold": current.get("decisionThreshold", cfg.decision_threshold),
+        **({"classOffsets": offsets, "previousClassOffsets": current.get("classOffsets")} if offsets is not None
+           else {}),
         "modelSince": current.get("modelSince") or current.get("since") or recorded_at, "since": recorded_at,
     }
     state["previousChampion"] = current
@@ -73,5 +97,6 @@ def recalibrate(event: Mapping[str, Any], settings: Settings, models: ModelStore
     publish(settings, "Model Deployed", {"modelId": model_id, "runId": run_id, **result})
     released = locks.release(retrain_lock_id(model_id), run_id) if locks else False
     logger.info("recalibrated", extra={"modelId": model_id, "version": champion["version"],
-                                       "decisionThreshold": champion["decisionThreshold"]})
+                                       "decisionThreshold": champion["decisionThreshold"],
+                                       "classOffsets": champion.get("classOffsets")})
     return {**result, "lockReleased": released}

@@ -291,9 +291,10 @@ def pooled_breaches(thresholds: Sequence[Mapping[str, Any]], windows: Sequence[M
 
 
 def wants_recalibration(problem_type: str, enabled: bool, breached: Sequence[str]) -> bool:
-    """A recalibrated threshold is worth trying: a binary classifier whose ranking held (ROC AUC did not breach)
-    while a metric that depends on the decision threshold did."""
-    return (problem_type == "binary" and enabled and "roc_auc" not in breached
+    """A recalibration is worth trying: a classifier whose ranking held (ROC AUC did not breach) while a metric
+    that depends on the decision rule did — a binary model gets a new decision threshold, a multiclass one
+    per-class score offsets (a prior correction)."""
+    return (problem_type in ("binary", "multiclass") and enabled and "roc_auc" not in breached
             and any(m in THRESHOLD_METRICS for m in breached))
 
 
