@@ -16,6 +16,9 @@ Exactness (binary and regression; multiclass models are never sharded):
 - ROC AUC and average precision come from a score histogram of :data:`SCORE_RESOLUTION` bins and differ from
   the exact values by at most ``sharding.rocAucErrorBound`` / ``sharding.averagePrecisionErrorBound``, both
   returned (see :class:`~driftline_metrics.partial.BinaryScoreState`);
+- window bounds (``intervals``): confusion-matrix metrics and ROC AUC from the merged counts; average precision,
+  log loss, Brier and the regression metrics from each shard's mergeable ``moments``
+  (:mod:`metric_evaluator.shard_bounds`), equal to the one-shot bounds up to float rounding;
 - counts: ``unlabelled`` and bad capture records add up; ``unmatched`` is the window's labels minus the
   labels the shards matched. A duplicate inference id in two different shards is not detected (within a shard
   it is, as in the one-shot path).
