@@ -95,6 +95,10 @@ def test_rejected_fixes() -> None:
         _day(3, 0.65, retrain=True, window_breaches=["accuracy"], challenger=promoted),
     ]
     assert score(days, ACC, retrain_windows=((0, 3),)).rejected_fixes == 1
+    # a breach found by pooling windows (the window's own bound did not breach) counts too
+    pooled = Challenger("job", False, ["accuracy"], {"accuracy": 0.65}, {"accuracy": 0.78}, breached=["accuracy"])
+    days.append(_day(4, 0.65, retrain=True, challenger=pooled))
+    assert score(days, ACC, retrain_windows=((0, 4),)).rejected_fixes == 2
 
 
 def test_verdicts() -> None:

@@ -145,7 +145,8 @@ def test_breached_metrics_and_when_a_recalibration_is_tried() -> None:
     assert not p.wants_recalibration("binary", True, ["accuracy", "roc_auc"])  # the ranking broke
     assert not p.wants_recalibration("binary", True, ["roc_auc"])
     assert not p.wants_recalibration("binary", False, ["accuracy"])
-    assert not p.wants_recalibration("multiclass", True, ["accuracy"])
+    assert p.wants_recalibration("multiclass", True, ["accuracy"])  # per-class score offsets
+    assert not p.wants_recalibration("regression", True, ["accuracy"])
     assert not p.wants_recalibration("binary", True, [])
 
 
@@ -246,7 +247,7 @@ def test_multiclass_and_regression_are_judged_on_their_breached_metrics() -> Non
              thresholds=[{"metric": "f1", "min": 0.8}, {"metric": "roc_auc", "min": 0.7}])
     labels = np.asarray(["a", "b", "c"])[y]
     res = compare_models(mc, labels, proba(0.5), proba(2.0), breached=["f1"],
-                         recalibration_threshold=0.3)  # ignored: recalibration is binary only
+                         recalibration_threshold=0.3)  # ignored: a decision threshold is binary only
     assert res["reasons"] == ["IMPROVED:f1", "NON_INFERIOR:roc_auc", "CHALLENGER_BETTER"]
     assert "recalibrated" not in res["candidates"]
     assert res["metrics"]["f1"]["method"] == "joint_multinomial_bootstrap"

@@ -109,13 +109,16 @@ class Oracle:
             self._samples = {d: self.scenario.oracle(d)}  # one day at a time is all the runner needs
         return self._samples[d]
 
-    def metrics(self, uri: str, d: int, cfg: Any) -> dict[str, float]:
-        """Every metric the evaluator computes, of model ``uri`` on day ``d``'s oracle, under config ``cfg``."""
+    def metrics(self, uri: str, d: int, cfg: Any, offsets: list[float] | None = None) -> dict[str, float]:
+        """Every metric the evaluator computes, of model ``uri`` on day ``d``'s oracle, under config ``cfg`` (and a
+        multiclass champion's recalibration ``offsets``, applied as the evaluator applies them)."""
         from metric_evaluator.evaluate import compute_metrics
-        from metric_evaluator.problem import prepare
+        from metric_evaluator.problem import apply_class_offsets, prepare
 
         X, y = self.sample(d)
         scores = np.asarray(self.module.predict_fn(X, self.model(uri)), dtype=np.float64)
+        if cfg.problem_type == "multiclass":
+            scores = apply_class_offsets(scores, offsets)
         y_true = np.asarray([self.scenario.label_text(v) for v in y])
         p = prepare(cfg, y_true, scores, np.full(len(y_true), "", dtype=str))
         values = compute_metrics(p)["metrics"]
@@ -152,18 +155,29 @@ def _config_now(ex: Any) -> Any:
     return cfg
 
 
-def _version(versions: dict[tuple[str, float], str], uri: str, threshold: float) -> str:
-    """``v1``, ``v2``... per model artifact; ``@<threshold>`` when a model serves under another threshold."""
-    if (uri, threshold) not in versions:
-        same_model = [v for (u, _), v in versions.items() if u == uri]
-        number = len({u for u, _ in versions}) + (0 if same_model else 1)
+def _offsets_now(ex: Any) -> list[float] | None:
+    """The per-class score offsets recorded on a multiclass champion (a recalibration), if any."""
+    from metric_evaluator.compare import champion_class_offsets
+
+    return champion_class_offsets(ex.models().get_state(ex.model_id))
+
+
+def _version(versions: dict[tuple[str, float, tuple[float, ...]], str], uri: str, threshold: float,
+             offsets: list[float] | None = None) -> str:
+    """``v1``, ``v2``... per model artifact; ``@<threshold>`` when a model serves under another threshold,
+    ``@b[...]`` under per-class score offsets."""
+    key = (uri, threshold, tuple(offsets or ()))
+    if key not in versions:
+        same_model = [v for (u, _, _), v in versions.items() if u == uri]
+        number = len({u for u, _, _ in versions}) + (0 if same_model else 1)
         base = same_model[0].split("@")[0] if same_model else f"v{number}"
-        versions[(uri, threshold)] = base if not same_model else f"{base}@{threshold:g}"
-    return versions[(uri, threshold)]
+        rule = f"b[{','.join(f'{b:.2f}' for b in offsets)}]" if offsets else f"{threshold:g}"
+        versions[key] = base if not same_model else f"{base}@{rule}"
+    return versions[key]
 
 
 def _challenger(oracle: Oracle, sm: Any, d: int, day: Day, run: dict[str, Any], comparison: dict[str, Any],
-                judged: list[str], *, after: tuple[str, Any] | None, cfg: Any) -> Challenger:
+                judged: list[str], *, after: tuple[str, Any, list[float] | None] | None, cfg: Any) -> Challenger:
     """The challenger of a retrain day on the day's oracle.
 
     A promotion is judged by what serves after it (a retrained model, or the same model under a recalibrated
@@ -173,7 +187,7 @@ def _challenger(oracle: Oracle, sm: Any, d: int, day: Day, run: dict[str, Any], 
     training = run.get("training") or {}
     values: dict[str, float] = {}
     if after is not None:
-        values = oracle.metrics(after[0], d, after[1])
+        values = oracle.metrics(after[0], d, after[1], after[2])
     elif training.get("jobName"):
         job = sm.describe_training_job(TrainingJobName=training["jobName"])
         uri = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
@@ -185,7 +199,24 @@ def _challenger(oracle: Oracle, sm: Any, d: int, day: Day, run: dict[str, Any], 
         challenger_oracle=_finite({m: values.get(m) for m in judged}),
         reasons=list(comparison.get("reasons") or []),
         deployed=(run.get("deployment") or {}).get("status") == "InService",
+        candidates=_candidate_verdicts(comparison),
+        breached=[str(m) for m in comparison.get("breachedMetrics") or []],
     )
+
+
+def _candidate_verdicts(comparison: dict[str, Any]) -> dict[str, list[str]]:
+    """Every compared candidate's verdicts, read from the comparison document (``resultUri``)."""
+    from driftline_common.s3io import get_bytes
+
+    uri = comparison.get("resultUri")
+    if not isinstance(uri, str):
+        return {}
+    try:
+        doc = json.loads(get_bytes(uri))
+    except (FileNotFoundError, ValueError):
+        return {}
+    return {str(k): [str(v) for v in c.get("verdicts") or []] for k, c in (doc.get("candidates") or {}).items()
+            if isinstance(c, dict)}
 
 
 def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
@@ -207,11 +238,11 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
         primary = ex.config["promotion"]["metric"]
         oracle = Oracle(scenario, ex.get)
         sm = stack.client("sagemaker")
-        versions: dict[tuple[str, float], str] = {}
-        serving_uri, cfg = _serving_model(ex), _config_now(ex)
+        versions: dict[tuple[str, float, tuple[float, ...]], str] = {}
+        serving_uri, cfg, offsets = _serving_model(ex), _config_now(ex), _offsets_now(ex)
         try:
             for d in range(scenario.days):
-                serving = _version(versions, serving_uri, cfg.decision_threshold)
+                serving = _version(versions, serving_uri, cfg.decision_threshold, offsets)
                 if d:
                     ex.send_traffic(d)
                     ex.write_ground_truth(d)
@@ -220,7 +251,7 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
                 decision = output.get("decision") or run.get("decision") or {}
                 window_breaches = [b["metric"] for b in run.get("breaches") or [] if isinstance(b, dict)]
                 day = Day(
-                    day=d, serving=serving, oracle=_finite(oracle.metrics(serving_uri, d, cfg)),
+                    day=d, serving=serving, oracle=_finite(oracle.metrics(serving_uri, d, cfg, offsets)),
                     window=_finite(output.get("metrics") or run.get("metrics") or {}),
                     window_breaches=window_breaches,
                     drift=bool((output.get("drift") or run.get("drift") or {}).get("detected")),
@@ -229,13 +260,17 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
                 )
                 day.oracle_breaches = breaches(day.oracle, thresholds)
                 # what serves from now on: a new model, or the same one with a new decision threshold
-                after_uri, after_cfg = _serving_model(ex), _config_now(ex)
-                changed = (after_uri, after_cfg.decision_threshold) != (serving_uri, cfg.decision_threshold)
+                after_uri, after_cfg, after_offsets = _serving_model(ex), _config_now(ex), _offsets_now(ex)
+                changed = ((after_uri, after_cfg.decision_threshold, after_offsets)
+                           != (serving_uri, cfg.decision_threshold, offsets))
                 comparison = run.get("comparison") or {}
                 if comparison:  # a retrain, or any other remedy the pipeline compared with the champion
-                    day.challenger = _challenger(oracle, sm, d, day, run, comparison, window_breaches or [primary],
-                                                 after=(after_uri, after_cfg) if changed else None, cfg=cfg)
-                serving_uri, cfg = after_uri, after_cfg
+                    # judged: what the comparison had to improve (the decision's breached metrics, pooled
+                    # breaches included), else the window's breaches, else the primary metric
+                    judged = [str(m) for m in comparison.get("breachedMetrics") or []] or window_breaches or [primary]
+                    after = (after_uri, after_cfg, after_offsets) if changed else None
+                    day.challenger = _challenger(oracle, sm, d, day, run, comparison, judged, after=after, cfg=cfg)
+                serving_uri, cfg, offsets = after_uri, after_cfg, after_offsets
                 if r.error:
                     errors.append(f"day {d}: {r.status}: {r.error}")
                 days.append(day)

@@ -50,6 +50,10 @@ class Challenger:
     challenger_oracle: dict[str, float]
     reasons: list[str] = field(default_factory=list)
     deployed: bool = False
+    #: every candidate's verdicts from the comparison document (``retrained``, ``recalibrated``)
+    candidates: dict[str, list[str]] = field(default_factory=dict)
+    #: the metrics the decision found breached (the window's breaches and pooled ones: ``breachedMetrics``)
+    breached: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -198,7 +202,8 @@ def score(days: Sequence[Day], thresholds: Sequence[Mapping[str, Any]], *,
         false_retrain_days=false,
         promotions=sum(1 for _, c in challengers if c.promoted),
         real_promotions=sum(1 for _, c in challengers if c.promoted and is_real_improvement(c)),
-        rejected_fixes=sum(1 for d, c in challengers if is_rejected_fix(c, d.window_breaches, thresholds)),
+        rejected_fixes=sum(1 for d, c in challengers
+                           if is_rejected_fix(c, [*d.window_breaches, *c.breached], thresholds)),
         days_below=sum(1 for d in days if oracle_breaches(d, thresholds)),
         failed_runs=sum(1 for d in days if d.status != "SUCCEEDED"),
     )

@@ -35,6 +35,7 @@ from metric_evaluator.problem import (
     BOOTSTRAP_SEED,
     Problem,
     _class_index,
+    apply_class_offsets,
     prepare,
 )
 
@@ -210,13 +211,16 @@ def compare_models(
     cfg: ModelConfig, y_true: np.ndarray, champion_scores: np.ndarray, challenger_scores: np.ndarray,
     *, breached: list[str] | None = None, champion_threshold: float | None = None,
     recalibration_threshold: float | None = None, resamples: int | None = None, seed: int = BOOTSTRAP_SEED,
+    champion_offsets: list[float] | None = None, recalibration_offsets: list[float] | None = None,
 ) -> dict[str, Any]:
     """Score the champion, the retrained challenger and (binary, when given) the champion with a recalibrated
     decision threshold on the same rows; apply the promotion rule to each; choose the remedy.
 
     ``breached``: the metrics that breached (from the decision); ``champion_threshold``: the champion's current
     decision threshold (its recalibrated one, else the config's); ``recalibration_threshold``: the candidate
-    threshold fitted on earlier labelled windows (never on these rows).
+    threshold fitted on earlier labelled windows (never on these rows). Multiclass: ``champion_offsets`` the
+    champion's current per-class score offsets, ``recalibration_offsets`` the candidate ones (absolute: applied to
+    the champion's captured scores, :func:`~metric_evaluator.problem.apply_class_offsets`).
     """
     promo = cfg.promotion
     must, others = promotion_metrics(cfg, breached)
@@ -237,6 +241,9 @@ def compare_models(
         update={"decision_threshold": champion_threshold})
     y_index = None if cfg.problem_type == "regression" else _class_index(
         np.asarray(y_true), [norm_label(lab) for lab in cfg.labels or []])
+    raw_champion = champion_scores
+    if cfg.problem_type == "multiclass":
+        champion_scores = apply_class_offsets(champion_scores, champion_offsets)
     pc = prepare(champ_cfg, y_true, champion_scores, blank, y_index=y_index)
     pn = prepare(cfg, y_true, challenger_scores, blank, y_index=y_index)
     if pc.scores is None or pn.scores is None:
@@ -253,6 +260,13 @@ def compare_models(
             **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed),
             "decisionThreshold": recalibration_threshold,
             "championThreshold": champ_cfg.decision_threshold,
+        }
+    if recalibration_offsets is not None and pc.kind == "multiclass":
+        pr = prepare(cfg, y_true, apply_class_offsets(raw_champion, recalibration_offsets), blank, y_index=y_index)
+        problems["recalibrated"] = pr
+        candidates["recalibrated"] = {
+            **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed),
+            "classOffsets": list(recalibration_offsets), "championClassOffsets": champion_offsets,
         }
     too_few = n < promo.min_samples
     winner = None if too_few else _choose(candidates, must)
@@ -275,7 +289,9 @@ def compare_models(
                                                               "recalibrated": "recalibration"}.get(winner or ""),
            "champion": test["champion"], "challenger": test["candidate"], "delta": test["delta"],
            "pairedTest": paired, "reasons": reasons, "candidates": candidates, "metrics": shown["tests"]}
-    if winner == "recalibrated":
+    if winner == "recalibrated" and pc.kind == "multiclass":
+        out["classOffsets"] = list(recalibration_offsets or [])
+    elif winner == "recalibrated":
         out["decisionThreshold"] = recalibration_threshold
     return out
 
@@ -303,6 +319,15 @@ def _challenger_uri(cfg: ModelConfig, training: dict[str, Any]) -> S3Uri:
     return base.child(str(training["jobName"]), "output", "output.tar.gz")
 
 
+def champion_class_offsets(state: dict[str, Any]) -> list[float] | None:
+    """The per-class score offsets recorded with a multiclass champion (a recalibration), ``None`` when none."""
+    value = (state.get("champion") or {}).get("classOffsets")
+    if isinstance(value, list) and value and all(isinstance(v, int | float) and math.isfinite(float(v))
+                                                 for v in value):
+        return [float(v) for v in value]
+    return None
+
+
 def champion_decision_threshold(state: dict[str, Any]) -> float | None:
     """The decision threshold recorded with the champion (set by a recalibration), ``None`` when it has none."""
     value = (state.get("champion") or {}).get("decisionThreshold")
@@ -311,27 +336,29 @@ def champion_decision_threshold(state: dict[str, Any]) -> float | None:
     return None
 
 
-def _decision_inputs(decision: Any) -> tuple[list[str] | None, float | None]:
-    """``(breached metrics, recalibration threshold)`` from the decision the state machine passes (absent in a
-    comparison requested without one: the primary metric only, no recalibration)."""
+def _decision_inputs(decision: Any) -> tuple[list[str] | None, float | None, list[float] | None]:
+    """``(breached metrics, recalibration threshold, recalibration class offsets)`` from the decision the state
+    machine passes (absent in a comparison requested without one: the primary metric only, no recalibration)."""
     if not isinstance(decision, dict):
-        return None, None
+        return None, None, None
     breached = decision.get("breachedMetrics")
     breached = [str(m) for m in breached] if isinstance(breached, list) else None
     recal = decision.get("recalibration")
-    threshold = None
+    threshold, offsets = None, None
     if isinstance(recal, dict) and recal.get("status") == "FITTED" and isinstance(recal.get("threshold"), int | float):
         threshold = float(recal["threshold"])
-    return breached, threshold
+    if isinstance(recal, dict) and recal.get("status") == "FITTED":
+        offsets = champion_class_offsets({"champion": {"classOffsets": recal.get("classOffsets")}})
+    return breached, threshold, offsets
 
 
 def run_comparison(
     settings: Settings, cfg: ModelConfig, run: RunRef, evaluation: dict[str, Any], training: dict[str, Any],
-    *, decision: Any = None, champion_threshold: float | None = None,
+    *, decision: Any = None, champion_threshold: float | None = None, champion_offsets: list[float] | None = None,
 ) -> dict[str, Any]:
     """Champion vs challenger (and the recalibrated champion) on the same labelled rows; result to S3;
     ``Challenger Evaluated`` published."""
-    breached, recalibration_threshold = _decision_inputs(decision)
+    breached, recalibration_threshold, recalibration_offsets = _decision_inputs(decision)
     dataset_uri = str(evaluation["datasetUri"])
     dataset = champion_rows(settings, cfg, run, dataset_uri)
     tar_uri = _challenger_uri(cfg, training)
@@ -353,7 +380,8 @@ def run_comparison(
             f"{1 if champion.ndim == 1 else champion.shape[1]}: they cannot be compared", uri=str(tar_uri))
     keep = np.all(np.isfinite(champion.reshape(len(di), -1)), axis=1)
     doc = compare_models(cfg, dataset.y_true[di][keep], champion[keep], challenger[keep], breached=breached,
-                         champion_threshold=champion_threshold, recalibration_threshold=recalibration_threshold)
+                         champion_threshold=champion_threshold, recalibration_threshold=recalibration_threshold,
+                         champion_offsets=champion_offsets, recalibration_offsets=recalibration_offsets)
     doc.update(
         modelId=run.model_id, runId=run.run_id, requireApproval=bool(cfg.promotion.require_approval),
         alignment={"datasetRows": int(dataset.ids.size), "challengerRows": int(ids.size),
@@ -368,8 +396,9 @@ def run_comparison(
                                    "minImprovement", "sampleSize", "pairedTest", "reasons", "remedy",
                                    "breachedMetrics", "mustImprove", "mustNotRegress")}
     summary["verdicts"] = {m: t["verdict"] for m, t in doc["metrics"].items()}
-    if doc.get("decisionThreshold") is not None:
-        summary["decisionThreshold"] = doc["decisionThreshold"]
+    for key in ("decisionThreshold", "classOffsets"):
+        if doc.get(key) is not None:
+            summary[key] = doc[key]
     summary["resultUri"] = result_uri
     summary = sanitize(summary)
     publish(settings, "Challenger Evaluated", {"modelId": run.model_id, "runId": run.run_id, **summary,

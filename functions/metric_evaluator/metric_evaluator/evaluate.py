@@ -44,6 +44,7 @@ from metric_evaluator.problem import (
     Problem,
     _is_proba,
     _safe,
+    apply_class_offsets,
     downsample,
     prepare,
 )
@@ -214,8 +215,10 @@ def merged_bounds(cfg: ModelConfig, metrics: dict[str, float], details: dict[str
                                     cfg.retrain_policy.threshold_confidence, binary=cfg.problem_type == "binary")
 
 
-def evaluate_window(cfg: ModelConfig, window: LabelledWindow) -> dict[str, Any]:
-    """The full evaluation document of a joined window (JSON-safe apart from NaN)."""
+def evaluate_window(cfg: ModelConfig, window: LabelledWindow, *, class_offsets: list[float] | None = None
+                    ) -> dict[str, Any]:
+    """The full evaluation document of a joined window (JSON-safe apart from NaN); ``class_offsets``: a multiclass
+    champion's recalibration, applied to its scores (:func:`~metric_evaluator.problem.apply_class_offsets`)."""
     thresholds = [t.model_dump(mode="json", exclude_none=True) for t in cfg.thresholds]
     base: dict[str, Any] = {
         "sampleSize": window.size,
@@ -227,7 +230,8 @@ def evaluate_window(cfg: ModelConfig, window: LabelledWindow) -> dict[str, Any]:
     if window.size == 0:
         return {**base, "status": "insufficient_data", "metrics": {}, "details": {}, "undefined": {},
                 "breaches": [], "breached": False}
-    p = prepare(cfg, window.y_true, window.scores, window.predicted)
+    scores = apply_class_offsets(window.scores, class_offsets) if cfg.problem_type == "multiclass" else window.scores
+    p = prepare(cfg, window.y_true, scores, window.predicted)
     res = compute_metrics(p)
     bounds = metric_bounds(cfg, p, res["metrics"])
     breaches = check_thresholds(cfg, res["metrics"], bounds)
@@ -271,11 +275,12 @@ def emit_metrics(model_id: str, summary: dict[str, Any]) -> None:
         add_metric(name, value)  # through the CloudWatch number boundary: NaN/inf/out-of-range not emitted
 
 
-def run_evaluation(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:
+def run_evaluation(settings: Settings, cfg: ModelConfig, run: RunRef, *, class_offsets: list[float] | None = None
+                   ) -> dict[str, Any]:
     """Read and join the window, evaluate, write the result and the dataset to S3; the compact summary."""
     prefix = run.prefix(settings.bucket)
     window = read_labelled_window(cfg, run.start, run.end, cache=prefix.child("window"))
-    doc = evaluate_window(cfg, window)
+    doc = evaluate_window(cfg, window, class_offsets=class_offsets)
     dataset_uri = write_dataset(str(prefix.child("dataset.csv")), cfg, window)
     doc.update(modelId=run.model_id, runId=run.run_id, problemType=cfg.problem_type,
                window={"start": iso(run.start), "end": iso(run.end)}, datasetUri=dataset_uri)

@@ -17,7 +17,7 @@ from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
 
-from metric_evaluator.compare import champion_decision_threshold, run_comparison
+from metric_evaluator.compare import champion_class_offsets, champion_decision_threshold, run_comparison
 from metric_evaluator.evaluate import run_evaluation
 from metric_evaluator.shards import run_evaluate_shard, run_reduce
 
@@ -36,14 +36,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     store = ModelStore(settings)
     cfg = store.get_config(run.model_id)
     # the champion's decision threshold (a recalibration changes it without a new endpoint) for threshold metrics
-    champion_threshold = champion_decision_threshold(store.get_state(run.model_id))
+    state = store.get_state(run.model_id)
+    champion_threshold = champion_decision_threshold(state)
+    offsets = champion_class_offsets(state)  # a multiclass recalibration's per-class score offsets
     if action == "compare":
         return run_comparison(settings, cfg, run, event["evaluation"], event["training"],
-                              decision=event.get("decision"), champion_threshold=champion_threshold)
+                              decision=event.get("decision"), champion_threshold=champion_threshold,
+                              champion_offsets=offsets)
     if champion_threshold is not None:
         cfg = cfg.model_copy(update={"decision_threshold": champion_threshold})
     if action == "evaluate":
-        return run_evaluation(settings, cfg, run)
+        return run_evaluation(settings, cfg, run, class_offsets=offsets)
     if action == "evaluate_shard":
         return run_evaluate_shard(settings, cfg, run, event.get("items"))
     if action == "reduce":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,6 +111,22 @@ def prepare(cfg: ModelConfig, y_true: np.ndarray, scores: np.ndarray, predicted:
         return Problem("multiclass", y_idx, s, np.argmax(s, axis=1), labels, notes)
     notes["scores"] = "no per-class scores captured: roc_auc and log_loss undefined, predicted labels used"
     return Problem("multiclass", y_idx, None, _class_index(np.asarray(predicted), labels), labels, notes)
+
+
+def apply_class_offsets(scores: Any, offsets: Sequence[float] | None) -> Any:
+    """Per-class scores under a multiclass recalibration: ``softmax(log(score) + offset)`` per row (a prior
+    correction ``p'(k|x) ~ p(k|x) exp(b_k)``; the arg max, and so every threshold metric, moves with it). Scores
+    that are not an ``(n, k)`` probability table with ``k == len(offsets)`` are returned unchanged."""
+    if not offsets:
+        return scores
+    s = np.asarray(scores, dtype=np.float64)
+    b = np.asarray(offsets, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] != b.size or not s.size or not np.all(np.isfinite(s)) or not _is_proba(s):
+        return scores
+    z = np.log(np.clip(s, 1e-300, 1.0)) + b
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _is_proba(s: np.ndarray) -> bool:

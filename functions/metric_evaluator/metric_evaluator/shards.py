@@ -16,6 +16,9 @@ Exactness (binary and regression; multiclass models are never sharded):
 - ROC AUC and average precision come from a score histogram of :data:`SCORE_RESOLUTION` bins and differ from
   the exact values by at most ``sharding.rocAucErrorBound`` / ``sharding.averagePrecisionErrorBound``, both
   returned (see :class:`~driftline_metrics.partial.BinaryScoreState`);
+- window bounds (``intervals``): confusion-matrix metrics and ROC AUC from the merged counts; average precision,
+  log loss, Brier and the regression metrics from each shard's mergeable ``moments``
+  (:mod:`metric_evaluator.shard_bounds`), equal to the one-shot bounds up to float rounding;
 - counts: ``unlabelled`` and bad capture records add up; ``unmatched`` is the window's labels minus the
   labels the shards matched. A duplicate inference id in two different shards is not detected (within a shard
   it is, as in the one-shot path).
@@ -54,6 +57,7 @@ from driftline_metrics.partial import BinaryScoreState, ConfusionMatrixState, Re
 
 from metric_evaluator.evaluate import check_thresholds, emit_metrics, merged_bounds, summarize
 from metric_evaluator.problem import _class_index
+from metric_evaluator.shard_bounds import bounds_from_moments, shard_moments
 
 SHARD_SCHEMA = "driftline.evaluate-shard/v1"
 #: bins of the score histogram (ROC AUC / average precision error shrinks like 1 / resolution)
@@ -88,6 +92,7 @@ def shard_states(cfg: ModelConfig, window: LabelledWindow, *, labels_in_window: 
         finite = bool(np.all(np.isfinite(y)) and np.all(np.isfinite(s)))
         doc["finite"] = finite
         doc["regression"] = RegressionState().update(y, s).to_dict() if finite else None
+        doc["moments"] = shard_moments("regression", y, s)  # the merged window bounds (shard_bounds)
         return doc
     if cfg.problem_type != "binary":
         raise InvalidEvent("sharded evaluation supports binary and regression models only", field="run")
@@ -105,6 +110,7 @@ def shard_states(cfg: ModelConfig, window: LabelledWindow, *, labels_in_window: 
         doc["byScore"] = ConfusionMatrixState(labels=[0, 1]).update(y, y_pred).to_dict()
     if proba:
         doc["scores"] = BinaryScoreState(resolution=SCORE_RESOLUTION).update(y, s).to_dict()
+        doc["moments"] = shard_moments("binary", y, s)
     return doc
 
 
@@ -223,6 +229,10 @@ def merge_shards(cfg: ModelConfig, shards: list[dict[str, Any]]) -> dict[str, An
                 "sharded evaluation ranks scores on a [0, 1] histogram: scores outside [0, 1] are not ranked")
             notes["log_loss"] = notes["brier"] = "scores are not probabilities in [0, 1]"
     bounds = merged_bounds(cfg, m, details)
+    n_pos = details["classCounts"][1] if cfg.problem_type == "binary" else None
+    for name, b in bounds_from_moments([t.metric for t in cfg.thresholds], m, shards,
+                                       cfg.retrain_policy.threshold_confidence, n_pos=n_pos).items():
+        bounds.setdefault(name, b)
     breaches = check_thresholds(cfg, m, bounds)
     return {**base, "status": "ok", "metrics": m, "details": details, "undefined": notes, "breaches": breaches,
             "breached": bool(breaches), "intervals": bounds}

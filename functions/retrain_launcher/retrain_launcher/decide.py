@@ -27,7 +27,7 @@ from retrain_launcher.common import (
     lock_id,
 )
 from retrain_launcher.recalibration import binary_rows as recalibration_rows
-from retrain_launcher.recalibration import fit_threshold
+from retrain_launcher.recalibration import fit_class_offsets, fit_threshold, multiclass_rows
 from retrain_launcher.training import build_training_request, evaluation_csv, training_csv
 
 
@@ -171,6 +171,7 @@ def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now:
         model_id, run_id,
         decision={k: v for k, v in summary.items() if k != "policy"},
         trainingJobName=training["TrainingJobName"] if training else None,
+        intervals=evaluation.get("intervals") or {},  # the bounds later windows pool with (policy.pooled_breaches)
     )
     detail = {"modelId": model_id, "runId": run_id, **{k: v for k, v in summary.items() if k != "data"}}
     publish(settings, "Retrain Decision", detail)
@@ -196,6 +197,8 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
     allowed = set(_training_sources(history, run_id=run_id, start=start, days=cfg.retrain_policy.training_window_days,
                                     since=since))
     texts = [text for uri, text in read[0] if uri in allowed]
+    if cfg.problem_type == "multiclass":
+        return _fit_multiclass(cfg, champion, texts)
     try:
         y, scores = recalibration_rows(cfg, texts)
     except ValueError as exc:
@@ -206,3 +209,18 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
         return {"status": "NOT_FITTED", "reason": "too few labelled rows scored by the champion before the window",
                 "rows": int(y.size), "previousThreshold": current}
     return {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
+
+
+def _fit_multiclass(cfg: ModelConfig, champion: Mapping[str, Any], texts: list[str]) -> dict[str, Any]:
+    """The multiclass recalibration candidate: per-class score offsets fitted on the champion's earlier windows."""
+    previous = champion.get("classOffsets")
+    try:
+        y, scores = multiclass_rows(cfg, texts)
+    except ValueError as exc:
+        return {"status": "NOT_FITTED", "reason": f"unreadable labelled window: {exc}"[:300],
+                "previousClassOffsets": previous}
+    fit = fit_class_offsets(y, scores)
+    if fit is None:
+        return {"status": "NOT_FITTED", "reason": "too few labelled rows of every class scored by the champion "
+                "before the window", "rows": int(y.size), "previousClassOffsets": previous}
+    return {"status": "FITTED", **fit, "previousClassOffsets": previous, "windows": len(texts)}

@@ -8,7 +8,11 @@ Retrain only when a breach is real:
 * the signal is sustained: ``consecutiveBreaches`` windows in a row, the current one included, showed an
   enabled signal. Earlier windows come from the run history (each completed run records ``breached`` and
   ``driftDetected``); several runs over the same window count once (the newest), failed runs and runs
-  without an assessment are not windows and are skipped;
+  without an assessment are not windows and are skipped. A performance breach is also sustained by *pooled*
+  evidence (``pooledBreaches``, default on, see :func:`pooled_breaches`): the last ``consecutiveBreaches``
+  windows are each below a threshold by their point estimate and their inverse-variance pooled estimate is
+  below it at ``thresholdConfidence`` — two windows each moderately below are strong joint evidence even when
+  neither window's own bound is;
 * the window has at least ``minSamples`` labelled rows;
 * at least ``minNewLabels`` labelled rows arrived since the data of the last training (the sum of the
   sample sizes of the distinct windows that start at or after the model state's ``trainingDataEnd``,
@@ -32,9 +36,11 @@ run holds it, turns the decision into ``LOCK_HELD`` with :func:`with_lock_held`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from statistics import NormalDist
 from typing import Any
 
 from driftline_common.config import RetrainPolicy
@@ -200,11 +206,114 @@ def breached_metrics(evaluation: Mapping[str, Any]) -> list[str]:
     return out
 
 
+def _z(confidence: float) -> float:
+    return NormalDist().inv_cdf(confidence)
+
+
+def window_evidence(metrics: Mapping[str, Any] | None, intervals: Mapping[str, Any] | None,
+                    breaches: Sequence[Any] | None = None) -> dict[str, dict[str, float]]:
+    """``{metric: {"value", "lower", "upper", "confidence"}}`` of a window: its metric values with the one-sided
+    bounds the evaluator reported (``intervals``; for a run recorded without them, the bounds its breaches
+    carry). Metrics without a finite value and bound are left out (they cannot be pooled)."""
+    raw: dict[str, Any] = dict(intervals or {})
+    for b in breaches or []:
+        if isinstance(b, Mapping) and isinstance(b.get("interval"), Mapping):
+            raw.setdefault(str(b.get("metric")), b["interval"])
+    out: dict[str, dict[str, float]] = {}
+    for metric, iv in raw.items():
+        value = (metrics or {}).get(metric)
+        if not isinstance(iv, Mapping) or not isinstance(value, int | float):
+            continue
+        try:
+            row = {"value": float(value), "lower": float(iv["lower"]), "upper": float(iv["upper"]),
+                   "confidence": float(iv["confidence"])}
+        except (KeyError, TypeError, ValueError):
+            continue
+        if all(math.isfinite(v) for v in row.values()) and 0.5 < row["confidence"] < 1:
+            out[metric] = row
+    return out
+
+
+def pooled_breaches(thresholds: Sequence[Mapping[str, Any]], windows: Sequence[Mapping[str, Mapping[str, float]]],
+                    confidence: float) -> list[dict[str, Any]]:
+    """The thresholds breached by the pooled evidence of ``windows`` (each a :func:`window_evidence`).
+
+    For a ``min`` threshold every window's point estimate must be below it, and the inverse-variance weighted
+    mean of the windows' values, with standard errors ``se_i = (upper_i - value_i) / z(confidence_i)`` read
+    off each window's own one-sided bound, must have its one-sided upper bound at ``confidence`` below it
+    (``max``: mirrored with the lower bounds). For a fixed set of windows this is a one-sided test at level
+    ``1 - confidence`` that the metric over those windows is on the wrong side of the threshold; requiring each
+    window's point estimate on the wrong side keeps one very bad window from carrying a healthy one.
+
+    Examples
+    --------
+    >>> w = {"accuracy": {"value": 0.81, "lower": 0.797, "upper": 0.823, "confidence": 0.9}}
+    >>> [b["metric"] for b in pooled_breaches([{"metric": "accuracy", "min": 0.825}], [w, w], 0.9)]
+    ['accuracy']
+    >>> pooled_breaches([{"metric": "accuracy", "min": 0.825}], [w], 0.9)  # one window: its own bound
+    []
+    """
+    if len(windows) < 2:
+        return []
+    z = _z(confidence)
+    out: list[dict[str, Any]] = []
+    for t in thresholds:
+        metric = t.get("metric")
+        lo, hi = t.get("min"), t.get("max")
+        if not isinstance(metric, str) or any(metric == b["metric"] for b in out):
+            continue
+        rows = [w[metric] for w in windows if metric in w]
+        if len(rows) < len(windows):
+            continue
+        for limit, side in ((lo, "min"), (hi, "max")):
+            if not isinstance(limit, int | float):
+                continue
+            values, weights = [], []
+            for r in rows:
+                bound = r["upper"] if side == "min" else r["lower"]
+                se = abs(bound - r["value"]) / _z(r["confidence"])
+                wrong = r["value"] < limit if side == "min" else r["value"] > limit
+                if not wrong or not se > 0:
+                    break
+                values.append(r["value"])
+                weights.append(1.0 / (se * se))
+            else:
+                total = sum(weights)
+                mean = sum(v * w for v, w in zip(values, weights, strict=True)) / total
+                se_pooled = math.sqrt(1.0 / total)
+                lower, upper = mean - z * se_pooled, mean + z * se_pooled
+                if (side == "min" and upper < limit) or (side == "max" and lower > limit):
+                    out.append({"metric": metric, side: float(limit), "value": mean, "windows": len(rows),
+                                "interval": {"method": "pooled", "confidence": confidence,
+                                             "lower": lower, "upper": upper}})
+                    break
+    return out
+
+
 def wants_recalibration(problem_type: str, enabled: bool, breached: Sequence[str]) -> bool:
-    """A recalibrated threshold is worth trying: a binary classifier whose ranking held (ROC AUC did not breach)
-    while a metric that depends on the decision threshold did."""
-    return (problem_type == "binary" and enabled and "roc_auc" not in breached
+    """A recalibration is worth trying: a classifier whose ranking held (ROC AUC did not breach) while a metric
+    that depends on the decision rule did — a binary model gets a new decision threshold, a multiclass one
+    per-class score offsets (a prior correction)."""
+    return (problem_type in ("binary", "multiclass") and enabled and "roc_auc" not in breached
             and any(m in THRESHOLD_METRICS for m in breached))
+
+
+def _in_config_order(evaluation: Mapping[str, Any], metrics: Sequence[str]) -> list[str]:
+    order = [t.get("metric") for t in evaluation.get("thresholds") or [] if isinstance(t, Mapping)]
+    unique = list(dict.fromkeys(metrics))
+    return sorted(unique, key=lambda m: order.index(m) if m in order else len(order))
+
+
+def _pooled(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]]
+            ) -> list[dict[str, Any]]:
+    """Pooled breaches of the current window and the ``consecutiveBreaches - 1`` assessed windows before it."""
+    k = policy.consecutive_breaches
+    if not policy.pooled_breaches or k < 2 or len(earlier) < k - 1:
+        return []
+    current = window_evidence(evaluation.get("metrics"), evaluation.get("intervals"), evaluation.get("breaches"))
+    windows = [current, *(window_evidence(r.get("metrics"), r.get("intervals"), r.get("breaches"))
+                          for r in earlier[:k - 1])]
+    return pooled_breaches(list(evaluation.get("thresholds") or []), windows, policy.threshold_confidence)
 
 
 def decide(
@@ -253,9 +362,15 @@ def decide(
     >>> d.retrain, d.reasons
     (True, ['PERFORMANCE_BREACH'])
     """
-    breached = bool(evaluation.get("breached"))
     drift_detected = bool(drift.get("detected"))
     details: dict[str, Any] = {"breachedMetrics": breached_metrics(evaluation)}
+    earlier = _assessed_windows(history, current_run_id=run_id, current_end=window_end)
+    pooled = _pooled(policy, evaluation, earlier)
+    if pooled:
+        details["pooledBreaches"] = pooled
+        details["breachedMetrics"] = _in_config_order(
+            evaluation, [*details["breachedMetrics"], *(b["metric"] for b in pooled)])
+    breached = bool(evaluation.get("breached")) or bool(pooled)
     acknowledged = False
     ack = state.get("driftAcknowledged") if isinstance(state.get("driftAcknowledged"), Mapping) else None
     if drift_detected and "drift" in policy.triggers and ack:
@@ -268,7 +383,6 @@ def decide(
 
     # the streak: the current window plus the consecutive earlier windows that showed an enabled signal
     # (drift in a window that ended before the drift was acknowledged sustains nothing)
-    earlier = _assessed_windows(history, current_run_id=run_id, current_end=window_end)
     streak = 0
     if signals:
         streak = 1
@@ -279,6 +393,8 @@ def decide(
             if not _signals(policy, bool(run.get("breached")), old_drift):
                 break
             streak += 1
+        if pooled and PERFORMANCE_BREACH in signals:
+            streak = max(streak, policy.consecutive_breaches)
 
     # labels since the data of the last training: distinct windows starting at/after the cut-off
     cutoff_raw = state.get("trainingDataEnd") or state.get("lastTrainedAt")

@@ -105,3 +105,64 @@ def binary_rows(cfg: ModelConfig, texts: Sequence[str]) -> tuple[np.ndarray, np.
     if not ys:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     return np.concatenate(ys), np.concatenate(ss)
+
+
+def multiclass_rows(cfg: ModelConfig, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(class index, (n, k) per-class scores)`` of the labelled dataset CSVs; rows whose label is not one of the
+    config's labels or whose scores are not finite are left out."""
+    labels = [norm_label(lab) for lab in cfg.labels or []]
+    index = {lab: i for i, lab in enumerate(labels)}
+    ys, ss = [], []
+    for text in texts:
+        ds = parse_dataset_csv(cfg, text)
+        sc = np.asarray(ds.scores, dtype=np.float64)
+        if sc.ndim != 2 or sc.shape[1] != len(labels):
+            continue
+        y = np.asarray([index.get(norm_label(v), -1) for v in ds.y_true.tolist()], dtype=np.int64)
+        ok = (y >= 0) & np.all(np.isfinite(sc), axis=1)
+        ys.append(y[ok])
+        ss.append(sc[ok])
+    if not ys:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, len(labels)))
+    return np.concatenate(ys), np.concatenate(ss)
+
+
+def fit_class_offsets(y: np.ndarray, scores: np.ndarray, *, max_iter: int = 50) -> dict[str, Any] | None:
+    """Per-class score offsets ``b`` (``b_0 = 0``) of a multiclass model: the maximum-likelihood fit of
+    ``p'(k|x) = softmax(log p(k|x) + b_k)`` on labelled rows (Newton on the ``k - 1`` free offsets; the
+    log-likelihood is concave in ``b``). Under a label-prior shift (``P(x|y)`` unchanged) the true correction is
+    ``b_k = log(pi'_k / pi_k) - log(pi'_0 / pi_0)`` (Saerens et al. 2002): this fit estimates it from the new
+    windows' labels, with the model's own calibration errors absorbed into the intercepts ("bias-corrected
+    calibration", Alexandari et al. 2020). ``None`` when the rows cannot support a fit (too few rows, a class
+    without ``MIN_PER_CLASS`` labelled rows, or scores that are not probabilities)."""
+    y = np.asarray(y, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2 or y.size < MIN_ROWS or s.shape[0] != y.size:
+        return None
+    k = s.shape[1]
+    counts = np.bincount(y, minlength=k)
+    if k < 2 or counts.size != k or counts.min() < MIN_PER_CLASS or np.any(s < 0) or np.any(s > 1):
+        return None
+    lp = np.log(np.clip(s, 1e-300, 1.0))
+    onehot = np.eye(k)[y]
+    b = np.zeros(k)
+    for _ in range(max_iter):
+        z = lp + b
+        z -= z.max(axis=1, keepdims=True)
+        q = np.exp(z)
+        q /= q.sum(axis=1, keepdims=True)
+        grad = (onehot - q).sum(axis=0)[1:]
+        hess = (np.diag(q.sum(axis=0)) - q.T @ q)[1:, 1:]  # minus the Hessian: positive definite
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            return None
+        b[1:] += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    if not np.all(np.isfinite(b)):
+        return None
+    before = float(np.mean(np.argmax(s, axis=1) == y))
+    after = float(np.mean(np.argmax(lp + b, axis=1) == y))
+    return {"classOffsets": [float(v) for v in b], "rows": int(y.size), "classCounts": counts.tolist(),
+            "fitted": {"accuracy": after}, "previous": {"accuracy": before}}

@@ -240,6 +240,9 @@ class RetrainPolicy(_Strict):
     #: re-triggers only for a feature not acknowledged or an effect size at least this factor times the
     #: acknowledged one
     drift_effect_factor: float = Field(1.5, alias="driftEffectFactor", ge=1)
+    #: a breach is also sustained when the last ``consecutiveBreaches`` windows are each below a threshold by
+    #: their point estimate and their pooled (inverse-variance) bound at ``thresholdConfidence`` is too
+    pooled_breaches: bool = Field(True, alias="pooledBreaches")
 
 
 class TrainingTemplate(_Strict):

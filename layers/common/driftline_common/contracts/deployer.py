@@ -56,9 +56,13 @@ class Reconcile(Contract):
 
 
 class Recalibration(Contract):
-    """The comparison's winning remedy: the champion with a new decision threshold."""
+    """The comparison's winning remedy: the champion with a new decision threshold (binary) or per-class score
+    offsets (multiclass); one of the two is required."""
 
-    decision_threshold: FiniteNumber = Field(alias="decisionThreshold")
+    decision_threshold: FiniteNumber | None = Field(None, alias="decisionThreshold")
+    class_offsets: list[FiniteNumber] | None = Field(
+        None, alias="classOffsets", min_length=2, max_length=1000,
+        description="a multiclass recalibration: per-class offsets added to the log scores")
 
 
 class Recalibrate(Contract):
