@@ -117,7 +117,7 @@ def main() -> None:
     import json
 
     from driftline_common.config import parse_config
-    from metric_evaluator.logic import compare_models
+    from metric_evaluator.compare import compare_models
 
     cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()))
     labels = y.astype(str)

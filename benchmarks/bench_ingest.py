@@ -197,7 +197,7 @@ def case(method: str, shape: str, rows: int) -> dict[str, Any]:
             if kind == "capture":
                 capture_seconds = time.perf_counter() - t0
     elif method in ("evaluate", "old"):
-        from metric_evaluator.logic import evaluate_window
+        from metric_evaluator.evaluate import evaluate_window
 
         mod: Any = ds if method == "evaluate" else ref
         window = mod.read_labelled_window(cfg, start, end)

@@ -136,7 +136,7 @@ def _comparison_curves(ex: Example, run: dict[str, Any]) -> dict[str, Any]:
     """Champion and challenger curves on the rows they were compared on (dataset CSV + job output)."""
     from driftline_common.config import parse_config
     from driftline_common.datasets import parse_dataset_csv
-    from metric_evaluator.logic import read_challenger_predictions
+    from metric_evaluator.compare import read_challenger_predictions
 
     training = run.get("training") or {}
     dataset_uri = run.get("datasetUri")

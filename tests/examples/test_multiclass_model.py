@@ -62,7 +62,7 @@ def test_script_mode_job_and_evaluation_predictions(tmp_path: Path) -> None:
     assert model["classes"] == 3
     text = (tmp_path / "out" / "data" / "evaluation_predictions.csv").read_text()
     assert text.splitlines()[0] == "inference_id,score_0,score_1,score_2"
-    from metric_evaluator.logic import read_challenger_predictions
+    from metric_evaluator.compare import read_challenger_predictions
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:

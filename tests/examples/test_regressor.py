@@ -74,7 +74,7 @@ def test_script_mode_job_writes_model_metrics_and_evaluation_predictions(tmp_pat
     import io
     import tarfile
 
-    from metric_evaluator.logic import read_challenger_predictions
+    from metric_evaluator.compare import read_challenger_predictions
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:

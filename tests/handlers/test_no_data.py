@@ -13,8 +13,8 @@ import pytest
 from driftline_common.config import parse_config
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore, RunStore
+from retrain_launcher.complete import window_is_empty
 from retrain_launcher.handler import lambda_handler
-from retrain_launcher.logic import window_is_empty
 
 from tests.conftest import REGION, load_event
 from tests.handlers._support import Context, bus_recorder, drain

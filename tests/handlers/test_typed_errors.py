@@ -23,8 +23,8 @@ def _boom(*_args: Any, **_kwargs: Any) -> Any:
 
 # (handler module, attribute replaced by a function that raises, canonical event)
 CASES = [
-    ("retrain_launcher.handler", "retrain_launcher.logic.start_run", "retrain_launcher_start_run.json"),
-    ("retrain_launcher.handler", "retrain_launcher.logic.complete", "retrain_launcher_complete.json"),
+    ("retrain_launcher.handler", "retrain_launcher.start.start_run", "retrain_launcher_start_run.json"),
+    ("retrain_launcher.handler", "retrain_launcher.complete.complete", "retrain_launcher_complete.json"),
     ("deployer.handler", "deployer.logic.deploy", "deployer_deploy.json"),
     ("deployer.handler", "deployer.logic.status", "deployer_status.json"),
     ("metric_evaluator.handler", "metric_evaluator.handler.run_evaluation", "metric_evaluator_evaluate.json"),

@@ -12,7 +12,7 @@ import pytest
 from driftline_common.config import RetrainPolicy, parse_config
 from driftline_common.errors import InvalidModelConfig
 from metric_evaluator import stats
-from metric_evaluator.logic import compare_models
+from metric_evaluator.compare import compare_models
 from retrain_launcher import policy as p
 from retrain_launcher.recalibration import fit_threshold
 from sklearn.metrics import accuracy_score, f1_score

@@ -12,14 +12,9 @@ import numpy as np
 import pytest
 from driftline_common.config import parse_config
 from driftline_common.datasets import LabelledWindow
-from metric_evaluator.logic import (
-    check_thresholds,
-    compare_models,
-    downsample,
-    evaluate_window,
-    mcnemar,
-    read_challenger_predictions,
-)
+from metric_evaluator.compare import compare_models, mcnemar, read_challenger_predictions
+from metric_evaluator.evaluate import check_thresholds, evaluate_window
+from metric_evaluator.problem import downsample
 from sklearn import metrics as skm
 
 from tests.conftest import ROOT

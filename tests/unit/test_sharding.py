@@ -12,7 +12,7 @@ import pytest
 from driftline_common.config import parse_config
 from driftline_common.datasets import LabelledWindow, capture_keys_in_window
 from driftline_common.store import parse_iso
-from metric_evaluator.logic import evaluate_window
+from metric_evaluator.evaluate import evaluate_window
 from metric_evaluator.shards import merge_shards, shard_states
 
 from tests.conftest import ROOT

@@ -18,7 +18,7 @@ from driftline_common.aws import reset_clients
 from driftline_common.config import parse_config
 from driftline_common.errors import ConfigurationError
 from driftline_common.s3io import S3Uri
-from metric_evaluator.logic import evaluate_window
+from metric_evaluator.evaluate import evaluate_window
 from moto import mock_aws
 
 from tests.conftest import ROOT

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from driftline_examples import traffic
 from driftline_examples.classifier import inference
-from metric_evaluator.logic import compare_models
+from metric_evaluator.compare import compare_models
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from .conftest import CHAMPION_MODEL, ENDPOINT, MODEL_ID, ROWS_PER_DAY, Workflow, champion_assets, model_config

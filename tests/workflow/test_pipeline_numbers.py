@@ -150,19 +150,19 @@ def _points() -> list[tuple[str, str, str]]:
         ("complete", "ModelStore", "record_champion"),
         ("complete", "ModelStore", "put_state"),
         ("complete", "RunStore", "update"),
-        ("complete", "retrain_launcher.logic", "publish"),
+        ("complete", "retrain_launcher.complete", "publish"),
         ("complete", "LockStore", "release"),
     ]
 
 
 def _resolve(action: str, owner: str) -> tuple[tuple[Any, str], Any]:
     import deployer.logic
-    import retrain_launcher.logic
+    import retrain_launcher.complete
     from driftline_common import store
 
-    actions = {"status": (deployer.logic, "status"), "complete": (retrain_launcher.logic, "complete")}
+    actions = {"status": (deployer.logic, "status"), "complete": (retrain_launcher.complete, "complete")}
     owners = {"ModelStore": store.ModelStore, "RunStore": store.RunStore, "LockStore": store.LockStore,
-              "deployer.logic": deployer.logic, "retrain_launcher.logic": retrain_launcher.logic}
+              "deployer.logic": deployer.logic, "retrain_launcher.complete": retrain_launcher.complete}
     return actions[action], owners[owner]
 
 

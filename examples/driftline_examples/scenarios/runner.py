@@ -111,7 +111,8 @@ class Oracle:
 
     def metrics(self, uri: str, d: int, cfg: Any) -> dict[str, float]:
         """Every metric the evaluator computes, of model ``uri`` on day ``d``'s oracle, under config ``cfg``."""
-        from metric_evaluator.logic import compute_metrics, prepare
+        from metric_evaluator.evaluate import compute_metrics
+        from metric_evaluator.problem import prepare
 
         X, y = self.sample(d)
         scores = np.asarray(self.module.predict_fn(X, self.model(uri)), dtype=np.float64)

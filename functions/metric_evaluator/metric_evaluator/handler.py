@@ -15,7 +15,8 @@ from driftline_common.runs import parse_action, parse_run, require_obj, require_
 from driftline_common.settings import get_settings
 from driftline_common.store import ModelStore
 
-from metric_evaluator.logic import champion_decision_threshold, run_comparison, run_evaluation
+from metric_evaluator.compare import champion_decision_threshold, run_comparison
+from metric_evaluator.evaluate import run_evaluation
 from metric_evaluator.shards import run_evaluate_shard, run_reduce
 
 ACTIONS = ("evaluate", "compare", "evaluate_shard", "reduce")

@@ -52,7 +52,8 @@ from driftline_common.store import iso
 from driftline_metrics.exceptions import UndefinedMetricWarning
 from driftline_metrics.partial import BinaryScoreState, ConfusionMatrixState, RegressionState, merge_states
 
-from metric_evaluator.logic import _class_index, check_thresholds, emit_metrics, merged_bounds, summarize
+from metric_evaluator.evaluate import check_thresholds, emit_metrics, merged_bounds, summarize
+from metric_evaluator.problem import _class_index
 
 SHARD_SCHEMA = "driftline.evaluate-shard/v1"
 #: bins of the score histogram (ROC AUC / average precision error shrinks like 1 / resolution)
@@ -149,7 +150,7 @@ def _counts(shards: list[dict[str, Any]], key: str) -> dict[str, int]:
 
 
 def merge_shards(cfg: ModelConfig, shards: list[dict[str, Any]]) -> dict[str, Any]:
-    """The evaluation document (as :func:`~metric_evaluator.logic.evaluate_window`) of merged shard documents."""
+    """The evaluation document (as :func:`~metric_evaluator.evaluate.evaluate_window`) of merged shard documents."""
     for d in shards:
         if not isinstance(d, dict) or d.get("schema") != SHARD_SCHEMA:
             raise DataFormatError(f"not an evaluation shard ({SHARD_SCHEMA})")

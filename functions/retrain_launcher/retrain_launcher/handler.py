@@ -11,16 +11,17 @@ from driftline_common.observability import logger, metrics, task_boundary, trace
 from driftline_common.runs import parse_action
 from driftline_common.settings import Settings, get_settings
 
-from retrain_launcher import logic
+from retrain_launcher import approval, complete, decide, fail, start
+from retrain_launcher.common import NO_DATA, Stores
 
-Action = Callable[[Mapping[str, Any], logic.Stores, Settings], dict[str, Any]]
+Action = Callable[[Mapping[str, Any], Stores, Settings], dict[str, Any]]
 
 ACTIONS: dict[str, Action] = {
-    "start_run": lambda e, s, _cfg: logic.start_run(e, s),
-    "decide": lambda e, s, cfg: logic.decide(e, s, cfg),
-    "request_approval": lambda e, s, cfg: logic.request_approval(e, s, cfg, topic_arn=cfg.alerts_topic_arn or None),
-    "complete": lambda e, s, cfg: logic.complete(e, s, cfg),
-    "fail": lambda e, s, _cfg: logic.fail(e, s),
+    "start_run": lambda e, s, _cfg: start.start_run(e, s),
+    "decide": lambda e, s, cfg: decide.decide(e, s, cfg),
+    "request_approval": lambda e, s, cfg: approval.request_approval(e, s, cfg, topic_arn=cfg.alerts_topic_arn or None),
+    "complete": lambda e, s, cfg: complete.complete(e, s, cfg),
+    "fail": lambda e, s, _cfg: fail.fail(e, s),
 }
 
 
@@ -32,7 +33,7 @@ def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, A
     ``EmptyWindowsAlarm`` watches.
     """
     if action == "complete":
-        empty = result.get("outcome") == logic.NO_DATA
+        empty = result.get("outcome") == NO_DATA
         metrics.add_dimension(name="modelId", value=str(result["modelId"]))
         metrics.add_metric(name="EmptyWindows", unit=MetricUnit.Count, value=int(empty))
         streak = int(result.get("emptyWindowStreak") or 0) if empty else 0
@@ -42,7 +43,7 @@ def record_metrics(action: str, event: Mapping[str, Any], result: Mapping[str, A
         return
     if action != "decide":
         return
-    metrics.add_dimension(name="modelId", value=str(event["run"]["modelId"]))  # validated by logic.decide
+    metrics.add_dimension(name="modelId", value=str(event["run"]["modelId"]))  # validated by decide.decide
     metrics.add_metric(name="RetrainDecisions", unit=MetricUnit.Count, value=1)
     if result.get("retrain"):
         with single_metric(name="Retrains", unit=MetricUnit.Count, value=1, namespace=metrics.namespace):
@@ -60,6 +61,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if isinstance(run, Mapping):
         logger.append_keys(modelId=run.get("modelId"), runId=run.get("runId"))
     logger.append_keys(action=action)
-    result = ACTIONS[action](event, logic.Stores.from_settings(settings), settings)
+    result = ACTIONS[action](event, Stores.from_settings(settings), settings)
     record_metrics(action, event, result)
     return result

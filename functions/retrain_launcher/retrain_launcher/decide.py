@@ -1,0 +1,206 @@
+"""The retrain launcher's ``decide`` action: the retrain policy, the training channels and the recalibration fit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from driftline_common.aws import client
+from driftline_common.config import ModelConfig
+from driftline_common.errors import InvalidEvent, RetrainInProgress
+from driftline_common.events import publish
+from driftline_common.observability import logger
+from driftline_common.s3io import S3Uri, get_bytes
+from driftline_common.settings import Settings
+from driftline_common.store import iso, parse_iso, utcnow
+
+from retrain_launcher import policy as retrain_policy
+from retrain_launcher.common import (
+    HISTORY_LIMIT,
+    RETRAIN_HISTORY_SIZE,
+    Stores,
+    _mapping,
+    _run_ids,
+    _time,
+    lock_id,
+)
+from retrain_launcher.recalibration import binary_rows as recalibration_rows
+from retrain_launcher.recalibration import fit_threshold
+from retrain_launcher.training import build_training_request, evaluation_csv, training_csv
+
+
+def _training_sources(history: list[dict[str, Any]], *, run_id: str, start: datetime, days: int,
+                      since: datetime | None = None) -> list[str]:
+    """Dataset URIs of the completed windows in ``[start - days, start)`` (and starting at/after ``since``), one
+    per window (the newest run)."""
+    earliest = start - timedelta(days=days)
+    if since is not None and since > earliest:
+        earliest = since
+    chosen: dict[str, dict[str, Any]] = {}
+    for run in history:
+        window = run.get("window") or {}
+        if run.get("runId") == run_id or run.get("status") != "SUCCEEDED" or not run.get("datasetUri"):
+            continue
+        if not window.get("start") or not window.get("end"):
+            continue
+        if parse_iso(window["start"]) < earliest or parse_iso(window["end"]) > start:
+            continue
+        kept = chosen.get(window["end"])
+        if kept is None or str(run.get("startedAt", "")) > str(kept.get("startedAt", "")):
+            chosen[window["end"]] = run
+    return [chosen[k]["datasetUri"] for k in sorted(chosen, key=parse_iso)]
+
+
+def _put_text(uri: S3Uri, text: str) -> None:
+    client("s3").put_object(Bucket=uri.bucket, Key=uri.key, Body=text.encode(), ContentType="text/csv")
+
+
+def read_sources(sources: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """``([(uri, text)], missing)``: the labelled dataset CSVs that still exist, and the URIs that do not."""
+    datasets, missing = [], []
+    for uri in sources:
+        try:
+            datasets.append((uri, get_bytes(uri).decode("utf-8")))
+        except FileNotFoundError:
+            missing.append(uri)
+    if missing:
+        logger.warning("training datasets no longer exist", extra={"missing": missing})
+    return datasets, missing
+
+
+def prepare_training_data(
+    cfg: ModelConfig, *, run_id: str, sources: list[str], current_dataset_uri: str | None,
+    read: tuple[list[tuple[str, str]], list[str]] | None = None,
+) -> dict[str, Any]:
+    """Write the ``train`` and ``evaluation`` channels under ``<trainingDataUri>/<runId>/``; return their URIs."""
+    features = [f.name for f in cfg.features]
+    base = S3Uri.parse(cfg.training.training_data_uri).child(run_id)
+    datasets, missing = read if read is not None else read_sources(sources)
+    train_text, n_train = training_csv(datasets, features)
+    n_eval, eval_text = 0, ""
+    if current_dataset_uri:
+        try:
+            eval_text, n_eval = evaluation_csv(
+                current_dataset_uri, get_bytes(current_dataset_uri).decode("utf-8"), features
+            )
+        except FileNotFoundError:
+            logger.warning("the window's dataset does not exist", extra={"datasetUri": current_dataset_uri})
+    out = {
+        "trainUri": str(base.child("train")) + "/",
+        "evaluationUri": str(base.child("evaluation")) + "/",
+        "trainRows": n_train,
+        "evaluationRows": n_eval,
+        "sources": len(datasets),
+        "missingSources": len(missing),
+    }
+    if n_train and n_eval:
+        _put_text(base.child("train", "train.csv"), train_text)
+        _put_text(base.child("evaluation", "evaluation.csv"), eval_text)
+    return out
+
+
+def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now: datetime | None = None
+           ) -> dict[str, Any]:
+    now = now or utcnow()
+    run = _mapping(event, "run")
+    model_id, run_id = _run_ids(run)
+    window = _mapping(run, "window")
+    start, end = _time(window.get("start"), "run.window.start"), _time(window.get("end"), "run.window.end")
+    assessment = _mapping(event, "assessment")
+    evaluation = _mapping(assessment, "evaluation", required=False)
+    drift = _mapping(assessment, "drift", required=False)
+
+    cfg = stores.models.get_config(model_id)
+    policy = cfg.retrain_policy
+    history = stores.runs.list(model_id, limit=HISTORY_LIMIT)
+    state = stores.models.get_state(model_id)
+    own = [r for r in state.get("retrains", []) if r.get("runId") == run_id]  # a retried decide
+    policy_state = {**state, "retrains": [r for r in state.get("retrains", []) if r.get("runId") != run_id]}
+    decision = retrain_policy.decide(
+        policy, evaluation=evaluation, drift=drift, history=history, state=policy_state,
+        window_start=start, window_end=end, now=now, run_id=run_id,
+    )
+
+    training: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    if decision.retrain:
+        try:
+            stores.locks.acquire(lock_id(model_id), run_id, ttl_seconds=policy.lock_ttl_minutes * 60, now=now)
+        except RetrainInProgress as exc:
+            decision = retrain_policy.with_lock_held(decision, exc.details.get("owner"))
+    recalibration: dict[str, Any] | None = None
+    if decision.retrain:
+        sources = _training_sources(history, run_id=run_id, start=start, days=policy.training_window_days)
+        read = read_sources(sources)
+        data = prepare_training_data(
+            cfg, run_id=run_id, sources=sources, current_dataset_uri=evaluation.get("datasetUri"), read=read,
+        )
+        breached = decision.details.get("breachedMetrics") or []
+        if retrain_policy.wants_recalibration(cfg.problem_type, cfg.promotion.recalibration, breached):
+            recalibration = fit_recalibration(cfg, state, history, run_id=run_id, start=start, read=read,
+                                              breached=breached)
+        if not data["trainRows"] or not data["evaluationRows"]:
+            stores.locks.release(lock_id(model_id), run_id)
+            decision = retrain_policy.with_no_training_data(decision)
+    if decision.retrain and data is not None:
+        role = cfg.training.role_arn or settings.sagemaker_role_arn
+        if not role:
+            stores.locks.release(lock_id(model_id), run_id)
+            raise InvalidEvent(
+                f"no SageMaker role for {model_id!r}: set training.roleArn in the config or SAGEMAKER_ROLE_ARN",
+                modelId=model_id,
+            )
+        training = build_training_request(
+            cfg, run_id=run_id, role_arn=role, train_uri=data["trainUri"], evaluation_uri=data["evaluationUri"]
+        )
+        if not own:
+            entry = {"runId": run_id, "startedAt": iso(now), "jobName": training["TrainingJobName"],
+                     "trigger": decision.details.get("trigger", "performance")}
+            state["retrains"] = [*state.get("retrains", []), entry][-RETRAIN_HISTORY_SIZE:]
+            stores.models.put_state(model_id, state)
+
+    summary = {**decision.to_dict(), "policy": policy.model_dump(mode="json", by_alias=True)}
+    if data is not None:
+        summary["data"] = data
+    if training and recalibration is not None:
+        summary["recalibration"] = recalibration
+    stores.runs.update(
+        model_id, run_id,
+        decision={k: v for k, v in summary.items() if k != "policy"},
+        trainingJobName=training["TrainingJobName"] if training else None,
+    )
+    detail = {"modelId": model_id, "runId": run_id, **{k: v for k, v in summary.items() if k != "data"}}
+    publish(settings, "Retrain Decision", detail)
+    if training:
+        publish(settings, "Retrain Started", {
+            "modelId": model_id, "runId": run_id, "trainingJobName": training["TrainingJobName"],
+            "reasons": decision.reasons, "trainRows": data["trainRows"] if data else 0,
+        })
+    logger.info("retrain decision", extra={"modelId": model_id, "runId": run_id, "decision": decision.to_dict()})
+    return {**summary, "training": training}
+
+
+def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
+                      start: datetime, read: tuple[list[tuple[str, str]], list[str]], breached: list[str]
+                      ) -> dict[str, Any]:
+    """The recalibration candidate: a decision threshold fitted on the earlier labelled windows the retrain
+    trains on, limited to those the current champion model scored (never the current window, which both
+    remedies are judged on). ``{"status": "FITTED", "threshold", ...}`` or ``{"status": "NOT_FITTED", ...}``."""
+    champion = state.get("champion") or {}
+    current = float(champion.get("decisionThreshold") or cfg.decision_threshold)
+    since_raw = champion.get("modelSince") or champion.get("since")
+    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
+    allowed = set(_training_sources(history, run_id=run_id, start=start, days=cfg.retrain_policy.training_window_days,
+                                    since=since))
+    texts = [text for uri, text in read[0] if uri in allowed]
+    try:
+        y, scores = recalibration_rows(cfg, texts)
+    except ValueError as exc:
+        return {"status": "NOT_FITTED", "reason": f"unreadable labelled window: {exc}"[:300],
+                "previousThreshold": current}
+    fit = fit_threshold(cfg, y, scores, breached)
+    if fit is None:
+        return {"status": "NOT_FITTED", "reason": "too few labelled rows scored by the champion before the window",
+                "rows": int(y.size), "previousThreshold": current}
+    return {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
