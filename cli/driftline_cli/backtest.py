@@ -210,6 +210,8 @@ def window_entry(w: Window, r: Any, serving: int) -> dict[str, Any]:
         "decision": {"retrain": bool(decision.get("retrain")), "reasons": list(decision.get("reasons") or [])},
         "deployed": (f"v{deployment.get('version')}" if deployment.get("status") == "InService" else None),
         "status": r.status,
+        "executionSeconds": round(r.seconds, 3),
+        "executionCpuSeconds": round(r.cpu_seconds, 3),
     }
     if comparison:
         entry["comparison"] = {k: comparison.get(k) for k in (
@@ -256,11 +258,14 @@ def replay(history: History, train: slice, wins: list[Window], cfg: dict[str, An
         models = ex.models()
         for w in wins:
             serving = int((models.get_state(ex.model_id).get("champion") or {}).get("version") or 1)
+            t_land = time.perf_counter()
             if w.rows.stop > w.rows.start:
                 ex.send_window(w, historic_scores=serving == 1)
                 ex.land_labels(w)
+            t_send = time.perf_counter()
             r = ex.run_day(w.index, timeout=EXECUTION_TIMEOUT)
             entry = window_entry(w, r, serving)
+            entry["landSeconds"] = round(t_send - t_land, 3)
             results.append(WindowResult(entry, r, serving))
             if r.error:
                 failures.append(f"window {entry['start']}: {r.status}: {r.error}")
