@@ -45,7 +45,8 @@ def test_bad_rows_name_file_column_and_row(binary_config: Path, tmp_path: Path, 
     out = tmp_path / "out"
     code, stdout, err = _backtest(run_cli, binary_config, data, out, "--score-column", "p")
     assert code == 1, stdout
-    assert str(data) in err and f"column {column!r}" in err and words in err, err
+    for part in (str(data), f"column {column!r}", words):
+        assert part in err, err
     if row is not None:
         assert f"row {row}" in err, err
     assert not out.exists()
@@ -56,7 +57,9 @@ def test_fewer_rows_than_one_window(binary_config: Path, tmp_path: Path, run_cli
     data = write_csv(tmp_path / "history.csv", HEADER, _rows(30, days=1))  # all in the training day
     out = tmp_path / "out"
     code, _, err = _backtest(run_cli, binary_config, data, out)
-    assert code == 1 and str(data) in err and "column 't'" in err and "fewer rows than one window" in err, err
+    assert code == 1
+    for part in (str(data), "column 't'", "fewer rows than one window"):
+        assert part in err, err
     assert not out.exists()
 
 
@@ -64,9 +67,11 @@ def test_an_empty_file_and_a_missing_file(binary_config: Path, tmp_path: Path, r
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     code, _, err = _backtest(run_cli, binary_config, empty, tmp_path / "out")
-    assert code == 1 and "empty" in err
+    assert code == 1
+    assert "empty" in err
     code, _, err = _backtest(run_cli, binary_config, tmp_path / "nope.csv", tmp_path / "out")
-    assert code == 1 and "no such file" in err
+    assert code == 1
+    assert "no such file" in err
     assert not (tmp_path / "out").exists()
 
 
@@ -76,7 +81,8 @@ def test_multiclass_scores_need_one_column_per_class(tmp_path: Path, run_cli) ->
                    "f0,f1,f2,f3,f4,f5", "--labels", "0", "1", "2", "--out", str(cfg))[0] == 0
     data = write_csv(tmp_path / "h.csv", HEADER, _rows(60))
     code, _, err = _backtest(run_cli, cfg, data, tmp_path / "out", "--score-columns", "p")
-    assert code == 1 and "3 labels" in err
+    assert code == 1
+    assert "3 labels" in err
 
 
 def test_history_sorted_and_split_into_windows(binary_config: Path, tmp_path: Path) -> None:
@@ -87,10 +93,15 @@ def test_history_sorted_and_split_into_windows(binary_config: Path, tmp_path: Pa
     rows[0][0] = "1767657600"  # epoch seconds are times too: the last row moves to 2026-01-06T00:00:00Z
     data = write_csv(tmp_path / "h.csv", HEADER, rows)
     h = read_history(data, cfg, Columns(time="t", label="y", id="id", score="p"))
-    assert len(h) == 72 and list(h.times) == sorted(h.times)
-    assert h.features[0] == "0.0,1,2,3,4,0" and h.labels[0] == "0" and h.scores and h.scores[0] == "0.25"
+    assert len(h) == 72
+    assert list(h.times) == sorted(h.times)
+    assert h.features[0] == "0.0,1,2,3,4,0"
+    assert h.labels[0] == "0"
+    assert h.scores
+    assert h.scores[0] == "0.25"
     train, wins = split(h, parse_window("1d"), train_until=None, train_windows=1, path=data, time_column="t")
-    assert train.stop == 24 and [w.rows.stop - w.rows.start for w in wins] == [25, 23]
+    assert train.stop == 24
+    assert [w.rows.stop - w.rows.start for w in wins] == [25, 23]
     assert wins[0].start.isoformat() == "2026-01-06T00:00:00+00:00"
     with pytest.raises(ValueError, match="1d or 6h"):
         parse_window("1 week")

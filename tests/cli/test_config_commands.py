@@ -28,13 +28,15 @@ def test_init_writes_a_valid_commented_config_per_problem_type(tmp_path: Path, r
                                                          ("region", "categorical")]
     metrics = {t.metric for t in cfg.thresholds}
     if problem_type == "regression":
-        assert metrics <= {"rmse", "r2", "mse", "mae"} and cfg.labels is None
+        assert metrics <= {"rmse", "r2", "mse", "mae"}
+        assert cfg.labels is None
     else:
         assert metrics <= {"roc_auc", "accuracy", "f1"}
     if problem_type == "multiclass":
         assert cfg.labels == labels
     code, out, _ = run_cli("validate", str(path))
-    assert code == 0 and "valid" in out
+    assert code == 0
+    assert "valid" in out
 
 
 def test_init_refuses_to_overwrite_and_bad_flags(tmp_path: Path, run_cli) -> None:
@@ -42,10 +44,14 @@ def test_init_refuses_to_overwrite_and_bad_flags(tmp_path: Path, run_cli) -> Non
     path.write_text("mine")
     code, _, err = run_cli("init", "--problem-type", "binary", "--model-id", "m", "--bucket", "b-1",
                            "--features", "a", "--out", str(path))
-    assert code == 1 and "exists" in err and path.read_text() == "mine"
+    assert code == 1
+    assert "exists" in err
+    assert path.read_text() == "mine"
     code, _, err = run_cli("init", "--problem-type", "binary", "--model-id", "bad id!", "--bucket", "b-1",
                            "--features", "a", "--out", str(tmp_path / "x.yaml"))
-    assert code == 1 and "modelId" in err and not (tmp_path / "x.yaml").exists()
+    assert code == 1
+    assert "modelId" in err
+    assert not (tmp_path / "x.yaml").exists()
 
 
 def test_validate_lists_every_wrong_field(binary_config: Path, tmp_path: Path, run_cli) -> None:
@@ -62,12 +68,16 @@ def test_validate_lists_every_wrong_field(binary_config: Path, tmp_path: Path, r
         assert field in out, (field, out)
     code, out, _ = run_cli("--output", "json", "validate", str(bad))
     doc = json.loads(out)
-    assert code == 1 and doc["valid"] is False and len(doc["problems"]) >= 4
+    assert code == 1
+    assert doc["valid"] is False
+    assert len(doc["problems"]) >= 4
 
 
 def test_validate_reports_unreadable_files(tmp_path: Path, run_cli) -> None:
     (tmp_path / "x.yaml").write_text("a: [unclosed")
     code, _, err = run_cli("validate", str(tmp_path / "x.yaml"))
-    assert code == 1 and "not valid YAML" in err
+    assert code == 1
+    assert "not valid YAML" in err
     code, _, err = run_cli("validate", str(tmp_path / "missing.json"))
-    assert code == 1 and "cannot read" in err
+    assert code == 1
+    assert "cannot read" in err

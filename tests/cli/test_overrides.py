@@ -11,7 +11,8 @@ CFG = {"thresholds": [{"metric": "roc_auc", "min": 0.8}], "retrainPolicy": {"con
 
 def test_set_changes_one_field_and_leaves_the_original() -> None:
     out = apply_override(CFG, "retrainPolicy.consecutiveBreaches", 3)
-    assert out["retrainPolicy"]["consecutiveBreaches"] == 3 and CFG["retrainPolicy"]["consecutiveBreaches"] == 2
+    assert out["retrainPolicy"]["consecutiveBreaches"] == 3
+    assert CFG["retrainPolicy"]["consecutiveBreaches"] == 2
     assert apply_override(CFG, "thresholds.0.min", 0.75)["thresholds"][0] == {"metric": "roc_auc", "min": 0.75}
 
 
