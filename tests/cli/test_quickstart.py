@@ -88,7 +88,7 @@ def _argv(line: str) -> list[str]:
     words = shlex.split(line)
     if words[0] == "driftline":
         installed = shutil.which("driftline", path=str(Path(sys.executable).parent))
-        return [installed] + words[1:] if installed else [sys.executable, "-m", "driftline_cli", *words[1:]]
+        return [installed, *words[1:]] if installed else [sys.executable, "-m", "driftline_cli", *words[1:]]
     if words[0] == "python":
         return [sys.executable, *words[1:]]
     raise AssertionError(f"unexpected command in the quick start: {line}")
@@ -113,13 +113,16 @@ def test_readme_quick_start_runs_as_written(server: dict[str, str], tmp_path: Pa
         done = subprocess.run(_argv(line), cwd=work, env=env, capture_output=True, text=True, timeout=900,
                               check=False)
         assert done.returncode == 0, f"{line}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-        print(f"{time.monotonic() - started:6.1f} s  {line[:100]}")  # noqa: T201 - the test's own timing log
+        print(f"{time.monotonic() - started:6.1f} s  {line[:100]}")
 
     doc = json.loads((work / "build" / "backtest" / "backtest.json").read_text())
-    assert doc["windowsReplayed"] == 7 and len(doc["windows"]) == 7
+    assert doc["windowsReplayed"] == 7
+    assert len(doc["windows"]) == 7
     for w in doc["windows"]:
         assert {"start", "end", "modelVersion", "metrics", "breaches", "drift", "decision", "deployed"} <= set(w)
-        assert w["status"] == "SUCCEEDED" and w["rows"] == 1000 and "roc_auc" in w["metrics"]
+        assert w["status"] == "SUCCEEDED"
+        assert w["rows"] == 1000
+        assert "roc_auc" in w["metrics"]
     # the sudden concept change on day 6 (window index 3 after 3 training days) breaches the thresholds
     assert any(w["breaches"] for w in doc["windows"][3:])
     assert not any(w["breaches"] for w in doc["windows"][:3])
@@ -129,22 +132,28 @@ def test_readme_quick_start_runs_as_written(server: dict[str, str], tmp_path: Pa
            "aws_secret_access_key": "test"}
     baseline = json.loads(boto3.client("s3", **aws).get_object(
         Bucket="driftline-databucket", Key="baselines/churn/baseline.json")["Body"].read())
-    assert baseline["sampleSize"] == 10_000 and set(baseline["features"]) == {f"f{j}" for j in range(6)}
+    assert baseline["sampleSize"] == 10_000
+    assert set(baseline["features"]) == {f"f{j}" for j in range(6)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "driftline_cli", *args], cwd=work, env=env,
                               capture_output=True, text=True, timeout=300, check=False)
 
     runs = json.loads(cli("runs", "churn", "-o", "json").stdout)["runs"]
-    assert len(runs) == 1 and runs[0]["status"] == "SUCCEEDED"
+    assert len(runs) == 1
+    assert runs[0]["status"] == "SUCCEEDED"
     shown = cli("show", "churn", runs[0]["runId"])
-    assert shown.returncode == 0 and runs[0]["runId"] in shown.stdout and "SUCCEEDED" in shown.stdout
+    assert shown.returncode == 0
+    assert runs[0]["runId"] in shown.stdout
+    assert "SUCCEEDED" in shown.stdout
     report = cli("report", "churn", "--to", "r.html")
     assert report.returncode == 0, report.stderr
     assert "<svg" in (work / "r.html").read_text() or "<table" in (work / "r.html").read_text()
     ended = cli("run", "churn", "--window-end", "2026-01-08T00:00:00Z", "--wait", "-o", "json")
     assert ended.returncode == 0, ended.stderr
     run = json.loads(ended.stdout)
-    assert run["window"]["end"] == "2026-01-08T00:00:00Z" and run["trigger"]["type"] == "manual"
+    assert run["window"]["end"] == "2026-01-08T00:00:00Z"
+    assert run["trigger"]["type"] == "manual"
     missing = cli("show", "churn", "no-such-run")
-    assert missing.returncode == 1 and "404" in missing.stderr
+    assert missing.returncode == 1
+    assert "404" in missing.stderr
