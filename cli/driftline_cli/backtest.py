@@ -290,6 +290,10 @@ def _report_parts(ex: Any, results: list[WindowResult]) -> tuple[list[dict[str, 
     except Exception as exc:  # noqa: BLE001 - the report's charts are illustrations; backtest.json has the numbers
         details = {"thresholds": {t["metric"]: t.get("min", t.get("max")) for t in ex.config["thresholds"]},
                    "error": f"{type(exc).__name__}: {exc}"}
+    from driftline_examples.demo_models import split_matrices
+
+    details["labels"] = list(ex.config.get("labels") or [])
+    split_matrices(details)  # k×k matrices of a multiclass model apart from the binary ones
     if ex.config["problemType"] == "regression":
         details["regression"] = {k: [d["metrics"].get(k) for d in days] for k in ("mse", "rmse")}
     return days, json.loads(json.dumps(details, default=str))

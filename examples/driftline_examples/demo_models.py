@@ -13,7 +13,7 @@ Beyond the classifier's summary the details carry what these problem types need 
   the dataset CSV the evaluator wrote for the window) of the first and last days and of every retrain day as a
   histogram (``residuals``: ``{label: {"edges", "counts", "mean", "std"}}``) with the predicted-vs-actual
   points binned (``predicted_vs_actual``: ``{label: {"predicted", "actual", "count"}}``);
-- multiclass: the k×k confusion matrices (``confusion_matrices``), per-class precision / recall / F1 / support
+- multiclass: the k×k confusion matrices (``class_confusion_matrices``), per-class precision / recall / F1 / support
   (``per_class``) and the macro and weighted averages per day (``metrics``: ``precision``, ``recall``, ``f1``
   are macro, ``*_weighted`` support-weighted).
 """
@@ -82,6 +82,24 @@ def per_class(labels: list[str], matrix: list[list[int]]) -> dict[str, dict[str,
     return out
 
 
+def split_matrices(details: dict[str, Any]) -> dict[str, Any]:
+    """Move k×k (k > 2) confusion matrices from ``confusion_matrices`` to ``class_confusion_matrices``.
+
+    ``confusion_matrices`` holds the binary ``[[tn, fp], [fn, tp]]`` matrices the report draws;
+    ``class_confusion_matrices`` the per-class ones of a multiclass model (``{label: {"labels", "matrix"}}``).
+    """
+    binary, per_class_matrices = {}, {}
+    for label, m in dict(details.get("confusion_matrices") or {}).items():
+        if len(m) == 2 and all(len(row) == 2 for row in m):
+            binary[label] = m
+        else:
+            per_class_matrices[label] = {"labels": details.get("labels"), "matrix": m}
+    details["confusion_matrices"] = binary
+    if per_class_matrices:
+        details["class_confusion_matrices"] = per_class_matrices
+    return details
+
+
 def _line(d: dict[str, Any], extra: dict[str, Any], names: tuple[str, ...]) -> str:
     m = d["metrics"]
     values = " ".join(f"{n}={m[n]:.3f}" if n in m else f"{n}=-" for n in names)
@@ -130,6 +148,8 @@ def run_model(name: str, *, days: int, rows: int, out: TextIO) -> Any:
                 print(f"      run failed: {r.error}", file=out, flush=True)
         days_seconds = time.perf_counter() - t1
         details = scenario_details(ex, results, entries)
+        details["labels"] = list(ex.config.get("labels") or [])
+        split_matrices(details)
         details.update(_problem_details(ex, scenario.problem_type, results, entries))
         details.update(runs=extras, setup_seconds=round(setup, 3), problem_type=scenario.problem_type,
                        model_id=ex.model_id)
