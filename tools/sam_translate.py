@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from driftline_offline.cfn_yaml import load_template
+from samlocal.cfn_yaml import load_template
 
 __all__ = ["translate"]
 

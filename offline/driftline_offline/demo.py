@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import OfflineStack
 from .scenario import MODEL_ID, ROOT, TEMPLATE, DayResult, Example, seed_example
-from .stack import OfflineStack
 
 SUMMARY_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
 EXTRA_METRICS = ("average_precision", "balanced_accuracy", "log_loss", "brier", "mcc")

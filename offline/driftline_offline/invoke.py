@@ -1,4 +1,4 @@
-"""``sam local invoke`` without Docker: deploy the template into moto in-process, invoke one function.
+"""``make invoke``: ``sam local invoke`` without Docker (:mod:`samlocal.invoke`) on Driftline's stack.
 
 Usage::
 
@@ -10,63 +10,18 @@ Prints the handler's JSON result and exits 0, or prints the Lambda error envelop
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import sys
-from pathlib import Path
-from typing import Any
 
-from .lambda_runtime import HandlerError
-from .stack import OfflineStack
+from samlocal import invoke as samlocal_invoke
+
+from . import OfflineStack
 
 __all__ = ["main"]
 
 
-def _parse_overrides(items: list[str]) -> dict[str, str]:
-    out = {}
-    for item in items:
-        for pair in item.split():
-            key, sep, value = pair.partition("=")
-            if not sep:
-                raise SystemExit(f"--parameter-overrides: expected Key=Value, got {pair!r}")
-            out[key.removeprefix("ParameterKey=")] = value
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m driftline_offline.invoke", description=__doc__.splitlines()[0])
-    parser.add_argument("function", help="logical id of the function in the template")
-    parser.add_argument("-e", "--event", help="event JSON file ('-' for stdin); default {}")
-    parser.add_argument("-t", "--template", default="template.yaml")
-    parser.add_argument("--parameter-overrides", nargs="*", default=[])
-    parser.add_argument("-n", "--env-vars", help="JSON file {LogicalId: {VAR: value}} (sam's format)")
-    args = parser.parse_args(argv)
-
-    if args.event == "-":
-        event: Any = json.load(sys.stdin)
-    elif args.event:
-        event = json.loads(Path(args.event).read_text(encoding="utf-8"))
-    else:
-        event = {}
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    with OfflineStack.running(args.template, parameters=_parse_overrides(args.parameter_overrides)) as stack:
-        spec = stack.runtime.lambdas.find(args.function)
-        if spec is None:
-            names = ", ".join(sorted(s.logical_id for s in stack.runtime.lambdas.specs()))
-            print(f"no function {args.function!r} in {args.template} (functions: {names})", file=sys.stderr)
-            return 2
-        if args.env_vars:
-            overrides = json.loads(Path(args.env_vars).read_text(encoding="utf-8"))
-            spec.environment.update({k: str(v) for k, v in (overrides.get(args.function) or {}).items()})
-            spec.environment.update({k: str(v) for k, v in (overrides.get("Parameters") or {}).items()})
-        try:
-            result = stack.runtime.lambdas.invoke(args.function, event)
-        except HandlerError as err:
-            print(json.dumps(err.envelope, indent=2))
-            return 1
-    print(json.dumps(result, indent=2, default=str))
-    return 0
+    args = samlocal_invoke.build_parser("python -m driftline_offline.invoke").parse_args(argv)
+    return samlocal_invoke.run(args, stack_class=OfflineStack)
 
 
 if __name__ == "__main__":

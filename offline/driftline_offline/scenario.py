@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .stack import OfflineStack
+from . import OfflineStack
 
 __all__ = [
     "ENDPOINT_NAME",

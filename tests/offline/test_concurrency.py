@@ -10,8 +10,8 @@ import threading
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from driftline_offline.lambda_runtime import FunctionSpec
-from driftline_offline.moto_ext import BACKEND_LOCKS
+from samlocal.lambda_runtime import FunctionSpec
+from samlocal.moto_ext import BACKEND_LOCKS
 
 HANDLER = '''
 import os, threading, time

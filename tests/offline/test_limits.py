@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from driftline_offline.eventbridge import MAX_PUT_EVENTS_BYTES, put_events_entry_size
+from samlocal.eventbridge import MAX_PUT_EVENTS_BYTES, put_events_entry_size
 
 
 def _entry(detail_bytes: int, **extra):

@@ -1,4 +1,4 @@
-"""One test per moto extension (see driftline_offline.moto_ext.EXTENSIONS): a moto upgrade shows what broke."""
+"""One test per moto extension (see samlocal.moto_ext.EXTENSIONS): a moto upgrade shows what broke."""
 
 import io
 import json
@@ -10,7 +10,9 @@ import boto3
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
-from driftline_offline import moto_ext
+from samlocal import moto_ext
+from samlocal.moto_ext import ddb as ext_ddb
+from samlocal.moto_ext import sfn, sfn_map
 
 from .conftest import FIXTURES
 
@@ -404,7 +406,7 @@ def test_sfn_keyword_path_bindings_are_evaluated(stack):
 def test_handlers_read_the_simulated_clock(stack, tmp_path):
     from datetime import datetime, timedelta
 
-    from driftline_offline.lambda_runtime import FunctionSpec
+    from samlocal.lambda_runtime import FunctionSpec
 
     pkg = tmp_path / "fx_clock"
     pkg.mkdir()
@@ -429,14 +431,14 @@ def test_sfn_parse_cache_reuses_the_tree_but_builds_fresh_components(stack):
     }
     arn = _machine(stack, "ext-parse-cache", definition)
     text = json.dumps(definition)
-    moto_ext._PARSE_TREES.pop(text, None)
+    sfn._PARSE_TREES.pop(text, None)
     first = _run(stack, arn, {"mode": "flaky", "key": "ext-parse-1", "succeed_on": 2})
-    assert text in moto_ext._PARSE_TREES
-    tree = moto_ext._PARSE_TREES[text]
+    assert text in sfn._PARSE_TREES
+    tree = sfn._PARSE_TREES[text]
     # a second execution reuses the tree; its retrier starts from zero attempts again (fresh components)
     second = _run(stack, arn, {"mode": "flaky", "key": "ext-parse-2", "succeed_on": 2})
     third = _run(stack, arn, {"mode": "flaky", "key": "ext-parse-3", "succeed_on": 3})
-    assert moto_ext._PARSE_TREES[text] is tree
+    assert sfn._PARSE_TREES[text] is tree
     assert [first["status"], second["status"], third["status"]] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
 
 
@@ -463,7 +465,7 @@ def test_sfn_ended_executions_let_their_evaluation_go_and_keep_history_and_outpu
     execution = next(e for e in backend.describe_state_machine(arn).executions
                      if e.execution_arn == out["executionArn"])
     env = execution.exec_worker.env
-    assert isinstance(env, moto_ext._FinishedEnvironment)
+    assert isinstance(env, sfn._FinishedEnvironment)
     gone = weakref.ref(env.event_manager)  # what is kept is only the event history
     history = stack.history(out["executionArn"])
     assert [e["type"] for e in history][-1] == "ExecutionSucceeded"
@@ -475,7 +477,6 @@ def test_sfn_ended_executions_let_their_evaluation_go_and_keep_history_and_outpu
 
 
 def test_ddb_fast_attribute_values_match_the_generic_serializer(stack):
-    from driftline_offline.runtime import activate, deactivate
     from moto.core.serialize import get_serializer_class
     from moto.core.utils import get_service_model
 
@@ -492,15 +493,17 @@ def test_ddb_fast_attribute_values_match_the_generic_serializer(stack):
         return json.loads(cls(operation_model=op).serialize({"Item": item})["body"])
 
     fast = body()
-    deactivate(stack.runtime)  # no active runtime: moto's generic serializer
+    from samlocal import REGISTRY
+
+    REGISTRY.deactivate(stack.runtime)  # no current runtime: moto's generic serializer
     try:
         generic = body()
     finally:
-        activate(stack.runtime)
+        REGISTRY.activate(stack.runtime)
     assert fast == generic == {"Item": item}
-    assert moto_ext._plain_attribute_value(item["m"]) == item["m"]
-    with pytest.raises(moto_ext._NotPlain):
-        moto_ext._plain_attribute_value({"B": b"x"})
+    assert ext_ddb._plain_attribute_value(item["m"]) == item["m"]
+    with pytest.raises(ext_ddb._NotPlain):
+        ext_ddb._plain_attribute_value({"B": b"x"})
     # a round trip through boto3 (binary included: the generic path) gives back what was written
     ddb = boto3.client("dynamodb", region_name="us-east-1")
     ddb.create_table(TableName="ext-ddb", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -556,29 +559,29 @@ def test_sfn_distributed_map_reads_s3_in_batches(stack):
 def test_sfn_distributed_map_batches_by_bytes_and_normalises_the_definition():
     items = [{"Key": f"k{i}", "Size": i} for i in range(10)]
     size = len(json.dumps(items[0])) + 1
-    batches = moto_ext.make_batches(items, {"MaxInputBytesPerBatch": 3 * size}, {})
+    batches = sfn_map.make_batches(items, {"MaxInputBytesPerBatch": 3 * size}, {})
     assert [len(b["Items"]) for b in batches] == [3, 3, 3, 1]
     assert [i for b in batches for i in b["Items"]] == items
     assert "BatchInput" not in batches[0]
     with pytest.raises(ValueError, match="MaxItemsPerBatch"):
-        moto_ext.make_batches(items, {"BatchInput": {}}, {})
+        sfn_map.make_batches(items, {"BatchInput": {}}, {})
     text = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
         {"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailurePercentage": 5, "End": True,
                                           "ItemBatcher": {"MaxItemsPerBatch": 2},
                                           "ItemProcessor": {"StartAt": "X", "States": {"X": {
                                               "Type": "Pass", "End": True}}}}}}]}}})
-    normalised, batchers = moto_ext._normalise_map_states(text)
+    normalised, batchers = sfn_map._normalise_map_states(text)
     assert batchers == {"M": {"MaxItemsPerBatch": 2}}
     m = json.loads(normalised)["States"]["P"]["Branches"][0]["States"]["M"]
     assert "ItemBatcher" not in m
     assert m["ToleratedFailurePercentage"] == 5.0
     plain = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
-    assert moto_ext._normalise_map_states(plain) == (plain, {})
+    assert sfn_map._normalise_map_states(plain) == (plain, {})
     # Step Functions fails a Map Run above either tolerance (count or percentage)
-    assert moto_ext._exceeds_tolerance(1, 10, 0, 0.0)
-    assert not moto_ext._exceeds_tolerance(1, 10, 1, 10.0)
-    assert moto_ext._exceeds_tolerance(2, 10, 5, 10.0)
-    assert moto_ext._exceeds_tolerance(2, 10, 1, 50.0)
+    assert sfn_map._exceeds_tolerance(1, 10, 0, 0.0)
+    assert not sfn_map._exceeds_tolerance(1, 10, 1, 10.0)
+    assert sfn_map._exceeds_tolerance(2, 10, 5, 10.0)
+    assert sfn_map._exceeds_tolerance(2, 10, 1, 50.0)
 
 
 def test_sfn_distributed_map_child_failure_fails_the_map_and_is_caught_around_a_parallel(stack):

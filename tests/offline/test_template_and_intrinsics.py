@@ -3,10 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from driftline_offline.cfn_yaml import load_template_text
-from driftline_offline.clock import Schedule, ScheduleError
-from driftline_offline.eventbridge import render_input
-from driftline_offline.intrinsics import IntrinsicError, Resolver
+from samlocal.cfn_yaml import load_template_text
+from samlocal.clock import Schedule, ScheduleError
+from samlocal.eventbridge import render_input
+from samlocal.intrinsics import IntrinsicError, Resolver
 
 
 def test_short_and_long_tags_load_to_the_same_long_form():

@@ -14,8 +14,8 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from driftline_offline.apigw import INTEGRATION_TIMEOUT_S, MAX_PAYLOAD_BYTES, HttpApiApp, Route
-from driftline_offline.sigv4 import SigV4Verifier
+from samlocal.apigw import INTEGRATION_TIMEOUT_S, MAX_PAYLOAD_BYTES, HttpApiApp, Route
+from samlocal.sigv4 import SigV4Verifier
 from werkzeug.serving import make_server
 
 

@@ -13,7 +13,7 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from driftline_offline.apigw import (
+from samlocal.apigw import (
     ApiRouteError,
     HttpApiApp,
     Route,
@@ -21,8 +21,8 @@ from driftline_offline.apigw import (
     response_from_result,
     routes_from_template,
 )
-from driftline_offline.cfn_yaml import load_template
-from driftline_offline.sigv4 import SigV4Verifier
+from samlocal.cfn_yaml import load_template
+from samlocal.sigv4 import SigV4Verifier
 from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parents[2]

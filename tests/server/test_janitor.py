@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-from driftline_offline import server
+from samlocal import server
 
 
 def test_memory_is_released_once_executions_have_ended_and_gone_quiet(monkeypatch):

@@ -354,7 +354,7 @@ def test_ctrl_c_stops_cleanly(tmp_path):
 
 _CHILDREN_SCRIPT = """
 import subprocess, sys
-from driftline_offline.server import _child_pids, _terminate_children
+from samlocal.server import _child_pids, _terminate_children
 polite = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(2)]
 stubborn = subprocess.Popen(
     [sys.executable, "-c",

@@ -14,8 +14,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from driftline_offline import OfflineStack
-from driftline_offline.apigw import HttpApiApp, Route
-from driftline_offline.sigv4 import SigV4Verifier
+from samlocal.apigw import HttpApiApp, Route
+from samlocal.sigv4 import SigV4Verifier
 from werkzeug.serving import make_server
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "offline" / "fixtures" / "template.yaml"

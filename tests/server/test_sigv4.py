@@ -10,7 +10,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from driftline_offline.sigv4 import (
+from samlocal.sigv4 import (
     SignatureError,
     SigV4Verifier,
     canonical_query,

@@ -14,7 +14,7 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from driftline_offline.intrinsics import NO_VALUE, Resolver
+from samlocal.intrinsics import NO_VALUE, Resolver
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

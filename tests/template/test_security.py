@@ -370,7 +370,7 @@ def test_data_bucket_logs_access_to_a_private_encrypted_tls_only_bucket(stack: S
 
 
 def test_checkov_suppressions_sit_next_to_the_resource_with_a_reason_and_are_documented() -> None:
-    from driftline_offline.cfn_yaml import load_template
+    from samlocal.cfn_yaml import load_template
 
     doc = (ROOT / "docs" / "security.md").read_text()
     table = doc[doc.index("## checkov suppressions"):]

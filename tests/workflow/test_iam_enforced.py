@@ -18,7 +18,7 @@ from typing import Any
 
 import botocore.client
 import pytest
-from driftline_offline.lambda_runtime import FunctionSpec
+from samlocal.lambda_runtime import FunctionSpec
 
 from tests.conftest import load_event
 from tests.template.iam_model import ACCOUNT, REGION, Stack, allows, as_list

@@ -168,8 +168,12 @@ class FunctionSpec:
     _callable: Callable[..., Any] | None = None
     _sandbox: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
-    def load(self) -> Callable[..., Any]:
-        """Import the handler (lazily, once), with the code and layer dirs on ``sys.path``."""
+    def load(self, datetime_class: type[Any] | None = None) -> Callable[..., Any]:
+        """Import the handler (lazily, once), with the code and layer dirs on ``sys.path``.
+
+        With ``datetime_class``, the function's own modules that did ``from datetime import datetime`` get it
+        instead (:func:`use_simulated_clock`).
+        """
         if self._callable is None:
             for d in [self.code_dir, *self.layer_dirs]:
                 if str(d) not in sys.path:
@@ -184,21 +188,20 @@ class FunctionSpec:
                 raise ValueError(
                     f"{self.logical_id}: module {module_name!r} has no handler {func_name!r}"
                 ) from exc
-            use_simulated_clock([self.code_dir, *self.layer_dirs])
+            if datetime_class is not None:
+                use_simulated_clock([self.code_dir, *self.layer_dirs], datetime_class)
         return self._callable
 
 
-def use_simulated_clock(dirs: list[Path]) -> list[str]:
-    """Make ``datetime.now()`` in the function's own modules read the active runtime's simulated clock.
+def use_simulated_clock(dirs: list[Path], datetime_class: type[Any]) -> list[str]:
+    """Make ``datetime.now()`` in the function's own modules read a simulated clock.
 
     Handlers take "now" from ``datetime.now(UTC)`` (cooldowns, lock expiry, retrain history); offline the
     clock is simulated, so every module loaded from the function's code or layer directories that did
-    ``from datetime import datetime`` gets a subclass whose ``now()`` reads the active runtime's clock
-    (the real clock when no runtime is active). Returns the names of the modules patched.
+    ``from datetime import datetime`` gets ``datetime_class`` (a subclass whose ``now()`` reads the current
+    runtime's clock: :attr:`samlocal.registry.RuntimeRegistry.datetime`). Returns the names of the modules patched.
     """
     import datetime as _dt
-
-    from .moto_ext import _ClockDatetime
 
     roots = [str(Path(d).resolve()) + os.sep for d in dirs]
     patched = []
@@ -207,7 +210,7 @@ def use_simulated_clock(dirs: list[Path]) -> list[str]:
         if not path or getattr(module, "datetime", None) is not _dt.datetime:
             continue
         if any(str(Path(path).resolve()).startswith(root) for root in roots):
-            module.datetime = _ClockDatetime  # type: ignore[attr-defined]
+            module.datetime = datetime_class  # type: ignore[attr-defined]
             patched.append(name)
     return patched
 
@@ -237,9 +240,12 @@ def error_envelope(exc: BaseException, request_id: str) -> dict[str, Any]:
 class LambdaRegistry:
     """The functions of a stack, by logical id, function name and ARN."""
 
-    def __init__(self, *, region: str, account_id: str, history: int = 1000) -> None:
+    def __init__(
+        self, *, region: str, account_id: str, history: int = 1000, datetime_class: type[Any] | None = None
+    ) -> None:
         self.region = region
         self.account_id = account_id
+        self.datetime_class = datetime_class
         self._by_logical: dict[str, FunctionSpec] = {}
         self._by_name: dict[str, FunctionSpec] = {}
         self._load_lock = threading.Lock()
@@ -255,6 +261,12 @@ class LambdaRegistry:
 
     def specs(self) -> list[FunctionSpec]:
         return list(self._by_logical.values())
+
+    def load_all(self) -> None:
+        """Import every function's handler now (not in the first invocations)."""
+        for spec in self.specs():
+            with self._load_lock:
+                spec.load(self.datetime_class)
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until no invocation is in flight (each function's sandbox is free); False after ``timeout`` s.
@@ -287,8 +299,8 @@ class LambdaRegistry:
             raise KeyError(f"no offline function {key!r}")
         if spec._callable is None:
             with self._load_lock:  # imports and the clock patch happen once, not in two threads at once
-                spec.load()
-        handler = spec.load()
+                spec.load(self.datetime_class)
+        handler = spec.load(self.datetime_class)
         context = LambdaContext(
             spec.function_name,
             memory_limit_in_mb=spec.memory_size,

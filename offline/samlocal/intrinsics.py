@@ -10,8 +10,8 @@ mapping given to the stack; an unknown export is an error, never a silent empty 
 Example
 -------
 >>> r = Resolver(parameters={"Stage": "dev"}, region="us-east-1", account_id="123456789012")
->>> r.resolve({"Fn::Sub": "driftline-${Stage}-${AWS::Region}"})
-'driftline-dev-us-east-1'
+>>> r.resolve({"Fn::Sub": "app-${Stage}-${AWS::Region}"})
+'app-dev-us-east-1'
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Resolver:
         mappings: Mapping[str, Any] | None = None,
         region: str = "us-east-1",
         account_id: str = "123456789012",
-        stack_name: str = "driftline-offline",
+        stack_name: str = "samlocal",
         ref: Callable[[str], Any] | None = None,
         get_att: Callable[[str, str], Any] | None = None,
         imports: Mapping[str, Any] | None = None,

@@ -2,13 +2,13 @@
 
 Example
 -------
->>> event = {"source": "driftline", "detail": {"modelId": "m1", "n": 3}}
+>>> event = {"source": "my.app", "detail": {"orderId": "o1", "n": 3}}
 >>> render_input({"InputPath": "$.detail"}, event, rule_name="r", rule_arn="arn")
-{'modelId': 'm1', 'n': 3}
->>> render_input({"InputTransformer": {"InputPathsMap": {"m": "$.detail.modelId"},
-...               "InputTemplate": '{"model": <m>, "text": "model <m>"}'}}, event,
+{'orderId': 'o1', 'n': 3}
+>>> render_input({"InputTransformer": {"InputPathsMap": {"o": "$.detail.orderId"},
+...               "InputTemplate": '{"order": <o>, "text": "order <o>"}'}}, event,
 ...              rule_name="r", rule_arn="arn")
-{'model': 'm1', 'text': 'model m1'}
+{'order': 'o1', 'text': 'order o1'}
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def put_events_entry_size(entry: dict[str, Any]) -> int:
     ``Time`` (if given) counts 14 bytes; ``Source``, ``DetailType``, ``Detail`` and each of ``Resources`` count
     the bytes of their UTF-8 form (AWS: "Calculating PutEvents event entry size").
 
-    >>> put_events_entry_size({"Source": "driftline", "DetailType": "Run Requested", "Detail": '{"a": "é"}'})
+    >>> put_events_entry_size({"Source": "my.app", "DetailType": "Order Placed", "Detail": '{"a": "é"}'})
     33
     >>> put_events_entry_size({"Source": "s", "DetailType": "d", "Time": 1, "Resources": ["arn:x", "é"]})
     23

@@ -51,10 +51,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from .runtime import OfflineRuntime
+from typing import Any
 
 __all__ = ["LocalSageMaker", "install_sagemaker_patches"]
 
@@ -108,7 +105,8 @@ class _LoadedModel:
 class LocalSageMaker:
     """The local SageMaker of one offline runtime."""
 
-    def __init__(self, runtime: OfflineRuntime) -> None:
+    def __init__(self, runtime: Any) -> None:
+        """``runtime``: the owning runtime (its ``clock``, ``account_id`` and ``region`` are used)."""
         self.rt = runtime
         self.training_logs: dict[str, str] = {}
         self.deployments: list[dict[str, Any]] = []
@@ -117,7 +115,7 @@ class LocalSageMaker:
         self._capture_files: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
         self._sampling: dict[tuple[str, str], float] = {}
         self._lock = threading.RLock()
-        self._workdir = Path(tempfile.mkdtemp(prefix="driftline-sm-"))
+        self._workdir = Path(tempfile.mkdtemp(prefix="samlocal-sm-"))
 
     def close(self) -> None:
         shutil.rmtree(self._workdir, ignore_errors=True)
@@ -578,14 +576,15 @@ def _default_output(prediction: Any, accept: str) -> tuple[bytes, str]:
 # ---------------------------------------------------------------------------------------------------
 # moto patches (installed by moto_ext)
 # ---------------------------------------------------------------------------------------------------
-def install_sagemaker_patches() -> None:
+def install_sagemaker_patches(registry: Any) -> None:
+    """Patch moto's SageMaker; the patches serve through ``registry.current().sagemaker`` (moto's own without one)."""
     from moto.core.exceptions import JsonRESTError
     from moto.core.responses import ActionResult
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from .runtime import active
+    active = registry.current
 
     original_create = SageMakerModelBackend.create_training_job
 

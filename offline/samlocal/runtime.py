@@ -1,8 +1,9 @@
-"""The process-wide offline runtime the moto extensions dispatch to.
+"""The runtime of one stack: its clock, its functions, its EventBridge deliveries and its local SageMaker.
 
-One :class:`OfflineRuntime` is *active* at a time (set by :func:`activate`, normally by
-:class:`driftline_offline.stack.OfflineStack`). The patches in :mod:`driftline_offline.moto_ext`
-consult it and fall back to moto's own behaviour when none is active or a name is unknown to it.
+A stack (:class:`samlocal.stack.OfflineStack`) makes its runtime the current one of a
+:class:`~samlocal.registry.RuntimeRegistry`; the patches of :mod:`samlocal.moto_ext` ask that registry for it and
+fall back to moto's own behaviour when there is none or a name is unknown to it. This module knows nothing of the
+extensions.
 """
 
 from __future__ import annotations
@@ -17,13 +18,11 @@ from typing import Any
 from .clock import SimClock
 from .eventbridge import TargetInputError, render_input
 from .lambda_runtime import HandlerError, LambdaRegistry
+from .sagemaker_local import LocalSageMaker
 
-__all__ = ["OfflineRuntime", "activate", "active", "deactivate"]
+__all__ = ["OfflineRuntime"]
 
-LOG = logging.getLogger("driftline_offline")
-
-_ACTIVE: OfflineRuntime | None = None
-_ACTIVE_LOCK = threading.Lock()
+LOG = logging.getLogger("samlocal")
 
 
 class OfflineRuntime:
@@ -37,14 +36,15 @@ class OfflineRuntime:
         clock: SimClock | None = None,
         fast_waits: bool = True,
         history: int = 1000,
+        datetime_class: type[datetime] | None = None,
     ) -> None:
-        from .sagemaker_local import LocalSageMaker
-
         self.region = region
         self.account_id = account_id
         self.clock = clock or SimClock()
         self.fast_waits = fast_waits
-        self.lambdas = LambdaRegistry(region=region, account_id=account_id, history=history)
+        self.lambdas = LambdaRegistry(
+            region=region, account_id=account_id, history=history, datetime_class=datetime_class
+        )
         #: the newest EventBridge deliveries (rule, target, event, input, result or error)
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=history)
         self.started_executions: list[str] = []
@@ -117,24 +117,3 @@ class OfflineRuntime:
 
     def now(self) -> datetime:
         return self.clock.now()
-
-
-def activate(runtime: OfflineRuntime) -> None:
-    """Make ``runtime`` the one the moto extensions dispatch to (installs them if needed)."""
-    from . import moto_ext
-
-    global _ACTIVE
-    moto_ext.install()
-    with _ACTIVE_LOCK:
-        _ACTIVE = runtime
-
-
-def deactivate(runtime: OfflineRuntime | None = None) -> None:
-    global _ACTIVE
-    with _ACTIVE_LOCK:
-        if runtime is None or _ACTIVE is runtime:
-            _ACTIVE = None
-
-
-def active() -> OfflineRuntime | None:
-    return _ACTIVE

@@ -1,7 +1,7 @@
 """Step Functions' optimised SageMaker integration for moto's interpreter.
 
 ``arn:aws:states:::sagemaker:<action>`` calls the SageMaker API (moto, extended by
-:mod:`driftline_offline.sagemaker_local`) with the state's parameters. With ``.sync`` on
+:mod:`samlocal.sagemaker_local`) with the state's parameters. With ``.sync`` on
 ``createTrainingJob`` the task returns ``DescribeTrainingJob``'s output once the job is ``Completed``;
 a ``Failed`` or ``Stopped`` job fails the task with ``States.TaskFailed`` and the describe output as the
 cause (what Step Functions does for a ``.sync`` job that does not succeed). A SageMaker API error

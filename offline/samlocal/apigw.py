@@ -4,7 +4,7 @@
 ``Path`` with ``{param}`` / ``{proxy+}``) and the API's authorizer (``Auth.DefaultAuthorizer``, a route's own
 ``Auth.Authorizer``). :class:`HttpApiApp` is a WSGI application that matches a request to a route the way API
 Gateway does (the most specific route wins, an unmatched request gets 404), enforces ``AWS_IAM`` authorization
-with :class:`~driftline_offline.sigv4.SigV4Verifier` (an unsigned or badly signed request gets 403 and never
+with :class:`~samlocal.sigv4.SigV4Verifier` (an unsigned or badly signed request gets 403 and never
 reaches the function), builds the event (:func:`build_event`) and maps the function's answer back
 (:func:`response_from_result`, the payload 2.0 rules: a dict with ``statusCode`` is a full response, anything
 else is a 200 JSON body; a function error is 500).
@@ -55,7 +55,7 @@ __all__ = [
     "routes_from_template",
 ]
 
-LOG = logging.getLogger("driftline_offline.apigw")
+LOG = logging.getLogger("samlocal.apigw")
 
 _PARAM = re.compile(r"^\{([A-Za-z0-9_.\-]+)(\+?)\}$")
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
@@ -349,7 +349,7 @@ class HttpApiApp:
         self.max_body = max_body
         self.integration_timeout = integration_timeout
         self.log: deque[dict[str, Any]] = deque(maxlen=log_size)  # access log (one record per request)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="driftline-api-fn")
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="samlocal-api-fn")
 
     def close(self) -> None:
         """Stop the worker pool (functions still running finish; nothing new is started)."""

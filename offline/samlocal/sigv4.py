@@ -248,7 +248,7 @@ class SigV4Verifier:
         self._now = now or (lambda: datetime.now(UTC))
 
     def identity(self, access_key: str) -> Identity:
-        user = "driftline-local"
+        user = "samlocal"
         return Identity(
             access_key=access_key,
             account_id=self.account_id,

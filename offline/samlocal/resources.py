@@ -1,56 +1,26 @@
-"""Deploy a SAM template into moto in-process and run it.
+"""Resources of a SAM template created in moto: names, ``Ref`` / ``Fn::GetAtt`` values and one creator per type.
 
-Example
--------
-::
-
-    with OfflineStack.running("template.yaml", parameters={"Stage": "dev"}) as stack:
-        arn = stack.start_execution({"modelId": "m1"})
-        out = stack.wait_execution(arn)
-        assert out["status"] == "SUCCEEDED"
-
-Every resource is created with real boto3 calls against moto. Resource types the offline runtime
-does not need are *recorded* in :attr:`OfflineStack.skipped` with the reason, never silently
-mis-handled; an unknown type is recorded too (and reported by :meth:`OfflineStack.report`).
+:class:`StackResources` is the part of :class:`samlocal.stack.OfflineStack` that turns each resource into real
+boto3 calls against moto; what is not needed offline is recorded in ``skipped`` with the reason.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import gc
 import io
 import json
-import os
-import time
+import re
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .cfn_yaml import load_template
-from .clock import Schedule, SimClock
-from .eventbridge import scheduled_event
-from .intrinsics import IntrinsicError, Resolver
-from .lambda_runtime import FunctionSpec, HandlerError
-from .runtime import OfflineRuntime, activate, deactivate
+from .clock import Schedule
+from .intrinsics import IntrinsicError
+from .lambda_runtime import FunctionSpec
 
-__all__ = ["OfflineStack", "StackError", "offline_aws"]
-
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-
-_FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
+__all__ = ["StackError", "StackResources"]
 
 # creation order by type (references to later types are resolved from predicted names)
 _ORDER = [
@@ -98,29 +68,8 @@ _RECORDED_ONLY = {
 }
 
 
-_CLIENTS: dict[tuple[str, str], Any] = {}
-
-
 class StackError(RuntimeError):
     """The template cannot be deployed offline."""
-
-
-@contextlib.contextmanager
-def offline_aws() -> Iterator[None]:
-    """moto's ``mock_aws`` with the offline config, fake credentials and region us-east-1."""
-    from moto import mock_aws
-
-    saved = {k: os.environ.get(k) for k in _FAKE_CREDENTIALS}
-    os.environ.update(_FAKE_CREDENTIALS)
-    try:
-        with mock_aws(config=MOTO_CONFIG):
-            yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @dataclass
@@ -143,137 +92,25 @@ class _ScheduleEntry:
     enabled: bool = True
 
 
-class OfflineStack:
-    """A SAM template deployed into moto (use inside :func:`offline_aws`)."""
+class StackResources:
+    """Names, references and creation of the template's resources (mixed into ``OfflineStack``)."""
 
-    def __init__(self, template_path: Path, root: Path, runtime: OfflineRuntime, stack_name: str) -> None:
-        import boto3
-
-        self.template_path = template_path
-        self.root = root
-        self.runtime = runtime
-        self.stack_name = stack_name
-        self.region, self.account_id = runtime.region, runtime.account_id
-        self.resources: dict[str, _Res] = {}
-        self.outputs: dict[str, Any] = {}
-        self.skipped: dict[str, str] = {}
-        self.apis: list[dict[str, Any]] = []
-        self.schedules: list[_ScheduleEntry] = []
-        self.state_machines: dict[str, str] = {}
-        self.layers: dict[str, Path] = {}
-        self._boto3 = boto3
-
-    # ---------------------------------------------------------------------------------------------
-    @classmethod
-    def deploy(
-        cls,
-        template_path: str | Path,
-        parameters: dict[str, Any] | None = None,
-        clock: SimClock | datetime | None = None,
-        root: str | Path | None = None,
-        *,
-        stack_name: str = "driftline",
-        imports: dict[str, Any] | None = None,
-        fast_waits: bool = True,
-    ) -> OfflineStack:
-        """Create every resource of the template in the active moto mock."""
-        template_path = Path(template_path).resolve()
-        root_dir = Path(root).resolve() if root else template_path.parent
-        if isinstance(clock, datetime):
-            clock = SimClock(clock)
-        runtime = OfflineRuntime(region=REGION, account_id=ACCOUNT, clock=clock, fast_waits=fast_waits)
-        stack = cls(template_path, root_dir, runtime, stack_name)
-        activate(runtime)
-        from .moto_ext import warm_clients
-
-        warm_clients(REGION)
-        stack._deploy(load_template(template_path), parameters or {}, imports or {})
-        stack.freeze_heap()
-        return stack
-
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls, template_path: str | Path, **kwargs: Any) -> Iterator[OfflineStack]:
-        """``offline_aws()`` + :meth:`deploy`, closed on exit."""
-        with offline_aws():
-            stack = cls.deploy(template_path, **kwargs)
-            try:
-                yield stack
-            finally:
-                stack.close()
-
-    def close(self) -> None:
-        self.runtime.lambdas.drain()
-        self.runtime.sagemaker.close()
-        deactivate(self.runtime)
-        gc.unfreeze()  # what freeze_heap() set aside is collectable again
-
-    @staticmethod
-    def freeze_heap() -> None:
-        """Move every object alive now out of the garbage collector's scans (:func:`gc.freeze`) until :meth:`close`.
-
-        The process hosts moto, botocore's service models (~200 000 ``OrderedDict``), the handlers' modules and
-        the seeded data: ~500 000 long-lived objects, which made an occasional full collection pause a
-        pipeline run by ~0.3 s. Called after :meth:`deploy` and by ``scenario.seed_example``; cheap (no scan).
-        """
-        gc.freeze()
+    # set by OfflineStack
+    stack_name: str
+    region: str
+    account_id: str
+    root: Path
+    resolver: Any
+    runtime: Any
+    resources: dict[str, _Res]
+    skipped: dict[str, str]
+    apis: list[dict[str, Any]]
+    schedules: list[_ScheduleEntry]
+    state_machines: dict[str, str]
+    layers: dict[str, Path]
 
     def client(self, service: str) -> Any:
-        """A boto3 client (cached per process: creating one costs ~15 ms; moto intercepts them all)."""
-        key = (service, self.region)
-        if key not in _CLIENTS:
-            _CLIENTS[key] = self._boto3.client(service, region_name=self.region)
-        return _CLIENTS[key]
-
-    # ---------------------------------------------------------------------------------------------
-    def _deploy(self, template: dict[str, Any], parameters: dict[str, Any], imports: dict[str, Any]) -> None:
-        params = {}
-        for name, spec in (template.get("Parameters") or {}).items():
-            if name in parameters:
-                value = parameters[name]
-            elif "Default" in spec:
-                value = spec["Default"]
-            else:
-                raise StackError(f"parameter {name!r} has no default and no value was given")
-            allowed = spec.get("AllowedValues")
-            if allowed and value not in allowed:
-                raise StackError(f"parameter {name!r}={value!r} not in AllowedValues {allowed}")
-            if str(spec.get("Type", "")).startswith("List<") or spec.get("Type") == "CommaDelimitedList":
-                value = value.split(",") if isinstance(value, str) else value
-            params[name] = value
-        self.parameters = params
-        self.resolver = Resolver(
-            parameters=params,
-            conditions=template.get("Conditions"),
-            mappings=template.get("Mappings"),
-            region=self.region,
-            account_id=self.account_id,
-            stack_name=self.stack_name,
-            ref=self._ref,
-            get_att=self._get_att,
-            imports=imports,
-        )
-        globals_fn = (template.get("Globals") or {}).get("Function") or {}
-        for logical_id, raw in (template.get("Resources") or {}).items():
-            cond = raw.get("Condition")
-            if cond and not self.resolver.condition(cond):
-                self.skipped[logical_id] = f"condition {cond} is false"
-                continue
-            props = copy.deepcopy(raw.get("Properties") or {})
-            if raw["Type"] == "AWS::Serverless::Function":
-                props = _merge_globals(globals_fn, props)
-            self.resources[logical_id] = _Res(logical_id, raw["Type"], props, raw)
-        order = {t: i for i, t in enumerate(_ORDER)}
-        for res in sorted(self.resources.values(), key=lambda r: order.get(r.type, len(order))):
-            try:
-                self._create(res)
-            except IntrinsicError as exc:
-                raise StackError(f"{res.logical_id} ({res.type}): {exc}") from exc
-        for name, out in (template.get("Outputs") or {}).items():
-            cond = out.get("Condition")
-            if cond and not self.resolver.condition(cond):
-                continue
-            self.outputs[name] = self.resolver.resolve(out.get("Value"))
+        raise NotImplementedError
 
     # -- names and references ----------------------------------------------------------------------
     def _name(self, res: _Res, prop: str | None, max_len: int = 64, lower: bool = False) -> str:
@@ -572,8 +409,6 @@ class OfflineStack:
                 raise StackError(f"{res.logical_id}: ${{{key}}} has no DefinitionSubstitutions entry")
             return str(subs[key])
 
-        import re
-
         text = re.sub(r"\$\{([A-Za-z0-9_]+)\}", _sub, text)
         role = p.get("Role") or self._lambda_role()
         out = self.client("stepfunctions").create_state_machine(
@@ -660,114 +495,6 @@ class OfflineStack:
         kwargs.setdefault("EvaluationPeriods", 1)
         kwargs.setdefault("ComparisonOperator", "GreaterThanThreshold")
         self.client("cloudwatch").put_metric_alarm(AlarmName=res.ref, **kwargs)
-
-    # -- public API ------------------------------------------------------------------------------
-    def resource(self, logical_id: str) -> Any:
-        """Physical id / ARN of a resource (what ``!Ref`` gives)."""
-        return self._ref(logical_id)
-
-    def attribute(self, logical_id: str, attribute: str) -> Any:
-        return self._get_att(logical_id, attribute)
-
-    @property
-    def state_machine_arn(self) -> str:
-        if len(self.state_machines) != 1:
-            raise StackError(f"{len(self.state_machines)} state machines; pass state_machine=")
-        return next(iter(self.state_machines.values()))
-
-    def invoke(self, logical_id: str, event: Any) -> Any:
-        """Invoke a function in-process; raises the handler's own exception."""
-        try:
-            return self.runtime.lambdas.invoke(logical_id, event)
-        except HandlerError as err:
-            raise err.original from None
-
-    def start_execution(self, input: Any = None, name: str | None = None, state_machine: str | None = None) -> str:
-        arn = self.resource(state_machine) if state_machine else self.state_machine_arn
-        kwargs: dict[str, Any] = {"stateMachineArn": arn, "input": json.dumps(input if input is not None else {})}
-        if name:
-            kwargs["name"] = name
-        return self.client("stepfunctions").start_execution(**kwargs)["executionArn"]
-
-    def wait_execution(self, arn: str, timeout: float = 30.0) -> dict[str, Any]:
-        """``describe_execution`` once the execution has left RUNNING (``TimeoutError`` after ``timeout`` s).
-
-        Waits on the runtime's ``execution_ended`` condition (notified by the ``sfn_termination_signal``
-        extension) rather than polling; the status is re-read at least every 50 ms in any case.
-        """
-        sfn = self.client("stepfunctions")
-        rt = self.runtime
-        deadline = time.monotonic() + timeout
-        while True:
-            with rt.execution_ended:
-                seen = rt.terminations  # read before describing: an end in between is not missed
-            out = sfn.describe_execution(executionArn=arn)
-            if out["status"] != "RUNNING":
-                return out
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"execution {arn} still RUNNING after {timeout} s")
-            with rt.execution_ended:
-                rt.execution_ended.wait_for(lambda seen=seen: rt.terminations != seen, timeout=min(remaining, 0.05))
-
-    def history(self, arn: str) -> list[dict[str, Any]]:
-        return self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]
-
-    def put_events(self, entries: list[dict[str, Any]]) -> dict[str, Any]:
-        """``events.put_events`` through boto3 (delivered to matching rules' targets)."""
-        entries = [
-            {**e, "Detail": e["Detail"] if isinstance(e.get("Detail"), str) else json.dumps(e.get("Detail", {})),
-             "EventBusName": self._bus_name(e["EventBusName"]) if e.get("EventBusName") in self.resources
-             else e.get("EventBusName", "default")}
-            for e in entries
-        ]
-        return self.client("events").put_events(Entries=entries)
-
-    def fire_schedules(self, now: datetime | None = None, *, wait: bool = True, timeout: float = 60.0) -> list[str]:
-        """Fire every schedule due exactly at ``now`` (default: the clock's now)."""
-        now = now or self.runtime.clock.now()
-        return self._fire(now - _EPS, now, wait=wait, timeout=timeout)
-
-    def advance_clock(self, to: datetime, *, wait: bool = True, timeout: float = 60.0) -> list[str]:
-        """Move the clock to ``to``, firing due schedules in time order; returns execution ARNs."""
-        return self._fire(self.runtime.clock.now(), to, wait=wait, timeout=timeout)
-
-    def _fire(self, after: datetime, until: datetime, *, wait: bool, timeout: float) -> list[str]:
-        if until.tzinfo is None:
-            from datetime import UTC
-
-            until = until.replace(tzinfo=UTC)
-        due: list[tuple[datetime, int, _ScheduleEntry]] = []
-        for i, s in enumerate(self.schedules):
-            if s.enabled:
-                due.extend((t, i, s) for t in s.schedule.fire_times(after, until, anchor=s.anchor))
-        due.sort(key=lambda x: (x[0], x[1]))
-        arns: list[str] = []
-        for t, _, s in due:
-            self.runtime.clock.set(t)
-            before = len(self.runtime.started_executions)
-            event = scheduled_event(rule_arn=s.rule_arn, time=t, account=self.account_id, region=self.region)
-            self.runtime.deliver(rule_name=s.name, rule_arn=s.rule_arn, target=s.target, event=event)
-            new = self.runtime.started_executions[before:]
-            arns.extend(new)
-            if wait:
-                for arn in new:
-                    self.wait_execution(arn, timeout)
-        self.runtime.clock.set(until)
-        return arns
-
-    def report(self) -> dict[str, Any]:
-        return {
-            "resources": {k: r.type for k, r in self.resources.items() if r.raw},
-            "skipped": dict(self.skipped),
-            "schedules": [s.schedule.expression for s in self.schedules],
-            "apis": self.apis,
-        }
-
-
-from datetime import timedelta as _timedelta  # noqa: E402
-
-_EPS = _timedelta(microseconds=1)
 
 
 def _api_target(target: dict[str, Any]) -> dict[str, Any]:
