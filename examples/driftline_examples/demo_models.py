@@ -115,7 +115,7 @@ def run_model(name: str, *, days: int, rows: int, out: TextIO) -> Any:
     from driftline_common.aws import reset_clients
     from driftline_offline.demo import ScenarioRun, day_entry, day_extra, scenario_details, scenario_summary
     from driftline_offline.scenario import TEMPLATE, seed_example
-    from driftline_offline.stack import OfflineStack
+    from driftline_offline import OfflineStack
 
     from . import traffic
     from .scenarios import base
