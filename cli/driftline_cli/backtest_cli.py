@@ -166,8 +166,12 @@ def cmd_backtest(args: Any, out: Out) -> int:
         for label, cfg in chosen:
             task = bar.add_task(f"{label[:40]}: set-up", total=len(wins))
 
-            def tick(_: int, entry: dict[str, Any], task: Any = task, label: str = label) -> None:
+            def tick(i: int, entry: dict[str, Any], task: Any = task, label: str = label) -> None:
                 bar.update(task, advance=1, description=f"{label[:40]}: {entry['start'][:16]}")
+                if not out.err.is_terminal:  # a log file or CI: one plain line per window instead of a live bar
+                    out.note(f"{label[:40]}: window {i + 1}/{len(wins)} {entry['start'][:16]} {entry['status']} "
+                             f"{'RETRAIN' if entry['decision']['retrain'] else 'keep'} "
+                             f"{entry['executionSeconds']:.2f} s")
 
             results.append((label, cfg, replay(history, train, wins, cfg, length=length, source_dir=source_dir,
                                                entry_point=args.entry_point, inference_program=inference,
