@@ -208,8 +208,8 @@ def _document(args: Any, history: Any, train: slice, wins: list[Any], results: l
 def _report(args: Any, results: list[Any]) -> str:
     from driftline_examples.report import render_report
 
-    summary = {"scenarios": {}}
-    details = {}
+    summary: dict[str, Any] = {"scenarios": {}}
+    details: dict[str, Any] = {}
     for label, _, r in results:
         days = r.report_days
         summary["scenarios"][label] = {"days": days, "retrains": r.summary["retrains"],

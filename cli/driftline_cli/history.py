@@ -108,10 +108,10 @@ def _read_table(path: Path) -> tuple[list[str], Any, int]:
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
-            header = next(reader, None)
-            if header is None:
+            first = next(reader, None)
+            if first is None:
                 raise HistoryError(path, "the file is empty")
-            return [h.strip() for h in header], list(reader), 2
+            return [h.strip() for h in first], list(reader), 2
     except UnicodeDecodeError:
         raise HistoryError(path, "not UTF-8 text (CSV) — pass a .csv or .parquet file") from None
     except OSError as exc:

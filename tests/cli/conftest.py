@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,21 @@ import pytest
 from driftline_cli.main import main
 
 FEATURES = "f0,f1,f2,f3,f4,f5"
+ROOT = Path(__file__).resolve().parents[2]
+#: the code directories as the Makefile puts them on PYTHONPATH (subprocesses do not get pytest's pythonpath)
+PYTHONPATH = [
+    "cli", "layers/metrics", "layers/common", "functions/metric_evaluator", "functions/drift_checker",
+    "functions/retrain_launcher", "functions/deployer", "functions/api", "functions/trigger_router", "offline",
+    "examples", ".",
+]
+
+
+def subprocess_env() -> dict[str, str]:
+    """This environment without AWS/Driftline settings, with the repository's code on PYTHONPATH."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DRIFTLINE_"))}
+    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in PYTHONPATH)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 @pytest.fixture

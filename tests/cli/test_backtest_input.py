@@ -5,10 +5,11 @@ Every case runs the real ``driftline backtest`` command; the checks happen befor
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from driftline_cli.history import Columns, parse_window, read_history, split
+from driftline_cli.history import Columns, HistoryError, parse_window, read_history, split
 from driftline_common.config import parse_config
 
 from .conftest import write_csv
@@ -105,3 +106,26 @@ def test_history_sorted_and_split_into_windows(binary_config: Path, tmp_path: Pa
     assert wins[0].start.isoformat() == "2026-01-06T00:00:00+00:00"
     with pytest.raises(ValueError, match="1d or 6h"):
         parse_window("1 week")
+
+
+def test_parquet_histories_read_like_csv(binary_config: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import yaml
+
+    cfg = parse_config(yaml.safe_load(binary_config.read_text()), scope=None)
+    rows = _rows(48, days=2)
+    csv_path = write_csv(tmp_path / "h.csv", HEADER, rows)
+    columns = {name: [r[j] for r in rows] for j, name in enumerate(HEADER)}
+    columns["t"] = [datetime.fromisoformat(t.replace("Z", "+00:00")) for t in columns["t"]]
+    pq.write_table(pa.table(columns), tmp_path / "h.parquet")
+    spec = Columns(time="t", label="y", id="id", score="p")
+    a, b = read_history(csv_path, cfg, spec), read_history(tmp_path / "h.parquet", cfg, spec)
+    assert list(a.times) == list(b.times)
+    assert a.ids == b.ids
+    assert a.labels == b.labels
+    assert [line.split(",")[1:] for line in a.features] == [line.split(",")[1:] for line in b.features]
+    bad = columns | {"p": [*columns["p"][:5], float("nan"), *columns["p"][6:]]}
+    pq.write_table(pa.table(bad), tmp_path / "bad.parquet")
+    with pytest.raises(HistoryError, match=r"bad\.parquet, column 'p', row 5: the score must be a finite number"):
+        read_history(tmp_path / "bad.parquet", cfg, spec)

@@ -25,29 +25,18 @@ from typing import Any
 import boto3
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHONPATH = [
-    "cli", "layers/metrics", "layers/common", "functions/metric_evaluator", "functions/drift_checker",
-    "functions/retrain_launcher", "functions/deployer", "functions/api", "functions/trigger_router", "offline",
-    "examples", ".",
-]
+from .conftest import ROOT, subprocess_env
+
 START_TIMEOUT = 120.0
 
 pytestmark = pytest.mark.slow
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DRIFTLINE_"))}
-    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in PYTHONPATH)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     log = (tmp_path_factory.mktemp("up") / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "driftline_offline.server", "--aws-port", "0", "--api-port", "0",
-                             "--no-example"], cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=log,
+                             "--no-example"], cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=log,
                             start_new_session=True, text=True)
     ready: list[str] = []
     event = threading.Event()
@@ -98,7 +87,7 @@ def test_readme_quick_start_runs_as_written(server: dict[str, str], tmp_path: Pa
     work = tmp_path / "project"
     shutil.copytree(ROOT / "examples" / "driftline_examples" / "classifier",
                     work / "examples" / "driftline_examples" / "classifier")
-    env = _env()
+    env = subprocess_env()
     lines = quickstart_lines()
     assert [line.split()[1] for line in lines if line.startswith("driftline")] == [
         "init", "validate", "backtest", "register", "baseline", "run"]
