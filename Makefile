@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The Lambda code directories and layers, as the Lambda runtime sees them (layers under /opt/python).
-export PYTHONPATH := layers/metrics:layers/common:layers/plotting:functions/report:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:.
+export PYTHONPATH := layers/metrics:layers/common:layers/plotting:functions/report:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:cli:.
 
 .DEFAULT_GOAL := help
 .PHONY: help venv test unit lint typecheck cfn-lint scan build demo scenarios up invoke bench clean
@@ -18,6 +18,7 @@ $(STAMP): requirements-dev.txt requirements-dev.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .  # the `driftline` command
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv with the pinned development requirements

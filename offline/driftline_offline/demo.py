@@ -284,10 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=1500,
                         help="labelled rows per simulated day (sent as 6 multi-row CSV requests)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
-    parser.add_argument("--scenario", action="append", choices=("drift", "stable"),
-                        help="run only this scenario (repeatable); default both")
+    from driftline_examples.demo_models import MODELS, run_model
+
+    parser.add_argument("--scenario", action="append", choices=("drift", "stable", *MODELS),
+                        help="run only this scenario (repeatable); default all: the classifier's drift and stable, "
+                             "the regression and multiclass models' drift")
     args = parser.parse_args(argv)
-    names = args.scenario or ["drift", "stable"]
+    names = args.scenario or ["drift", "stable", *MODELS]
     out_dir: Path = args.out
     out_dir.mkdir(parents=True, exist_ok=True)
     stdout = sys.stdout
@@ -302,7 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n=== scenario {name}: {args.days} simulated days, {args.rows} labelled rows/day in 6 requests ===",
                   file=stdout, flush=True)
             try:
-                runs.append(run_scenario(name, days=args.days, rows=args.rows, out=stdout))
+                play = run_model if name in MODELS else run_scenario
+                runs.append(play(name, days=args.days, rows=args.rows, out=stdout))
             except Exception as exc:  # noqa: BLE001 - still write what we have, then fail
                 failures.append(f"{name}: set-up or simulation failed: {type(exc).__name__}: {exc}")
                 print(f"[{name}] FAILED: {type(exc).__name__}: {exc}", file=stdout, flush=True)
