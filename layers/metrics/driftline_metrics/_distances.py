@@ -128,6 +128,16 @@ def normalized_wasserstein(reference: Any, current: Any, *, scale: str = "std") 
 # ============================================================================================
 # Entropy, Jensen–Shannon
 # ============================================================================================
+def _unmask_pair(pk: Any, qk: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """As SciPy: a position masked in ``pk`` or ``qk`` is left out of both (1-D inputs only)."""
+    arrays = [pk] if qk is None else [pk, qk]
+    if any(np.ndim(a) != 1 for a in arrays) or len({np.shape(a) for a in arrays}) != 1:
+        raise ValueError("entropy: masked arrays are supported as 1-D inputs of one length only.")
+    keep = ~np.logical_or.reduce([np.ma.getmaskarray(a) for a in arrays])
+    out = [np.ma.getdata(a)[keep] for a in arrays]
+    return out[0], (out[1] if qk is not None else None)
+
+
 def entropy(pk: Any, qk: Any = None, base: float | None = None, axis: int = 0) -> Any:
     """Shannon entropy ``-sum p log p``, or the Kullback–Leibler divergence ``sum p log(p / q)``.
 
@@ -141,6 +151,8 @@ def entropy(pk: Any, qk: Any = None, base: float | None = None, axis: int = 0) -
     """
     if base is not None and base <= 0:
         raise ValueError("`base` must be a positive number or `None`.")
+    if isinstance(pk, np.ma.MaskedArray) or isinstance(qk, np.ma.MaskedArray):
+        pk, qk = _unmask_pair(pk, qk)
     p = np.asarray(pk, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         if qk is not None:

@@ -99,6 +99,10 @@ def _check_ks_options(alternative: str, method: str) -> str:
 
 
 def _as_sample(x: Any, name: str) -> np.ndarray:
+    if isinstance(x, np.ma.MaskedArray):  # as SciPy: masked elements are left out
+        x = x.compressed() if np.ndim(x) == 1 else x
+        if np.ndim(x) != 1:
+            raise ValueError(f"{name}: masked arrays are supported as 1-D samples only, got shape {np.shape(x)}.")
     arr = np.asarray(x)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be a 1-D array-like of observations, got a scalar.")

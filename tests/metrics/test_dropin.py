@@ -1,0 +1,65 @@
+"""Drop-in behaviours found by running the peers' own suites (tests/peer): inputs the peers treat
+specially must not be scored silently otherwise, and the layer's warning is the peer's."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import driftline_metrics as dm
+import numpy as np
+import pytest
+import scipy.stats as ss
+import sklearn.metrics as skm
+from driftline_metrics import drift
+from numpy.testing import assert_allclose
+
+LAYER = Path(__file__).resolve().parents[2] / "layers" / "metrics"
+
+
+def test_masked_samples_leave_the_masked_elements_out_as_scipy():
+    x = np.ma.masked_array([1.0, 2, 3, 50, 4, 5], mask=[0, 0, 0, 1, 0, 0])
+    y = np.ma.masked_array([1.5, 2.5, 3.5, -10], mask=[0, 0, 0, 1])
+    assert_allclose(tuple(drift.ks_2samp(x, y)), tuple(ss.ks_2samp(x, y)))
+    p = np.ma.masked_array([1.0, 2, 3, 4], mask=[0, 1, 0, 0])
+    q = np.ma.masked_array([2.0, 2, 1, 4], mask=[0, 0, 1, 0])
+    assert_allclose(drift.entropy(p), ss.entropy(p))
+    assert_allclose(drift.entropy(p, q), ss.entropy(p, q))
+    assert_allclose(drift.entropy(p, q.data), ss.entropy(p, q.data))
+
+
+@pytest.mark.parametrize("fn", ["accuracy_score", "f1_score", "confusion_matrix"])
+def test_legacy_sequence_of_sequences_and_bytes_raise_as_sklearn(fn):
+    legacy = np.empty(3, dtype=object)
+    legacy[:] = [[1, 2], [3], [1]]
+    for y, exc in ((legacy, ValueError), (np.array([b"a", b"b", b"a"]), TypeError)):
+        with pytest.raises(exc) as ref:
+            getattr(skm, fn)(y, y)
+        with pytest.raises(exc) as ours:
+            getattr(dm, fn)(y, y)
+        assert str(ours.value) == str(ref.value)
+
+
+def _run(code: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(LAYER))
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_undefined_metric_warning_is_sklearns_once_sklearn_is_imported():
+    _run(
+        "import warnings, sklearn.exceptions as se, driftline_metrics as dm\n"
+        "assert issubclass(dm.UndefinedMetricWarning, se.UndefinedMetricWarning)\n"
+        "warnings.simplefilter('error', se.UndefinedMetricWarning)\n"
+        "try:\n    dm.precision_score([0, 0], [0, 0])\nexcept se.UndefinedMetricWarning:\n    pass\n"
+        "else:\n    raise SystemExit('not caught by a filter on sklearn.exceptions.UndefinedMetricWarning')\n"
+    )
+
+
+def test_the_layer_alone_never_imports_sklearn():
+    _run(
+        "import sys, driftline_metrics as dm, driftline_metrics.drift\n"
+        "assert 'sklearn' not in sys.modules\n"
+        "assert dm.UndefinedMetricWarning.__mro__[1] is UserWarning\n"
+    )
