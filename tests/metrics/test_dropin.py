@@ -63,3 +63,42 @@ def test_the_layer_alone_never_imports_sklearn():
         "assert 'sklearn' not in sys.modules\n"
         "assert dm.UndefinedMetricWarning.__mro__[1] is UserWarning\n"
     )
+
+
+def test_log_loss_takes_the_deprecated_y_pred_name_as_sklearn():
+    y, p = [0, 1, 1, 0], [0.2, 0.7, 0.6, 0.1]
+    with pytest.warns(FutureWarning, match="renamed to `y_proba`"):
+        ours = dm.log_loss(y, y_pred=p)
+    with pytest.warns(FutureWarning):
+        ref = skm.log_loss(y, y_pred=p)
+    assert_allclose(ours, ref)
+    with pytest.raises(ValueError, match="Cannot use both"):
+        dm.log_loss(y, p, y_pred=p)
+
+
+@pytest.mark.parametrize("nan_policy", ["propagate", "omit"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_ks_2samp_axis_nan_policy_keepdims_as_scipy(nan_policy, keepdims):
+    rng = np.random.default_rng(40)
+    a = rng.normal(size=(3, 30))
+    b = rng.normal(0.3, 1.0, size=(1, 25))  # broadcasts against a's first axis
+    a[1, 4] = np.nan
+    kw = {"axis": 1, "nan_policy": nan_policy, "keepdims": keepdims}
+    ours, ref = drift.ks_2samp(a, b, **kw), ss.ks_2samp(a, b, **kw)
+    for field in ("statistic", "pvalue", "statistic_location", "statistic_sign"):
+        assert_allclose(getattr(ours, field), getattr(ref, field), equal_nan=True)
+        assert np.shape(getattr(ours, field)) == np.shape(getattr(ref, field))
+    assert_allclose(tuple(drift.ks_2samp(a.T, b.T, axis=0)), tuple(ss.ks_2samp(a.T, b.T, axis=0)), equal_nan=True)
+    flat = {"axis": None, "nan_policy": "omit"}
+    assert_allclose(tuple(drift.ks_2samp(a, b, **flat)), tuple(ss.ks_2samp(a, b, **flat)))
+
+
+def test_ks_2samp_nan_raise_and_small_samples_warn_as_scipy():
+    with pytest.raises(ValueError, match="The input contains nan values"):
+        drift.ks_2samp([1.0, np.nan], [2.0, 3.0], nan_policy="raise")
+    with pytest.raises(ValueError, match="nan_policy must be one of"):
+        drift.ks_2samp([1.0], [2.0], nan_policy="drop")
+    with pytest.warns(dm.UndefinedMetricWarning, match="too small") as record:
+        res = drift.ks_2samp([np.nan, np.nan], [2.0, 3.0], nan_policy="omit")
+    assert np.isnan(res.statistic)
+    assert issubclass(record[0].category, RuntimeWarning)  # SciPy's SmallSampleWarning is a RuntimeWarning

@@ -21,8 +21,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import sklearn
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+SITE = str(Path(sklearn.__file__).parents[1])  # the installed packages, unresolved (as sys.path has them)
 
 SKLEARN = [
     "sklearn.metrics.tests.test_classification",
@@ -42,8 +45,8 @@ SCIPY = [
     "scipy.stats.tests.test_axis_nan_policy",
     "scipy.spatial.tests.test_distance",
 ]
-# a fast subset for `make test`: one sklearn and one SciPy module
-QUICK = {"sklearn": ["sklearn.metrics.tests.test_regression"], "scipy": ["scipy.stats.tests.test_entropy"]}
+# a fast subset for `make test` (one process): one sklearn and one SciPy module
+QUICK = ["sklearn.metrics.tests.test_regression", "scipy.stats.tests.test_entropy"]
 # deliberately not supported by the layer (numpy only): sparse inputs and array-API namespaces
 SKIP_K = (
     "not sparse and not csr and not csc and not array_api_strict and not torch and not cupy and not jax"
@@ -59,7 +62,8 @@ def run_suite(modules: list[str], keyword: str | None) -> dict[str, Any]:
         k = SKIP_K if keyword is None else f"({keyword}) and {SKIP_K}"
         cmd = [
             sys.executable, "-m", "pytest", "-q", "-p", "peer_swap", "-p", "no:cacheprovider",
-            "-c", str(HERE / "peer.ini"), "--rootdir", str(HERE), "-k", k, "--pyargs", *modules,
+            # the peers' own conftest.py files (fixtures, seeds) load from the installed packages
+            "-c", str(HERE / "peer.ini"), "--rootdir", SITE, "-k", k, "--pyargs", *modules,
         ]
         start = time.perf_counter()
         proc = subprocess.run(cmd, env=env, cwd=HERE, capture_output=True, text=True, check=False)
@@ -71,8 +75,9 @@ def run_suite(modules: list[str], keyword: str | None) -> dict[str, Any]:
     return data
 
 
-def summarise(data: dict[str, Any]) -> dict[str, Any]:
-    tests = {k: v for k, v in data["tests"].items() if v.get("calls_replaced")}
+def summarise(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Counts over the tests (node ids starting with ``prefix``) that call a replaced function."""
+    tests = {k: v for k, v in data["tests"].items() if v.get("calls_replaced") and k.startswith(prefix)}
     outcomes = Counter(v["outcome"] for v in tests.values())
     kinds = Counter(v.get("kind") for v in tests.values() if v["outcome"] == "failed")
     run = outcomes["passed"] + outcomes["failed"]
@@ -88,20 +93,24 @@ def summarise(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def run(quick: bool = False) -> dict[str, dict[str, Any]]:
+    """Summaries per peer (``sklearn``, ``scipy``)."""
+    if quick:
+        data = run_suite(QUICK, None)
+        return {name: summarise(data, name + "/") for name in ("sklearn", "scipy")}
+    return {
+        "sklearn": summarise(run_suite(SKLEARN, None), "sklearn/"),
+        "scipy": summarise(run_suite(SCIPY, SCIPY_K), "scipy/"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="the small subset run by make test")
     ap.add_argument("--json", type=Path, help="write the summary (with every failure) here")
     args = ap.parse_args(argv)
-    suites = (
-        {"sklearn": (QUICK["sklearn"], None), "scipy": (QUICK["scipy"], None)}
-        if args.quick
-        else {"sklearn": (SKLEARN, None), "scipy": (SCIPY, SCIPY_K)}
-    )
-    out = {}
-    for name, (modules, keyword) in suites.items():
-        out[name] = summarise(run_suite(modules, keyword))
-        s = out[name]
+    out = run(args.quick)
+    for name, s in out.items():
         print(
             f"{name}: {s['passed']}/{s['passed'] + s['failed']} pass ({100 * s['pass_rate']:.1f} %) of the "
             f"{s['calling_replaced']} tests that call a replaced function; failures by kind "

@@ -128,11 +128,12 @@ def _sum_log(p: np.ndarray) -> float:
 
 def log_loss(
     y_true: Any,
-    y_proba: Any,
+    y_proba: Any = None,
     *,
     normalize: bool = True,
     sample_weight: Any = None,
     labels: Any = None,
+    y_pred: Any = "deprecated",
 ) -> float:
     """Log loss (cross-entropy) of predicted probabilities.
 
@@ -149,6 +150,8 @@ def log_loss(
     sample_weight : array-like of shape (n_samples,), default=None
     labels : array-like, default=None
         All class labels, when ``y_true`` does not contain all of them.
+    y_pred : array-like
+        scikit-learn 1.9's deprecated name of ``y_proba`` (a ``FutureWarning``, as scikit-learn).
 
     Returns
     -------
@@ -159,6 +162,15 @@ def log_loss(
     >>> round(log_loss(["spam", "ham", "ham", "spam"], [[.1, .9], [.9, .1], [.8, .2], [.35, .65]]), 5)
     0.21616
     """
+    if not (isinstance(y_pred, str) and y_pred == "deprecated"):
+        if y_proba is not None:
+            raise ValueError("Cannot use both `y_pred` and `y_proba`. `y_pred` is deprecated, use `y_proba` instead.")
+        warnings.warn(
+            "`y_pred` was renamed to `y_proba` in version 1.9 and will be removed in 1.11. Use `y_proba` instead.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        y_proba = y_pred
     p = _check_proba(y_proba)
     yt = np.asarray(y_true)
     if (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["UndefinedMetricWarning"]
+__all__ = ["SmallSampleWarning", "UndefinedMetricWarning"]
 
 
 def _peer_base() -> type[Warning]:
@@ -25,4 +25,18 @@ class UndefinedMetricWarning(_peer_base()):  # type: ignore[misc]
     Mirrors ``sklearn.exceptions.UndefinedMetricWarning``: the metric still
     returns a value (``0.0``, ``1.0`` or ``nan`` as documented) and this
     warning says why.
+    """
+
+
+def _scipy_small_sample() -> tuple[type[Warning], ...]:
+    """SciPy's ``SmallSampleWarning`` when SciPy's stats are already imported (looked up only)."""
+    peer = getattr(sys.modules.get("scipy.stats._axis_nan_policy"), "SmallSampleWarning", None)
+    return (peer,) if isinstance(peer, type) and issubclass(peer, Warning) else (RuntimeWarning,)
+
+
+class SmallSampleWarning(UndefinedMetricWarning, *_scipy_small_sample()):  # type: ignore[misc]
+    """A sample is too small for the statistic (e.g. empty): the result is NaN.
+
+    Mirrors ``scipy.stats``' ``SmallSampleWarning`` (a ``RuntimeWarning``); a subclass of it when
+    SciPy is already imported, and of :class:`UndefinedMetricWarning` always.
     """
