@@ -102,3 +102,18 @@ def test_ks_2samp_nan_raise_and_small_samples_warn_as_scipy():
         res = drift.ks_2samp([np.nan, np.nan], [2.0, 3.0], nan_policy="omit")
     assert np.isnan(res.statistic)
     assert issubclass(record[0].category, RuntimeWarning)  # SciPy's SmallSampleWarning is a RuntimeWarning
+
+
+def test_entropy_nan_policy_and_keepdims_as_scipy():
+    p = np.array([0.2, np.nan, 0.5, 0.3])
+    q = np.array([0.1, 0.4, np.nan, 0.5])
+    for kw in ({"nan_policy": "omit"}, {"nan_policy": "propagate"}):
+        assert_allclose(drift.entropy(p, q, **kw), ss.entropy(p, q, **kw), equal_nan=True)
+        assert_allclose(drift.entropy(p, **kw), ss.entropy(p, **kw), equal_nan=True)
+    with pytest.raises(ValueError, match="The input contains nan values"):
+        drift.entropy(p, nan_policy="raise")
+    m = np.random.default_rng(41).random((3, 4))
+    for axis in (0, 1):
+        ours, ref = drift.entropy(m, axis=axis, keepdims=True), ss.entropy(m, axis=axis, keepdims=True)
+        assert_allclose(ours, ref)
+        assert ours.shape == ref.shape
