@@ -75,5 +75,9 @@ invoke: $(STAMP) ## `sam local invoke` without Docker: make invoke FN=ApiFunctio
 bench: $(STAMP) ## Benchmarks against scikit-learn / SciPy (prints ratios)
 	OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= $(BIN)/python benchmarks/run.py
 
+.PHONY: peer
+peer: $(STAMP) ## scikit-learn's and SciPy's own test suites against the metrics layer (tests/peer; summary in build/peer/)
+	$(BIN)/python tests/peer/run_peer.py --json build/peer/summary.json
+
 clean: ## Remove build outputs and the virtual environment
 	rm -rf $(VENV) $(SCAN_VENV) .aws-sam build .pytest_cache .mypy_cache .ruff_cache

@@ -120,7 +120,11 @@ def test_weighted_levels_drop_zero_weight_thresholds_like_sklearn(oracle):
 
 
 @pytest.mark.parametrize("n", [kernels.CHUNK - 1, kernels.CHUNK + 1, 5 * kernels.CHUNK + 3])
-def test_clipped_scores_tie_groups_span_chunks(oracle, n):
+@pytest.mark.parametrize("scan_chunk", [1 << 10, kernels.SCAN_CHUNK])
+def test_clipped_scores_tie_groups_span_chunks(oracle, monkeypatch, n, scan_chunk):
+    """Small scan chunks: the tie groups at 0 and 1 fill whole chunks (counted from their bounds)
+    and others cross chunk ends (the chunk ends before them)."""
+    monkeypatch.setattr(kernels, "SCAN_CHUNK", scan_chunk)
     rng = np.random.default_rng(n)
     y = _labels(n, n + 1)
     z = rng.normal(size=n) + 1.2 * y
@@ -192,3 +196,60 @@ def test_non_finite_scores_still_raise_on_the_fast_paths():
                 dm.roc_auc_score(y, s)
             with pytest.raises(ValueError, match="y_score"):
                 dm.average_precision_score(y, s)
+
+
+def _class_counts(s: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    values, inv = np.unique(s, return_inverse=True)
+    pos = np.bincount(inv, weights=y, minlength=values.size).astype(np.int64)
+    return values, pos, np.bincount(inv, minlength=values.size) - pos
+
+
+# (a 256-value grid k / 255 has neighbours closer than the table's 6 mantissa bits: sorted keys count it)
+@pytest.mark.parametrize("levels", [2, 10, 101])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_level_table_counts_per_value_without_a_sort(oracle, levels, dtype):
+    y = _labels(N, 30 + levels)
+    s = _grid(N, 31 + levels, levels).astype(dtype)
+    sampled = kernels.sample_levels(s)
+    got = kernels.table_level_counts(s, y, sampled)
+    assert got is not None
+    for g, e in zip(got, _class_counts(s.astype(np.float64), y), strict=True):
+        np.testing.assert_array_equal(g, e)
+    assert kernels.table_level_counts(s, y.astype(bool), sampled)[1].sum() == y.sum()
+    _agree(oracle, y, s)
+
+
+def test_level_table_grows_with_values_the_sample_missed_both_signs_and_negative_zero(oracle):
+    rng = np.random.default_rng(32)
+    y = _labels(N, 33)
+    s = np.round(rng.normal(size=N), 1)
+    step = max(1, N // 4096)
+    s[1::step] = np.where(rng.random(s[1::step].size) < 0.5, -7.25, 9.5)  # never sampled
+    s[2::97] = -0.0  # equal to 0.0 with other bits: one level
+    got = kernels.table_level_counts(s, y, kernels.sample_levels(s))
+    assert got is not None
+    assert -7.25 in got[0]
+    assert 9.5 in got[0]
+    for g, e in zip(got, _class_counts(s, y), strict=True):
+        np.testing.assert_array_equal(g, e)
+    _agree(oracle, y, s)
+
+
+def test_level_table_gives_up_on_values_its_bit_window_cannot_tell_apart(oracle):
+    y = _labels(N, 34)
+    s = _grid(N, 35, 10)
+    s[::7] = 0.5
+    s[1::7] = np.nextafter(0.5, 1.0)  # 0.5 and the float after it share every bit of the window
+    assert kernels.table_level_counts(s, y, kernels.sample_levels(s)) is None
+    _agree(oracle, y, s)
+
+
+def test_level_table_gives_up_beyond_the_limit_and_on_nan():
+    y = _labels(N, 36)
+    s = _grid(N, 37, 10)
+    step = max(1, N // 4096)
+    many = s.copy()
+    many[1::step] = np.linspace(2, 3, many[1::step].size)  # hundreds of values the sample misses
+    assert kernels.table_level_counts(many, y, kernels.sample_levels(many)) is None
+    s[N // 2 + 1] = np.nan
+    assert kernels.table_level_counts(s, y, kernels.sample_levels(s)) is None

@@ -128,11 +128,32 @@ def normalized_wasserstein(reference: Any, current: Any, *, scale: str = "std") 
 # ============================================================================================
 # Entropy, Jensen–Shannon
 # ============================================================================================
-def entropy(pk: Any, qk: Any = None, base: float | None = None, axis: int = 0) -> Any:
+def _unmask_pair(pk: Any, qk: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """As SciPy: a position masked in ``pk`` or ``qk`` is left out of both (1-D inputs only)."""
+    arrays = [pk] if qk is None else [pk, qk]
+    if any(np.ndim(a) != 1 for a in arrays) or len({np.shape(a) for a in arrays}) != 1:
+        raise ValueError("entropy: masked arrays are supported as 1-D inputs of one length only.")
+    keep = ~np.logical_or.reduce([np.ma.getmaskarray(a) for a in arrays])
+    out = [np.ma.getdata(a)[keep] for a in arrays]
+    return out[0], (out[1] if qk is not None else None)
+
+
+def entropy(
+    pk: Any,
+    qk: Any = None,
+    base: float | None = None,
+    axis: int = 0,
+    *,
+    nan_policy: str = "propagate",
+    keepdims: bool = False,
+) -> Any:
     """Shannon entropy ``-sum p log p``, or the Kullback–Leibler divergence ``sum p log(p / q)``.
 
     As ``scipy.stats.entropy``: ``pk`` (and ``qk``) are normalised to sum to 1 along ``axis``;
     ``base`` divides by ``log(base)`` (natural log by default); ``inf`` when ``q == 0 < p``.
+    ``nan_policy``: a NaN gives NaN (``'propagate'``), raises (``'raise'``) or, for 1-D inputs, is
+    left out with the position it shares with the other distribution (``'omit'``); ``keepdims``
+    keeps the reduced axis. Masked elements of masked arrays are left out (1-D).
 
     Examples
     --------
@@ -141,6 +162,18 @@ def entropy(pk: Any, qk: Any = None, base: float | None = None, axis: int = 0) -
     """
     if base is not None and base <= 0:
         raise ValueError("`base` must be a positive number or `None`.")
+    if nan_policy not in ("propagate", "raise", "omit"):
+        raise ValueError("nan_policy must be one of {'propagate', 'raise', 'omit'}.")
+    if isinstance(pk, np.ma.MaskedArray) or isinstance(qk, np.ma.MaskedArray):
+        pk, qk = _unmask_pair(pk, qk)
+    if nan_policy != "propagate":
+        nan = np.isnan(np.asarray(pk, dtype=np.float64))
+        if qk is not None:
+            nan = nan | np.isnan(np.asarray(qk, dtype=np.float64))
+        if nan.any():
+            if nan_policy == "raise":
+                raise ValueError("The input contains nan values")
+            pk, qk = _unmask_pair(np.ma.masked_array(pk, mask=nan), qk)
     p = np.asarray(pk, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         if qk is not None:
@@ -152,7 +185,7 @@ def entropy(pk: Any, qk: Any = None, base: float | None = None, axis: int = 0) -
             q = q / np.sum(q, axis=axis, keepdims=True)
         p = p / np.sum(p, axis=axis, keepdims=True)
     vec = _entr(p) if qk is None else _rel_entr(p, q)
-    s = np.sum(vec, axis=axis)
+    s = np.sum(vec, axis=axis, keepdims=keepdims)
     if base is not None:
         s = s / math.log(base)
     return _scalar_or_array(s)

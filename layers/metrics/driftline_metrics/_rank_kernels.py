@@ -21,11 +21,11 @@ leaves, a grid).
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 CHUNK = 1 << 14
+# the sorted-key scan reads larger chunks (fewer calls; three chunk-sized buffers stay in L2)
+SCAN_CHUNK = 1 << 16
 LEVELS_MAX = 256
 # below this many rows a sort is cheap enough that detecting levels does not pay
 LEVELS_MIN_ROWS = 1 << 14
@@ -140,9 +140,103 @@ def _level_sums(
         total[: 2 * values.shape[0]] += np.bincount(c2, weights=w, minlength=2 * values.shape[0])
     m = values.shape[0]
     neg, pos = total[: 2 * m : 2], total[1 : 2 * m : 2]
-    # ascending values; equal values under different bits (0.0 and -0.0) merge into one level
+    return _merge_levels(values, pos, neg)
+
+
+# --------------------------------------------------------------------------- few distinct scores, unweighted
+
+# the bit window of the level table: bits >> shift with shift from 52 (sign and exponent) down to 45
+# (a table of at most 2**19 slots)
+_LUT_SHIFTS = range(52, 44, -1)
+
+
+class _LevelTable:
+    """Direct table from a score's top bits, xor-ed with its 0/1 label, to ``2 * level + label``.
+
+    ``t = (bits >> shift) ^ label``: the levels differ in ``bits >> (shift + 1)`` (their slot),
+    and the slot's two entries tell the label apart from the window's lowest bit, which is the
+    level's own. A score that is no level lands on a slot of another value or on the sentinel
+    ``2 * LEVELS_MAX`` (whose check value is NaN): the exact check against the level catches it.
+    """
+
+    def __init__(self, values: np.ndarray) -> None:
+        bits = values.view(np.uint64)
+        m = values.shape[0]
+        for shift in _LUT_SHIFTS:
+            top = bits >> np.uint64(shift + 1)
+            if np.unique(top).shape[0] == m:
+                break
+        else:
+            raise _NoHash
+        self.shift = np.uint64(shift)
+        low = ((bits >> self.shift) & np.uint64(1)).astype(np.intp)
+        slot = top.astype(np.intp) << 1
+        self.table = np.full(1 << (64 - shift), 2 * LEVELS_MAX, dtype=np.intp)
+        level2 = 2 * np.arange(m, dtype=np.intp)
+        self.table[slot | low] = level2  # label 0 keeps the level's own bit
+        self.table[slot | (1 - low)] = level2 + 1
+        self.check = np.full(2 * LEVELS_MAX + 2, np.nan)
+        self.check[: 2 * m] = np.repeat(values, 2)
+
+
+def table_level_counts(
+    s: np.ndarray, lab: np.ndarray, sampled: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(values ascending, positives, negatives)`` per distinct score of unweighted 0/1 labels
+    ``lab`` without a sort, or None (more than ``LEVELS_MAX`` values, a value that is not finite,
+    or values the table's bit window cannot tell apart).
+
+    ``sampled`` holds the values a sample found (:func:`sample_levels`); values it missed are added
+    as they are met. Per chunk: a shift, a xor with the labels, a table lookup, the exact check
+    against the level's value and one ``np.bincount``.
+    """
+    n = s.shape[0]
+    s = s.astype(np.float64, copy=False)  # float32 / float16 values are exact in float64
+    values = sampled.astype(np.float64)
+    if lab.dtype.kind != "u":
+        lab = lab.view(np.uint8) if lab.dtype == np.bool_ else lab.view(_UINT_ANY[lab.dtype.itemsize])
+    try:
+        lt = _LevelTable(values)
+    except _NoHash:
+        return None
+    total = np.zeros(2 * LEVELS_MAX + 2, dtype=np.int64)
+    bits = s.view(np.uint64)
+    t_buf = np.empty(CHUNK, dtype=np.uint64)
+    c2_buf = np.empty(CHUNK, dtype=np.intp)
+    check_buf = np.empty(CHUNK, dtype=np.float64)
+    ok_buf = np.empty(CHUNK, dtype=bool)
+    a = 0
+    while a < n:
+        b = min(a + CHUNK, n)
+        m = b - a
+        x = s[a:b]
+        t = np.right_shift(bits[a:b], lt.shift, out=t_buf[:m])
+        np.bitwise_xor(t, lab[a:b], out=t, casting="unsafe")
+        # every index is in range (the table covers every t): "clip" only skips the bounds check
+        c2 = np.take(lt.table, t.view(np.intp), out=c2_buf[:m], mode="clip")
+        ok = np.equal(np.take(lt.check, c2, out=check_buf[:m], mode="clip"), x, out=ok_buf[:m])
+        if not ok.all():
+            new = np.unique(x[~ok])
+            # a value already listed under other bits (-0.0 next to 0.0) has bits of its own: keep it
+            if values.shape[0] + new.shape[0] > LEVELS_MAX or not np.isfinite(new).all():
+                return None
+            values = np.concatenate([values, new])  # levels keep their index: the counts stay valid
+            try:
+                lt = _LevelTable(values)
+            except _NoHash:
+                return None
+            continue  # count the chunk again with the new table
+        total += np.bincount(c2, minlength=total.shape[0])
+        a = b
+    return _merge_levels(values, total[1 : 2 * values.shape[0] : 2], total[: 2 * values.shape[0] : 2])
+
+
+def _merge_levels(
+    values: np.ndarray, pos: np.ndarray, neg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sort levels by value; equal values under different bits (0.0 and -0.0) become one level."""
     uniq, inv = np.unique(values, return_inverse=True)
-    if uniq.shape[0] < m:
+    if uniq.shape[0] < values.shape[0]:
         pos = np.bincount(inv, weights=pos, minlength=uniq.shape[0]).astype(pos.dtype)
         neg = np.bincount(inv, weights=neg, minlength=uniq.shape[0]).astype(neg.dtype)
     else:
@@ -190,12 +284,6 @@ def sorted_level_counts(key: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray
     return counts[1::2], counts[0::2]
 
 
-def _low_bits(key: np.ndarray) -> np.ndarray:
-    """Strided uint8 view of the lowest byte of each key (no copy)."""
-    size = key.dtype.itemsize
-    return key.view(np.uint8)[(0 if sys.byteorder == "little" else size - 1) :: size]
-
-
 def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float, int]:
     """One pass over sorted label keys: ``(2 U, Σ over positives of the precision at their score,
     number of positives)``.
@@ -208,48 +296,64 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
     A positive at sorted position ``i`` with ``r`` positives before it has ``i - r`` negatives below
     it when no score ties with its own; otherwise its tie group (start ``g``, ``P_g`` positives and
     ``N_g`` negatives, ``p_g`` positives and ``g - p_g`` negatives before) adds ``2 (g - p_g) + N_g``
-    to ``2 U`` per positive and has precision ``(n_pos - p_g) / (n - g)``. Chunks are cut at group
-    ends, so a group is read whole.
+    to ``2 U`` per positive and has precision ``(n_pos - p_g) / (n - g)``. Chunks end at group
+    ends, never inside a group; a group that fills a whole chunk (scores clipped at 0 or 1) is
+    counted from its bounds alone (two ``searchsorted``), not read.
     """
     n = key.shape[0]
-    low = _low_bits(key)
-    ramp = np.arange(CHUNK, dtype=key.dtype)
-    lab = np.empty(CHUNK, dtype=key.dtype)
-    diff = np.empty(CHUNK, dtype=key.dtype)
+    one = key.dtype.type(1)
+    ramp = np.arange(SCAN_CHUNK, dtype=key.dtype)
+    # Σ i·lab_i and Σ lab_i of a chunk in one integer dot: i·2**32 + 1 per position (no overflow:
+    # Σ i < SCAN_CHUNK**2 / 2 < 2**31, so the position sum keeps the high half)
+    packed = (ramp << key.dtype.type(32)) | one if key.dtype.itemsize == 8 else None
+    lab = np.empty(SCAN_CHUNK, dtype=key.dtype)
+    lab8 = np.empty(SCAN_CHUNK, dtype=np.uint8)
+    diff = np.empty(SCAN_CHUNK, dtype=key.dtype)
     u2 = 0
     ap = 0.0
     r = 0  # positives before the chunk
     a = 0
     while a < n:
-        b = min(a + CHUNK, n)
-        if b < n and key[b] <= (key[b - 1] | 1):  # the tie group of key[b - 1] goes on: read it whole
-            b = int(np.searchsorted(key, key[b - 1] | 1, side="right"))
+        b = min(a + SCAN_CHUNK, n)
+        first = key[a]
+        if (key[b - 1] ^ first) < 2 and b - a > 1:  # one tie group fills the chunk: count it from its bounds
+            b = int(np.searchsorted(key, first | one, side="right"))
+            neg_g = int(np.searchsorted(key, first | one, side="left")) - a if not first & one else 0
+            c = b - a - neg_g
+            if want_ap:
+                ap += c * ((n_pos - r) / (n - a))
+            else:
+                u2 += c * (2 * (a - r) + neg_g)
+            r += c
+            a = b
+            continue
+        if b < n and (key[b] ^ key[b - 1]) < 2:  # end the chunk before the group that crosses its end
+            b = int(np.searchsorted(key, key[b - 1] & ~one, side="left"))
         m = b - a
         k = key[a:b]
-        big = m > CHUNK
-        # same score <=> the keys differ at most in the label bit (a difference of 1 can also be
-        # two neighbouring scores, positive below negative: the xor tells them apart)
-        d = np.bitwise_xor(k[1:], k[:-1], out=None if big else diff[: m - 1])
-        tied = m > 1 and bool(d.min() < 2)
-        if not tied:
+        d = np.bitwise_xor(k[1:], k[:-1], out=diff[: m - 1])
+        if m == 1 or d.min() >= 2:  # no ties in the chunk: read it position by position
             if want_ap:
-                where = np.flatnonzero(np.bitwise_and(low[a:b], 1).view(bool))
+                where = np.flatnonzero(np.bitwise_and(k, one, out=lab8[:m], casting="unsafe").view(bool))
                 c = where.shape[0]
                 # precision at the positive's own score: (n_pos - r - j) / (n - a - where_j)
                 num = np.arange(n_pos - r, n_pos - r - c, -1, dtype=np.float64)
-                den = (n - a) - where
-                ap += float(np.sum(num / den))
+                np.divide(num, np.subtract(n - a, where, dtype=np.float64), out=num)
+                ap += float(num.sum())
             else:
-                lb = np.bitwise_and(k, 1, out=lab[:m])
-                c = int(lb.sum())
-                # Σ (i - r_i) over the chunk's positives, i their absolute positions; the integer dot
-                # of offsets cannot overflow (at most CHUNK**2 / 2 < 2**31)
-                u2 += 2 * (a * c + int(np.dot(lb, ramp[:m])) - (r * c + c * (c - 1) // 2))
+                lb = np.bitwise_and(k, one, out=lab[:m])
+                if packed is not None:
+                    v = int(np.dot(lb, packed[:m]))
+                    c, at = v & 0xFFFFFFFF, v >> 32
+                else:
+                    c, at = int(lb.sum()), int(np.dot(lb.astype(np.int64), ramp[:m].astype(np.int64)))
+                # Σ (i - r_i) over the chunk's positives, i their absolute positions
+                u2 += 2 * (a * c + at - (r * c + c * (c - 1) // 2))
         else:
             starts = np.flatnonzero(d >= 2)
             starts += 1
             starts = np.concatenate(([0], starts))
-            lb = np.bitwise_and(k, 1)
+            lb = np.bitwise_and(k, one)
             pos_g = np.add.reduceat(lb, starts).astype(np.int64)
             size_g = np.diff(np.append(starts, m))
             pos_before = np.cumsum(pos_g) - pos_g + r

@@ -17,7 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from ._rank_kernels import INF_BITS, label_keys, level_sums, sample_levels, scan_keys, sorted_level_counts
+from ._rank_kernels import (
+    INF_BITS,
+    label_keys,
+    level_sums,
+    sample_levels,
+    scan_keys,
+    sorted_level_counts,
+    table_level_counts,
+)
 from ._validation import (
     assert_finite,
     check_lengths,
@@ -131,6 +139,10 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray) -> float | None:
     if not np.isfinite(lo):
         assert_finite(s, "y_score")
     levels = sample_levels(s)
+    table = None if levels is None else table_level_counts(s, lab, levels)
+    if table is not None:  # few distinct values: counted per value, no sort
+        _, pos, neg = table
+        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
     if lo >= 0:
         key = _sorted_keys(s, lab)
         counts = None if levels is None else sorted_level_counts(key, levels)
@@ -522,6 +534,9 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float | None:
     if not np.isfinite(lo):
         assert_finite(s, "y_score")
     levels = sample_levels(s)
+    table = None if levels is None else table_level_counts(s, lab, levels)
+    if table is not None:  # few distinct values: counted per value, no sort
+        return _ap_from_counts(table[1], table[2]) if table[1].any() else None
     if lo >= 0:
         key = _sorted_keys(s, lab)
         counts = None if levels is None else sorted_level_counts(key, levels)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._distributions import _clip, _scalar_or_array, _xlogy, chi2_sf, exact_two_sample_sf, kstwo_sf
-from .exceptions import UndefinedMetricWarning
+from .exceptions import SmallSampleWarning
 
 
 # ============================================================================================
@@ -33,12 +33,12 @@ class KstestResult:
         ``+1`` if ``ECDF1 - ECDF2`` is maximal there, ``-1`` if minimal.
     """
 
-    statistic: float
-    pvalue: float
-    statistic_location: float
-    statistic_sign: float
+    statistic: Any
+    pvalue: Any
+    statistic_location: Any
+    statistic_sign: Any
 
-    def __iter__(self) -> Iterator[float]:
+    def __iter__(self) -> Iterator[Any]:
         return iter((self.statistic, self.pvalue))
 
     def __len__(self) -> int:
@@ -99,6 +99,10 @@ def _check_ks_options(alternative: str, method: str) -> str:
 
 
 def _as_sample(x: Any, name: str) -> np.ndarray:
+    if isinstance(x, np.ma.MaskedArray):  # as SciPy: masked elements are left out
+        x = x.compressed() if np.ndim(x) == 1 else x
+        if np.ndim(x) != 1:
+            raise ValueError(f"{name}: masked arrays are supported as 1-D samples only, got shape {np.shape(x)}.")
     arr = np.asarray(x)
     if arr.ndim == 0:
         raise ValueError(f"{name} must be a 1-D array-like of observations, got a scalar.")
@@ -109,7 +113,16 @@ def _as_sample(x: Any, name: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
-def ks_2samp(data1: Any, data2: Any, alternative: str = "two-sided", method: str = "auto") -> KstestResult:
+def ks_2samp(
+    data1: Any,
+    data2: Any,
+    alternative: str = "two-sided",
+    method: str = "auto",
+    *,
+    axis: int | None = 0,
+    nan_policy: str = "propagate",
+    keepdims: bool = False,
+) -> KstestResult:
     """Two-sample Kolmogorov–Smirnov test, as ``scipy.stats.ks_2samp``.
 
     Parameters
@@ -126,6 +139,14 @@ def ks_2samp(data1: Any, data2: Any, alternative: str = "two-sided", method: str
         ``'auto'`` is exact when ``max(n1, n2) <= 10000``. Like SciPy, an exact computation that
         overflows falls back to 'asymp' with a ``RuntimeWarning``.
 
+    axis : int or None, default=0
+        The axis of N-D samples along which the test runs (the other axes broadcast); None
+        flattens both samples.
+    nan_policy : {'propagate', 'omit', 'raise'}, default='propagate'
+        A NaN gives NaN results, is left out, or raises ``ValueError``, as SciPy.
+    keepdims : bool, default=False
+        Keep the reduced axis (length 1) in N-D results.
+
     Returns
     -------
     KstestResult
@@ -134,8 +155,9 @@ def ks_2samp(data1: Any, data2: Any, alternative: str = "two-sided", method: str
 
     Notes
     -----
-    As SciPy (``nan_policy='propagate'``): a NaN in either sample gives all-NaN fields; an empty
-    sample gives all-NaN fields and an :class:`UndefinedMetricWarning` (SciPy: ``SmallSampleWarning``).
+    As SciPy: an empty sample (or one empty after ``nan_policy='omit'``) gives all-NaN fields and
+    a :class:`SmallSampleWarning` (SciPy's class when SciPy is imported); masked elements of a masked
+    array are left out.
 
     Examples
     --------
@@ -144,15 +166,100 @@ def ks_2samp(data1: Any, data2: Any, alternative: str = "two-sided", method: str
     (0.3333, 1.0)
     """
     alternative = _check_ks_options(alternative, method)
-    a = _as_sample(data1, "data1")
-    b = _as_sample(data2, "data2")
+    if nan_policy not in ("propagate", "raise", "omit"):
+        raise ValueError("nan_policy must be one of {'propagate', 'raise', 'omit'}.")
+    a = _as_samples(data1, "data1")
+    b = _as_samples(data2, "data2")
+    if axis is None:
+        a, b, axis = a.ravel(), b.ravel(), 0
+    if a.ndim == 1 and b.ndim == 1:
+        if nan_policy == "raise" and (np.isnan(a).any() or np.isnan(b).any()):
+            raise ValueError("The input contains nan values")
+        omit = nan_policy == "omit"
+        if omit:
+            a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+        res = _ks_2samp_1d(a, b, alternative, method, too_small=_TOO_SMALL_OMIT if omit else _TOO_SMALL)
+        if keepdims:
+            fields = (res.statistic, res.pvalue, res.statistic_location, res.statistic_sign)
+            return KstestResult(*(np.asarray([v]) for v in fields))
+        return res
+    return _ks_2samp_nd(a, b, alternative, method, axis, nan_policy, keepdims)
+
+
+_TOO_SMALL = (
+    "One or more sample arguments is too small; all returned values will be NaN. "
+    "See documentation for sample size requirements."
+)
+_TOO_SMALL_OMIT = (
+    "After omitting NaNs, one or more sample arguments is too small; all returned values will be NaN. "
+    "See documentation for sample size requirements."
+)
+
+
+def _as_samples(x: Any, name: str) -> np.ndarray:
+    """A numeric sample of any dimension (masked 1-D samples lose their masked elements)."""
+    if isinstance(x, np.ma.MaskedArray):
+        if np.ndim(x) != 1:
+            raise ValueError(f"{name}: masked arrays are supported as 1-D samples only, got shape {np.shape(x)}.")
+        x = x.compressed()
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must be an array-like of observations, got a scalar.")
+    if arr.dtype.kind not in "iufb":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}.")
+    return arr.astype(np.float64, copy=False)
+
+
+def _ks_2samp_nd(
+    a: np.ndarray, b: np.ndarray, alternative: str, method: str, axis: int, nan_policy: str, keepdims: bool
+) -> KstestResult:
+    """The 1-D test on every axis-slice; the other axes broadcast, as SciPy's ``axis`` argument."""
+    ndim = max(a.ndim, b.ndim)
+    a = a.reshape((1,) * (ndim - a.ndim) + a.shape)
+    b = b.reshape((1,) * (ndim - b.ndim) + b.shape)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    a, b = np.moveaxis(a, axis, -1), np.moveaxis(b, axis, -1)
+    try:
+        shape = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    except ValueError as exc:
+        raise ValueError("Array shapes are incompatible for broadcasting.") from exc
+    a = np.broadcast_to(a, shape + a.shape[-1:])
+    b = np.broadcast_to(b, shape + b.shape[-1:])
+    if nan_policy == "raise" and (np.isnan(a).any() or np.isnan(b).any()):
+        raise ValueError("The input contains nan values")
+    out = np.full((4, *shape), np.nan)
+    small = 0
+    for idx in np.ndindex(*shape):
+        x, y = a[idx], b[idx]
+        if nan_policy == "omit":
+            x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+        if x.size == 0 or y.size == 0:
+            small += 1
+            continue
+        r = _ks_2samp_1d(x, y, alternative, method, too_small="")
+        out[(slice(None), *idx)] = (r.statistic, r.pvalue, r.statistic_location, r.statistic_sign)  # type: ignore[index]
+    if small:
+        total = int(np.prod(shape))
+        msg = (
+            "All axis-slices of one or more sample arguments are too small; all elements of returned arrays "
+            "will be NaN. See documentation for sample size requirements."
+            if small == total and nan_policy != "omit"
+            else "After omitting NaNs, one or more axis-slices of one or more sample arguments is too small; "
+            "corresponding elements of returned arrays will be NaN. See documentation for sample size requirements."
+        )
+        warnings.warn(msg, SmallSampleWarning, stacklevel=3)
+    if keepdims:
+        out = np.expand_dims(out, axis=(axis % ndim) + 1)
+    fields = [out[i] if out[i].ndim else out[i][()] for i in range(4)]
+    return KstestResult(*fields)
+
+
+def _ks_2samp_1d(a: np.ndarray, b: np.ndarray, alternative: str, method: str, too_small: str) -> KstestResult:
     nan4 = KstestResult(math.nan, math.nan, math.nan, math.nan)
     if a.size == 0 or b.size == 0:
-        warnings.warn(
-            "ks_2samp: one of the samples is empty; all returned values are NaN.",
-            UndefinedMetricWarning,
-            stacklevel=2,
-        )
+        if too_small:
+            warnings.warn(too_small, SmallSampleWarning, stacklevel=3)
         return nan4
     if np.isnan(a).any() or np.isnan(b).any():
         return nan4

@@ -18,9 +18,31 @@ _INT_KINDS = frozenset("iub")
 _FAST_RANGE = 1 << 16
 
 
+_LEGACY_MULTILABEL = (
+    "You appear to be using a legacy multi-label data representation. Sequence of sequences are no "
+    "longer supported; use a binary array or sparse matrix instead - the MultiLabelBinarizer "
+    "transformer can convert to this format."
+)
+_BYTES = "Support for labels represented as bytes is not supported. Convert the labels to a string or integer format."
+
+
+def reject_legacy_labels(arr: np.ndarray) -> None:
+    """Raise as scikit-learn on bytes labels (``TypeError``) and on a sequence of sequences (the
+    legacy multilabel format, ``ValueError``), judged from the first element as scikit-learn does."""
+    if arr.dtype.kind == "S":
+        raise TypeError(_BYTES)
+    if arr.dtype.kind == "O" and arr.size:
+        first = arr.flat[0]
+        if isinstance(first, bytes):
+            raise TypeError(_BYTES)
+        if not hasattr(first, "__array__") and isinstance(first, list | tuple | range):
+            raise ValueError(_LEGACY_MULTILABEL)
+
+
 def check_1d(y: Any, name: str) -> np.ndarray:
     """Return ``y`` as a 1-D array; a column vector ``(n, 1)`` is flattened."""
     arr = np.asarray(y)
+    reject_legacy_labels(arr)
     if arr.ndim == 1:
         return arr
     if arr.ndim == 2 and arr.shape[1] == 1:

@@ -1,0 +1,128 @@
+"""Run the peers' own test modules against the layer and summarise (``make peer``).
+
+    PYTHONPATH=... .venv/bin/python tests/peer/run_peer.py [--quick] [--json OUT]
+
+Each suite runs in its own pytest process with the ``peer_swap`` plugin (the peers' functions
+replaced by the layer's before collection). Counted are the tests that call a replaced function;
+a failure is classified by the plugin (``value``, ``accepted``, ``message``, ``other``). The
+SciPy modules are large: only the tests named after a replaced function are selected (``-k``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import sklearn
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SITE = str(Path(sklearn.__file__).parents[1])  # the installed packages, unresolved (as sys.path has them)
+
+SKLEARN = [
+    "sklearn.metrics.tests.test_classification",
+    "sklearn.metrics.tests.test_ranking",
+    "sklearn.metrics.tests.test_regression",
+    "sklearn.metrics.tests.test_score_objects",
+    "sklearn.metrics.tests.test_common",
+]
+SCIPY_K = (
+    "ks_2samp or KS or Ks or kstwo or chisquare or Chisquare or entropy or Entropy or contingency"
+    " or wasserstein or Wasserstein or jensenshannon"
+)
+SCIPY = [
+    "scipy.stats.tests.test_stats",
+    "scipy.stats.tests.test_entropy",
+    "scipy.stats.tests.test_contingency",
+    "scipy.stats.tests.test_axis_nan_policy",
+    "scipy.spatial.tests.test_distance",
+]
+# a fast subset for `make test`: one sklearn and one SciPy module (each peer in its own process: their
+# conftest.py files do not load together)
+QUICK = {"sklearn": ["sklearn.metrics.tests.test_regression"], "scipy": ["scipy.stats.tests.test_entropy"]}
+# deliberately not supported by the layer (numpy only): sparse inputs and array-API namespaces
+SKIP_K = (
+    "not sparse and not csr and not csc and not array_api_strict and not torch and not cupy and not jax"
+    " and not dask"
+)
+
+
+def run_suite(modules: list[str], keyword: str | None) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        env = dict(os.environ, PEER_SWAP_REPORT=str(report), SKLEARN_SKIP_NETWORK_TESTS="1")
+        env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT / "layers" / "metrics"), env.get("PYTHONPATH", "")])
+        k = SKIP_K if keyword is None else f"({keyword}) and {SKIP_K}"
+        cmd = [
+            sys.executable, "-m", "pytest", "-q", "-p", "peer_swap", "-p", "no:cacheprovider",
+            # the peers' own conftest.py files (fixtures, seeds) load from the installed packages
+            "-c", str(HERE / "peer.ini"), "--rootdir", SITE, "-k", k, "--pyargs", *modules,
+        ]
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, env=env, cwd=HERE, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - start
+        if not report.exists():
+            raise RuntimeError(f"peer run wrote no report:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        data = json.loads(report.read_text())
+        if not data["tests"]:
+            raise RuntimeError(f"peer run collected no test:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    data["seconds"] = elapsed
+    return data
+
+
+def summarise(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Counts over the tests (node ids starting with ``prefix``) that call a replaced function."""
+    tests = {k: v for k, v in data["tests"].items() if v.get("calls_replaced") and k.startswith(prefix)}
+    outcomes = Counter(v["outcome"] for v in tests.values())
+    kinds = Counter(v.get("kind") for v in tests.values() if v["outcome"] == "failed")
+    run = outcomes["passed"] + outcomes["failed"]
+    return {
+        "calling_replaced": len(tests),
+        "passed": outcomes["passed"],
+        "failed": outcomes["failed"],
+        "skipped": outcomes["skipped"],
+        "pass_rate": outcomes["passed"] / run if run else float("nan"),
+        "failures_by_kind": dict(kinds),
+        "seconds": round(data["seconds"], 1),
+        "failures": {k: v for k, v in tests.items() if v["outcome"] == "failed"},
+    }
+
+
+def run(quick: bool = False) -> dict[str, dict[str, Any]]:
+    """Summaries per peer (``sklearn``, ``scipy``)."""
+    if quick:
+        return {name: summarise(run_suite(modules, None), name + "/") for name, modules in QUICK.items()}
+    return {
+        "sklearn": summarise(run_suite(SKLEARN, None), "sklearn/"),
+        "scipy": summarise(run_suite(SCIPY, SCIPY_K), "scipy/"),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="the small subset run by make test")
+    ap.add_argument("--json", type=Path, help="write the summary (with every failure) here")
+    args = ap.parse_args(argv)
+    out = run(args.quick)
+    for name, s in out.items():
+        print(
+            f"{name}: {s['passed']}/{s['passed'] + s['failed']} pass ({100 * s['pass_rate']:.1f} %) of the "
+            f"{s['calling_replaced']} tests that call a replaced function; failures by kind "
+            f"{s['failures_by_kind']}; {s['skipped']} skipped; {s['seconds']} s"
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1, sort_keys=True, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
