@@ -169,12 +169,12 @@ def _ticker(stack: Any, stop: threading.Event, interval: float) -> None:
         janitor.tick()
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, what: str = "a port number") -> int:
     value = os.environ.get(name)
     try:
         return int(value) if value else default
     except ValueError:
-        raise SystemExit(f"error: {name}={value!r} is not a port number") from None
+        raise SystemExit(f"error: {name}={value!r} is not {what}") from None
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, *, env_prefix: str = "SAMLOCAL",
@@ -192,6 +192,10 @@ def add_server_arguments(parser: argparse.ArgumentParser, *, env_prefix: str = "
                         help=f"SAM template to deploy (env {p}_TEMPLATE; default {template})")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                         help="a template parameter (repeatable)")
+    parser.add_argument("--concurrency", type=int, default=_env_int(f"{p}_CONCURRENCY", max(2, os.cpu_count() or 1),
+                                                                    "an integer"),
+                        help="functions invoked by state machines and rules that run at once; more wait their turn, "
+                             f"HTTP API requests never do (env {p}_CONCURRENCY; default: the CPUs, at least 2)")
     parser.add_argument("--tick", type=float, default=0.25,
                         help="seconds between clock/schedule ticks (0 disables the ticker)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
@@ -201,6 +205,8 @@ def check_server_arguments(parser: argparse.ArgumentParser, args: argparse.Names
     for name in ("aws_port", "api_port"):
         if not 0 <= getattr(args, name) <= 65535:
             parser.error(f"--{name.replace('_', '-')} must be in 0..65535")
+    if args.concurrency < 1:
+        parser.error("--concurrency must be >= 1")
     for item in args.parameter:
         if "=" not in item:
             parser.error(f"--parameter {item!r}: expected KEY=VALUE")
@@ -248,7 +254,8 @@ def serve(
     ticker: threading.Thread | None = None
     params = {**(parameters or {}), **template_parameters(args)}
     try:
-        with stack_class.running(template, parameters=params, root=template.parent) as stack:
+        with stack_class.running(template, parameters=params, root=template.parent,
+                                 background_slots=args.concurrency) as stack:
             http_api = HttpApiApp(routes, stack.invoke, verifier, stage=api_stage, api_id="offline",
                                   account_id=ACCOUNT)
             api_app.app = http_api

@@ -110,14 +110,20 @@ class OfflineStack(StackResources):
         stack_name: str | None = None,
         imports: dict[str, Any] | None = None,
         fast_waits: bool = True,
+        background_slots: int | None = None,
     ) -> OfflineStack:
-        """Create every resource of the template in the active moto mock."""
+        """Create every resource of the template in the active moto mock.
+
+        ``background_slots``: at most that many functions invoked through the Lambda service (state machine tasks,
+        event targets) run at once; direct invocations (:meth:`invoke`, the HTTP API) never wait for one
+        (:class:`~samlocal.lambda_runtime.LambdaRegistry`). ``None``: no bound.
+        """
         template_path = Path(template_path).resolve()
         root_dir = Path(root).resolve() if root else template_path.parent
         if isinstance(clock, datetime):
             clock = SimClock(clock)
         runtime = OfflineRuntime(region=REGION, account_id=ACCOUNT, clock=clock, fast_waits=fast_waits,
-                                 datetime_class=REGISTRY.datetime)
+                                 datetime_class=REGISTRY.datetime, background_slots=background_slots)
         stack = cls(template_path, root_dir, runtime, stack_name or cls.DEFAULT_STACK_NAME)
         moto_ext.install(REGISTRY)
         REGISTRY.activate(runtime)

@@ -58,6 +58,9 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   while a function runs: Lambda, EventBridge and SNS, whose calls run functions synchronously, are not
   locked, and the notifications of an S3 write (which may run the trigger router) are sent after the S3
   lock is released, in the writing thread, before the write call returns (as moto sends them).
+- ``unknown_operation_errors``: an operation moto does not implement gets AWS's error for an unknown action (JSON
+  ``UnknownOperationException``, query ``InvalidAction``, S3's ``NotImplemented``), never an exception / HTML 500
+  (:mod:`.errors`).
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
   serves the model (see :mod:`samlocal.sagemaker_local`).
 """
@@ -69,6 +72,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .ddb import _install_ddb_fast_attribute_values
+from .errors import _install_unknown_operation_errors
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
 from .sfn import (
@@ -108,6 +112,7 @@ EXTENSIONS = (
     "sfn_distributed_map",
     "moto_backend_locks",
     "sagemaker_local",
+    "unknown_operation_errors",
 )
 
 _INSTALLED: set[str] = set()
@@ -159,4 +164,5 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "sfn_distributed_map": _install_sfn_distributed_map,
     "moto_backend_locks": _install_moto_backend_locks,
     "sagemaker_local": _install_sagemaker_local,
+    "unknown_operation_errors": _install_unknown_operation_errors,
 }
