@@ -31,7 +31,8 @@ simulated clock; ``eventVersion`` ``"0"``) under
 ``{DestinationS3Uri}/{EndpointName}/{VariantName}/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` (the time of the
 object's first record): records are appended to the open object of their destination, endpoint, variant and hour,
 which rolls over to a new object after 1 MB (:data:`CAPTURE_OBJECT_BYTES`); a new hour or a new destination (an
-update to a config that captures elsewhere) starts a new object, and earlier objects are never rewritten. Content types listed in ``CaptureContentTypeHeader.CsvContentTypes``
+update to a config that captures elsewhere) starts a new object, and earlier objects are never rewritten.
+Content types listed in ``CaptureContentTypeHeader.CsvContentTypes``
 / ``JsonContentTypes`` are captured as ``CSV`` / ``JSON`` text, anything else ``BASE64`` (the API's rule).
 ``InitialSamplingPercentage`` is honoured deterministically.
 """
