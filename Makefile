@@ -21,6 +21,7 @@ $(STAMP): requirements-dev.txt requirements-dev.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 venv: $(STAMP) ## Create .venv with the pinned development requirements
@@ -68,11 +69,11 @@ demo: $(STAMP) ## Run the offline demo (drift and stable scenarios), writes buil
 scenarios: $(STAMP) ## Decision quality on drift scenarios, end to end offline (ARGS="--only NAME --seed N"), writes build/scenarios/
 	$(BIN)/python -m driftline_examples.scenarios $(ARGS)
 
-up: $(STAMP) ## Serve the offline stack: AWS endpoint on :4566, HTTP API on :3000
-	$(BIN)/python -m driftline_offline.server
+up: $(STAMP) ## Serve the offline stack: AWS endpoint :4566, HTTP API :3000 (ARGS="--scenario drift --day-seconds 30")
+	$(BIN)/python -m driftline_offline.server $(ARGS)
 
-invoke: $(STAMP) ## `sam local invoke` without Docker: make invoke FN=ApiFunction EVENT=events/api_list_models.json
-	$(BIN)/python -m driftline_offline.invoke $(FN) -e $(EVENT)
+invoke: $(STAMP) ## `sam local invoke` without Docker, example model seeded: make invoke FN=ApiFunction EVENT=events/api_list_models.json
+	$(BIN)/python -m driftline_offline.invoke $(FN) -e $(EVENT) $(ARGS)
 
 bench: $(STAMP) ## Benchmarks against scikit-learn / SciPy (prints ratios)
 	OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= $(BIN)/python benchmarks/run.py

@@ -16,7 +16,8 @@ layer; outside one they go to the process environment as usual.
 at most ``background_slots`` at a time; the others wait for a slot before their handler starts. Python runs one
 thread at a time (the GIL): a burst of pipeline runs would otherwise share the interpreter between dozens of
 handlers, and a *foreground* invocation (a request of the HTTP API, ``stack.invoke``), which never waits for a
-slot, would get a sliver of it. An invocation made inside another one (a handler publishing an event whose rule
+slot, would get a sliver of it; while a foreground invocation is in flight, background ones wait (up to 2 s) before
+they take a slot. An invocation made inside another one (a handler publishing an event whose rule
 invokes a function in the same thread) neither takes nor waits for a slot.
 
 An unhandled exception becomes the Lambda runtime's error envelope
@@ -268,6 +269,11 @@ class LambdaRegistry:
         self._slots = threading.BoundedSemaphore(background_slots) if background_slots else None
         self.background_slots = background_slots
         self._depth = threading.local()
+        #: foreground invocations in flight, and the condition background ones wait on (see :meth:`_slot`)
+        self._foreground = 0
+        self._foreground_done = threading.Condition()
+        #: the longest a background invocation defers to foreground ones before it takes its slot
+        self.foreground_first_s = 2.0
         #: the newest ``history`` invocations (function, request id, event, result or error, duration)
         self.invocations: deque[dict[str, Any]] = deque(maxlen=history)
 
@@ -315,12 +321,22 @@ class LambdaRegistry:
 
     @contextlib.contextmanager
     def _slot(self, background: bool) -> Iterator[None]:
-        """A background slot for an outermost background invocation of this thread (nothing otherwise)."""
+        """A background slot for an outermost background invocation of this thread (nothing otherwise).
+
+        Foreground invocations go first: while one is in flight, a background invocation waits (at most
+        :attr:`foreground_first_s`) before it takes a slot, so a burst of API requests gets the interpreter.
+        """
         depth = getattr(self._depth, "n", 0)
-        take = background and depth == 0 and self._slots is not None
+        outermost = depth == 0
+        take = background and outermost and self._slots is not None
         if take:
             assert self._slots is not None
+            with self._foreground_done:
+                self._foreground_done.wait_for(lambda: self._foreground == 0, timeout=self.foreground_first_s)
             self._slots.acquire()
+        elif outermost and not background:
+            with self._foreground_done:
+                self._foreground += 1
         self._depth.n = depth + 1
         try:
             yield
@@ -329,6 +345,11 @@ class LambdaRegistry:
             if take:
                 assert self._slots is not None
                 self._slots.release()
+            elif outermost and not background:
+                with self._foreground_done:
+                    self._foreground -= 1
+                    if self._foreground == 0:
+                        self._foreground_done.notify_all()
 
     def invoke(self, key: str, event: Any, *, background: bool = False) -> Any:
         """Call the handler; return its result or raise :class:`HandlerError`.

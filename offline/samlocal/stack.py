@@ -248,7 +248,7 @@ class OfflineStack(StackResources):
         """``describe_execution`` once the execution has left RUNNING (``TimeoutError`` after ``timeout`` s).
 
         Waits on the runtime's ``execution_ended`` condition (notified by the ``sfn_termination_signal``
-        extension) rather than polling; the status is re-read at least every 50 ms in any case.
+        extension) rather than polling; the status is re-read at least every 0.5 s in any case.
         """
         sfn = self.client("stepfunctions")
         rt = self.runtime
@@ -263,7 +263,7 @@ class OfflineStack(StackResources):
             if remaining <= 0:
                 raise TimeoutError(f"execution {arn} still RUNNING after {timeout} s")
             with rt.execution_ended:
-                rt.execution_ended.wait_for(lambda seen=seen: rt.terminations != seen, timeout=min(remaining, 0.05))
+                rt.execution_ended.wait_for(lambda seen=seen: rt.terminations != seen, timeout=min(remaining, 0.5))
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         return self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]

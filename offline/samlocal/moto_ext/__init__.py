@@ -61,6 +61,8 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
 - ``unknown_operation_errors``: an operation moto does not implement gets AWS's error for an unknown action (JSON
   ``UnknownOperationException``, query ``InvalidAction``, S3's ``NotImplemented``), never an exception / HTML 500
   (:mod:`.errors`).
+- ``dispatch_caches``: moto's stubber builds a backend's URL table (S3: after reloading its URL module) and lists
+  the response class's methods for every in-process request; both are kept per class (:mod:`.dispatch`).
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
   serves the model (see :mod:`samlocal.sagemaker_local`).
 """
@@ -72,6 +74,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .ddb import _install_ddb_fast_attribute_values
+from .dispatch import _install_dispatch_caches, forget_methods
 from .errors import _install_unknown_operation_errors
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
@@ -113,6 +116,7 @@ EXTENSIONS = (
     "moto_backend_locks",
     "sagemaker_local",
     "unknown_operation_errors",
+    "dispatch_caches",
 )
 
 _INSTALLED: set[str] = set()
@@ -139,6 +143,7 @@ def install(registry: RuntimeRegistry) -> None:
             if name not in _INSTALLED:
                 _INSTALLERS[name](registry)
                 _INSTALLED.add(name)
+        forget_methods()  # an extension may have added an action to a response class
 
 
 def _install_sagemaker_local(registry: RuntimeRegistry) -> None:
@@ -165,4 +170,5 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "moto_backend_locks": _install_moto_backend_locks,
     "sagemaker_local": _install_sagemaker_local,
     "unknown_operation_errors": _install_unknown_operation_errors,
+    "dispatch_caches": _install_dispatch_caches,
 }
