@@ -96,7 +96,9 @@ class TrafficStream:
             try:
                 self.day(d)
             except Exception as exc:  # noqa: BLE001 - one bad day is reported, the server keeps serving
-                LOG.warning("scenario day %d: %s: %s", d, type(exc).__name__, exc)
+                from .demo import one_line_error
+
+                LOG.warning("scenario day %d: %s", d, one_line_error(f"{type(exc).__name__}: {exc}"))
             self.days_done = d + 1
             d += 1
             stopping.wait(max(0.0, self.day_seconds - (time.monotonic() - started)))
@@ -108,8 +110,11 @@ class TrafficStream:
             ex.write_ground_truth(d)
         result = ex.run_day(d, timeout=max(60.0, 5 * self.day_seconds))
         run = result.result or {}
+        from .demo import one_line_error
+
+        outcome = run.get("outcome") or (one_line_error(result.error) if result.error else "")
         LOG.info("scenario %s day %d (%s): %s %s", ex.scenario.name, d, ex.day_start(d).date().isoformat(),
-                 result.status, run.get("outcome") or result.error or "")
+                 result.status, outcome)
 
 
 class _App:
