@@ -10,11 +10,14 @@ export PYTHONPATH := layers/metrics:layers/common:layers/plotting:functions/repo
 .DEFAULT_GOAL := help
 .PHONY: help venv test unit lint typecheck cfn-lint scan build demo scenarios up invoke bench clean
 
-help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+help: ## List the targets (colours only on a terminal, and not with NO_COLOR set)
+	@if [ -t 1 ] && [ -z "$$NO_COLOR" ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
+	grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*?## "}; {printf "  %s%-12s%s %s\n", on, $$1, off, $$2}'
 
 $(STAMP): requirements-dev.txt requirements-dev.lock
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found (Driftline targets the Lambda python3.11 runtime)"; exit 1; }
+	@echo "Installing the pinned development requirements into $(VENV) (first run only: about 3 minutes)..."
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c requirements-dev.lock
@@ -66,11 +69,11 @@ demo: $(STAMP) ## Run the offline demo (drift and stable scenarios), writes buil
 scenarios: $(STAMP) ## Decision quality on drift scenarios, end to end offline (ARGS="--only NAME --seed N"), writes build/scenarios/
 	$(BIN)/python -m driftline_examples.scenarios $(ARGS)
 
-up: $(STAMP) ## Serve the offline stack: AWS endpoint on :4566, HTTP API on :3000
-	$(BIN)/python -m driftline_offline.server
+up: $(STAMP) ## Serve the offline stack: AWS endpoint :4566, HTTP API :3000 (ARGS="--scenario drift --day-seconds 30")
+	$(BIN)/python -m driftline_offline.server $(ARGS)
 
-invoke: $(STAMP) ## `sam local invoke` without Docker: make invoke FN=ApiFunction EVENT=events/api_list_models.json
-	$(BIN)/python -m driftline_offline.invoke $(FN) -e $(EVENT)
+invoke: $(STAMP) ## `sam local invoke` without Docker, example model seeded: make invoke FN=ApiFunction EVENT=events/api_list_models.json
+	$(BIN)/python -m driftline_offline.invoke $(FN) -e $(EVENT) $(ARGS)
 
 bench: $(STAMP) ## Benchmarks against scikit-learn / SciPy (prints ratios)
 	OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= $(BIN)/python benchmarks/run.py

@@ -14,6 +14,9 @@ target is missed:
 - every run request answered 2xx, p95 latency <= 2 s; every health probe answered 200, p95 <= 2 s;
 - every execution started ends (not ``RUNNING``) within ``--drain`` s;
 - resident memory after the runs within 20 % of the memory at start.
+
+The server runs with ``--scenario none`` (no streamed traffic: the requests are the load) and its stderr goes to
+``build/load_up/server.log``; the execution statuses are read with one ``ListExecutions`` every 2 s.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ PYTHONPATH = ("layers/metrics", "layers/common", "functions/metric_evaluator", "
 MODEL = "example-classifier"
 CREDENTIALS = Credentials("test", "test")
 MAX_RUNTIME_S = 1800.0  # the whole benchmark stops by itself after this, whatever happens
+LOG = ROOT / "build" / "load_up" / "server.log"  # the server's stderr (its functions' logs, warnings)
 
 
 def _rss_mb(pid: int) -> float:
@@ -51,6 +55,12 @@ def _rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _signed(method: str, url: str, body: bytes = b"") -> dict[str, str]:
@@ -68,14 +78,16 @@ def _p(values: list[float], q: float) -> float | None:
 
 
 class Server:
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], log: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DRIFTLINE_"))}
         env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in PYTHONPATH)
         env["PYTHONUNBUFFERED"] = "1"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.log = log.open("w")
         self.proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [sys.executable, "-m", "driftline_offline.server", "--host", "127.0.0.1", "--aws-port", "0",
-             "--api-port", "0", *args],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True,
+             "--api-port", "0", "--scenario", "none", *args],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True,
         )
         self.ready_line = ""
 
@@ -110,7 +122,7 @@ class Server:
 
 def run(n_requests: int, seconds: float, drain: float, settle: float, server_args: list[str]) -> dict[str, Any]:
     started_at = time.monotonic()
-    server = Server(server_args)
+    server = Server(server_args, LOG)
     try:
         urls = server.wait_ready(300)
         api, aws = urls["api"], urls["aws"]
@@ -168,13 +180,16 @@ def run(n_requests: int, seconds: float, drain: float, settle: float, server_arg
         arns = [r["arn"] for r in runs if r.get("arn")]
         statuses: dict[str, str] = {}
         drain_deadline = time.monotonic() + drain
-        while time.monotonic() < min(drain_deadline, started_at + MAX_RUNTIME_S):
-            for arn in arns:
-                if statuses.get(arn, "RUNNING") == "RUNNING":
-                    statuses[arn] = sfn.describe_execution(executionArn=arn)["status"]
-            if all(s != "RUNNING" for s in statuses.values()) and len(statuses) == len(arns):
+        machine = arns[0].replace(":execution:", ":stateMachine:").rsplit(":", 1)[0] if arns else ""
+        wanted = set(arns)
+        while arns and time.monotonic() < min(drain_deadline, started_at + MAX_RUNTIME_S):
+            # one listing every 2 s (describing each execution every second would itself be the server's load)
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
+                statuses.update({e["executionArn"]: e["status"] for e in page["executions"]
+                                 if e["executionArn"] in wanted})
+            if len(statuses) == len(arns) and all(s != "RUNNING" for s in statuses.values()):
                 break
-            time.sleep(1.0)
+            time.sleep(2.0)
         all_done_s = time.monotonic() - load_start
         stop_probe.set()
         prober.join(35)
@@ -199,6 +214,7 @@ def run(n_requests: int, seconds: float, drain: float, settle: float, server_arg
             "executions": len(arns), "execution_status": outcome,
             "still_running": sum(1 for s in statuses.values() if s == "RUNNING") + (len(arns) - len(statuses)),
             "all_done_after_s": round(all_done_s, 1),
+            "server_cpu_s": round(_cpu_s(server.proc.pid), 1),
             "rss_mb": {"start": round(rss_start, 1), "after_runs": round(rss_peak_seen, 1),
                        "after_settle": round(rss_end, 1), "ratio": round(rss_end / rss_start, 3)},
         }

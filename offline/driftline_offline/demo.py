@@ -224,6 +224,33 @@ def format_day(d: dict[str, Any], extra: dict[str, Any]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- scenario
+def one_line_error(error: str, limit: int = 240) -> str:
+    """A failure as one line: ``ErrorType: first line of the message``, at most ``limit`` characters.
+
+    An execution's cause is often the Lambda error envelope (JSON with ``errorType``, ``errorMessage`` and the
+    stack trace) or a state machine error naming it; the stack trace and interpreter internals stay in the files.
+
+    >>> one_line_error('States.TaskFailed: {"errorType": "ModelNotFound", "errorMessage": "no model m1", '
+    ...                '"stackTrace": ["  File ..."]}')
+    'States.TaskFailed: ModelNotFound: no model m1'
+    >>> one_line_error("RuntimeError: boom\\nTraceback (most recent call last): ...")
+    'RuntimeError: boom'
+    """
+    text = str(error)
+    start = text.find("{")
+    if start >= 0:
+        try:
+            envelope = json.loads(text[start:])
+        except ValueError:
+            envelope = None
+        if isinstance(envelope, dict) and ("errorType" in envelope or "errorMessage" in envelope):
+            head = text[:start].strip().rstrip(":").strip()
+            typed = f"{envelope.get('errorType', 'Error')}: {str(envelope.get('errorMessage', '')).strip()}"
+            text = f"{head}: {typed}" if head else typed
+    line = text.strip().splitlines()[0] if text.strip() else "unknown error"
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def run_scenario(name: str, *, days: int, rows: int, out: TextIO, template: Path = TEMPLATE,
                  config_overrides: dict[str, Any] | None = None) -> ScenarioRun:
     """Deploy a fresh stack, set the example up and simulate ``days`` days (day 0 .. days-1) of ``name``."""
@@ -257,7 +284,8 @@ def run_scenario(name: str, *, days: int, rows: int, out: TextIO, template: Path
             extras.append(day_extra(result))
             print(format_day(entry, extras[-1]), file=out, flush=True)
             if result.error:
-                print(f"      run failed: {result.error}", file=out, flush=True)
+                print(f"      run failed: {one_line_error(result.error)} (details: {name} day {result.day} in "
+                      "details.json and functions.log)", file=out, flush=True)
         days_seconds = time.perf_counter() - t1
         summary = scenario_summary(entries)
         details = {**scenario_details(ex, results, entries), "runs": extras, "setup_seconds": round(setup, 3)}
@@ -309,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runs.append(play(name, days=args.days, rows=args.rows, out=stdout))
             except Exception as exc:  # noqa: BLE001 - still write what we have, then fail
                 failures.append(f"{name}: set-up or simulation failed: {type(exc).__name__}: {exc}")
-                print(f"[{name}] FAILED: {type(exc).__name__}: {exc}", file=stdout, flush=True)
+                print(f"[{name}] FAILED: {one_line_error(f'{type(exc).__name__}: {exc}')}", file=stdout, flush=True)
     total = time.perf_counter() - started
     for r in runs:
         failures.extend(r.failures)
@@ -345,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if failures:
         print("\nFAILED:", file=stdout)
         for f in failures:
-            print(f"  {f}", file=stdout)
+            print(f"  {one_line_error(f)}", file=stdout)
+        print(f"details: {out_dir / 'details.json'} and {log_path}", file=stdout)
         return 1
     return 0
 

@@ -98,6 +98,7 @@ def seed_example(
     requests: int = 2000,
     train_rows: int = 4000,
     root: Path = REPO_ROOT,
+    bucket: str | None = None,
 ) -> ExampleSeed:
     """Register ``example-classifier`` with a baseline and one day of captured traffic and ground truth.
 
@@ -107,7 +108,8 @@ def seed_example(
     ``now`` floored to the hour -- the window a ``Run Requested`` event at ``now`` evaluates -- written as the
     endpoint's Data Capture would have written it, with its ground truth hour by hour. The config is validated
     and stored with the common layer's ``ModelStore``; the baseline is built by the drift checker's
-    ``build_baseline`` action (invoked in-process like any function).
+    ``build_baseline`` action (invoked in-process like any function). ``bucket``: where the model's data lives
+    (default the stack's ``DataBucket``; another bucket must exist and be in the stack's ``AllowedDataBuckets``).
     """
     import numpy as np
     from driftline_common.config import parse_config
@@ -119,7 +121,7 @@ def seed_example(
     now = (now or stack.runtime.clock.now()).astimezone(UTC)
     end = now.replace(minute=0, second=0, microsecond=0)
     start = end - timedelta(hours=24)
-    bucket = stack.resource("DataBucket")
+    bucket = bucket or stack.resource("DataBucket")
     s3 = stack.client("s3")
     cfg = example_config(bucket, root)
 

@@ -12,6 +12,14 @@ variables, as in their own Lambda sandboxes. A handler that publishes an event i
 the same thread gets a fresh layer for that call. Writes to ``os.environ`` inside an invocation stay in its
 layer; outside one they go to the process environment as usual.
 
+*Background* invocations (through the Lambda service's ``Invoke``: Step Functions tasks, EventBridge targets) run
+at most ``background_slots`` at a time; the others wait for a slot before their handler starts. Python runs one
+thread at a time (the GIL): a burst of pipeline runs would otherwise share the interpreter between dozens of
+handlers, and a *foreground* invocation (a request of the HTTP API, ``stack.invoke``), which never waits for a
+slot, would get a sliver of it; while a foreground invocation is in flight, background ones wait (up to 2 s) before
+they take a slot. An invocation made inside another one (a handler publishing an event whose rule
+invokes a function in the same thread) neither takes nor waits for a slot.
+
 An unhandled exception becomes the Lambda runtime's error envelope
 ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with ``errorType`` the exception's class
 name, which is what Step Functions' ``Retry``/``Catch`` match on.
@@ -26,6 +34,7 @@ Example
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -165,14 +174,16 @@ class FunctionSpec:
     timeout: float = 3.0
     runtime: str = "python3.11"
     arn: str = ""
+    #: substituted for ``datetime.datetime`` in the function's modules (see :meth:`load`)
+    datetime_class: type[Any] | None = None
     _callable: Callable[..., Any] | None = None
     _sandbox: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
 
-    def load(self, datetime_class: type[Any] | None = None) -> Callable[..., Any]:
+    def load(self) -> Callable[..., Any]:
         """Import the handler (lazily, once), with the code and layer dirs on ``sys.path``.
 
-        With ``datetime_class``, the function's own modules that did ``from datetime import datetime`` get it
-        instead (:func:`use_simulated_clock`).
+        With :attr:`datetime_class` set (by the registry the function is registered with), the function's own
+        modules that did ``from datetime import datetime`` get it instead (:func:`use_simulated_clock`).
         """
         if self._callable is None:
             for d in [self.code_dir, *self.layer_dirs]:
@@ -188,8 +199,8 @@ class FunctionSpec:
                 raise ValueError(
                     f"{self.logical_id}: module {module_name!r} has no handler {func_name!r}"
                 ) from exc
-            if datetime_class is not None:
-                use_simulated_clock([self.code_dir, *self.layer_dirs], datetime_class)
+            if self.datetime_class is not None:
+                use_simulated_clock([self.code_dir, *self.layer_dirs], self.datetime_class)
         return self._callable
 
 
@@ -241,7 +252,13 @@ class LambdaRegistry:
     """The functions of a stack, by logical id, function name and ARN."""
 
     def __init__(
-        self, *, region: str, account_id: str, history: int = 1000, datetime_class: type[Any] | None = None
+        self,
+        *,
+        region: str,
+        account_id: str,
+        history: int = 1000,
+        datetime_class: type[Any] | None = None,
+        background_slots: int | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
@@ -249,10 +266,20 @@ class LambdaRegistry:
         self._by_logical: dict[str, FunctionSpec] = {}
         self._by_name: dict[str, FunctionSpec] = {}
         self._load_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(background_slots) if background_slots else None
+        self.background_slots = background_slots
+        self._depth = threading.local()
+        #: foreground invocations in flight, and the condition background ones wait on (see :meth:`_slot`)
+        self._foreground = 0
+        self._foreground_done = threading.Condition()
+        #: the longest a background invocation defers to foreground ones before it takes its slot
+        self.foreground_first_s = 2.0
         #: the newest ``history`` invocations (function, request id, event, result or error, duration)
         self.invocations: deque[dict[str, Any]] = deque(maxlen=history)
 
     def register(self, spec: FunctionSpec) -> None:
+        if spec.datetime_class is None:
+            spec.datetime_class = self.datetime_class
         self._by_logical[spec.logical_id] = spec
         self._by_name[spec.function_name] = spec
 
@@ -266,7 +293,7 @@ class LambdaRegistry:
         """Import every function's handler now (not in the first invocations)."""
         for spec in self.specs():
             with self._load_lock:
-                spec.load(self.datetime_class)
+                spec.load()
 
     def drain(self, timeout: float = 30.0) -> bool:
         """Wait until no invocation is in flight (each function's sandbox is free); False after ``timeout`` s.
@@ -292,15 +319,51 @@ class LambdaRegistry:
             key = key.split(":")[0]
         return self._by_name.get(key)
 
-    def invoke(self, key: str, event: Any) -> Any:
-        """Call the handler; return its result or raise :class:`HandlerError`."""
+    @contextlib.contextmanager
+    def _slot(self, background: bool) -> Iterator[None]:
+        """A background slot for an outermost background invocation of this thread (nothing otherwise).
+
+        Foreground invocations go first: while one is in flight, a background invocation waits (at most
+        :attr:`foreground_first_s`) before it takes a slot, so a burst of API requests gets the interpreter.
+        """
+        depth = getattr(self._depth, "n", 0)
+        outermost = depth == 0
+        take = background and outermost and self._slots is not None
+        if take:
+            assert self._slots is not None
+            with self._foreground_done:
+                self._foreground_done.wait_for(lambda: self._foreground == 0, timeout=self.foreground_first_s)
+            self._slots.acquire()
+        elif outermost and not background:
+            with self._foreground_done:
+                self._foreground += 1
+        self._depth.n = depth + 1
+        try:
+            yield
+        finally:
+            self._depth.n = depth
+            if take:
+                assert self._slots is not None
+                self._slots.release()
+            elif outermost and not background:
+                with self._foreground_done:
+                    self._foreground -= 1
+                    if self._foreground == 0:
+                        self._foreground_done.notify_all()
+
+    def invoke(self, key: str, event: Any, *, background: bool = False) -> Any:
+        """Call the handler; return its result or raise :class:`HandlerError`.
+
+        ``background``: the call comes through the Lambda service (a state machine task, an event target) and
+        waits for one of the ``background_slots`` (see the module's docstring).
+        """
         spec = self.find(key)
         if spec is None:
             raise KeyError(f"no offline function {key!r}")
         if spec._callable is None:
             with self._load_lock:  # imports and the clock patch happen once, not in two threads at once
-                spec.load(self.datetime_class)
-        handler = spec.load(self.datetime_class)
+                spec.load()
+        handler = spec.load()
         context = LambdaContext(
             spec.function_name,
             memory_limit_in_mb=spec.memory_size,
@@ -324,7 +387,7 @@ class LambdaRegistry:
             "event": event,
         }
         environ = _layered_environ()
-        with spec._sandbox:
+        with self._slot(background), spec._sandbox:
             context._deadline = time.monotonic() + float(spec.timeout)  # the timeout runs from the handler's start
             environ.enter(env)
             started = time.perf_counter()
@@ -340,13 +403,16 @@ class LambdaRegistry:
         record["result"] = result
         return result
 
-    def invoke_payload(self, key: str, payload: bytes | str | None) -> tuple[bytes, str | None]:
-        """Lambda ``Invoke`` semantics on bytes: ``(response payload, FunctionError or None)``."""
+    def invoke_payload(
+        self, key: str, payload: bytes | str | None, *, background: bool = True
+    ) -> tuple[bytes, str | None]:
+        """Lambda ``Invoke`` semantics on bytes: ``(response payload, FunctionError or None)``; a background
+        invocation by default (it comes through the Lambda service)."""
         if isinstance(payload, bytes):
             payload = payload.decode("utf-8")
         event = json.loads(payload) if payload else {}
         try:
-            result = self.invoke(key, event)
+            result = self.invoke(key, event, background=background)
         except HandlerError as err:
             return json.dumps(err.envelope).encode(), "Unhandled"
         try:

@@ -37,13 +37,15 @@ class OfflineRuntime:
         fast_waits: bool = True,
         history: int = 1000,
         datetime_class: type[datetime] | None = None,
+        background_slots: int | None = None,
     ) -> None:
         self.region = region
         self.account_id = account_id
         self.clock = clock or SimClock()
         self.fast_waits = fast_waits
         self.lambdas = LambdaRegistry(
-            region=region, account_id=account_id, history=history, datetime_class=datetime_class
+            region=region, account_id=account_id, history=history, datetime_class=datetime_class,
+            background_slots=background_slots,
         )
         #: the newest EventBridge deliveries (rule, target, event, input, result or error)
         self.deliveries: deque[dict[str, Any]] = deque(maxlen=history)
@@ -69,7 +71,7 @@ class OfflineRuntime:
             if service == "states":
                 record["execution_arn"] = self.start_execution(arn, payload)
             else:
-                record["result"] = self.lambdas.invoke(arn, payload)
+                record["result"] = self.lambdas.invoke(arn, payload, background=True)
         except HandlerError as err:
             record["error"] = err.envelope
             self._dead_letter(target, event, err.envelope)

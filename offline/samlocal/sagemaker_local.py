@@ -28,8 +28,11 @@ Data Capture (when the served config enables it) writes SageMaker's JSON Lines r
 (``captureData.endpointInput/endpointOutput`` with ``observedContentType``, ``mode``, ``data``,
 ``encoding``; ``eventMetadata`` with ``eventId``, ``inferenceId`` if given, ``inferenceTime`` from the
 simulated clock; ``eventVersion`` ``"0"``) under
-``{DestinationS3Uri}/{EndpointName}/{VariantName}/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl``, one object
-per endpoint, variant and hour. Content types listed in ``CaptureContentTypeHeader.CsvContentTypes``
+``{DestinationS3Uri}/{EndpointName}/{VariantName}/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` (the time of the
+object's first record): records are appended to the open object of their destination, endpoint, variant and hour,
+which rolls over to a new object after 1 MB (:data:`CAPTURE_OBJECT_BYTES`); a new hour or a new destination (an
+update to a config that captures elsewhere) starts a new object, and earlier objects are never rewritten.
+Content types listed in ``CaptureContentTypeHeader.CsvContentTypes``
 / ``JsonContentTypes`` are captured as ``CSV`` / ``JSON`` text, anything else ``BASE64`` (the API's rule).
 ``InitialSamplingPercentage`` is honoured deterministically.
 
@@ -63,6 +66,8 @@ from typing import Any
 __all__ = ["LocalSageMaker", "install_sagemaker_patches"]
 
 _SM_PREFIX_KEYS = ("sagemaker_",)
+#: bytes of captured records per Data Capture object before a new object is started
+CAPTURE_OBJECT_BYTES = 1 << 20
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -119,7 +124,10 @@ class LocalSageMaker:
         self.deployments: list[dict[str, Any]] = []
         self.invocations: list[dict[str, Any]] = []
         self._models: dict[tuple[str, str, str], _LoadedModel] = {}
-        self._capture_files: dict[tuple[str, str, str], tuple[str, list[str]]] = {}
+        #: the open capture object per (destination, endpoint, variant, hour): (S3 URI, its lines, its bytes)
+        self._capture_files: dict[tuple[str, str, str, str], tuple[str, list[str], int]] = {}
+        #: a capture object rolls over to a new one once it holds this many bytes
+        self.capture_object_bytes = CAPTURE_OBJECT_BYTES
         self._sampling: dict[tuple[str, str], float] = {}
         self._lock = threading.RLock()
         self._workdir = Path(tempfile.mkdtemp(prefix="samlocal-sm-"))
@@ -548,17 +556,27 @@ class LocalSageMaker:
             meta["inferenceId"] = inference_id
         meta["inferenceTime"] = t.strftime("%Y-%m-%dT%H:%M:%SZ")
         line = json.dumps({"captureData": capture, "eventMetadata": meta, "eventVersion": "0"}, separators=(",", ":"))
-        dest = dcc["DestinationS3Uri"].rstrip("/")
+        self._write_capture(dcc["DestinationS3Uri"].rstrip("/"), endpoint.endpoint_name, variant, t, line)
+
+    def _write_capture(self, dest: str, endpoint: str, variant: str, t: Any, line: str) -> None:
+        """Append ``line`` to the open capture object of (destination, endpoint, variant, hour), rolling to a new
+        object once it holds :attr:`capture_object_bytes`: an object, once rolled, is never written again.
+
+        The key includes the destination: after an update to a config capturing elsewhere, records go to the new
+        destination at once, and the old destination's objects stay as they were.
+        """
         hour = t.strftime("%Y/%m/%d/%H")
-        fkey = (endpoint.endpoint_name, variant, hour)
-        if fkey not in self._capture_files:
-            # a new hour starts a new object: the endpoint's earlier objects are complete in S3, forget their lines
-            for old in [k for k in self._capture_files if k[:2] == fkey[:2]]:
+        fkey = (dest, endpoint, variant, hour)
+        current = self._capture_files.get(fkey)
+        if current is None or current[2] >= self.capture_object_bytes:
+            # a new hour, a new destination or a full object starts a new object: the others are complete in S3
+            for old in [k for k in self._capture_files if k[1:3] == (endpoint, variant)]:
                 del self._capture_files[old]
             name = f"{t.strftime('%M-%S')}-{t.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"
-            self._capture_files[fkey] = (f"{dest}/{endpoint.endpoint_name}/{variant}/{hour}/{name}", [])
-        uri, lines = self._capture_files[fkey]
+            current = (f"{dest}/{endpoint}/{variant}/{hour}/{name}", [], 0)
+        uri, lines, size = current
         lines.append(line)
+        self._capture_files[fkey] = (uri, lines, size + len(line) + 1)
         self.put_bytes(uri, ("\n".join(lines) + "\n").encode())
 
 
@@ -610,6 +628,41 @@ def _default_output(prediction: Any, accept: str) -> tuple[bytes, str]:
         np.save(buf, arr)
         return buf.getvalue(), accept
     return json.dumps(arr.tolist()).encode(), "application/json"
+
+
+def capture_summary(config: dict[str, Any]) -> dict[str, Any]:
+    """``DescribeEndpoint``'s ``DataCaptureConfigSummary`` of an endpoint config's ``DataCaptureConfig``.
+
+    Every member botocore's model requires: ``EnableCapture``, ``CaptureStatus`` (``Started`` while capture is
+    enabled, else ``Stopped``), ``CurrentSamplingPercentage`` (the config's ``InitialSamplingPercentage``),
+    ``DestinationS3Uri`` and ``KmsKeyId`` (empty when the config names no key).
+    """
+    enabled = bool(config.get("EnableCapture", True))
+    return {
+        "EnableCapture": enabled,
+        "CaptureStatus": "Started" if enabled else "Stopped",
+        "CurrentSamplingPercentage": int(config.get("InitialSamplingPercentage", 100)),
+        "DestinationS3Uri": str(config.get("DestinationS3Uri", "")),
+        "KmsKeyId": str(config.get("KmsKeyId") or ""),
+    }
+
+
+def endpoint_description(response: dict[str, Any]) -> dict[str, Any]:
+    """moto's ``DescribeEndpoint`` answer with the ``DataCaptureConfig`` summary SageMaker gives (none without)."""
+    out = dict(response)
+    dcc = out.pop("DataCaptureConfig", None)
+    if dcc:
+        out["DataCaptureConfig"] = capture_summary(dcc)
+    return out
+
+
+def model_description(response: dict[str, Any]) -> dict[str, Any]:
+    """moto's ``DescribeModel`` answer without the empty ``VpcConfig`` it adds to a model created without one."""
+    out = dict(response)
+    vpc = out.get("VpcConfig")
+    if not vpc or not (vpc.get("SecurityGroupIds") and vpc.get("Subnets")):
+        out.pop("VpcConfig", None)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -682,6 +735,17 @@ def install_sagemaker_patches(registry: Any) -> None:
             raise err from exc
         return 200, {"Content-Type": out_type, "x-Amzn-Invoked-Production-Variant": variant}, out
 
+    original_describe_endpoint = SageMakerModelBackend.describe_endpoint
+
+    def describe_endpoint(self, endpoint_name):  # type: ignore[no-untyped-def]
+        return endpoint_description(original_describe_endpoint(self, endpoint_name))
+
+    def describe_model_response(self):  # type: ignore[no-untyped-def]
+        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+        return ActionResult(model_description(model.response_object))
+
+    SageMakerModelBackend.describe_endpoint = describe_endpoint  # type: ignore[method-assign]
+    SageMakerResponse.describe_model = describe_model_response  # type: ignore[method-assign]
     SageMakerModelBackend.create_training_job = create_training_job  # type: ignore[method-assign]
     SageMakerModelBackend.update_endpoint = update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.update_endpoint = update_endpoint_response  # type: ignore[attr-defined]

@@ -169,12 +169,12 @@ def _ticker(stack: Any, stop: threading.Event, interval: float) -> None:
         janitor.tick()
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_int(name: str, default: int, what: str = "a port number") -> int:
     value = os.environ.get(name)
     try:
         return int(value) if value else default
     except ValueError:
-        raise SystemExit(f"error: {name}={value!r} is not a port number") from None
+        raise SystemExit(f"error: {name}={value!r} is not {what}") from None
 
 
 def add_server_arguments(parser: argparse.ArgumentParser, *, env_prefix: str = "SAMLOCAL",
@@ -192,6 +192,10 @@ def add_server_arguments(parser: argparse.ArgumentParser, *, env_prefix: str = "
                         help=f"SAM template to deploy (env {p}_TEMPLATE; default {template})")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                         help="a template parameter (repeatable)")
+    parser.add_argument("--concurrency", type=int, default=_env_int(f"{p}_CONCURRENCY", 1, "an integer"),
+                        help="functions invoked by state machines and rules that run at once; more wait their turn, "
+                             "HTTP API requests never do and go first (Python runs one thread at a time: one is as "
+                             f"fast in total and leaves the API half the interpreter; env {p}_CONCURRENCY; default 1)")
     parser.add_argument("--tick", type=float, default=0.25,
                         help="seconds between clock/schedule ticks (0 disables the ticker)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
@@ -201,6 +205,8 @@ def check_server_arguments(parser: argparse.ArgumentParser, args: argparse.Names
     for name in ("aws_port", "api_port"):
         if not 0 <= getattr(args, name) <= 65535:
             parser.error(f"--{name.replace('_', '-')} must be in 0..65535")
+    if args.concurrency < 1:
+        parser.error("--concurrency must be >= 1")
     for item in args.parameter:
         if "=" not in item:
             parser.error(f"--parameter {item!r}: expected KEY=VALUE")
@@ -220,9 +226,14 @@ def serve(
     parameters: dict[str, str] | None = None,
     api_stage: str = "$default",
     label: str = "samlocal",
+    after_ready: Callable[[Any, threading.Event], None] | None = None,
 ) -> int:
     """Bind both ports, deploy, run ``setup(stack)`` (its dict: extra ``key=value`` fields of the ready line), serve
-    until ``stop`` is set; returns the exit status."""
+    until ``stop`` is set; returns the exit status.
+
+    ``after_ready(stack, stopping)`` runs in its own thread once the servers answer (an application's traffic, for
+    instance); ``stopping`` is set when the servers stop, and the thread is given 10 s to end.
+    """
     from .apigw import HttpApiApp, load_routes
     from .sigv4 import SigV4Verifier
     from .stack import ACCOUNT, OfflineStack
@@ -248,7 +259,8 @@ def serve(
     ticker: threading.Thread | None = None
     params = {**(parameters or {}), **template_parameters(args)}
     try:
-        with stack_class.running(template, parameters=params, root=template.parent) as stack:
+        with stack_class.running(template, parameters=params, root=template.parent,
+                                 background_slots=args.concurrency) as stack:
             http_api = HttpApiApp(routes, stack.invoke, verifier, stage=api_stage, api_id="offline",
                                   account_id=ACCOUNT)
             api_app.app = http_api
@@ -261,15 +273,23 @@ def serve(
                 ticker = threading.Thread(target=_ticker, args=(stack, ticker_stop, args.tick),
                                           name="samlocal-clock", daemon=True)
                 ticker.start()
+            worker: threading.Thread | None = None
+            if after_ready is not None:
+                worker = threading.Thread(target=after_ready, args=(stack, ticker_stop), name="samlocal-app",
+                                          daemon=True)
             fields = " ".join(f"{k}={v}" for k, v in extra.items())
             line = f"{label} ready: aws={aws.url} api={api.url} {fields} ({time.perf_counter() - started:.1f}s)"
             if on_ready is not None:
                 on_ready(line.replace("  ", " "))
+            if worker is not None:
+                worker.start()
             stop.wait()
             LOG.info("stopping")
             ticker_stop.set()
             if ticker is not None:
                 ticker.join(timeout=5)
+            if worker is not None:
+                worker.join(timeout=10)
             api.stop()
             http_api.close()
             aws.stop()

@@ -110,14 +110,20 @@ class OfflineStack(StackResources):
         stack_name: str | None = None,
         imports: dict[str, Any] | None = None,
         fast_waits: bool = True,
+        background_slots: int | None = None,
     ) -> OfflineStack:
-        """Create every resource of the template in the active moto mock."""
+        """Create every resource of the template in the active moto mock.
+
+        ``background_slots``: at most that many functions invoked through the Lambda service (state machine tasks,
+        event targets) run at once; direct invocations (:meth:`invoke`, the HTTP API) never wait for one
+        (:class:`~samlocal.lambda_runtime.LambdaRegistry`). ``None``: no bound.
+        """
         template_path = Path(template_path).resolve()
         root_dir = Path(root).resolve() if root else template_path.parent
         if isinstance(clock, datetime):
             clock = SimClock(clock)
         runtime = OfflineRuntime(region=REGION, account_id=ACCOUNT, clock=clock, fast_waits=fast_waits,
-                                 datetime_class=REGISTRY.datetime)
+                                 datetime_class=REGISTRY.datetime, background_slots=background_slots)
         stack = cls(template_path, root_dir, runtime, stack_name or cls.DEFAULT_STACK_NAME)
         moto_ext.install(REGISTRY)
         REGISTRY.activate(runtime)
@@ -242,7 +248,7 @@ class OfflineStack(StackResources):
         """``describe_execution`` once the execution has left RUNNING (``TimeoutError`` after ``timeout`` s).
 
         Waits on the runtime's ``execution_ended`` condition (notified by the ``sfn_termination_signal``
-        extension) rather than polling; the status is re-read at least every 50 ms in any case.
+        extension) rather than polling; the status is re-read at least every 0.5 s in any case.
         """
         sfn = self.client("stepfunctions")
         rt = self.runtime
@@ -257,7 +263,7 @@ class OfflineStack(StackResources):
             if remaining <= 0:
                 raise TimeoutError(f"execution {arn} still RUNNING after {timeout} s")
             with rt.execution_ended:
-                rt.execution_ended.wait_for(lambda seen=seen: rt.terminations != seen, timeout=min(remaining, 0.05))
+                rt.execution_ended.wait_for(lambda seen=seen: rt.terminations != seen, timeout=min(remaining, 0.5))
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         return self.client("stepfunctions").get_execution_history(executionArn=arn, maxResults=1000)["events"]

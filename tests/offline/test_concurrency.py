@@ -244,3 +244,87 @@ def test_drain_waits_for_an_invocation_still_in_flight(two_functions):
     release.set()
     assert lambdas.drain(timeout=10) is True
     holder.join(10)
+
+
+
+def _three_functions(stack, tmp_path, handler):
+    """Three distinct functions (each its own sandbox) running ``handler`` and a machine calling the one named in
+    the input; returns the machine's ARN."""
+    import json
+
+    for i in range(3):
+        spec = FunctionSpec(logical_id=f"Bg{i}", function_name=f"fx-bg-{i}", handler="fx_bg.handler.run",
+                            code_dir=tmp_path)
+        spec._callable = handler
+        stack.runtime.lambdas.register(spec)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    return sfn.create_state_machine(
+        name="fx-bg", roleArn="arn:aws:iam::123456789012:role/offline-execution-role",
+        definition=json.dumps({"StartAt": "Step", "States": {"Step": {
+            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName.$": "$.fn", "Payload.$": "$"}, "OutputPath": "$.Payload", "End": True}}}),
+    )["stateMachineArn"]
+
+
+def _start_three(stack, machine):
+    import json
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    return [sfn.start_execution(stateMachineArn=machine, input=json.dumps({"i": i, "fn": f"fx-bg-{i}"}))[
+        "executionArn"] for i in range(3)]
+
+
+def test_background_invocations_wait_for_a_slot_and_foreground_ones_never_do(tmp_path):
+    """With one background slot, state machine tasks run one at a time; a direct (API) invocation runs meanwhile."""
+    import json
+    import time
+
+    from driftline_offline import OfflineStack
+
+    from .conftest import T0, TEMPLATE
+
+    with OfflineStack.running(TEMPLATE, clock=T0, background_slots=1) as stack:
+        lock = threading.Lock()
+        state = {"active": 0, "most": 0}
+        started, release = threading.Event(), threading.Event()
+
+        def slow_step(event, context):
+            with lock:
+                state["active"] += 1
+                state["most"] = max(state["most"], state["active"])
+            started.set()
+            release.wait(30)
+            time.sleep(0.05)
+            with lock:
+                state["active"] -= 1
+            return {"done": event.get("i")}
+
+        machine = _three_functions(stack, tmp_path, slow_step)
+        stack.runtime.lambdas.find("Approver")._callable = lambda event, context: {"answered": True}
+        arns = _start_three(stack, machine)
+        try:
+            assert started.wait(30)
+            time.sleep(0.3)  # the other two executions reach their task and wait for the slot
+            assert state["active"] == 1
+            t0 = time.perf_counter()
+            assert stack.invoke("Approver", {}) == {"answered": True}  # foreground: no slot needed
+            assert time.perf_counter() - t0 < 5
+        finally:
+            release.set()
+        outs = [stack.wait_execution(arn, timeout=60) for arn in arns]
+        assert [o["status"] for o in outs] == ["SUCCEEDED"] * 3, outs
+        assert sorted(json.loads(o["output"])["done"] for o in outs) == [0, 1, 2]
+        assert state["most"] == 1
+
+
+def test_without_a_bound_background_invocations_run_at_once(stack, tmp_path):
+    """The default (no bound): the three tasks are inside their handlers together (the test above can fail)."""
+    barrier = threading.Barrier(3, timeout=20)
+
+    def step(event, context):
+        barrier.wait()
+        return {"done": event.get("i")}
+
+    machine = _three_functions(stack, tmp_path, step)
+    outs = [stack.wait_execution(arn, timeout=60) for arn in _start_three(stack, machine)]
+    assert [o["status"] for o in outs] == ["SUCCEEDED"] * 3, outs

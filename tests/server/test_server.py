@@ -112,7 +112,7 @@ def _urls(line: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    srv = Server("--aws-port", "0", "--api-port", "0", tmp=tmp_path_factory.mktemp("server"))
+    srv = Server("--scenario", "none", "--aws-port", "0", "--api-port", "0", tmp=tmp_path_factory.mktemp("server"))
     started = time.monotonic()
     line = srv.wait_ready(START_TIMEOUT)
     srv.startup_s = time.monotonic() - started
@@ -336,7 +336,7 @@ def test_a_busy_port_fails_fast_with_a_clear_error(tmp_path, which):
 
 
 def test_ctrl_c_stops_cleanly(tmp_path):
-    srv = Server("--aws-port", "0", "--api-port", "0", "--no-example", tmp=tmp_path)
+    srv = Server("--scenario", "none", "--aws-port", "0", "--api-port", "0", "--no-example", tmp=tmp_path)
     try:
         urls = _urls(srv.wait_ready(START_TIMEOUT))
         assert urls["model"] == "-"

@@ -58,6 +58,11 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   while a function runs: Lambda, EventBridge and SNS, whose calls run functions synchronously, are not
   locked, and the notifications of an S3 write (which may run the trigger router) are sent after the S3
   lock is released, in the writing thread, before the write call returns (as moto sends them).
+- ``unknown_operation_errors``: an operation moto does not implement gets AWS's error for an unknown action (JSON
+  ``UnknownOperationException``, query ``InvalidAction``, S3's ``NotImplemented``), never an exception / HTML 500
+  (:mod:`.errors`).
+- ``dispatch_caches``: moto's stubber builds a backend's URL table (S3: after reloading its URL module) and lists
+  the response class's methods for every in-process request; both are kept per class (:mod:`.dispatch`).
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
   serves the model and publishes its ``AWS/SageMaker`` metrics (see :mod:`samlocal.sagemaker_local`).
 - ``cloudwatch_percentiles``: ``GetMetricData`` answers percentile statistics (``p50``, ``p99``...) from the
@@ -72,6 +77,8 @@ from typing import TYPE_CHECKING
 
 from .cloudwatch import _install_cloudwatch_percentiles
 from .ddb import _install_ddb_fast_attribute_values
+from .dispatch import _install_dispatch_caches, forget_methods
+from .errors import _install_unknown_operation_errors
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
 from .sfn import (
@@ -112,6 +119,8 @@ EXTENSIONS = (
     "moto_backend_locks",
     "sagemaker_local",
     "cloudwatch_percentiles",
+    "unknown_operation_errors",
+    "dispatch_caches",
 )
 
 _INSTALLED: set[str] = set()
@@ -138,6 +147,7 @@ def install(registry: RuntimeRegistry) -> None:
             if name not in _INSTALLED:
                 _INSTALLERS[name](registry)
                 _INSTALLED.add(name)
+        forget_methods()  # an extension may have added an action to a response class
 
 
 def _install_sagemaker_local(registry: RuntimeRegistry) -> None:
@@ -164,4 +174,6 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "moto_backend_locks": _install_moto_backend_locks,
     "sagemaker_local": _install_sagemaker_local,
     "cloudwatch_percentiles": _install_cloudwatch_percentiles,
+    "unknown_operation_errors": _install_unknown_operation_errors,
+    "dispatch_caches": _install_dispatch_caches,
 }
