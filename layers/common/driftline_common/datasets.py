@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from driftline_common import artifacts
+from driftline_common import artifacts, linescan
 from driftline_common import columnar as col
 from driftline_common.aws import client
 from driftline_common.config import DataSource, ModelConfig
@@ -978,7 +978,7 @@ def _capture_object(buf: bytes, order_base: int, features: Sequence[Any], bad: C
         cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
         ends = np.where(cr, ends - 1, ends)  # "\r\n" is one line break (as str.splitlines)
         base = order_base + lines_seen
-        groups, rest = col.json_lines_fields(a, starts, ends, _CAPTURE_PATHS)
+        groups, rest = linescan.chunk_fields(buf[c_start:c_end], a, starts, ends, _CAPTURE_PATHS)
         for g in groups:
             rows, left = _bulk_capture_group(g, base, features)
             parts.append(rows)
@@ -1281,7 +1281,7 @@ def _read_ground_truth_objects(cfg: ModelConfig, objects: Sequence[tuple[str, in
                     cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
                     ends = np.where(cr, ends - 1, ends)
                     base = order_base + lines_seen
-                    groups, rest = col.json_lines_fields(a, starts, ends, _GT_PATHS)
+                    groups, rest = linescan.chunk_fields(buf[c_start:c_end], a, starts, ends, _GT_PATHS)
                     for g in groups:
                         ids, values, ok = _gt_group(cfg, g, known)
                         good = np.flatnonzero(ok)
