@@ -130,7 +130,7 @@ def generate(shape: str, rows: int) -> Path:
 # ---------------------------------------------------------------------------------------------------- one case
 def _serve(folder: Path) -> None:
     """Serve the folder's files as the bucket's objects to both readers (listing and GET), one at a time."""
-    from driftline_common import datasets as ds
+    from driftline_common import sources
     from driftline_common.s3io import S3Uri
 
     from tests.unit import reference_datasets as ref
@@ -156,8 +156,8 @@ def _serve(folder: Path) -> None:
         for key, size, _ in list_objects(uri):
             yield key, size
 
-    ds.get_bytes = get_bytes  # type: ignore[assignment]
-    ds.list_objects = list_objects  # type: ignore[assignment]
+    sources.get_bytes = get_bytes  # type: ignore[assignment]
+    sources.list_objects = list_objects  # type: ignore[assignment]
     ref.get_bytes = get_bytes  # type: ignore[assignment]
     ref.list_keys = list_keys  # type: ignore[assignment]
 

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from driftline_common import columnar as col
 from driftline_common import datasets as ds
+from driftline_common import ground_truth, sources
 from driftline_common.config import parse_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,7 +53,7 @@ def objects(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     def get_bytes(uri: Any) -> bytes:
         return store[uri.key]
 
-    monkeypatch.setattr(ds, "get_bytes", get_bytes)
+    monkeypatch.setattr(sources, "get_bytes", get_bytes)
     monkeypatch.setattr(ref, "get_bytes", get_bytes)
     monkeypatch.setattr(ref, "window_keys", lambda *a, **k: sorted(store))
     return store
@@ -231,7 +232,7 @@ def test_ground_truth_and_join_match_per_record_reader(objects: dict[str, bytes]
     for i, body in enumerate(gt_bodies):
         objects[f"gt/2025/01/01/0{i}/part.jsonl"] = body
     keys = sorted(objects)
-    new_labels = ds._read_ground_truth_objects(cfg, [(k, None) for k in keys])
+    new_labels = ground_truth._read_ground_truth_objects(cfg, [(k, None) for k in keys])
     old_labels = ref.read_ground_truth(cfg, START, END)
     assert dict(new_labels.bad) == dict(old_labels.bad)
     assert _s(new_labels.ids) == old_labels.ids.tolist()

@@ -163,7 +163,7 @@ def scan_fields(chunk: bytes, n_lines: int, paths: Sequence[tuple[Any, ...]], *,
         return None
     columns = list(zip(*found, strict=True)) if found else [()] * (len(t.paths) + 2)
     if n_lines and len(b"".join(columns[0])) == n_lines:  # one marker byte per line: every line matched
-        lines = np.arange(n_lines)
+        lines: np.ndarray = np.arange(n_lines)
         values = [list(columns[1 + j]) for j in range(len(t.paths))]
         rest[:] = False
     else:
