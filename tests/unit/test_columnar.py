@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import zlib
 from collections import Counter
 from datetime import UTC, datetime
@@ -205,7 +206,9 @@ def assert_same_capture(new: ds.Captured, old: ref.Captured) -> None:
         _same_array(new.features[name], old.features[name])
 
 
-PROFILE = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+#: windows per differential test in `make test`; `DRIFTLINE_INGEST_EXAMPLES=1000` for a long local soak
+EXAMPLES = int(os.environ.get("DRIFTLINE_INGEST_EXAMPLES", "60"))
+PROFILE = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                            HealthCheck.too_slow])
 
 

@@ -108,7 +108,7 @@ def template(line: bytes, paths: Sequence[tuple[Any, ...]]) -> Template | None:
         return None
     parts.append(re.escape(line[prev:]))
     # every line yields exactly one match: the template's groups, or the whole line in the last group
-    pattern = b"^(?:" + b"".join(parts) + rb"\r?$|(.*))$"
+    pattern = b"^(?:" + b"".join(parts) + rb"|(.*?))\r?$"
     return Template(re.compile(pattern, re.MULTILINE), groups, {w for kind, w in tmpl if kind == "k"})
 
 
