@@ -36,9 +36,11 @@ $(SCAN_STAMP): requirements-scan.txt requirements-scan.lock
 	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt -c requirements-scan.lock
 	@touch $(SCAN_STAMP)
 
-# pytest-xdist: one worker per core (tests are spread one by one; a module fixture such as the `make up`
-# server starts once per worker that needs it); pytest-cov combines the workers' coverage
-XDIST ?= -n auto
+# pytest-xdist: one worker per core; `worksteal` lets an idle worker take tests queued on a busy one (the suite
+# mixes 10 ms unit tests with multi-second offline pipelines, so a fixed split leaves one core idle at the end);
+# a module fixture such as the `make up` server starts once per worker that needs it; pytest-cov combines the
+# workers' coverage
+XDIST ?= -n auto --dist worksteal
 
 test: $(STAMP) lint cfn-lint scan typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
 	$(BIN)/python -m pytest -q $(XDIST) --cov --cov-report=term

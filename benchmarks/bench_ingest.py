@@ -19,7 +19,9 @@ Targets (issue 9): ``evaluate`` and ``drift`` each ≤ 0.5 × ``stdlib`` at 1e6 
 
 Run (standalone; ``--rows`` takes a comma list, ``3e6`` included when given)::
 
-    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/bench_ingest.py --rows 1e4,1e5,1e6
+    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/bench_ingest.py --rows 1e4,1e5,1e6 --old-max 0
+
+One table line is printed per case as soon as it is measured; ``evaluate`` is also shown without the dataset CSV.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ def generate(shape: str, rows: int) -> Path:
 # ---------------------------------------------------------------------------------------------------- one case
 def _serve(folder: Path) -> None:
     """Serve the folder's files as the bucket's objects to both readers (listing and GET), one at a time."""
-    from driftline_common import datasets as ds
+    from driftline_common import sources
     from driftline_common.s3io import S3Uri
 
     from tests.unit import reference_datasets as ref
@@ -156,8 +158,8 @@ def _serve(folder: Path) -> None:
         for key, size, _ in list_objects(uri):
             yield key, size
 
-    ds.get_bytes = get_bytes  # type: ignore[assignment]
-    ds.list_objects = list_objects  # type: ignore[assignment]
+    sources.get_bytes = get_bytes  # type: ignore[assignment]
+    sources.list_objects = list_objects  # type: ignore[assignment]
     ref.get_bytes = get_bytes  # type: ignore[assignment]
     ref.list_keys = list_keys  # type: ignore[assignment]
 
@@ -187,7 +189,7 @@ def case(method: str, shape: str, rows: int) -> dict[str, Any]:
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     n = 0
-    capture_seconds = math.nan
+    capture_seconds = csv_seconds = math.nan
     if method == "stdlib":  # the capture's lines, then the ground truth's
         for kind in ("capture", "gt"):
             for path in sorted(folder.glob(f"{kind}/*.jsonl")):
@@ -202,7 +204,9 @@ def case(method: str, shape: str, rows: int) -> dict[str, Any]:
         mod: Any = ds if method == "evaluate" else ref
         window = mod.read_labelled_window(cfg, start, end)
         doc = evaluate_window(cfg, window)
+        t_csv = time.perf_counter()
         mod.dataset_csv(cfg, window)
+        csv_seconds = time.perf_counter() - t_csv
         n = doc["sampleSize"]
     elif method == "drift":
         from drift_checker.logic import check_features
@@ -213,7 +217,7 @@ def case(method: str, shape: str, rows: int) -> dict[str, Any]:
     seconds = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"method": method, "shape": shape, "rows": rows, "seconds": seconds, "rows_seen": n,
-            "peak_rss_mb": rss, "rss_before_mb": rss0, "capture_seconds": capture_seconds}
+            "peak_rss_mb": rss, "rss_before_mb": rss0, "capture_seconds": capture_seconds, "csv_seconds": csv_seconds}
 
 
 def _run_case(method: str, shape: str, rows: int) -> dict[str, Any]:
@@ -267,29 +271,40 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(case(args.case[0], args.case[1], int(args.case[2]))))
         return 0
     rows_list = [int(float(r)) for r in args.rows.split(",")]
-    results = measure(rows_list, tuple(args.shapes.split(",")), int(args.old_max))
     print("| shape | rows | stdlib json.loads s: capture + labels (capture) | evaluate s (× stdlib all) "
+          "| read + join + metrics s, no dataset CSV (× stdlib all) "
           "| drift s (× stdlib capture) | old per-record evaluate s (× stdlib all) "
           "| peak RSS MB evaluate / drift / old / stdlib |")
-    print("|---|---|---|---|---|---|---|")
-    for r in results:
-        ref = r["stdlib"]["seconds"]
-        ref_cap = r["stdlib"]["capture_seconds"]
-        old = r["old"]
-
-        def cell(m: dict[str, Any] | None, ref: float) -> str:
-            return "—" if m is None else f"{m['seconds']:.2f} ({m['seconds'] / ref:.2f}×)"
-
-        rss = " / ".join("—" if m is None else f"{m['peak_rss_mb']:.0f}"
-                         for m in (r["evaluate"], r["drift"], old, r["stdlib"]))
-        print(f"| {r['shape']} | {r['rows']:,} | {ref:.2f} ({ref_cap:.2f}) | {cell(r['evaluate'], ref)} "
-              f"| {cell(r['drift'], ref_cap)} | {cell(old, ref)} | {rss} |", flush=True)
+    print("|---|---|---|---|---|---|---|---|", flush=True)
+    results = []
+    for rows in rows_list:  # one line per case as soon as it is measured
+        for shape in args.shapes.split(","):
+            r = measure([rows], (shape,), int(args.old_max))[0]
+            results.append(r)
+            _row(r)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=1))
     worst = max((r[m]["seconds"] / _reference(r, m) for r in results if r["rows"] >= 1_000_000
                  for m in ("evaluate", "drift")), default=math.nan)
     print(f"\nworst evaluate/drift ratio at >= 1e6 rows: {worst:.2f} (target <= {TARGET_RATIO})")
     return 0
+
+
+def _row(r: dict[str, Any]) -> None:
+    ref = r["stdlib"]["seconds"]
+    ref_cap = r["stdlib"]["capture_seconds"]
+    old = r["old"]
+
+    def cell(m: dict[str, Any] | None, ref: float) -> str:
+        return "—" if m is None else f"{m['seconds']:.2f} ({m['seconds'] / ref:.2f}×)"
+
+    rss = " / ".join("—" if m is None else f"{m['peak_rss_mb']:.0f}"
+                     for m in (r["evaluate"], r["drift"], old, r["stdlib"]))
+    ev = r["evaluate"]
+    no_csv = ev["seconds"] - ev["csv_seconds"]
+    print(f"| {r['shape']} | {r['rows']:,} | {ref:.2f} ({ref_cap:.2f}) | {cell(ev, ref)} "
+          f"| {no_csv:.2f} ({no_csv / ref:.2f}×) "
+          f"| {cell(r['drift'], ref_cap)} | {cell(old, ref)} | {rss} |", flush=True)
 
 
 if __name__ == "__main__":

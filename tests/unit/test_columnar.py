@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import zlib
 from collections import Counter
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ import numpy as np
 import pytest
 from driftline_common import columnar as col
 from driftline_common import datasets as ds
+from driftline_common import ground_truth, sources
 from driftline_common.config import parse_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -52,7 +54,7 @@ def objects(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
     def get_bytes(uri: Any) -> bytes:
         return store[uri.key]
 
-    monkeypatch.setattr(ds, "get_bytes", get_bytes)
+    monkeypatch.setattr(sources, "get_bytes", get_bytes)
     monkeypatch.setattr(ref, "get_bytes", get_bytes)
     monkeypatch.setattr(ref, "window_keys", lambda *a, **k: sorted(store))
     return store
@@ -204,7 +206,9 @@ def assert_same_capture(new: ds.Captured, old: ref.Captured) -> None:
         _same_array(new.features[name], old.features[name])
 
 
-PROFILE = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+#: windows per differential test in `make test`; `DRIFTLINE_INGEST_EXAMPLES=1000` for a long local soak
+EXAMPLES = int(os.environ.get("DRIFTLINE_INGEST_EXAMPLES", "60"))
+PROFILE = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                            HealthCheck.too_slow])
 
 
@@ -231,7 +235,7 @@ def test_ground_truth_and_join_match_per_record_reader(objects: dict[str, bytes]
     for i, body in enumerate(gt_bodies):
         objects[f"gt/2025/01/01/0{i}/part.jsonl"] = body
     keys = sorted(objects)
-    new_labels = ds._read_ground_truth_objects(cfg, [(k, None) for k in keys])
+    new_labels = ground_truth._read_ground_truth_objects(cfg, [(k, None) for k in keys])
     old_labels = ref.read_ground_truth(cfg, START, END)
     assert dict(new_labels.bad) == dict(old_labels.bad)
     assert _s(new_labels.ids) == old_labels.ids.tolist()

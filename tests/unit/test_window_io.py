@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
+from driftline_common import capture
 from driftline_common import columnar as col
 from driftline_common import datasets as ds
 from driftline_common.aws import reset_clients
@@ -145,8 +146,8 @@ def test_window_is_read_once_per_run_and_never_reused_for_other_data(s3: None,
 
     direct = ds.read_capture(cfg, START, END)
     reads: list[str] = []
-    real = ds._read_capture_objects
-    monkeypatch.setattr(ds, "_read_capture_objects", lambda *a: reads.append("capture") or real(*a))
+    real = capture._read_capture_objects
+    monkeypatch.setattr(capture, "_read_capture_objects", lambda *a: reads.append("capture") or real(*a))
     again = ds.read_capture(cfg, START, END, cache=CACHE)  # the drift checker of the same run
     assert reads == []
     assert again.ids.tolist() == direct.ids.tolist()
