@@ -67,6 +67,6 @@ def require_str(obj: Mapping[str, Any], name: str, where: str = "") -> str:
 def parse_run(event: Mapping[str, Any]) -> RunRef:
     """``event["run"]`` as produced by ``start_run`` (:class:`driftline_common.contracts.Run`): modelId, runId and
     a non-empty ISO-8601 window of at most 31 days, each time in [1970, 2200)."""
-    from driftline_common.contracts import RunEvent, parse_event  # the contracts import RunRef from here
+    from driftline_common.contracts import WithRun, parse_event  # the contracts import RunRef from here
 
-    return parse_event(event, RunEvent).run.ref()
+    return parse_event(event, WithRun).run.ref()

@@ -14,7 +14,8 @@ from driftline_common.contracts._base import (
     RunEvent,
     RunIds,
     RunWindow,
+    WithRun,
     parse_event,
 )
 
-__all__ = ["Contract", "FieldError", "Run", "RunEvent", "RunIds", "RunWindow", "parse_event"]
+__all__ = ["Contract", "FieldError", "Run", "RunEvent", "RunIds", "RunWindow", "WithRun", "parse_event"]

@@ -117,11 +117,16 @@ class Run(RunIds):
         return RunRef(self.model_id, self.run_id, self.window.start, self.window.end)
 
 
-class RunEvent(Contract):
+class WithRun(Contract):
+    """Any event carrying ``$.run``."""
+
+    run: Run
+
+
+class RunEvent(WithRun):
     """An action on the run's window: ``{action, run}``."""
 
     action: str
-    run: Run
 
 
 class S3Item(Contract):
