@@ -154,7 +154,7 @@ def test_bad_input(env: dict[str, Any]) -> None:
     with pytest.raises(InvalidEvent, match=r"training\.modelArtifacts"):
         lambda_handler(event, CTX)
     with pytest.raises(InvalidEvent, match="unknown action"):
-        lambda_handler({"action": "rollback"}, CTX)
+        lambda_handler({"action": "undeploy"}, CTX)
 
 
 def test_status_releases_the_runs_lock_once_the_deployment_settled(env: dict[str, Any]) -> None:
