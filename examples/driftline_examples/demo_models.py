@@ -113,9 +113,9 @@ def _line(d: dict[str, Any], extra: dict[str, Any], names: tuple[str, ...]) -> s
 def run_model(name: str, *, days: int, rows: int, out: TextIO) -> Any:
     """Deploy a fresh stack and play the scenario ``name`` for ``days`` days: a ``demo.ScenarioRun``."""
     from driftline_common.aws import reset_clients
+    from driftline_offline import OfflineStack
     from driftline_offline.demo import ScenarioRun, day_entry, day_extra, scenario_details, scenario_summary
     from driftline_offline.scenario import TEMPLATE, seed_example
-    from driftline_offline import OfflineStack
 
     from . import traffic
     from .scenarios import base
