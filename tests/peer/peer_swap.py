@@ -114,7 +114,13 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         _current["nodeid"] = None
 
 
+_RAISED = re.compile(r"^E\s+(?!AssertionError|Failed)\w+(Error|Exception|Warning):", re.MULTILINE)
+
+
 def _classify(text: str) -> str:
+    first = next((ln for ln in text.splitlines() if ln.startswith("E ")), "")
+    if _RAISED.match(first):  # the layer raised (an unsupported input, a missing parameter)
+        return "other"
     if _ACCEPTED.search(text):
         return "accepted"
     if _MESSAGE.search(text):
