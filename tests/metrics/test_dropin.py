@@ -117,3 +117,11 @@ def test_entropy_nan_policy_and_keepdims_as_scipy():
         ours, ref = drift.entropy(m, axis=axis, keepdims=True), ss.entropy(m, axis=axis, keepdims=True)
         assert_allclose(ours, ref)
         assert ours.shape == ref.shape
+
+
+def test_multiclass_roc_auc_column_count_message_matches_sklearns():
+    y, s = [0, 1, 2, 1], np.full((4, 2), 0.5)
+    msg = "Number of classes in y_true not equal to the number of columns in 'y_score'"
+    for mod in (skm, dm):
+        with pytest.raises(ValueError, match=msg):
+            mod.roc_auc_score(y, s, multi_class="ovr")

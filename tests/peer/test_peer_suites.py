@@ -13,8 +13,9 @@ import pytest
 from tests.peer import run_peer
 
 # measured with `make peer` / run_peer.py --quick (see docs/dropin.md); raise them as the layer improves
-FLOOR = {"sklearn": 0.85, "scipy": 0.5}
-MIN_CALLING = {"sklearn": 5, "scipy": 5}
+# (2026-12-03: scikit-learn 9/9, SciPy 15/15 after the entropy message fix; 13/15 before it)
+FLOOR = {"sklearn": 1.0, "scipy": 1.0}
+MIN_CALLING = {"sklearn": 9, "scipy": 15}
 
 
 @pytest.mark.slow
@@ -22,6 +23,6 @@ def test_quick_peer_subset_passes_without_a_differing_value():
     out = run_peer.run(quick=True)
     for name, s in out.items():
         assert s["calling_replaced"] >= MIN_CALLING[name], f"{name}: the swap did not take effect"
-        values = {k: v["error"] for k, v in s["failures"].items() if v["kind"] == "value"}
-        assert values == {}, f"{name}: tests fail on a different value"
+        values = {k: v["error"] for k, v in s["failures"].items() if v["kind"] in ("value", "accepted")}
+        assert values == {}, f"{name}: tests fail on a different value or an input accepted where the peer raises"
         assert s["pass_rate"] >= FLOOR[name], f"{name}: {s['pass_rate']:.3f} < {FLOOR[name]}: {s['failures']}"

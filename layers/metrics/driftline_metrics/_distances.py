@@ -181,7 +181,9 @@ def entropy(
             try:
                 p, q = np.broadcast_arrays(p, q)
             except ValueError as exc:
-                raise ValueError(f"pk and qk must have broadcastable shapes, got {p.shape} and {q.shape}.") from exc
+                raise ValueError(
+                    f"Array shapes are incompatible for broadcasting. pk: {p.shape}, qk: {q.shape}."
+                ) from exc
             q = q / np.sum(q, axis=axis, keepdims=True)
         p = p / np.sum(p, axis=axis, keepdims=True)
     vec = _entr(p) if qk is None else _rel_entr(p, q)

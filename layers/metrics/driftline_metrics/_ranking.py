@@ -411,8 +411,8 @@ def _multiclass_roc_auc(
         classes, (idx,) = encode_labels(yt)
         if len(classes) != S.shape[1]:
             raise ValueError(
-                f"Number of classes in y_true ({len(classes)}) not equal to the number of columns in "
-                f"'y_score' ({S.shape[1]})"
+                "Number of classes in y_true not equal to the number of columns in 'y_score' "
+                f"({len(classes)} classes, {S.shape[1]} columns)"
             )
     if multi_class == "ovo":
         if sw is not None:
