@@ -224,7 +224,7 @@ def test_s3_object_created_reaches_an_eventbridge_rule_on_the_default_bus(stack)
 
 
 def test_invoke_cli_prints_the_result_or_the_error_envelope(tmp_path, capsys):
-    from driftline_offline.invoke import main
+    from samlocal.invoke import main  # the emulator's CLI (Driftline's make invoke also seeds the example)
 
     event = tmp_path / "e.json"
     event.write_text(json.dumps({"mode": "ok", "x": 1}))

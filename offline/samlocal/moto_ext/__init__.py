@@ -151,7 +151,7 @@ def install(registry: RuntimeRegistry) -> None:
 
 
 def _install_sagemaker_local(registry: RuntimeRegistry) -> None:
-    from ..sagemaker_local import install_sagemaker_patches
+    from ..sagemaker_patches import install_sagemaker_patches
 
     install_sagemaker_patches(registry)
 
