@@ -121,6 +121,14 @@ def authorisations(service: str, operation: str, params: dict[str, Any], model: 
                 key = model.key_arn(props["KmsMasterKeyId"])
                 out += [("kms:GenerateDataKey", key), ("kms:Decrypt", key)]  # SNS uses the caller's rights
         return out
+    if service == "cloudwatch" and operation in ("PutDashboard", "GetDashboard", "DeleteDashboards"):
+        names = params.get("DashboardNames") or [params["DashboardName"]]
+        return [(f"cloudwatch:{operation}", f"arn:aws:cloudwatch::{a}:dashboard/{n}") for n in names]
+    if service == "cloudwatch" and operation in ("PutMetricAlarm", "DeleteAlarms", "DescribeAlarms"):
+        # DescribeAlarms by prefix is checked against the alarms it may return (alarm ARNs)
+        names = (params.get("AlarmNames") or ([params["AlarmName"]] if params.get("AlarmName") else None)
+                 or [f"{params.get('AlarmNamePrefix', '')}*"])
+        return [(f"cloudwatch:{operation}", f"arn:aws:cloudwatch:{r}:{a}:alarm:{n}") for n in names]
     if service == "lambda" and operation == "Invoke":
         fn = params["FunctionName"]
         return [("lambda:InvokeFunction", fn if fn.startswith("arn:") else f"arn:aws:lambda:{r}:{a}:function:{fn}")]

@@ -121,7 +121,10 @@ def _inject(monkeypatch: pytest.MonkeyPatch, action: tuple[Any, str], target: tu
     real_target: Callable[..., Any] = getattr(target_owner, target_name)
 
     def wrapped_action(event: Any, *args: Any, **kwargs: Any) -> Any:
-        if ((event.get("run") or {}).get("runId")) != run_id:
+        # the action receives its parsed contract (``event.run.run_id``); a raw dict before parsing
+        run = getattr(event, "run", None) if not isinstance(event, dict) else event.get("run")
+        event_run_id = getattr(run, "run_id", None) if not isinstance(run, dict) else run.get("runId")
+        if event_run_id != run_id:
             return real_action(event, *args, **kwargs)
         calls["active"] += 1
         try:

@@ -349,7 +349,9 @@ def test_invalid_stored_config_fails_at_start_run_with_nothing_half_done(workflo
     assert main_line(wf, execution["executionArn"]) == ["StartRun", *FAILURE_TAIL]
 
     # nothing half-done: no assessment, no training data or job, no lock, no trigger claim, champion in place
-    assert wf.keys(f"runs/{MODEL_ID}/") == []
+    # only the failed run's report (it says why the run failed); no evaluation, drift or window artifacts
+    assert sorted(wf.keys(f"runs/{MODEL_ID}/")) == [f"runs/{MODEL_ID}/badconfig/report.html",
+                                                   f"runs/{MODEL_ID}/badconfig/report.json"]
     assert wf.keys(f"training-data/{MODEL_ID}/badconfig") == []
     assert wf.training_jobs() == []
     assert wf.locks() == {}
