@@ -137,15 +137,16 @@ def _day_table(days: Sequence[Mapping[str, Any]]) -> str:
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
-def render_report(summary: Mapping[str, Any], details: Mapping[str, Any] | None = None) -> str:
-    """The demo page (self-contained HTML, inline SVG)."""
+def render_report(summary: Mapping[str, Any], details: Mapping[str, Any] | None = None, *,
+                  title: str = "Driftline demo") -> str:
+    """The demo page (self-contained HTML, inline SVG); ``title`` heads it (the CLI's backtest and local report)."""
     scenarios = summary.get("scenarios") if isinstance(summary, Mapping) else None
     if not isinstance(scenarios, Mapping):
         raise ValueError("the demo summary needs a 'scenarios' mapping of name -> {'days': [...], ...}")
-    body = ["<h1>Driftline demo</h1><p class='sub'>Every chart below is drawn by the run-report renderer the "
+    body = [f"<h1>{escape(title)}</h1><p class='sub'>Every chart below is drawn by the run-report renderer the "
             "pipeline's ReportFunction uses (driftline_report).</p>"]
     for name, scenario in scenarios.items():
         body.append(f"<h1>Scenario {escape(str(name))}</h1>")
         body.append(render_sections(scenario_report(str(name), scenario, (details or {}).get(name)), heading=False))
         body.append("<h2>Days</h2>" + _day_table(scenario["days"]))
-    return page("Driftline demo", "".join(body))
+    return page(title, "".join(body))
