@@ -136,7 +136,8 @@ def sync_model(settings: Settings, cfg: ModelConfig, region: str) -> dict[str, A
     """Create or update the model's dashboard and alarms; delete alarms of thresholds it no longer has."""
     cw = client("cloudwatch")
     name = dashboard_name(settings, cfg.model_id)
-    cw.put_dashboard(DashboardName=name, DashboardBody=json.dumps(dashboard_body(settings, cfg, region), allow_nan=False))
+    body = json.dumps(dashboard_body(settings, cfg, region), allow_nan=False)
+    cw.put_dashboard(DashboardName=name, DashboardBody=body)
     alarms = put_alarms(settings, cfg)
     stale = [a for a in _existing_alarms(settings, cfg.model_id) if a not in alarms]
     _delete_alarms(stale)

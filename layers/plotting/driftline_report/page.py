@@ -210,8 +210,13 @@ def _data(rep: Mapping[str, Any]) -> str:
     thr = [[str(t.get("metric")), t.get("min"), t.get("max")] for t in cfg.get("thresholds") or []]
     parts.append("<h3>Thresholds in force</h3>" + _table(["metric", "min", "max"], thr))
     policy = {k: cfg.get(k) for k in ("retrainPolicy", "promotion", "drift", "decisionThreshold") if cfg.get(k)}
-    parts.append("<h3>Policy in force</h3><pre>" + _e(json.dumps(policy, indent=1, sort_keys=True, allow_nan=False)) + "</pre>")
+    shown = json.dumps(policy, indent=1, sort_keys=True, allow_nan=False)
+    parts.append("<h3>Policy in force</h3><pre>" + _e(shown) + "</pre>")
     return "".join(parts)
+
+
+def _dumps_extra(value: Any) -> str:
+    return json.dumps(value, indent=1, sort_keys=True, default=str, allow_nan=False)[:20000]
 
 
 def _extras(rep: Mapping[str, Any]) -> str:
@@ -219,7 +224,7 @@ def _extras(rep: Mapping[str, Any]) -> str:
     if not ex:
         return ""
     return "<h2>Data quality and bias</h2>" + "".join(
-        f"<h3>{_e(k)}</h3><pre>{_e(json.dumps(v, indent=1, sort_keys=True, default=str, allow_nan=False)[:20000])}</pre>"
+        f"<h3>{_e(k)}</h3><pre>{_e(_dumps_extra(v))}</pre>"
         for k, v in ex.items())
 
 
