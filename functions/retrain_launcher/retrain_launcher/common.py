@@ -8,15 +8,11 @@ retrain once, ``complete`` and ``fail`` overwrite the same fields. One module pe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from driftline_common.contracts.retrain_launcher import TRIGGER_TYPES
-from driftline_common.errors import InvalidEvent
 from driftline_common.settings import Settings
-from driftline_common.store import LockStore, ModelStore, RunStore, parse_iso, retrain_lock_id
+from driftline_common.store import LockStore, ModelStore, RunStore, retrain_lock_id
 
 __all__ = ["TRIGGER_TYPES"]  # re-exported: the contract owns the trigger types
 #: how long a trigger id is remembered (EventBridge retries for at most 24 h; the margin is generous)
@@ -45,37 +41,3 @@ class Stores:
     @classmethod
     def from_settings(cls, settings: Settings) -> Stores:
         return cls(ModelStore(settings), RunStore(settings), LockStore(settings))
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-# ``decide`` reads its event with these (after the handler validated it with ``contracts.retrain_launcher.Decide``);
-# every other action receives its parsed contract.
-def _mapping(event: Mapping[str, Any], key: str, *, required: bool = True) -> dict[str, Any]:
-    value = event.get(key)
-    if value is None and not required:
-        return {}
-    if not isinstance(value, Mapping):
-        raise InvalidEvent(f"'{key}' must be a JSON object, got {type(value).__name__}", field=key)
-    return dict(value)
-
-
-def _string(event: Mapping[str, Any], key: str) -> str:
-    value = event.get(key)
-    if not isinstance(value, str) or not value:
-        raise InvalidEvent(f"'{key}' must be a non-empty string, got {value!r}", field=key)
-    return value
-
-
-def _time(value: Any, what: str) -> datetime:
-    if not isinstance(value, str):
-        raise InvalidEvent(f"{what} must be an ISO-8601 time, got {value!r}", field=what)
-    try:
-        return parse_iso(value)
-    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
-        raise InvalidEvent(f"{what} must be an ISO-8601 time, got {value!r}", field=what) from None
-
-
-def _run_ids(run: Mapping[str, Any]) -> tuple[str, str]:
-    return _string(run, "modelId"), _string(run, "runId")
-
-

@@ -8,6 +8,8 @@ from typing import Any
 
 from driftline_common.aws import client
 from driftline_common.config import ModelConfig
+from driftline_common.contracts import parse_event
+from driftline_common.contracts.retrain_launcher import Decide
 from driftline_common.errors import InvalidEvent, RetrainInProgress
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -21,9 +23,6 @@ from retrain_launcher.common import (
     HISTORY_LIMIT,
     RETRAIN_HISTORY_SIZE,
     Stores,
-    _mapping,
-    _run_ids,
-    _time,
     lock_id,
 )
 from retrain_launcher.recalibration import binary_rows as recalibration_rows
@@ -101,16 +100,19 @@ def prepare_training_data(
     return out
 
 
-def decide(event: Mapping[str, Any], stores: Stores, settings: Settings, *, now: datetime | None = None
+def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings, *, now: datetime | None = None
            ) -> dict[str, Any]:
+    """The ``decide`` action on its parsed contract (a plain event is parsed first: ``InvalidEvent`` naming the
+    field)."""
     now = now or utcnow()
-    run = _mapping(event, "run")
-    model_id, run_id = _run_ids(run)
-    window = _mapping(run, "window")
-    start, end = _time(window.get("start"), "run.window.start"), _time(window.get("end"), "run.window.end")
-    assessment = _mapping(event, "assessment")
-    evaluation = _mapping(assessment, "evaluation", required=False)
-    drift = _mapping(assessment, "drift", required=False)
+    ev = event if isinstance(event, Decide) else parse_event({"action": "decide", **event}, Decide)
+    model_id, run_id = ev.run.model_id, ev.run.run_id
+    start, end = ev.run.window.start, ev.run.window.end
+    evaluation = dict(ev.assessment.evaluation or {})
+    drift = dict(ev.assessment.drift or {})
+    # the whole assessment as the state machine passed it (the monitor step's result included)
+    assessment = {**(ev.assessment.model_extra or {}), "evaluation": evaluation, "drift": drift,
+                  "monitor": ev.assessment.monitor}
 
     cfg = stores.models.get_config(model_id)
     policy = cfg.retrain_policy

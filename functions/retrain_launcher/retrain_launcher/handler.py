@@ -21,7 +21,7 @@ Action = Callable[[Mapping[str, Any], Any, Stores, Settings], dict[str, Any]]
 
 ACTIONS: dict[str, Action] = {
     "start_run": lambda _e, ev, s, _cfg: start.start_run(ev, s),
-    "decide": lambda e, _ev, s, cfg: decide.decide(e, s, cfg),
+    "decide": lambda _e, ev, s, cfg: decide.decide(ev, s, cfg),
     "request_approval": lambda _e, ev, s, cfg: approval.request_approval(ev, s, cfg,
                                                                          topic_arn=cfg.alerts_topic_arn or None),
     "complete": lambda _e, ev, s, cfg: complete.complete(ev, s, cfg),

@@ -43,27 +43,6 @@ def parse_action(event: Any, actions: Collection[str]) -> str:
     return str(action)
 
 
-def require_obj(event: Mapping[str, Any], name: str) -> dict[str, Any]:
-    """``event[name]`` as an object, or :class:`InvalidEvent` naming the field.
-
-    For a field no contract covers yet; an action's event is better described by a model in
-    :mod:`driftline_common.contracts` (parsed once, documented in ``docs/contracts.md``).
-    """
-    value = event.get(name)
-    if not isinstance(value, dict):
-        raise InvalidEvent(f"'{name}' must be an object, got {type(value).__name__}", field=name)
-    return value
-
-
-def require_str(obj: Mapping[str, Any], name: str, where: str = "") -> str:
-    """``obj[name]`` as a non-empty string, or :class:`InvalidEvent` naming the field (``where.name``)."""
-    value = obj.get(name)
-    path = f"{where}.{name}" if where else name
-    if not isinstance(value, str) or not value:
-        raise InvalidEvent(f"'{path}' must be a non-empty string, got {value!r}", field=path)
-    return value
-
-
 def parse_run(event: Mapping[str, Any]) -> RunRef:
     """``event["run"]`` as produced by ``start_run`` (:class:`driftline_common.contracts.Run`): modelId, runId and
     a non-empty ISO-8601 window of at most 31 days, each time in [1970, 2200)."""
