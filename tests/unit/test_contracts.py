@@ -9,6 +9,7 @@ import importlib
 from typing import Any, get_args
 
 import pytest
+from driftline_common.config import MODEL_ID_PATTERN
 from driftline_common.contracts import _base as base
 from driftline_common.contracts import parse_event
 from driftline_common.contracts.deployer import Recalibrate
@@ -77,11 +78,14 @@ def _error(event: Any, model: Any) -> InvalidEvent:
     return info.value
 
 
+RUN_ID = "must be a run id (1 to 80 characters, no '/' or whitespace)"
+
 @pytest.mark.parametrize(("mutate", "field", "message"), [
     (lambda e: e.pop("run"), "run", "'run' must be an object, got NoneType"),
-    (lambda e: e["run"].update(runId=""), "run.runId", "'run.runId' must be a non-empty string, got ''"),
-    (lambda e: e["run"].update(modelId=7), "run.modelId", "'run.modelId' must be a non-empty string, got 7"),
-    (lambda e: e["run"].update(runId="a/b"), "run.runId", "'run.runId' must not contain '/', got 'a/b'"),
+    (lambda e: e["run"].update(runId=""), "run.runId", f"'run.runId' {RUN_ID}, got ''"),
+    (lambda e: e["run"].update(modelId=7), "run.modelId",
+     f"'run.modelId' must be a model id matching {MODEL_ID_PATTERN}, got 7"),
+    (lambda e: e["run"].update(runId="a/b"), "run.runId", f"'run.runId' {RUN_ID}, got 'a/b'"),
     (lambda e: e["run"]["window"].update(end="soon"), "run.window.end",
      "'run.window.end' must be an ISO 8601 time, got 'soon'"),
     (lambda e: e["run"]["window"].update(end="2300-01-01T00:00:00Z"), "run.window.end",

@@ -34,20 +34,27 @@ MAX_ITEM_BYTES = 400 * 1024
 UNKNOWN_MODEL_METRIC = "UnknownModelRunRequests"
 
 
+def _shown(value: Any) -> str:
+    """``value`` as a message shows it: its repr, at most ~80 characters of it (a string is cut before quoting)."""
+    if isinstance(value, str):
+        return repr(value[:80] + "...") if len(value) > 80 else repr(value)
+    text = repr(value)
+    return text if len(text) <= 83 else text[:80] + "..."
+
+
 def check_model_id(value: Any, field: str = "modelId") -> str:
     """``value`` as a model id (``[A-Za-z0-9-]{1,63}``, the config's pattern), or :class:`InvalidEvent`."""
     if not isinstance(value, str) or not _MODEL_ID.fullmatch(value):
-        shown = value[:80] + "..." if isinstance(value, str) and len(value) > 80 else value
-        raise InvalidEvent(f"'{field}' must be a model id matching {MODEL_ID_PATTERN}, got {shown!r}", field=field)
+        raise InvalidEvent(f"'{field}' must be a model id matching {MODEL_ID_PATTERN}, got {_shown(value)}",
+                           field=field)
     return value
 
 
 def check_run_id(value: Any, field: str = "runId") -> str:
     """``value`` as a run id (an execution name: 1-80 characters, no slash or whitespace), or InvalidEvent."""
     if not isinstance(value, str) or not _RUN_ID.fullmatch(value):
-        shown = value[:80] + "..." if isinstance(value, str) and len(value) > 80 else value
-        raise InvalidEvent(f"'{field}' must be a run id (1 to 80 characters, no '/' or whitespace), got {shown!r}",
-                           field=field)
+        raise InvalidEvent(f"'{field}' must be a run id (1 to 80 characters, no '/' or whitespace), got "
+                           f"{_shown(value)}", field=field)
     return value
 
 

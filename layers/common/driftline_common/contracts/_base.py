@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, TypeVar, Union
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from driftline_common.edge import MAX_TRIGGER_ID, check_model_id, parse_time
+from driftline_common.edge import MAX_TRIGGER_ID, check_model_id, check_run_id, parse_time
 from driftline_common.errors import InvalidEvent
 from driftline_common.runs import MAX_WINDOW, RunRef
 
@@ -72,6 +72,8 @@ Time = Annotated[datetime, BeforeValidator(_time), Field(json_schema_extra={"typ
 #: an ISO 8601 time in [1970, 2200), kept as the caller wrote it
 TimeText = Annotated[NonEmptyStr, _edge(parse_time), Field(json_schema_extra={"format": "date-time"})]
 ModelId = Annotated[str, _edge(check_model_id), Field(pattern=r"^[A-Za-z0-9-]{1,63}$")]
+#: a run id: an execution name (1 to 80 characters, no slash, whitespace or control character)
+RunId = Annotated[str, _edge(check_run_id), Field(min_length=1, max_length=80)]
 TriggerId = Annotated[str, Field(max_length=MAX_TRIGGER_ID, strict=True)]
 FiniteNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 #: a free-form JSON object (another step's result, read by the action's own logic)
@@ -81,8 +83,8 @@ Obj = dict[str, Any]
 class RunIds(Contract):
     """The ids of ``$.run`` (actions that only record against the run)."""
 
-    model_id: NonEmptyStr = Field(alias="modelId", description="the model's id")
-    run_id: NonEmptyStr = Field(alias="runId", description="the run's id (the execution name)")
+    model_id: ModelId = Field(alias="modelId", description="the model's id")
+    run_id: RunId = Field(alias="runId", description="the run's id (the execution name)")
 
 
 class RunWindow(Contract):
