@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from driftline_common import artifacts, linescan
+from driftline_common import artifacts, json_payloads, linescan
 from driftline_common import columnar as col
 from driftline_common.bulk_payloads import (
     _CAPTURE_PATHS,
@@ -245,6 +245,13 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
                 feats[j] = feats[j].astype(f"U{max(feats[j].dtype.itemsize, f_csv[j].dtype.itemsize) // 4}")
             feats[j][rows_csv[f_ok]] = f_csv[j][f_ok]
     rows_json = np.flatnonzero(ok & (in_enc == 2))
+    if rows_json.size:  # by layout in one pass, then the others one by one
+        f_fast, fast = json_payloads.json_inputs(a, in_s[rows_json], in_e[rows_json], features)
+        for j in range(k):
+            if f_fast[j].dtype.kind == "U" and f_fast[j].dtype.itemsize > feats[j].dtype.itemsize:
+                feats[j] = feats[j].astype(f_fast[j].dtype)
+            feats[j][rows_json[fast]] = f_fast[j][fast]
+        rows_json = rows_json[~fast]
     if rows_json.size:
         bodies, b_ok = _json_payloads(a, in_s[rows_json], in_e[rows_json])
         f_json, f_ok = _json_inputs(bodies, b_ok, features)
@@ -270,6 +277,20 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
             vec_rows = np.full((m, o_vec.shape[1]), np.nan)
             vec_rows[rows_csv] = o_vec
     rows_json = np.flatnonzero(ok & (out_enc == 2))
+    if rows_json.size:  # by layout in one pass, then the others one by one
+        o_kind, o_scal, o_width, o_vec, o_label, fast = json_payloads.json_outputs(a, out_s[rows_json],
+                                                                                   out_e[rows_json])
+        sel = rows_json[fast]
+        kind[sel], scal[sel], width_[sel] = o_kind[fast], o_scal[fast], o_width[fast]
+        if o_vec.shape[1] > vec_rows.shape[1]:
+            grown = np.full((m, o_vec.shape[1]), np.nan)
+            grown[:, :vec_rows.shape[1]] = vec_rows
+            vec_rows = grown
+        vec_rows[sel, :o_vec.shape[1]] = o_vec[fast]
+        if o_label.dtype.itemsize > label.dtype.itemsize:
+            label = label.astype(o_label.dtype)
+        label[sel] = o_label[fast]
+        rows_json = rows_json[~fast]
     if rows_json.size:
         bodies, b_ok = _json_payloads(a, out_s[rows_json], out_e[rows_json])
         preds: list[Prediction | None] = []
