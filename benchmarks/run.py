@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -77,9 +78,18 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _load() -> str:
+    """The machine's load average (1, 5, 15 min): figures from a shared machine are upper bounds."""
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - platforms without getloadavg
+        return "unknown"
+
+
 def main() -> int:
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
+    load_start = _load()
     for name in MODULES:
         if importlib.util.find_spec(name) is None:
             print(f"skipping {name}: benchmarks/{name}.py does not exist yet", file=sys.stderr)
@@ -98,6 +108,8 @@ def main() -> int:
         print(f"{name}: {len(got)} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
     print(table(rows))
+    load_end = _load()
+    print(f"\nload average (1 / 5 / 15 min) at start {load_start}, at end {load_end}; {os.cpu_count()} CPUs")
     import numpy as np
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +119,9 @@ def main() -> int:
         "numpy": np.__version__,
         "machine": platform.machine(),
         "platform": platform.platform(),
+        "load_average_start": load_start,
+        "load_average_end": load_end,
+        "cpus": os.cpu_count(),
         "rows": rows,
         "errors": errors,
     }
