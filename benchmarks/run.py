@@ -1,8 +1,9 @@
 """Run every benchmark in one process and print one markdown table.
 
-    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/run.py
+    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/run.py [bench_classification ...]
 
-Each ``bench_*`` module exposes ``run() -> list[dict]`` with the keys ``case``,
+With module names, only those run (the results file then holds only their rows). Each
+``bench_*`` module exposes ``run() -> list[dict]`` with the keys ``case``,
 ``driftline``, ``reference``, ``ratio``, ``target``, ``met`` (and optionally
 ``unit`` and ``note``; ``ours_s`` / ``reference_s`` / ``speedup`` with a numeric
 speed-up ``target`` are accepted too). A module not written yet is skipped with a message. The
@@ -86,11 +87,17 @@ def _load() -> str:
         return "unknown"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run every module of ``MODULES``, or only those named on the command line (``bench_classification``)."""
+    only = sys.argv[1:] if argv is None else argv
+    unknown = [m for m in only if m not in MODULES]
+    if unknown:
+        print(f"unknown benchmark module(s) {unknown}; choose from {list(MODULES)}", file=sys.stderr)
+        return 2
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
     load_start = _load()
-    for name in MODULES:
+    for name in only or MODULES:
         if importlib.util.find_spec(name) is None:
             print(f"skipping {name}: benchmarks/{name}.py does not exist yet", file=sys.stderr)
             continue
