@@ -1,8 +1,9 @@
 """Run every benchmark in one process and print one markdown table.
 
-    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/run.py
+    OPENBLAS_CORETYPE= OPENBLAS_L2_SIZE= .venv/bin/python benchmarks/run.py [bench_classification ...]
 
-Each ``bench_*`` module exposes ``run() -> list[dict]`` with the keys ``case``,
+With module names, only those run (the results file then holds only their rows). Each
+``bench_*`` module exposes ``run() -> list[dict]`` with the keys ``case``,
 ``driftline``, ``reference``, ``ratio``, ``target``, ``met`` (and optionally
 ``unit`` and ``note``; ``ours_s`` / ``reference_s`` / ``speedup`` with a numeric
 speed-up ``target`` are accepted too). A module not written yet is skipped with a message. The
@@ -16,6 +17,7 @@ import importlib
 import importlib.util
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -77,10 +79,25 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def _load() -> str:
+    """The machine's load average (1, 5, 15 min): figures from a shared machine are upper bounds."""
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:  # pragma: no cover - platforms without getloadavg
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every module of ``MODULES``, or only those named on the command line (``bench_classification``)."""
+    only = sys.argv[1:] if argv is None else argv
+    unknown = [m for m in only if m not in MODULES]
+    if unknown:
+        print(f"unknown benchmark module(s) {unknown}; choose from {list(MODULES)}", file=sys.stderr)
+        return 2
     rows: list[dict[str, Any]] = []
     errors: dict[str, str] = {}
-    for name in MODULES:
+    load_start = _load()
+    for name in only or MODULES:
         if importlib.util.find_spec(name) is None:
             print(f"skipping {name}: benchmarks/{name}.py does not exist yet", file=sys.stderr)
             continue
@@ -98,6 +115,8 @@ def main() -> int:
         print(f"{name}: {len(got)} rows in {time.perf_counter() - start:.1f} s", file=sys.stderr)
 
     print(table(rows))
+    load_end = _load()
+    print(f"\nload average (1 / 5 / 15 min) at start {load_start}, at end {load_end}; {os.cpu_count()} CPUs")
     import numpy as np
 
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +126,9 @@ def main() -> int:
         "numpy": np.__version__,
         "machine": platform.machine(),
         "platform": platform.platform(),
+        "load_average_start": load_start,
+        "load_average_end": load_end,
+        "cpus": os.cpu_count(),
         "rows": rows,
         "errors": errors,
     }

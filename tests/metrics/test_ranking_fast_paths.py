@@ -253,3 +253,71 @@ def test_level_table_gives_up_beyond_the_limit_and_on_nan():
     assert kernels.table_level_counts(many, y, kernels.sample_levels(many)) is None
     s[N // 2 + 1] = np.nan
     assert kernels.table_level_counts(s, y, kernels.sample_levels(s)) is None
+
+
+# --------------------------------------------------------------------------- labels checked while keys are built
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, bool])
+@pytest.mark.parametrize("kind", ["continuous", "levels", "clipped"])
+def test_integer_and_bool_labels_checked_inside_the_key_pass(oracle, dtype, kind):
+    rng = np.random.default_rng(40)
+    y = _labels(N, 41).astype(dtype)
+    s = {
+        "continuous": rng.random(N),
+        "levels": _grid(N, 42, 10),
+        "clipped": np.clip(rng.normal(0.4, 0.5, N), 0, 1),
+    }[kind]
+    _agree(oracle, y, s)
+    _agree(oracle, y, s.astype(np.float32))
+    _agree(oracle, y, (s * 100).astype(np.int64))  # integer scores
+
+
+def test_checked_label_keys_refuse_what_keys_cannot_hold():
+    y = _labels(N, 43)
+    s = np.random.default_rng(44).random(N)
+    key = kernels.checked_label_keys(s, y.view(np.uint64), check_labels=True)
+    np.testing.assert_array_equal(key, kernels.label_keys(s, y))
+    for bad in (-1e-300, -np.inf, np.nan):  # negative, -inf, NaN scores: no keys
+        t = s.copy()
+        t[N - 5] = bad
+        assert kernels.checked_label_keys(t, y) is None
+    t = s.copy()
+    t[3] = -0.0  # equal to 0.0: kept
+    assert kernels.checked_label_keys(t, y) is not None
+    for lab in (2, 3, 255):  # labels other than 0/1: no keys, the caller validates
+        z = y.astype(np.uint8)
+        z[N - 1] = lab
+        assert kernels.checked_label_keys(s, z, check_labels=True) is None
+    z = y.astype(np.int64)
+    z[7] = -1  # seen as a huge unsigned label
+    assert kernels.checked_label_keys(s, z.view(np.uint64), check_labels=True) is None
+
+
+@pytest.mark.parametrize("kind", ["continuous", "levels"])
+def test_labels_other_than_0_1_fall_back_to_the_general_path(oracle, kind):
+    rng = np.random.default_rng(45)
+    s = rng.random(N) if kind == "continuous" else _grid(N, 46, 10)
+    # a label 2 on a score whose key's lowest bit it would overwrite (bit 0 of a level's bits)
+    three = _labels(N, 47)
+    three[::5] = 2
+    with pytest.raises(ValueError, match=r"multiclass|multi_class"):
+        dm.roc_auc_score(three, s)
+    with pytest.raises(ValueError):
+        skm.roc_auc_score(three, s)
+    oracle(dm.average_precision_score, skm.average_precision_score, three, s, pos_label=2)
+    # {-1, 1} and {1, 2} labels: two classes, positive the greater, as scikit-learn
+    for lo, hi in ((-1, 1), (1, 2)):
+        y = np.where(_labels(N, 48) == 1, hi, lo)
+        oracle(dm.roc_auc_score, skm.roc_auc_score, y, s)
+        oracle(dm.average_precision_score, skm.average_precision_score, y, s, pos_label=hi)
+
+
+@pytest.mark.parametrize("kind", ["continuous", "levels"])
+def test_negative_scores_with_integer_labels_take_the_signed_paths(oracle, kind):
+    rng = np.random.default_rng(49)
+    y = _labels(N, 50)
+    s = rng.normal(size=N) if kind == "continuous" else np.round(rng.normal(size=N), 1)
+    s[: N // 2] = np.abs(s[: N // 2])  # the first half is non-negative: the keys stop late
+    _agree(oracle, y, s)
+    _agree(oracle, y, -np.abs(s))

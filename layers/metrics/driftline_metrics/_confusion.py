@@ -11,7 +11,7 @@ import numpy as np
 from ._validation import (
     binary01_confusion,
     check_targets,
-    weighted_mean,
+    total_or_mean,
 )
 
 __all__ = [
@@ -71,10 +71,7 @@ def accuracy_score(y_true: Any, y_pred: Any, *, normalize: bool = True, sample_w
         n_correct = int(np.trace(C))
         return float(n_correct) if not normalize else n_correct / float(C.sum())
     _, _, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
-    correct = ti == pi
-    if not normalize:
-        return float(correct.sum() if sw is None else np.dot(correct, sw))
-    return float(weighted_mean(correct, sw))
+    return total_or_mean(ti == pi, sw, normalize)
 
 
 def confusion_matrix(

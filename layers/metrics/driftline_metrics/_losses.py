@@ -14,6 +14,7 @@ from ._validation import (
     check_sample_weight,
     encode_labels,
     label_array,
+    total_or_mean,
     weighted_mean,
 )
 
@@ -194,17 +195,13 @@ def log_loss(
                 return total / chosen.shape[0] if normalize else total
             loss = np.log(chosen, out=chosen)
             np.negative(loss, out=loss)
-            if not normalize:
-                return float(loss.sum() if sw is None else np.dot(loss, sw))
-            return float(weighted_mean(loss, sw))
+            return total_or_mean(loss, sw, normalize)
     onehot, p2, sw = _multiclass_proba(y_true, p, sample_weight, labels)
     eps = np.finfo(p2.dtype).eps
     p2 = np.clip(p2, eps, 1 - eps)
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = -np.sum(np.where(onehot > 0, onehot * np.log(p2), 0.0), axis=1)
-    if not normalize:
-        return float(loss.sum() if sw is None else np.dot(loss, sw))
-    return float(weighted_mean(loss, sw))
+    return total_or_mean(loss, sw, normalize)
 
 
 def brier_score_loss(

@@ -217,6 +217,35 @@ def precision_recall_fscore_support(
     )
 
 
+_WARN_FOR = (("precision",), ("recall",), ("f-score",))
+
+
+def _one_score(
+    which: int,
+    y_true: Any,
+    y_pred: Any,
+    beta: float,
+    labels: Any,
+    pos_label: Any,
+    average: Any,
+    sample_weight: Any,
+    zero_division: Any,
+) -> Any:
+    """Precision (``which`` 0), recall (1) or F-beta (2) of :func:`precision_recall_fscore_support`,
+    warning only about that one when it is ill-defined."""
+    return precision_recall_fscore_support(
+        y_true,
+        y_pred,
+        beta=beta,
+        labels=labels,
+        pos_label=pos_label,
+        average=average,
+        warn_for=_WARN_FOR[which],
+        sample_weight=sample_weight,
+        zero_division=zero_division,
+    )[which]
+
+
 def precision_score(
     y_true: Any,
     y_pred: Any,
@@ -234,17 +263,7 @@ def precision_score(
     >>> precision_score([0, 1, 2, 0, 1, 2], [0, 2, 1, 0, 0, 1], average="macro")
     0.2222222222222222
     """
-    p, _, _, _ = precision_recall_fscore_support(
-        y_true,
-        y_pred,
-        labels=labels,
-        pos_label=pos_label,
-        average=average,
-        warn_for=("precision",),
-        sample_weight=sample_weight,
-        zero_division=zero_division,
-    )
-    return p
+    return _one_score(0, y_true, y_pred, 1.0, labels, pos_label, average, sample_weight, zero_division)
 
 
 def recall_score(
@@ -264,17 +283,7 @@ def recall_score(
     >>> recall_score([0, 1, 2, 0, 1, 2], [0, 2, 1, 0, 0, 1], average="macro")
     0.3333333333333333
     """
-    _, r, _, _ = precision_recall_fscore_support(
-        y_true,
-        y_pred,
-        labels=labels,
-        pos_label=pos_label,
-        average=average,
-        warn_for=("recall",),
-        sample_weight=sample_weight,
-        zero_division=zero_division,
-    )
-    return r
+    return _one_score(1, y_true, y_pred, 1.0, labels, pos_label, average, sample_weight, zero_division)
 
 
 def fbeta_score(
@@ -295,18 +304,7 @@ def fbeta_score(
     >>> round(fbeta_score([0, 1, 2, 0, 1, 2], [0, 2, 1, 0, 0, 1], average="macro", beta=0.5), 4)
     0.2381
     """
-    _, _, f, _ = precision_recall_fscore_support(
-        y_true,
-        y_pred,
-        beta=beta,
-        labels=labels,
-        pos_label=pos_label,
-        average=average,
-        warn_for=("f-score",),
-        sample_weight=sample_weight,
-        zero_division=zero_division,
-    )
-    return f
+    return _one_score(2, y_true, y_pred, beta, labels, pos_label, average, sample_weight, zero_division)
 
 
 def f1_score(

@@ -255,6 +255,22 @@ def label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
     Dropping the sign bit is lossless for scores >= 0 (and maps -0.0 onto 0.0); within a
     tie the negatives (bit 0) sort before the positives.
     """
+    keyed = checked_label_keys(s, lab, check_scores=False)
+    if keyed is None:  # pragma: no cover - nothing is checked, so the keys are always built
+        raise RuntimeError("unchecked label keys were not built")
+    return keyed
+
+
+def checked_label_keys(
+    s: np.ndarray, lab: np.ndarray, *, check_scores: bool = True, check_labels: bool = False
+) -> np.ndarray | None:
+    """Sorted label keys as :func:`label_keys`, or None when a check fails: with ``check_scores``
+    a score is negative or NaN (keys need scores >= 0; ``-0.0`` is fine), with ``check_labels``
+    a label is not 0 or 1 (``lab`` is then any unsigned view of integer labels)."""
+    if check_scores and not s.min() >= 0:  # NaN fails the comparison too
+        return None
+    if check_labels and lab.dtype.kind != "b" and lab.max() > 1:
+        return None
     if s.dtype.itemsize not in (4, 8):
         s = s.astype(np.float64)
     key = np.left_shift(s.view(_UINT[s.dtype.itemsize]), 1)
@@ -264,7 +280,7 @@ def label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
     # with the top bit set (scores >= 2), which sort first as negative numbers, to the end
     signed = key.view(_INT[key.dtype.itemsize])
     signed.sort()
-    if signed[0] < 0:
+    if signed.shape[0] and signed[0] < 0:
         split = int(np.searchsorted(signed, 0))
         key = np.concatenate((key[split:], key[:split]))
     return key

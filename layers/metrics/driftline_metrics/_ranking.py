@@ -19,6 +19,7 @@ import numpy as np
 
 from ._rank_kernels import (
     INF_BITS,
+    checked_label_keys,
     label_keys,
     level_sums,
     sample_levels,
@@ -98,9 +99,29 @@ def _clf_curve(
 def _sorted_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
     """Sorted label keys of scores >= 0, raising on +inf (it sorts last)."""
     key = label_keys(s, lab)
+    _check_largest_key(key, s)
+    return key
+
+
+def _check_largest_key(key: np.ndarray, s: np.ndarray) -> None:
+    """Raise on +inf, which sorts last (NaN and negative scores never reach the keys)."""
     if key[-1] >> 1 >= INF_BITS[key.dtype.itemsize]:
         assert_finite(s, "y_score")
-    return key
+
+
+class _NotTaken:
+    """Returned by a fast path given unchecked labels that are not 0/1 (or scores it does not take):
+    the caller validates the input and takes the general route."""
+
+
+_NOT_TAKEN = _NotTaken()
+
+
+def _unchecked_labels(yt: np.ndarray) -> np.ndarray | None:
+    """An unsigned view of non-empty 1-D integer / bool labels (0/1 still to be checked), else None."""
+    if yt.ndim != 1 or yt.size == 0 or yt.dtype.kind not in "iub":
+        return None
+    return yt.view(np.uint8) if yt.dtype.kind == "b" else yt.view(f"u{yt.dtype.itemsize}")
 
 
 def _auc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -130,32 +151,37 @@ def _finite_max(s: np.ndarray) -> Any:
     return hi
 
 
-def _fast_binary_auc(lab: np.ndarray, s: np.ndarray) -> float | None:
+def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
     """Exact unweighted binary ROC AUC of 0/1 labels without argsort; None when ``lab`` holds one
-    class. Raises on scores that are not finite."""
+    class. Raises on scores that are not finite.
+
+    With ``labels_checked=False`` the labels are checked (0/1) while the keys are built, and
+    :data:`_NOT_TAKEN` is returned when they are not 0/1 or a score is negative.
+    """
     n = lab.shape[0]
-    # finiteness is checked here, in passes the algorithm makes anyway (min; +inf after the sort)
-    lo = s.min()
-    if not np.isfinite(lo):
-        assert_finite(s, "y_score")
     levels = sample_levels(s)
-    table = None if levels is None else table_level_counts(s, lab, levels)
-    if table is not None:  # few distinct values: counted per value, no sort
-        _, pos, neg = table
-        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
-    if lo >= 0:
-        key = _sorted_keys(s, lab)
+    # scores >= 0: one in-place sort of label keys costs about numpy's sort of the scores (which
+    # copies), whatever the number of distinct values — cheaper than counting per value
+    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    if key is not None:
+        _check_largest_key(key, s)
         counts = None if levels is None else sorted_level_counts(key, levels)
         if counts is not None:
             pos, neg = counts
             return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
         u2, _, n_pos = scan_keys(key, 0, want_ap=False)
         return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
+    if not labels_checked:
+        return _NOT_TAKEN
+    assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
+    table = None if levels is None else table_level_counts(s, lab, levels)
+    if table is not None:  # few distinct values of both signs: counted per value, no sort
+        _, pos, neg = table
+        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
     sums = None if levels is None else level_sums(s, lab, None)
     if sums is not None:
         _, pos, neg = sums
         return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
-    assert_finite(s, "y_score")  # +inf: no sort below looks at the largest key
     n_pos = _count_pos(lab)
     n_neg = n - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -313,24 +339,28 @@ def _count_pos(y: np.ndarray) -> int:
     return int(y.sum()) if y.dtype.kind in "iu" else int(np.count_nonzero(y))
 
 
+def _one_class_auc() -> float:
+    warnings.warn(
+        "Only one class is present in y_true. ROC AUC score is not defined in that case.",
+        UndefinedMetricWarning,
+        stacklevel=4,
+    )
+    return np.nan
+
+
 def _binary_roc_auc(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None, max_fpr: Any = None) -> float:
     """ROC AUC of 0/1 (or bool) labels ``y``; checks that ``s`` is finite."""
     fast = (max_fpr is None or max_fpr == 1) and sw is None
     if fast:
         # the fast path counts the positives itself (no pass for it) and checks finiteness
         auc = _fast_binary_auc(y, s)
-        if auc is not None:
+        if isinstance(auc, float):
             return auc
     else:
         assert_finite(s, "y_score")
         n_pos = _count_pos(y)
     if fast or n_pos == 0 or n_pos == y.shape[0]:
-        warnings.warn(
-            "Only one class is present in y_true. ROC AUC score is not defined in that case.",
-            UndefinedMetricWarning,
-            stacklevel=3,
-        )
-        return np.nan
+        return _one_class_auc()
     fpr, tpr, _ = roc_curve(y.astype(bool, copy=False), s, sample_weight=sw)
     if max_fpr is None or max_fpr == 1:
         return _auc(fpr, tpr)
@@ -500,6 +530,11 @@ def roc_auc_score(
         assert_finite(S, "y_score")
     # all-zero weights are rejected later, by the curve (after the one-class check, as scikit-learn)
     sw = check_sample_weight(sample_weight, n, allow_all_zero=True)
+    lab = _unchecked_labels(yt) if S.ndim == 1 and sw is None and (max_fpr is None or max_fpr == 1) else None
+    if lab is not None:  # integer labels: checked (0/1) while the sorted keys are built, no pass of their own
+        auc = _fast_binary_auc(lab, S, labels_checked=False)
+        if not isinstance(auc, _NotTaken):
+            return _one_class_auc() if auc is None else auc
     y01 = labels_01(yt) if S.ndim == 1 else None
     if y01 is not None:  # labels within {0, 1}: one max pass instead of the encoding's min and max
         return _binary_roc_auc(y01, S, sw, max_fpr)
@@ -521,33 +556,34 @@ def roc_auc_score(
     return _binary_roc_auc(y, S, sw, max_fpr)
 
 
-def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float | None:
+def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
     """Unweighted binary average precision of 0/1 labels without argsort; None without positives.
     Raises on scores that are not finite.
 
     Non-negative scores share ROC AUC's sorted label keys (the positives of a tie group at start
     ``g``, with ``p`` positives before it, add precision ``(n_pos - p) / (n - g)`` each), few
     distinct values are read off them per value; other scores with few distinct values are counted
-    per value, the rest sort each class and count with ``searchsorted``.
+    per value, the rest sort each class and count with ``searchsorted``. ``labels_checked=False``:
+    as :func:`_fast_binary_auc`.
     """
-    lo = s.min()
-    if not np.isfinite(lo):
-        assert_finite(s, "y_score")
     levels = sample_levels(s)
-    table = None if levels is None else table_level_counts(s, lab, levels)
-    if table is not None:  # few distinct values: counted per value, no sort
-        return _ap_from_counts(table[1], table[2]) if table[1].any() else None
-    if lo >= 0:
-        key = _sorted_keys(s, lab)
+    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    if key is not None:  # scores >= 0: the sorted label keys, as ROC AUC
+        _check_largest_key(key, s)
         counts = None if levels is None else sorted_level_counts(key, levels)
         if counts is not None:
             return _ap_from_counts(*counts) if counts[0].any() else None
         n_pos = _count_pos(lab)
         return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos) if n_pos else None
+    if not labels_checked:
+        return _NOT_TAKEN
+    assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
+    table = None if levels is None else table_level_counts(s, lab, levels)
+    if table is not None:  # few distinct values of both signs: counted per value, no sort
+        return _ap_from_counts(table[1], table[2]) if table[1].any() else None
     sums = None if levels is None else level_sums(s, lab, None)
     if sums is not None:
         return _ap_from_counts(sums[1], sums[2]) if sums[1].any() else None
-    assert_finite(s, "y_score")
     n_pos = _count_pos(lab)
     if not n_pos:
         return None
@@ -565,8 +601,12 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray) -> float | None:
 def _binary_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
     if sw is None:
         ap = _fast_binary_ap(y, s)
-        if ap is not None:
+        if isinstance(ap, float):
             return ap
+    return _curve_ap(y, s, sw)
+
+
+def _curve_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
     y = y.astype(bool, copy=False)
     # the curve validates the scores (finite) and warns when there is no positive
     precision, recall, _ = precision_recall_curve(y, s, pos_label=True, sample_weight=sw)
@@ -612,6 +652,13 @@ def average_precision_score(
     if n == 0:
         raise ValueError("Found empty input array while a minimum of 1 sample is required.")
     sw = check_sample_weight(sample_weight, n)
+    lab = _unchecked_labels(yt) if S.ndim == 1 and pos_label == 1 and sw is None else None
+    if lab is not None:  # integer labels: checked (0/1) while the sorted keys are built, no pass of their own
+        ap = _fast_binary_ap(lab, S, labels_checked=False)
+        if isinstance(ap, float):
+            return ap
+        if ap is None:  # no positive: the curve warns as scikit-learn
+            return _curve_ap(lab, S, sw)
     y01 = labels_01(yt) if S.ndim == 1 and pos_label == 1 else None
     if y01 is not None:  # labels within {0, 1}, positive 1: one max pass instead of the encoding
         return _binary_ap(y01, S, sw)

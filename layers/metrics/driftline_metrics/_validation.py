@@ -138,6 +138,13 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray | None, axis: int | No
     return np.sum(values * w, axis=axis) / total
 
 
+def total_or_mean(values: np.ndarray, weights: np.ndarray | None, normalize: bool) -> float:
+    """The (weighted) mean of per-sample ``values`` when ``normalize``, else their (weighted) sum."""
+    if not normalize:
+        return float(values.sum() if weights is None else np.dot(values, weights))
+    return float(weighted_mean(values, weights))
+
+
 def _label_array(y: Any, name: str) -> np.ndarray:
     arr = check_1d(y, name)
     kind = arr.dtype.kind
