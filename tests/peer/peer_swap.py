@@ -150,6 +150,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = os.environ.get("PEER_SWAP_REPORT")
     if not path:
         return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # under pytest-xdist a worker records which tests called a replaced function; the
+        # controller receives every test report and merges the workers' files (run_peer.load_report)
+        with open(f"{path}.{worker}", "w", encoding="utf-8") as fh:
+            json.dump({"callers": sorted(_callers)}, fh)
+        return
     for nodeid, entry in _results.items():
         entry["calls_replaced"] = nodeid in _callers
     with open(path, "w", encoding="utf-8") as fh:
