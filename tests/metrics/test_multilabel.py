@@ -3,11 +3,10 @@ scikit-learn as the oracle: same values, same warnings, same error messages."""
 
 from __future__ import annotations
 
+import driftline_metrics as dm
 import numpy as np
 import pytest
 import sklearn.metrics as skm
-
-import driftline_metrics as dm
 
 RNG = np.random.default_rng(16)
 Y_TRUE = RNG.integers(0, 2, (40, 4))
@@ -67,7 +66,7 @@ def _same_error(fn_ours, fn_ref, *args, **kwargs):
 
 
 @pytest.mark.parametrize(
-    "y_true, y_pred",
+    ("y_true", "y_pred"),
     [
         pytest.param(Y_TRUE, Y_PRED, id="multilabel"),
         pytest.param([0, 1, 2], [0.5, 1.0, 2.0], id="multiclass-continuous"),

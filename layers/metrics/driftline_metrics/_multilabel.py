@@ -17,10 +17,10 @@ import numpy as np
 
 __all__ = [
     "average_binary_score",
-    "multilabel_ranking",
     "check_multilabel_pair",
     "is_multilabel",
     "multilabel_counts",
+    "multilabel_ranking",
     "pair_type",
     "raise_for_pair",
     "target_type",

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 
 from ._confusion import _bincount
+from ._multilabel import check_multilabel_pair, multilabel_counts
 from ._validation import (
     binary01_confusion,
     check_targets,
 )
-from ._multilabel import check_multilabel_pair, multilabel_counts
 from .exceptions import UndefinedMetricWarning
 
 __all__ = [

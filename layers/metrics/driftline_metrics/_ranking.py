@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._multilabel import multilabel_ranking
 from ._rank_kernels import (
     INF_BITS,
     label_keys,
@@ -26,7 +27,6 @@ from ._rank_kernels import (
     sorted_level_counts,
     table_level_counts,
 )
-from ._multilabel import multilabel_ranking
 from ._validation import (
     assert_finite,
     check_lengths,
