@@ -386,7 +386,14 @@ def _power_divergence(
 
 
 def chisquare(
-    f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0, *, sum_check: bool = True
+    f_obs: Any,
+    f_exp: Any = None,
+    ddof: Any = 0,
+    axis: int | None = 0,
+    *,
+    sum_check: bool = True,
+    nan_policy: str = "propagate",
+    keepdims: bool = False,
 ) -> Power_divergenceResult:
     """Pearson's chi-square goodness-of-fit test, as ``scipy.stats.chisquare``.
 
@@ -405,11 +412,60 @@ def chisquare(
     >>> res = chisquare([16, 18, 16, 14, 12, 12])
     >>> round(res.statistic, 6), round(res.pvalue, 6)
     (2.0, 0.849145)
+
+    ``nan_policy`` (``'propagate'``, ``'omit'``: a NaN is left out with the ``f_exp`` value at its
+    position, per axis-slice; ``'raise'``) and ``keepdims`` (keep the reduced axis) are SciPy's.
     """
-    return _power_divergence(f_obs, f_exp, ddof, axis, None, sum_check=sum_check)
+    if nan_policy not in ("propagate", "raise", "omit"):
+        raise ValueError("nan_policy must be one of {'propagate', 'raise', 'omit'}.")
+    if nan_policy != "propagate":
+        obs_f = np.asarray(f_obs, dtype=np.float64)
+        exp_f = None if f_exp is None else np.asarray(f_exp, dtype=np.float64)
+        has_nan = np.isnan(obs_f).any() or (exp_f is not None and np.isnan(exp_f).any())
+        if has_nan and nan_policy == "raise":
+            raise ValueError("The input contains nan values")
+        if has_nan:
+            res = _omit_slices(obs_f, exp_f, ddof, axis, sum_check)
+            return _keep(res, axis, np.ndim(f_obs), keepdims)
+    res = _power_divergence(f_obs, f_exp, ddof, axis, None, sum_check=sum_check)
+    return _keep(res, axis, np.ndim(f_obs), keepdims)
 
 
-def chi2_contingency(observed: Any, correction: bool = True, lambda_: Any = None) -> Chi2ContingencyResult:
+def _keep(res: Power_divergenceResult, axis: int | None, ndim: int, keepdims: bool) -> Power_divergenceResult:
+    """SciPy's ``keepdims``: the reduced axis (every axis for ``axis=None``) kept with length 1."""
+    if not keepdims:
+        return res
+    ndim = max(ndim, 1)
+    axes = tuple(range(ndim)) if axis is None else (axis % ndim,)
+    stat, p = (np.expand_dims(np.asarray(v), axes) for v in (res.statistic, res.pvalue))
+    return Power_divergenceResult(stat, p)
+
+
+def _omit_slices(
+    obs: np.ndarray, exp: np.ndarray | None, ddof: Any, axis: int | None, sum_check: bool
+) -> Power_divergenceResult:
+    """chisquare per axis-slice with NaN positions (in ``f_obs`` or ``f_exp``) left out."""
+    if axis is None:
+        obs, exp, axis = obs.ravel(), None if exp is None else exp.ravel(), 0
+    if exp is not None:
+        obs, exp = np.broadcast_arrays(obs, exp)
+        exp = np.moveaxis(exp, axis, -1)
+    obs = np.moveaxis(obs, axis, -1)
+    shape = obs.shape[:-1]
+    ddof_b = np.broadcast_to(np.asarray(ddof, dtype=np.float64), shape)
+    stat = np.full(shape, np.nan)
+    pvalue = np.full(shape, np.nan)
+    for idx in np.ndindex(*shape):
+        o = obs[idx]
+        keep = ~np.isnan(o) if exp is None else ~(np.isnan(o) | np.isnan(exp[idx]))
+        r = _power_divergence(o[keep], None if exp is None else exp[idx][keep], ddof_b[idx], 0, None, sum_check)
+        stat[idx], pvalue[idx] = r.statistic, r.pvalue
+    return Power_divergenceResult(_scalar_or_array(stat), _scalar_or_array(pvalue))
+
+
+def chi2_contingency(
+    observed: Any, correction: bool = True, lambda_: Any = None, *, method: Any = None
+) -> Chi2ContingencyResult:
     """Chi-square test of independence in a contingency table, as ``scipy.stats.chi2_contingency``.
 
     ``expected = outer product of the margins / total^(ndim - 1)``;
@@ -428,6 +484,9 @@ def chi2_contingency(observed: Any, correction: bool = True, lambda_: Any = None
     >>> res = chi2_contingency([[12, 3], [17, 16]], correction=False)
     >>> res.dof, round(res.pvalue, 6)
     (1, 0.061412)
+
+    ``method`` (SciPy's ``PermutationMethod`` / ``MonteCarloMethod``, two-way tables,
+    ``correction=False``): the p-value from tables resampled with the observed margins; ``dof`` is NaN.
     """
     obs = np.asarray(observed)
     if obs.dtype.kind not in "iufb":
@@ -446,6 +505,13 @@ def chi2_contingency(observed: Any, correction: bool = True, lambda_: Any = None
     if np.any(expected == 0):
         zeropos = tuple(int(i[0]) for i in np.nonzero(expected == 0))
         raise ValueError(f"The internally computed table of expected frequencies has a zero element at {zeropos}.")
+    if method is not None:  # a resampling p-value (SciPy's PermutationMethod / MonteCarloMethod)
+        from ._resampling import check_method, chi2_resampling_pvalue
+
+        check_method(method, obs.ndim, correction, lambda_)
+        stat = float(np.sum((obs - expected) ** 2 / expected))
+        pvalue = chi2_resampling_pvalue(obs, expected, stat, method)
+        return Chi2ContingencyResult(stat, pvalue, np.nan, expected)  # type: ignore[arg-type]
     dof = int(expected.size - sum(expected.shape) + expected.ndim - 1)
     if dof == 0:
         return Chi2ContingencyResult(0.0, 1.0, 0, expected)

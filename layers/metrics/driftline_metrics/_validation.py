@@ -108,6 +108,11 @@ def check_sample_weight(
     if sample_weight is None:
         return None
     sw = np.asarray(sample_weight)
+    if sw.dtype.kind == "O":  # numbers held in an object array: converted, as scikit-learn does
+        try:
+            sw = sw.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sample_weight must be numeric, got dtype {sw.dtype}.") from exc
     if sw.ndim == 0:
         sw = np.full(n_samples, sw)
     if sw.ndim != 1:
