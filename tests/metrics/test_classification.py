@@ -237,11 +237,7 @@ def test_log_loss_invalid(oracle, y_true, proba):
     oracle(dm.log_loss, skm.log_loss, y_true, proba)
 
 
-@pytest.mark.parametrize("name", ["accuracy_score", "confusion_matrix", "f1_score"])
-def test_multilabel_indicator_is_rejected_with_a_clear_message(name):
-    # scikit-learn accepts multilabel indicators for some of these; this layer does not (documented)
-    with pytest.raises(ValueError, match="Multilabel"):
-        getattr(dm, name)(np.array([[0, 1], [1, 0]]), np.array([[0, 1], [1, 1]]))
+# multilabel-indicator targets: tests/metrics/test_multilabel.py
 
 
 def test_sample_weight_validation():

@@ -53,13 +53,18 @@ _ACCEPTED = re.compile(r"DID NOT RAISE|DID NOT WARN|No warnings of type")
 _MESSAGE = re.compile(r"Regex pattern did not match|does not match|Expected exception|raised .* instead")
 
 
-def _tracked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+def _tracked(name: str, fn: Callable[..., Any], peer_module: str) -> Callable[..., Any]:
     def call(*args: Any, **kwargs: Any) -> Any:
         if _current["nodeid"] is not None:
             _callers.add(_current["nodeid"])
+        # SciPy's tests pass ``_no_deco=True`` to reach the function under its axis/nan_policy
+        # decorator (their per-slice reference); the layer's functions have no such decorator:
+        # the keyword selects the function itself
+        kwargs.pop("_no_deco", None)
         return fn(*args, **kwargs)
 
     call.__name__ = fn.__name__
+    call.__module__ = peer_module  # pickled by reference to the peer module attribute it replaces
     call.__qualname__ = fn.__qualname__
     call.__doc__ = fn.__doc__
     call.__wrapped__ = fn  # type: ignore[attr-defined]
@@ -93,7 +98,7 @@ def swap() -> dict[str, list[str]]:
                 continue
             key = (layer_name, name)
             if key not in wrapped:
-                wrapped[key] = _tracked(name, ours)
+                wrapped[key] = _tracked(name, ours, peer_name)
             _share_capabilities(getattr(peer, name), wrapped[key])
             setattr(peer, name, wrapped[key])
             names.append(name)
@@ -149,6 +154,12 @@ def _last_error(text: str) -> str:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     path = os.environ.get("PEER_SWAP_REPORT")
     if not path:
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # under pytest-xdist a worker records which tests called a replaced function; the
+        # controller receives every test report and merges the workers' files (run_peer.load_report)
+        with open(f"{path}.{worker}", "w", encoding="utf-8") as fh:
+            json.dump({"callers": sorted(_callers)}, fh)
         return
     for nodeid, entry in _results.items():
         entry["calls_replaced"] = nodeid in _callers

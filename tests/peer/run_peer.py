@@ -55,7 +55,19 @@ SKIP_K = (
 )
 
 
-def run_suite(modules: list[str], keyword: str | None) -> dict[str, Any]:
+def load_report(report: Path) -> dict[str, Any]:
+    """The plugin's report; under pytest-xdist the workers' caller lists are merged into it."""
+    data: dict[str, Any] = json.loads(report.read_text())
+    callers: set[str] = set()
+    for part in report.parent.glob(report.name + ".*"):
+        callers.update(json.loads(part.read_text())["callers"])
+    if callers:
+        for nodeid, entry in data["tests"].items():
+            entry["calls_replaced"] = entry["calls_replaced"] or nodeid in callers
+    return data
+
+
+def run_suite(modules: list[str], keyword: str | None, workers: int = 0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         env = dict(os.environ, PEER_SWAP_REPORT=str(report), SKLEARN_SKIP_NETWORK_TESTS="1")
@@ -66,12 +78,14 @@ def run_suite(modules: list[str], keyword: str | None) -> dict[str, Any]:
             # the peers' own conftest.py files (fixtures, seeds) load from the installed packages
             "-c", str(HERE / "peer.ini"), "--rootdir", SITE, "-k", k, "--pyargs", *modules,
         ]
+        if workers:
+            cmd[4:4] = ["-n", str(workers)]
         start = time.perf_counter()
         proc = subprocess.run(cmd, env=env, cwd=HERE, capture_output=True, text=True, check=False)
         elapsed = time.perf_counter() - start
         if not report.exists():
             raise RuntimeError(f"peer run wrote no report:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-        data = json.loads(report.read_text())
+        data = load_report(report)
         if not data["tests"]:
             raise RuntimeError(f"peer run collected no test:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     data["seconds"] = elapsed
@@ -96,13 +110,20 @@ def summarise(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     }
 
 
-def run(quick: bool = False) -> dict[str, dict[str, Any]]:
-    """Summaries per peer (``sklearn``, ``scipy``)."""
+def run(quick: bool = False, modules: list[str] | None = None, workers: int = 0) -> dict[str, dict[str, Any]]:
+    """Summaries per peer (``sklearn``, ``scipy``), or per module with ``modules``."""
     if quick:
-        return {name: summarise(run_suite(modules, None), name + "/") for name, modules in QUICK.items()}
+        return {name: summarise(run_suite(mods, None, workers), name + "/") for name, mods in QUICK.items()}
+    if modules:
+        out = {}
+        for mod in modules:
+            peer = mod.split(".")[0]
+            key = SCIPY_K if peer == "scipy" else None
+            out[mod] = summarise(run_suite([mod], key, workers), peer + "/")
+        return out
     return {
-        "sklearn": summarise(run_suite(SKLEARN, None), "sklearn/"),
-        "scipy": summarise(run_suite(SCIPY, SCIPY_K), "scipy/"),
+        "sklearn": summarise(run_suite(SKLEARN, None, workers), "sklearn/"),
+        "scipy": summarise(run_suite(SCIPY, SCIPY_K, workers), "scipy/"),
     }
 
 
@@ -110,8 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="the small subset run by make test")
     ap.add_argument("--json", type=Path, help="write the summary (with every failure) here")
+    ap.add_argument("--module", action="append", help="run only this peer module, each in its own process")
+    ap.add_argument("-n", "--workers", type=int, default=0, help="pytest-xdist workers per process")
     args = ap.parse_args(argv)
-    out = run(args.quick)
+    out = run(args.quick, args.module, args.workers)
     for name, s in out.items():
         print(
             f"{name}: {s['passed']}/{s['passed'] + s['failed']} pass ({100 * s['pass_rate']:.1f} %) of the "

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ._multilabel import check_multilabel_pair, subset_accuracy
 from ._validation import (
     binary01_confusion,
     check_targets,
@@ -70,6 +71,9 @@ def accuracy_score(y_true: Any, y_pred: Any, *, normalize: bool = True, sample_w
         C = fast[1]
         n_correct = int(np.trace(C))
         return float(n_correct) if not normalize else n_correct / float(C.sum())
+    ml = check_multilabel_pair(y_true, y_pred, sample_weight)
+    if ml is not None:  # multilabel-indicator targets: subset accuracy, as scikit-learn
+        return subset_accuracy(*ml, normalize)
     _, _, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
     return total_or_mean(ti == pi, sw, normalize)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._distributions import _entr, _rel_entr, _scalar_or_array
+from ._distributions import _entr, _float_dtype, _rel_entr, _scalar_or_array
 from ._tests import _as_sample
 from .exceptions import UndefinedMetricWarning
 
@@ -76,7 +76,7 @@ def wasserstein_distance(u_values: Any, v_values: Any, u_weights: Any = None, v_
 
     Examples
     --------
-    >>> wasserstein_distance([0, 1, 3], [5, 6, 8])
+    >>> float(wasserstein_distance([0, 1, 3], [5, 6, 8]))
     5.0
     """
     u, uw = _validate_distribution(u_values, u_weights, "u")
@@ -92,8 +92,8 @@ def wasserstein_distance(u_values: Any, v_values: Any, u_weights: Any = None, v_
         order = np.argsort(v, kind="stable")
         v_sorted, v_cum = v[order], np.concatenate(([0.0], np.cumsum(vw[order])))
     all_values, gap = _sorted_cdf_gap(u_sorted, v_sorted, u_cum, v_cum)
-    with np.errstate(invalid="ignore"):
-        return float(np.dot(gap, np.diff(all_values)))
+    # an undefined distance (inf - inf) gives NaN with numpy's "invalid value" RuntimeWarning, as SciPy
+    return np.float64(np.dot(gap, np.diff(all_values)))  # a NumPy scalar, as SciPy
 
 
 def normalized_wasserstein(reference: Any, current: Any, *, scale: str = "std") -> float:
@@ -122,7 +122,7 @@ def normalized_wasserstein(reference: Any, current: Any, *, scale: str = "std") 
             stacklevel=2,
         )
         return math.nan
-    return w / s
+    return float(w / s)
 
 
 # ============================================================================================
@@ -157,7 +157,7 @@ def entropy(
 
     Examples
     --------
-    >>> entropy([0.5, 0.5], base=2)
+    >>> float(entropy([0.5, 0.5], base=2))
     1.0
     """
     if base is not None and base <= 0:
@@ -174,6 +174,7 @@ def entropy(
             if nan_policy == "raise":
                 raise ValueError("The input contains nan values")
             pk, qk = _unmask_pair(np.ma.masked_array(pk, mask=nan), qk)
+    out_dtype = _float_dtype(pk, qk)
     p = np.asarray(pk, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         if qk is not None:
@@ -190,7 +191,7 @@ def entropy(
     s = np.sum(vec, axis=axis, keepdims=keepdims)
     if base is not None:
         s = s / math.log(base)
-    return _scalar_or_array(s)
+    return _scalar_or_array(s, out_dtype)
 
 
 def jensenshannon(p: Any, q: Any, base: float | None = None, *, axis: int = 0, keepdims: bool = False) -> Any:
@@ -202,9 +203,10 @@ def jensenshannon(p: Any, q: Any, base: float | None = None, *, axis: int = 0, k
 
     Examples
     --------
-    >>> round(jensenshannon([1.0, 0.0], [0.0, 1.0], base=2), 12)
+    >>> float(round(jensenshannon([1.0, 0.0], [0.0, 1.0], base=2), 12))
     1.0
     """
+    out_dtype = _float_dtype(p, q)
     p_arr = np.asarray(p, dtype=np.float64)
     q_arr = np.asarray(q, dtype=np.float64)
     if p_arr.shape != q_arr.shape:
@@ -229,7 +231,7 @@ def jensenshannon(p: Any, q: Any, base: float | None = None, *, axis: int = 0, k
         )
         if base is not None:
             js = js / np.log(base)
-        return _scalar_or_array(np.sqrt(js / 2.0))
+        return _scalar_or_array(np.sqrt(js / 2.0), out_dtype)
 
 
 # ============================================================================================

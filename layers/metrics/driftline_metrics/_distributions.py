@@ -604,6 +604,17 @@ def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _scalar_or_array(a: np.ndarray) -> Any:
+def _scalar_or_array(a: np.ndarray, dtype: Any = None) -> Any:
+    """A 0-d result as a NumPy scalar (``numpy.float64``, or ``dtype`` — SciPy keeps float32
+    inputs' precision in its results), else the array."""
     a = np.asarray(a)
-    return float(a) if a.ndim == 0 else a
+    if dtype is not None and a.dtype != dtype:
+        a = a.astype(dtype)
+    return a[()] if a.ndim == 0 else a
+
+
+def _float_dtype(*arrays: Any) -> Any:
+    """The result dtype SciPy gives: the inputs' floating dtype (float32 stays float32), else float64."""
+    kinds = [np.asarray(a).dtype for a in arrays if a is not None]
+    dt = np.result_type(*kinds) if kinds else np.dtype(np.float64)
+    return dt if dt.kind == "f" and dt.itemsize >= 4 else np.dtype(np.float64)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ._confusion import _bincount
+from ._multilabel import check_multilabel_pair, multilabel_counts
 from ._validation import (
     binary01_confusion,
     check_targets,
@@ -37,11 +38,12 @@ def _check_zero_division(zero_division: Any) -> float:
 
 
 def _warn_prf(average: Any, modifier: str, msg_start: str, result_size: int) -> None:
+    axis0, axis1 = ("label", "sample") if average == "samples" else ("sample", "label")
     msg = (
-        f"{msg_start} ill-defined and being set to 0.0 {{0}} no {modifier} samples. "
+        f"{msg_start} ill-defined and being set to 0.0 {{0}} no {modifier} {axis0}s. "
         "Use `zero_division` parameter to control this behavior."
     )
-    msg = msg.format("due to") if result_size == 1 else msg.format("in labels with")
+    msg = msg.format("due to") if result_size == 1 else msg.format(f"in {axis1}s with")
     warnings.warn(msg, UndefinedMetricWarning, stacklevel=4)
 
 
@@ -83,11 +85,15 @@ def _set_wise_counts(
     y_true: Any, y_pred: Any, average: Any, labels: Any, pos_label: Any, sample_weight: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(tp_sum, pred_sum, true_sum) per selected label, as scikit-learn's multilabel_confusion_matrix."""
-    if average not in _AVERAGES:
-        if average == "samples":
-            raise ValueError("average='samples' applies to multilabel targets, which are not supported.")
-        raise ValueError(f"average has to be one of {_AVERAGES}; got {average!r}.")
+    if average not in _AVERAGES and average != "samples":
+        raise ValueError("average has to be one of (None, 'micro', 'macro', 'weighted', 'samples')")
     fast = binary01_confusion(y_true, y_pred) if sample_weight is None else None
+    ml = None if fast is not None else check_multilabel_pair(y_true, y_pred, sample_weight)
+    if ml is not None:  # multilabel-indicator targets (never the 1-D fast path)
+        return _multilabel_set_counts(ml, average, labels, pos_label)
+    if average == "samples":
+        check_targets(y_true, y_pred, sample_weight)
+        raise ValueError("Samplewise metrics are not available outside of multilabel classification.")
     if fast is not None:
         classes, C = fast
         y_type = "binary"
@@ -139,6 +145,24 @@ def _set_wise_counts(
         return np.where(found, np.concatenate([x, zero])[np.where(found, pos, k)], 0).astype(x.dtype)
 
     return pick(tp_sum), pick(pred_sum), pick(true_sum)
+
+
+def _multilabel_set_counts(
+    ml: tuple[np.ndarray, np.ndarray, np.ndarray | None], average: Any, labels: Any, pos_label: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if average == "binary":
+        raise ValueError(
+            "Target is multilabel-indicator but average='binary'. Please choose another average setting, "
+            "one of [None, 'micro', 'macro', 'weighted', 'samples']."
+        )
+    if pos_label not in (None, 1):
+        warnings.warn(
+            f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' "
+            f"(got {average!r}). You may use labels=[pos_label] to specify a single positive class.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return multilabel_counts(*ml, labels, average == "samples")
 
 
 def precision_recall_fscore_support(
@@ -209,6 +233,8 @@ def precision_recall_fscore_support(
     if average is None:
         return precision, recall, f_score, true_sum
     weights = true_sum if average == "weighted" else None
+    if average == "samples" and sample_weight is not None:
+        weights = np.asarray(sample_weight, dtype=np.float64)
     return (
         _nanaverage(precision, weights),
         _nanaverage(recall, weights),

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._multilabel import multilabel_ranking
 from ._rank_kernels import (
     INF_BITS,
     checked_label_keys,
@@ -520,7 +521,15 @@ def roc_auc_score(
         raise ValueError(f"multi_class must be one of 'raise', 'ovr', 'ovo'; got {multi_class!r}.")
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    yt = label_array(y_true, "y_true")
+    try:
+        yt = label_array(y_true, "y_true")
+    except ValueError:  # a 2-D target: per label for multilabel indicators (scikit-learn's errors else)
+        if np.ndim(y_true) != 2:
+            raise
+        return multilabel_ranking(
+            lambda y, s, sample_weight: _binary_roc_auc(y != 0, s, sample_weight, max_fpr),
+            y_true, y_score, average, sample_weight,
+        )
     # finiteness: checked below (the binary path folds it into passes it makes anyway)
     S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
@@ -645,7 +654,15 @@ def average_precision_score(
     """
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    yt = label_array(y_true, "y_true")
+    try:
+        yt = label_array(y_true, "y_true")
+    except ValueError:  # a 2-D target: per label for multilabel indicators (scikit-learn's errors else)
+        if np.ndim(y_true) != 2:
+            raise
+        return multilabel_ranking(
+            lambda y, s, sample_weight: _binary_ap(y != 0, s, sample_weight),
+            y_true, y_score, average, sample_weight, pos_label, "average_precision",
+        )
     # finiteness: the binary paths check it in passes they make anyway (or the curve does)
     S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)

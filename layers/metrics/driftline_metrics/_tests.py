@@ -2,53 +2,43 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from ._distributions import _clip, _scalar_or_array, _xlogy, chi2_sf, exact_two_sample_sf, kstwo_sf
+from ._distributions import _clip, _float_dtype, _scalar_or_array, _xlogy, chi2_sf, exact_two_sample_sf, kstwo_sf
+from ._results import TupleBunch
 from .exceptions import SmallSampleWarning
 
 
 # ============================================================================================
 # Kolmogorov–Smirnov two-sample test
 # ============================================================================================
-@dataclass(frozen=True)
-class KstestResult:
-    """Result of :func:`ks_2samp`; unpacks as ``(statistic, pvalue)`` like SciPy's.
+class KstestResult(TupleBunch):
+    """Result of :func:`ks_2samp`: a tuple ``(statistic, pvalue)`` with SciPy's attributes.
 
     Attributes
     ----------
-    statistic : float
+    statistic : numpy.float64
         The KS statistic (``D``, ``D+`` or ``D-`` by ``alternative``).
-    pvalue : float
+    pvalue : numpy.float64
         The p-value.
-    statistic_location : float
+    statistic_location : numpy.float64
         The value of the pooled sample at which the statistic is attained.
-    statistic_sign : int
+    statistic_sign : numpy.int8
         ``+1`` if ``ECDF1 - ECDF2`` is maximal there, ``-1`` if minimal.
     """
 
-    statistic: Any
-    pvalue: Any
-    statistic_location: Any
-    statistic_sign: Any
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.statistic, self.pvalue))
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, i: int) -> float:
-        return (self.statistic, self.pvalue)[i]
+    _fields = ("statistic", "pvalue")
+    _extra_fields = ("statistic_location", "statistic_sign")
 
 
 _MAX_AUTO_N = 10000
+_F64 = np.dtype(np.float64)
 
 
 def _ks_pvalue(d: float, n1: int, n2: int, alternative: str, mode: str) -> tuple[float, float]:
@@ -113,6 +103,21 @@ def _as_sample(x: Any, name: str) -> np.ndarray:
     return arr.astype(np.float64, copy=False)
 
 
+def _mode_is_method(fun: Callable[..., Any]) -> Callable[..., Any]:
+    """SciPy's alias: the keyword ``mode`` is the older name of ``method`` (both: ``TypeError``)."""
+
+    @functools.wraps(fun)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if "mode" in kwargs:
+            if "method" in kwargs:
+                raise TypeError(f"{fun.__name__}() got multiple values for argument now known as `method`")
+            kwargs["method"] = kwargs.pop("mode")
+        return fun(*args, **kwargs)
+
+    return wrapper
+
+
+@_mode_is_method
 def ks_2samp(
     data1: Any,
     data2: Any,
@@ -162,7 +167,7 @@ def ks_2samp(
     Examples
     --------
     >>> res = ks_2samp([1.0, 2.0, 3.0], [1.5, 2.5, 10.0])
-    >>> round(res.statistic, 4), res.pvalue
+    >>> float(round(res.statistic, 4)), float(res.pvalue)
     (0.3333, 1.0)
     """
     alternative = _check_ks_options(alternative, method)
@@ -178,7 +183,8 @@ def ks_2samp(
         omit = nan_policy == "omit"
         if omit:
             a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-        res = _ks_2samp_1d(a, b, alternative, method, too_small=_TOO_SMALL_OMIT if omit else _TOO_SMALL)
+        too_small = _TOO_SMALL_OMIT if omit else _TOO_SMALL
+        res = _ks_2samp_1d(a, b, alternative, method, too_small, _float_dtype(data1, data2))
         if keepdims:
             fields = (res.statistic, res.pvalue, res.statistic_location, res.statistic_sign)
             return KstestResult(*(np.asarray([v]) for v in fields))
@@ -255,8 +261,11 @@ def _ks_2samp_nd(
     return KstestResult(*fields)
 
 
-def _ks_2samp_1d(a: np.ndarray, b: np.ndarray, alternative: str, method: str, too_small: str) -> KstestResult:
-    nan4 = KstestResult(math.nan, math.nan, math.nan, math.nan)
+def _ks_2samp_1d(
+    a: np.ndarray, b: np.ndarray, alternative: str, method: str, too_small: str, loc_dtype: Any = _F64
+) -> KstestResult:
+    nan = np.float64(math.nan)
+    nan4 = KstestResult(nan, nan, nan, nan)
     if a.size == 0 or b.size == 0:
         if too_small:
             warnings.warn(too_small, SmallSampleWarning, stacklevel=3)
@@ -277,46 +286,23 @@ def _ks_2samp_1d(a: np.ndarray, b: np.ndarray, alternative: str, method: str, to
     else:
         d, loc, sign = max_s, float(data_all[arg_max]), 1
     d, prob = _ks_pvalue(d, n1, n2, alternative, method)
-    return KstestResult(d, prob, loc, sign)
+    # NumPy scalars as SciPy: float64 statistic and p-value, the location in the samples' dtype
+    return KstestResult(np.float64(d), np.float64(prob), loc_dtype.type(loc), np.int8(sign))
 
 
 # ============================================================================================
 # Chi-square tests
 # ============================================================================================
-@dataclass(frozen=True)
-class Power_divergenceResult:  # noqa: N801 - SciPy's name
-    """Result of :func:`chisquare`; unpacks as ``(statistic, pvalue)``."""
+class Power_divergenceResult(TupleBunch):  # noqa: N801 - SciPy's name
+    """Result of :func:`chisquare`: a tuple ``(statistic, pvalue)`` with those attributes."""
 
-    statistic: Any
-    pvalue: Any
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.statistic, self.pvalue))
-
-    def __len__(self) -> int:
-        return 2
-
-    def __getitem__(self, i: int) -> Any:
-        return (self.statistic, self.pvalue)[i]
+    _fields = ("statistic", "pvalue")
 
 
-@dataclass(frozen=True)
-class Chi2ContingencyResult:
-    """Result of :func:`chi2_contingency`; unpacks as ``(statistic, pvalue, dof, expected_freq)``."""
+class Chi2ContingencyResult(TupleBunch):
+    """Result of :func:`chi2_contingency`: a tuple ``(statistic, pvalue, dof, expected_freq)``."""
 
-    statistic: float
-    pvalue: float
-    dof: int
-    expected_freq: np.ndarray
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter((self.statistic, self.pvalue, self.dof, self.expected_freq))
-
-    def __len__(self) -> int:
-        return 4
-
-    def __getitem__(self, i: int) -> Any:
-        return (self.statistic, self.pvalue, self.dof, self.expected_freq)[i]
+    _fields = ("statistic", "pvalue", "dof", "expected_freq")
 
 
 _POWER_DIV_LAMBDA = {
@@ -386,7 +372,14 @@ def _power_divergence(
 
 
 def chisquare(
-    f_obs: Any, f_exp: Any = None, ddof: Any = 0, axis: int | None = 0, *, sum_check: bool = True
+    f_obs: Any,
+    f_exp: Any = None,
+    ddof: Any = 0,
+    axis: int | None = 0,
+    *,
+    sum_check: bool = True,
+    nan_policy: str = "propagate",
+    keepdims: bool = False,
 ) -> Power_divergenceResult:
     """Pearson's chi-square goodness-of-fit test, as ``scipy.stats.chisquare``.
 
@@ -403,13 +396,62 @@ def chisquare(
     Examples
     --------
     >>> res = chisquare([16, 18, 16, 14, 12, 12])
-    >>> round(res.statistic, 6), round(res.pvalue, 6)
+    >>> float(round(res.statistic, 6)), float(round(res.pvalue, 6))
     (2.0, 0.849145)
+
+    ``nan_policy`` (``'propagate'``, ``'omit'``: a NaN is left out with the ``f_exp`` value at its
+    position, per axis-slice; ``'raise'``) and ``keepdims`` (keep the reduced axis) are SciPy's.
     """
-    return _power_divergence(f_obs, f_exp, ddof, axis, None, sum_check=sum_check)
+    if nan_policy not in ("propagate", "raise", "omit"):
+        raise ValueError("nan_policy must be one of {'propagate', 'raise', 'omit'}.")
+    if nan_policy != "propagate":
+        obs_f = np.asarray(f_obs, dtype=np.float64)
+        exp_f = None if f_exp is None else np.asarray(f_exp, dtype=np.float64)
+        has_nan = np.isnan(obs_f).any() or (exp_f is not None and np.isnan(exp_f).any())
+        if has_nan and nan_policy == "raise":
+            raise ValueError("The input contains nan values")
+        if has_nan:
+            res = _omit_slices(obs_f, exp_f, ddof, axis, sum_check)
+            return _keep(res, axis, np.ndim(f_obs), keepdims)
+    res = _power_divergence(f_obs, f_exp, ddof, axis, None, sum_check=sum_check)
+    return _keep(res, axis, np.ndim(f_obs), keepdims)
 
 
-def chi2_contingency(observed: Any, correction: bool = True, lambda_: Any = None) -> Chi2ContingencyResult:
+def _keep(res: Power_divergenceResult, axis: int | None, ndim: int, keepdims: bool) -> Power_divergenceResult:
+    """SciPy's ``keepdims``: the reduced axis (every axis for ``axis=None``) kept with length 1."""
+    if not keepdims:
+        return res
+    ndim = max(ndim, 1)
+    axes = tuple(range(ndim)) if axis is None else (axis % ndim,)
+    stat, p = (np.expand_dims(np.asarray(v), axes) for v in (res.statistic, res.pvalue))
+    return Power_divergenceResult(stat, p)
+
+
+def _omit_slices(
+    obs: np.ndarray, exp: np.ndarray | None, ddof: Any, axis: int | None, sum_check: bool
+) -> Power_divergenceResult:
+    """chisquare per axis-slice with NaN positions (in ``f_obs`` or ``f_exp``) left out."""
+    if axis is None:
+        obs, exp, axis = obs.ravel(), None if exp is None else exp.ravel(), 0
+    if exp is not None:
+        obs, exp = np.broadcast_arrays(obs, exp)
+        exp = np.moveaxis(exp, axis, -1)
+    obs = np.moveaxis(obs, axis, -1)
+    shape = obs.shape[:-1]
+    ddof_b = np.broadcast_to(np.asarray(ddof, dtype=np.float64), shape)
+    stat = np.full(shape, np.nan)
+    pvalue = np.full(shape, np.nan)
+    for idx in np.ndindex(*shape):
+        o = obs[idx]
+        keep = ~np.isnan(o) if exp is None else ~(np.isnan(o) | np.isnan(exp[idx]))
+        r = _power_divergence(o[keep], None if exp is None else exp[idx][keep], ddof_b[idx], 0, None, sum_check)
+        stat[idx], pvalue[idx] = r.statistic, r.pvalue
+    return Power_divergenceResult(_scalar_or_array(stat), _scalar_or_array(pvalue))
+
+
+def chi2_contingency(
+    observed: Any, correction: bool = True, lambda_: Any = None, *, method: Any = None
+) -> Chi2ContingencyResult:
     """Chi-square test of independence in a contingency table, as ``scipy.stats.chi2_contingency``.
 
     ``expected = outer product of the margins / total^(ndim - 1)``;
@@ -426,8 +468,11 @@ def chi2_contingency(observed: Any, correction: bool = True, lambda_: Any = None
     Examples
     --------
     >>> res = chi2_contingency([[12, 3], [17, 16]], correction=False)
-    >>> res.dof, round(res.pvalue, 6)
+    >>> res.dof, float(round(res.pvalue, 6))
     (1, 0.061412)
+
+    ``method`` (SciPy's ``PermutationMethod`` / ``MonteCarloMethod``, two-way tables,
+    ``correction=False``): the p-value from tables resampled with the observed margins; ``dof`` is NaN.
     """
     obs = np.asarray(observed)
     if obs.dtype.kind not in "iufb":
@@ -446,12 +491,19 @@ def chi2_contingency(observed: Any, correction: bool = True, lambda_: Any = None
     if np.any(expected == 0):
         zeropos = tuple(int(i[0]) for i in np.nonzero(expected == 0))
         raise ValueError(f"The internally computed table of expected frequencies has a zero element at {zeropos}.")
+    if method is not None:  # a resampling p-value (SciPy's PermutationMethod / MonteCarloMethod)
+        from ._resampling import check_method, chi2_resampling_pvalue
+
+        check_method(method, obs.ndim, correction, lambda_)
+        stat = np.float64(np.sum((obs - expected) ** 2 / expected))
+        pvalue = np.float64(chi2_resampling_pvalue(obs, expected, float(stat), method))
+        return Chi2ContingencyResult(stat, pvalue, np.nan, expected)  # type: ignore[arg-type]
     dof = int(expected.size - sum(expected.shape) + expected.ndim - 1)
     if dof == 0:
-        return Chi2ContingencyResult(0.0, 1.0, 0, expected)
+        return Chi2ContingencyResult(np.float64(0.0), np.float64(1.0), 0, expected)
     obs_f = obs.astype(np.float64)
     if dof == 1 and correction:
         diff = expected - obs_f
         obs_f = obs_f + np.minimum(0.5, np.abs(diff)) * np.sign(diff)
     res = _power_divergence(obs_f, expected, obs_f.size - 1 - dof, None, lambda_)
-    return Chi2ContingencyResult(float(res.statistic), float(res.pvalue), dof, expected)
+    return Chi2ContingencyResult(np.float64(res.statistic), np.float64(res.pvalue), dof, expected)

@@ -58,9 +58,8 @@ def check_1d(y: Any, name: str) -> np.ndarray:
 def check_lengths(**arrays: Any) -> int:
     """Raise unless all given (non-None) arrays have the same first dimension."""
     lengths = {name: len(a) for name, a in arrays.items() if a is not None}
-    if len(set(lengths.values())) > 1:
-        detail = ", ".join(f"{k}={v}" for k, v in lengths.items())
-        raise ValueError(f"Found input variables with inconsistent numbers of samples: {detail}.")
+    if len(set(lengths.values())) > 1:  # scikit-learn's message, word for word
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: {list(lengths.values())}")
     return next(iter(lengths.values()))
 
 
@@ -76,9 +75,9 @@ def all_finite(a: np.ndarray) -> bool:
 
 def assert_finite(a: np.ndarray, name: str) -> None:
     """Raise ``ValueError`` naming ``name`` if ``a`` (numeric) contains NaN or infinity."""
-    if a.dtype.kind in "fc" and not all_finite(a):
-        what = "NaN" if np.isnan(a).any() else "infinity"
-        raise ValueError(f"Input {name} contains {what}; all values must be finite.")
+    if a.dtype.kind in "fc" and not all_finite(a):  # scikit-learn's message, word for word
+        what = "NaN" if np.isnan(a).any() else f"infinity or a value too large for {a.dtype!r}"
+        raise ValueError(f"Input {name} contains {what}.")
 
 
 def check_scores(
@@ -109,6 +108,11 @@ def check_sample_weight(
     if sample_weight is None:
         return None
     sw = np.asarray(sample_weight)
+    if sw.dtype.kind == "O":  # numbers held in an object array: converted, as scikit-learn does
+        try:
+            sw = sw.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"sample_weight must be numeric, got dtype {sw.dtype}.") from exc
     if sw.ndim == 0:
         sw = np.full(n_samples, sw)
     if sw.ndim != 1:
@@ -282,9 +286,17 @@ def check_targets(
     ``y_type`` is ``'binary'`` (at most two distinct labels) or ``'multiclass'``,
     ``classes`` the sorted union of labels and ``*_idx`` indices into it.
     """
-    yt = _label_array(y_true, "y_true")
-    yp = _label_array(y_pred, "y_pred")
-    n = check_lengths(y_true=yt, y_pred=yp)
+    try:
+        yt = _label_array(y_true, "y_true")
+        yp = _label_array(y_pred, "y_pred")
+        n = check_lengths(y_true=yt, y_pred=yp)
+    except ValueError:
+        # not a pair of 1-D label vectors: scikit-learn's error for what it is (a continuous,
+        # multioutput or multilabel target, a mix of types), else the layer's own
+        from ._multilabel import raise_for_pair
+
+        raise_for_pair(y_true, y_pred, sample_weight)
+        raise
     if n == 0:
         raise ValueError(
             "Found empty input array (y_true / y_pred) while a minimum of 1 sample is required."
