@@ -97,7 +97,8 @@ def test_a_winning_recalibration_deploys_the_threshold_fitted_on_both_folds() ->
     earlier, current = window(1500, 0.4, rng), window(1500, 0.4, rng)
     fold = crossfit_threshold(cfg(), earlier, current, ["accuracy"], 0.5)
     assert fold is not None
-    assert fold["rows"] == 1500 and sum(n for _, n in fold["cells"]) == 1500
+    assert fold["rows"] == 1500
+    assert sum(n for _, n in fold["cells"]) == 1500
     both = fit_threshold(cfg(), np.r_[earlier[0], current[0]], np.r_[earlier[1], current[1]], ["accuracy"])
     assert fold["deploy"]["threshold"] == both["threshold"]
     assert fold["threshold"] == fit_threshold(cfg(), *current, ["accuracy"])["threshold"]
@@ -105,7 +106,8 @@ def test_a_winning_recalibration_deploys_the_threshold_fitted_on_both_folds() ->
     assert remedy == "recalibration"
     assert res["decisionThreshold"] == both["threshold"]
     test = res["candidates"]["recalibrated"]["tests"]["accuracy"]
-    assert test["pooledRows"] == 1500 and test["windowRows"] == 1500
+    assert test["pooledRows"] == 1500
+    assert test["windowRows"] == 1500
     assert res["candidates"]["recalibrated"]["crossFit"]["rows"] == 1500
 
 
@@ -121,11 +123,14 @@ def test_multiclass_fold_and_malformed_cells() -> None:
         return y, p / p.sum(axis=1, keepdims=True)
 
     fold = crossfit_class_offsets(sample(1200), sample(1200), None)
-    assert fold is not None and fold["rows"] == 1200
+    assert fold is not None
+    assert fold["rows"] == 1200
     c = parse_config({**{k: v for k, v in BASE.items() if k != "positiveLabel"}, "problemType": "multiclass",
                       "labels": ["a", "b", "c"]})
     parsed = crossfit_from_decision(c, {"status": "FITTED", "crossFit": fold})
-    assert parsed is not None and parsed["joint"].shape == (3, 3, 3) and parsed["rows"] == 1200
+    assert parsed is not None
+    assert parsed["joint"].shape == (3, 3, 3)
+    assert parsed["rows"] == 1200
     assert parsed["deploy"]["classOffsets"] == pytest.approx(fold["deploy"]["classOffsets"])
     # the champion's predictions on the earlier rows (no offsets: arg max) are the table's second axis
     assert np.trace(parsed["joint"].sum(axis=2)) > 0
