@@ -10,6 +10,7 @@ from driftline_common.aws import client
 from driftline_common.config import ModelConfig
 from driftline_common.contracts import parse_event
 from driftline_common.contracts.retrain_launcher import Decide
+from driftline_common.datasets import parse_dataset_csv
 from driftline_common.errors import InvalidEvent, RetrainInProgress
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -25,6 +26,7 @@ from retrain_launcher.common import (
     Stores,
     lock_id,
 )
+from retrain_launcher.policy_sensitivity import score_psi
 from retrain_launcher.recalibration import binary_rows as recalibration_rows
 from retrain_launcher.recalibration import (
     crossfit_class_offsets,
@@ -126,9 +128,12 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     state = stores.models.get_state(model_id)
     own = [r for r in state.get("retrains", []) if r.get("runId") == run_id]  # a retried decide
     policy_state = {**state, "retrains": [r for r in state.get("retrains", []) if r.get("runId") != run_id]}
+    score_drift = None
+    if drift.get("detected") and "drift" in policy.triggers and policy.score_drift_psi is not None:
+        score_drift = measure_score_drift(cfg, state, history, run_id=run_id, window_uri=evaluation.get("datasetUri"))
     decision = retrain_policy.decide(
         policy, evaluation=signals.with_bias_breach(cfg, evaluation, assessment), drift=drift, history=history,
-        state=policy_state, window_start=start, window_end=end, now=now, run_id=run_id,
+        state=policy_state, window_start=start, window_end=end, now=now, run_id=run_id, score_drift=score_drift,
     )
     decision = signals.annotate(decision, cfg, assessment, state, now)  # DATA_QUALITY, OPERATIONAL_BREACH, BIAS
 
@@ -190,6 +195,36 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
         })
     logger.info("retrain decision", extra={"modelId": model_id, "runId": run_id, "decision": decision.to_dict()})
     return {**summary, "training": training}
+
+
+def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
+                        window_uri: str | None) -> dict[str, Any] | None:
+    """The PSI of the champion's scores on this window against its first labelled window since it became champion
+    (:mod:`retrain_launcher.policy_sensitivity`); ``None`` when either is missing or unreadable (no gate)."""
+    champion = state.get("champion") or {}
+    since_raw = champion.get("modelSince") or champion.get("since")
+    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
+    first: dict[str, Any] | None = None
+    for run in history:
+        window = run.get("window") or {}
+        if run.get("runId") == run_id or run.get("status") != "SUCCEEDED" or not run.get("datasetUri"):
+            continue
+        if not window.get("start") or (since is not None and parse_iso(window["start"]) < since):
+            continue
+        if first is None or parse_iso(window["start"]) < parse_iso(first["window"]["start"]):
+            first = run
+    reference_text = _window_text(str(first["datasetUri"])) if first else None
+    current_text = _window_text(window_uri)
+    if reference_text is None or current_text is None:
+        return None
+    try:
+        measured = score_psi(parse_dataset_csv(cfg, reference_text).scores, parse_dataset_csv(cfg, current_text).scores)
+    except ValueError as exc:
+        logger.warning("score drift not measured: unreadable window", extra={"error": str(exc)[:300]})
+        return None
+    if measured is None or first is None:
+        return None
+    return {**measured, "referenceRunId": first.get("runId"), "threshold": cfg.retrain_policy.score_drift_psi}
 
 
 def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
