@@ -14,6 +14,7 @@ from driftline_examples.scenarios.populations import (
     ClassConditionalPopulation,
     LinearRegressionPopulation,
     LogisticPopulation,
+    MulticlassPriorPopulation,
     Schedule,
 )
 from driftline_offline.scenario import as_scenario, example_config, model_config
@@ -89,7 +90,8 @@ def test_scenario_validation() -> None:
 def test_registry() -> None:
     scenarios = registered()
     kinds = {"stable", "sudden-concept", "gradual-concept", "recurring", "label-prior-shift", "moved-boundary",
-             "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift", "multiclass-drift"}
+             "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift", "multiclass-drift",
+             "multiclass-prior-shift"}
     assert kinds <= set(scenarios)
     assert get("regression-drift").problem_type == "regression"
     assert get("multiclass-drift").problem_type == "multiclass"
@@ -107,7 +109,8 @@ def test_registry() -> None:
 
 @pytest.mark.parametrize("name", sorted({
     "stable", "sudden-concept", "gradual-concept", "recurring", "label-prior-shift", "moved-boundary",
-    "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift", "multiclass-drift"}))
+    "virtual-drift", "noisy-small-windows", "large-negligible-shift", "regression-drift", "multiclass-drift",
+    "multiclass-prior-shift"}))
 def test_every_builtin_config_is_valid(name: str) -> None:
     s = get(name)
     cfg = parse_config(model_config(s, "bucket-1"))
@@ -175,3 +178,18 @@ def test_module_examples() -> None:
     from driftline_examples.scenarios import populations
 
     assert doctest.testmod(populations).failed == 0
+
+
+def test_multiclass_prior_population_moves_the_priors_only() -> None:
+    pop = MulticlassPriorPopulation(mus=((0.0, 0.0), (2.0, 0.0), (0.0, 2.0)), priors=(0.6, 0.3, 0.1),
+                                    priors_after=(0.2, 0.3, 0.5), schedule=Schedule.step(3))
+    X0, y0 = pop.sample(0, 30000, _rng(1))
+    X1, y1 = pop.sample(3, 30000, _rng(2))
+    assert np.bincount(y0, minlength=3) / y0.size == pytest.approx([0.6, 0.3, 0.1], abs=0.01)
+    assert np.bincount(y1, minlength=3) / y1.size == pytest.approx([0.2, 0.3, 0.5], abs=0.01)
+    for c, mu in enumerate(((0.0, 0.0), (2.0, 0.0), (0.0, 2.0))):  # P(x | y) unchanged
+        assert X0[y0 == c].mean(axis=0) == pytest.approx(mu, abs=0.05)
+        assert X1[y1 == c].mean(axis=0) == pytest.approx(mu, abs=0.05)
+    with pytest.raises(ValueError, match="priors must be 3 positive numbers"):
+        MulticlassPriorPopulation(mus=((0.0,), (1.0,), (2.0,)), priors=(0.5, 0.5)).sample(0, 10, _rng())
+

@@ -273,6 +273,8 @@ def test_multiclass_and_regression_are_judged_on_their_breached_metrics() -> Non
     ("retrainPolicy", {"thresholdConfidence": 0}, "retrainPolicy.thresholdConfidence"),
     ("retrainPolicy", {"driftEffectFactor": 0.5}, "retrainPolicy.driftEffectFactor"),
     ("retrainPolicy", {"maxDriftRetrainsPerPeriod": -1}, "retrainPolicy.maxDriftRetrainsPerPeriod"),
+    ("retrainPolicy", {"scoreDriftPsi": -0.1}, "retrainPolicy.scoreDriftPsi"),
+    ("retrainPolicy", {"scoreDriftPsi": "high"}, "retrainPolicy.scoreDriftPsi"),
 ])
 def test_invalid_policy_fields_are_rejected_naming_the_field(section: str, values: dict[str, Any],
                                                              field: str) -> None:
@@ -287,6 +289,9 @@ def test_an_old_config_gets_the_documented_defaults() -> None:
     assert c.retrain_policy.threshold_confidence == 0.9
     assert c.retrain_policy.max_drift_retrains_per_period == 1
     assert c.retrain_policy.drift_effect_factor == 1.5
+    assert c.retrain_policy.score_drift_psi == 0.1
+    assert parse_config({**BASE, "retrainPolicy": {**BASE["retrainPolicy"], "scoreDriftPsi": None}}
+                        ).retrain_policy.score_drift_psi is None  # null: no gate
     assert (c.promotion.alpha, c.promotion.non_inferiority_margin, c.promotion.mcnemar) == (0.05, 0.02, "mid-p")
     assert c.promotion.recalibration is True
     assert c.promotion.bootstrap_resamples == 400

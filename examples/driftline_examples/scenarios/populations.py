@@ -9,6 +9,7 @@ interpolates its "before" and "after" parameters with its schedules:
   the features' means (in standard deviations), also of features the label does not depend on (``w_j = 0``).
 - :class:`ClassConditionalPopulation` (binary): ``y ~ Bernoulli(prior)``, ``x | y ~ N(mu_y, diag(std^2))``. The
   prior can move while ``P(x | y)`` stays exactly the same (label-prior shift).
+- :class:`MulticlassPriorPopulation` (multiclass): the same with ``k`` classes and a vector of priors.
 - :class:`LinearRegressionPopulation` (regression): ``y = b + w . z + noise``; ``w``, ``b`` and the noise move.
 
 Example
@@ -145,6 +146,29 @@ class ClassConditionalPopulation:
         y = (rng.random(n) < p).astype(np.int64)
         centres = np.where(y[:, None] == 1, np.asarray(self.mu1), np.asarray(self.mu0))
         return centres + stds * rng.standard_normal((n, k)), y
+
+
+@dataclass(frozen=True)
+class MulticlassPriorPopulation:
+    """Labels ``0 .. k-1`` with ``y ~ Categorical(priors(day))``, ``x | y ~ N(mus[y], diag(stds^2))``: the class
+    priors move (a multiclass label-prior shift), ``P(x | y)`` does not."""
+
+    mus: tuple[tuple[float, ...], ...] = ((0.0,), (1.0,))
+    priors: tuple[float, ...] = (0.5, 0.5)
+    priors_after: tuple[float, ...] | None = None
+    schedule: Schedule = Schedule()
+    means: tuple[float, ...] | None = None
+    stds: tuple[float, ...] | None = None
+
+    def sample(self, day: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        mus = np.asarray(self.mus, dtype=np.float64)
+        classes, k = mus.shape
+        p = _mix(self.priors, self.priors_after, self.schedule(day))
+        if p.size != classes or np.any(p <= 0) or abs(float(p.sum()) - 1.0) > 1e-9:
+            raise ValueError(f"the priors must be {classes} positive numbers summing to 1, got {p.tolist()}")
+        _, stds = _gaussian(self.means, self.stds, k)
+        y = rng.choice(classes, size=n, p=p / p.sum()).astype(np.int64)
+        return mus[y] + stds * rng.standard_normal((n, k)), y
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,11 @@ class Oracle:
 
 
 # ------------------------------------------------------------------------------------------------ one scenario
+#: seconds one day's execution may take (a retrain, its training job and the comparison) before the scenario
+#: fails; generous because a shared machine slows every step
+DAY_TIMEOUT = 900.0
+
+
 def _finite(values: dict[str, Any]) -> dict[str, float]:
     out = {}
     for k, v in (values or {}).items():
@@ -246,7 +251,7 @@ def play(scenario: Scenario, *, out: TextIO | None = None) -> ScenarioResult:
                 if d:
                     ex.send_traffic(d)
                     ex.write_ground_truth(d)
-                r = ex.run_day(d)
+                r = ex.run_day(d, timeout=DAY_TIMEOUT)
                 run, output = r.run or {}, r.result or {}
                 decision = output.get("decision") or run.get("decision") or {}
                 window_breaches = [b["metric"] for b in run.get("breaches") or [] if isinstance(b, dict)]

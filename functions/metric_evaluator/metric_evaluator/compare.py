@@ -20,7 +20,7 @@ from driftline_common.datasets import (
     norm_label,
     parse_dataset_csv,
 )
-from driftline_common.errors import DataFormatError
+from driftline_common.errors import DataFormatError, InvalidEvent
 from driftline_common.events import publish
 from driftline_common.observability import metrics
 from driftline_common.runs import RunRef
@@ -147,10 +147,13 @@ def _threshold_ok(cfg: ModelConfig, metric: str, value: float) -> bool:
 
 
 def judge_candidate(cfg: ModelConfig, champion: Problem, candidate: Problem, *, must: list[str], others: list[str],
-                    resamples: int, seed: int) -> dict[str, Any]:
+                    resamples: int, seed: int, extra_joint: np.ndarray | None = None,
+                    alpha: float | None = None) -> dict[str, Any]:
     """Every metric's paired test and verdict for one candidate; ``passes`` when every must-improve metric
     improved (Holm-corrected one-sided tests at ``promotion.alpha``, delta >= ``minImprovement``) and no other
-    thresholded metric regressed beyond its non-inferiority margin (one-sided bound at ``1 - alpha``)."""
+    thresholded metric regressed beyond its non-inferiority margin (one-sided bound at ``1 - alpha``).
+    ``extra_joint``: a cross-fitted fold's paired table, pooled into every confusion-matrix metric's test;
+    ``alpha``: the family-wise level of the must-improve tests (default ``promotion.alpha``)."""
     promo = cfg.promotion
     confidence = 1 - promo.alpha
     y = champion.y
@@ -161,8 +164,8 @@ def judge_candidate(cfg: ModelConfig, champion: Problem, candidate: Problem, *, 
         tests[m] = stats.paired_test(
             m, kind=champion.kind, y=y, champion=(champion.y_pred, champion.scores),
             candidate=(candidate.y_pred, candidate.scores), confidence=confidence,
-            mid_p=promo.mcnemar == "mid-p", resamples=resamples, seed=seed)
-    rejected = stats.holm([tests[m]["pvalue"] for m in must], promo.alpha)
+            mid_p=promo.mcnemar == "mid-p", resamples=resamples, seed=seed, extra_joint=extra_joint)
+    rejected = stats.holm([tests[m]["pvalue"] for m in must], promo.alpha if alpha is None else alpha)
     for m, rej in zip(must, rejected, strict=True):
         t = tests[m]
         t["role"] = "must_improve"
@@ -212,6 +215,7 @@ def compare_models(
     *, breached: list[str] | None = None, champion_threshold: float | None = None,
     recalibration_threshold: float | None = None, resamples: int | None = None, seed: int = BOOTSTRAP_SEED,
     champion_offsets: list[float] | None = None, recalibration_offsets: list[float] | None = None,
+    recalibration_crossfit: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score the champion, the retrained challenger and (binary, when given) the champion with a recalibrated
     decision threshold on the same rows; apply the promotion rule to each; choose the remedy.
@@ -221,6 +225,10 @@ def compare_models(
     threshold fitted on earlier labelled windows (never on these rows). Multiclass: ``champion_offsets`` the
     champion's current per-class score offsets, ``recalibration_offsets`` the candidate ones (absolute: applied to
     the champion's captured scores, :func:`~metric_evaluator.problem.apply_class_offsets`).
+    ``recalibration_crossfit``: the recalibration's cross-fitted fold (:func:`crossfit_from_decision`): the paired
+    table of the earlier windows' rows under a recalibration fitted on these rows, pooled into the recalibrated
+    candidate's confusion-matrix tests; its ``deploy`` threshold/offsets (fitted on both) is what a winning
+    recalibration deploys.
     """
     promo = cfg.promotion
     must, others = promotion_metrics(cfg, breached)
@@ -251,22 +259,29 @@ def compare_models(
                 "pairedTest": {}, "reasons": ["METRIC_UNDEFINED"]}
     candidates = {"retrained": judge_candidate(cfg, pc, pn, must=must, others=others, resamples=resamples,
                                                seed=seed)}
+    fold = recalibration_crossfit or {}
+    extra = fold.get("joint")
+    crossfit = {k: v for k, v in fold.items() if k != "joint"} if fold else None
     problems = {"retrained": pn}
     if recalibration_threshold is not None and pc.kind == "binary":
         pr = prepare(cfg.model_copy(update={"decision_threshold": recalibration_threshold}), y_true,
                      champion_scores, blank, y_index=y_index)
         problems["recalibrated"] = pr
         candidates["recalibrated"] = {
-            **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed),
+            **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed,
+                              extra_joint=extra, alpha=None if extra is None else promo.alpha / 2),
             "decisionThreshold": recalibration_threshold,
             "championThreshold": champ_cfg.decision_threshold,
+            "crossFit": crossfit,
         }
     if recalibration_offsets is not None and pc.kind == "multiclass":
         pr = prepare(cfg, y_true, apply_class_offsets(raw_champion, recalibration_offsets), blank, y_index=y_index)
         problems["recalibrated"] = pr
         candidates["recalibrated"] = {
-            **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed),
+            **judge_candidate(cfg, pc, pr, must=must, others=others, resamples=resamples, seed=seed,
+                              extra_joint=extra, alpha=None if extra is None else promo.alpha / 2),
             "classOffsets": list(recalibration_offsets), "championClassOffsets": champion_offsets,
+            "crossFit": crossfit,
         }
     too_few = n < promo.min_samples
     winner = None if too_few else _choose(candidates, must)
@@ -289,10 +304,11 @@ def compare_models(
                                                               "recalibrated": "recalibration"}.get(winner or ""),
            "champion": test["champion"], "challenger": test["candidate"], "delta": test["delta"],
            "pairedTest": paired, "reasons": reasons, "candidates": candidates, "metrics": shown["tests"]}
+    deploy = (crossfit or {}).get("deploy") or {}
     if winner == "recalibrated" and pc.kind == "multiclass":
-        out["classOffsets"] = list(recalibration_offsets or [])
+        out["classOffsets"] = list(deploy.get("classOffsets") or recalibration_offsets or [])
     elif winner == "recalibrated":
-        out["decisionThreshold"] = recalibration_threshold
+        out["decisionThreshold"] = deploy.get("threshold", recalibration_threshold)
     return out
 
 
@@ -336,6 +352,37 @@ def champion_decision_threshold(state: dict[str, Any]) -> float | None:
     return None
 
 
+def crossfit_from_decision(cfg: ModelConfig, recal: Any) -> dict[str, Any] | None:
+    """The recalibration's cross-fitted fold from ``decision.recalibration.crossFit`` (written by ``decide``):
+    ``{"joint": (k, k, k) counts, "rows", "deploy": {...}, ...}``; ``None`` when there is none. A malformed one
+    is an ``InvalidEvent`` naming the field (it would change the test)."""
+    if not isinstance(recal, dict) or recal.get("status") != "FITTED" or recal.get("crossFit") is None:
+        return None
+    fold = recal["crossFit"]
+    field = "decision.recalibration.crossFit"
+    k = 2 if cfg.problem_type == "binary" else len(cfg.labels or [])
+    if not isinstance(fold, dict) or not isinstance(fold.get("cells"), list):
+        raise InvalidEvent(f"{field} must be an object with 'cells' ([[cell index, count], ...])", field=field)
+    joint = np.zeros(k**3, dtype=np.int64)
+    for cell in fold["cells"]:
+        ok = isinstance(cell, list) and len(cell) == 2 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in cell)
+        if not ok or not 0 <= cell[0] < k**3 or cell[1] < 0:
+            raise InvalidEvent(f"{field}.cells: every cell must be [index in [0, {k**3}), count >= 0], got "
+                               f"{str(cell)[:80]}", field=f"{field}.cells")
+        joint[cell[0]] += cell[1]
+    raw = fold.get("deploy")
+    deploy: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    out: dict[str, Any] = {"joint": joint.reshape(k, k, k), "rows": int(joint.sum()),
+                           "windows": fold.get("windows"), "deploy": {}}
+    if isinstance(deploy.get("threshold"), int | float) and math.isfinite(float(deploy["threshold"])):
+        out["deploy"]["threshold"] = float(deploy["threshold"])
+    offsets = champion_class_offsets({"champion": {"classOffsets": deploy.get("classOffsets")}})
+    if offsets is not None and len(offsets) == k:
+        out["deploy"]["classOffsets"] = offsets
+    return out
+
+
 def _decision_inputs(decision: Any) -> tuple[list[str] | None, float | None, list[float] | None]:
     """``(breached metrics, recalibration threshold, recalibration class offsets)`` from the decision the state
     machine passes (absent in a comparison requested without one: the primary metric only, no recalibration)."""
@@ -359,6 +406,7 @@ def run_comparison(
     """Champion vs challenger (and the recalibrated champion) on the same labelled rows; result to S3;
     ``Challenger Evaluated`` published."""
     breached, recalibration_threshold, recalibration_offsets = _decision_inputs(decision)
+    crossfit = crossfit_from_decision(cfg, decision.get("recalibration") if isinstance(decision, dict) else None)
     dataset_uri = str(evaluation["datasetUri"])
     dataset = champion_rows(settings, cfg, run, dataset_uri)
     tar_uri = _challenger_uri(cfg, training)
@@ -381,7 +429,8 @@ def run_comparison(
     keep = np.all(np.isfinite(champion.reshape(len(di), -1)), axis=1)
     doc = compare_models(cfg, dataset.y_true[di][keep], champion[keep], challenger[keep], breached=breached,
                          champion_threshold=champion_threshold, recalibration_threshold=recalibration_threshold,
-                         champion_offsets=champion_offsets, recalibration_offsets=recalibration_offsets)
+                         champion_offsets=champion_offsets, recalibration_offsets=recalibration_offsets,
+                         recalibration_crossfit=crossfit)
     doc.update(
         modelId=run.model_id, runId=run.run_id, requireApproval=bool(cfg.promotion.require_approval),
         alignment={"datasetRows": int(dataset.ids.size), "challengerRows": int(ids.size),

@@ -347,11 +347,23 @@ def per_row_loss(metric: str, *, kind: str, y: np.ndarray, scores: np.ndarray) -
 
 
 # ---------------------------------------------------------------------------------------------- paired tests
-def mcnemar_counts(y: np.ndarray, pred_champion: np.ndarray, pred_candidate: np.ndarray) -> tuple[int, int, int]:
-    """``(championOnly, candidateOnly, n)``: rows only the champion / only the candidate gets right."""
-    a = pred_champion == y
-    b = pred_candidate == y
-    return int(np.sum(a & ~b)), int(np.sum(~a & b)), int(y.size)
+def joint_table(y: np.ndarray, pred_champion: np.ndarray, pred_candidate: np.ndarray, k: int) -> np.ndarray:
+    """The ``(k, k, k)`` count table ``[label, champion prediction, candidate prediction]`` of paired rows (class
+    indices in ``[0, k)``): a sufficient statistic of every confusion-matrix metric's paired comparison."""
+    y, a, b = (np.asarray(v, dtype=np.int64) for v in (y, pred_champion, pred_candidate))
+    return np.bincount((y * k + a) * k + b, minlength=k**3).reshape(k, k, k)
+
+
+def _mcnemar_from_joint(cube: np.ndarray) -> tuple[int, int, int, int]:
+    """``(championOnly, candidateOnly, bothCorrect, bothWrong)`` of a :func:`joint_table`."""
+    k = cube.shape[0]
+    idx = np.arange(k)
+    a_right = np.zeros((k, k, k), dtype=bool)
+    b_right = np.zeros((k, k, k), dtype=bool)
+    a_right[idx, idx, :] = True
+    b_right[idx, :, idx] = True
+    return (int(cube[a_right & ~b_right].sum()), int(cube[~a_right & b_right].sum()),
+            int(cube[a_right & b_right].sum()), int(cube[~a_right & ~b_right].sum()))
 
 
 def binom_sf_half(k: int, m: int, *, mid_p: bool) -> float:
@@ -488,8 +500,14 @@ def _result(metric: str, champion: float, candidate: float, deltas: np.ndarray |
 
 def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.ndarray, np.ndarray | None],
                 candidate: tuple[np.ndarray, np.ndarray | None], confidence: float, mid_p: bool = True,
-                resamples: int = 400, seed: int = SEED, max_rows: int = BOOTSTRAP_MAX_ROWS) -> dict[str, Any]:
+                resamples: int = 400, seed: int = SEED, max_rows: int = BOOTSTRAP_MAX_ROWS,
+                extra_joint: np.ndarray | None = None) -> dict[str, Any]:
     """Champion vs candidate on the same rows for one metric; ``champion``/``candidate`` = ``(y_pred, scores)``.
+
+    ``extra_joint``: for the confusion-matrix metrics only, a ``(k, k, k)`` count table ``[label, champion
+    prediction, candidate prediction]`` of further paired rows, independent of the candidate's fit (a cross-fitted
+    fold, :func:`joint_table`); it is added to these rows' table, so the test (McNemar's counts included) is on
+    the pooled rows. Ignored by every other metric.
 
     Returns ``{"metric", "method", "champion", "candidate", "delta", "lower", "upper", "confidence", "pvalue", ...}``
     where ``delta`` is the improvement in the metric's direction (positive = candidate better), ``lower``/``upper``
@@ -505,22 +523,31 @@ def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.nda
         if sc is not None and np.ndim(sc) == 2:
             k = max(k, sc.shape[1])
         binary = kind == "binary"
+        pooled: dict[str, Any] = {}
+        if extra_joint is not None:
+            extra_joint = np.asarray(extra_joint, dtype=np.int64)
+            k = max(k, extra_joint.shape[0])
         ok = (y >= 0) & (pc >= 0) & (pn >= 0)
-        yy, aa, bb = y[ok], pc[ok], pn[ok]
-        joint = np.bincount((yy * k + aa) * k + bb, minlength=k**3)
+        joint = joint_table(y[ok], pc[ok], pn[ok], k).reshape(-1)
+        if extra_joint is not None:
+            e = extra_joint.shape[0]
+            pooled_table = joint.reshape(k, k, k)
+            pooled_table[:e, :e, :e] += extra_joint
+            joint = pooled_table.reshape(-1)
+            pooled = {"pooledRows": int(extra_joint.sum()), "windowRows": int(ok.sum())}
         cm_c = joint.reshape(k, k, k).sum(axis=2)
         cm_n = joint.reshape(k, k, k).sum(axis=1)
         v_c = float(confusion_metric(metric, cm_c, binary=binary))
         v_n = float(confusion_metric(metric, cm_n, binary=binary))
         if metric == "accuracy":
-            c_only, n_only, m = mcnemar_counts(yy, aa, bb)
+            c_only, n_only, both_right, both_wrong = _mcnemar_from_joint(joint.reshape(k, k, k))
+            m = c_only + n_only + both_right + both_wrong
             disc = c_only + n_only
             se = math.sqrt(max(disc - (n_only - c_only) ** 2 / m, 0.0)) / m if m else math.nan
             res = _result(metric, v_c, v_n, None, method="mcnemar_mid_p" if mid_p else "mcnemar_exact",
                           confidence=confidence, higher=True, normal=(v_n - v_c, se),
                           extra={"championOnly": c_only, "challengerOnly": n_only,
-                                 "bothCorrect": int(np.sum((aa == yy) & (bb == yy))),
-                                 "bothWrong": int(np.sum((aa != yy) & (bb != yy)))})
+                                 "bothCorrect": both_right, "bothWrong": both_wrong, **pooled})
             res["pvalue"] = binom_sf_half(n_only, disc, mid_p=mid_p)
             return res
         rng = np.random.default_rng(seed)
@@ -536,7 +563,7 @@ def paired_test(metric: str, *, kind: str, y: np.ndarray, champion: tuple[np.nda
             deltas = (confusion_metric(metric, cube.sum(axis=2), binary=binary)
                       - confusion_metric(metric, cube.sum(axis=3), binary=binary))
         return _result(metric, v_c, v_n, deltas, method="joint_multinomial_bootstrap", confidence=confidence,
-                       higher=higher, extra={"seed": seed})
+                       higher=higher, extra={"seed": seed, **pooled})
     if metric == "roc_auc" and sc is not None and sn is not None:
         if kind == "binary":
             aucs, cov = delong(y, [sc, sn])

@@ -10,6 +10,7 @@ from driftline_common.aws import client
 from driftline_common.config import ModelConfig
 from driftline_common.contracts import parse_event
 from driftline_common.contracts.retrain_launcher import Decide
+from driftline_common.datasets import parse_dataset_csv
 from driftline_common.errors import InvalidEvent, RetrainInProgress
 from driftline_common.events import publish
 from driftline_common.observability import logger
@@ -25,8 +26,15 @@ from retrain_launcher.common import (
     Stores,
     lock_id,
 )
+from retrain_launcher.policy_sensitivity import score_psi
 from retrain_launcher.recalibration import binary_rows as recalibration_rows
-from retrain_launcher.recalibration import fit_class_offsets, fit_threshold, multiclass_rows
+from retrain_launcher.recalibration import (
+    crossfit_class_offsets,
+    crossfit_threshold,
+    fit_class_offsets,
+    fit_threshold,
+    multiclass_rows,
+)
 from retrain_launcher.training import build_training_request, evaluation_csv, training_csv
 
 
@@ -120,9 +128,12 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     state = stores.models.get_state(model_id)
     own = [r for r in state.get("retrains", []) if r.get("runId") == run_id]  # a retried decide
     policy_state = {**state, "retrains": [r for r in state.get("retrains", []) if r.get("runId") != run_id]}
+    score_drift = None
+    if drift.get("detected") and "drift" in policy.triggers and policy.score_drift_psi is not None:
+        score_drift = measure_score_drift(cfg, state, history, run_id=run_id, window_uri=evaluation.get("datasetUri"))
     decision = retrain_policy.decide(
         policy, evaluation=signals.with_bias_breach(cfg, evaluation, assessment), drift=drift, history=history,
-        state=policy_state, window_start=start, window_end=end, now=now, run_id=run_id,
+        state=policy_state, window_start=start, window_end=end, now=now, run_id=run_id, score_drift=score_drift,
     )
     decision = signals.annotate(decision, cfg, assessment, state, now)  # DATA_QUALITY, OPERATIONAL_BREACH, BIAS
 
@@ -143,7 +154,7 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
         breached = decision.details.get("breachedMetrics") or []
         if retrain_policy.wants_recalibration(cfg.problem_type, cfg.promotion.recalibration, breached):
             recalibration = fit_recalibration(cfg, state, history, run_id=run_id, start=start, read=read,
-                                              breached=breached)
+                                              breached=breached, window_uri=evaluation.get("datasetUri"))
         if not data["trainRows"] or not data["evaluationRows"]:
             stores.locks.release(lock_id(model_id), run_id)
             decision = retrain_policy.with_no_training_data(decision)
@@ -186,12 +197,44 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     return {**summary, "training": training}
 
 
+def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
+                        window_uri: str | None) -> dict[str, Any] | None:
+    """The PSI of the champion's scores on this window against its first labelled window since it became champion
+    (:mod:`retrain_launcher.policy_sensitivity`); ``None`` when either is missing or unreadable (no gate)."""
+    champion = state.get("champion") or {}
+    since_raw = champion.get("modelSince") or champion.get("since")
+    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
+    first: dict[str, Any] | None = None
+    for run in history:
+        window = run.get("window") or {}
+        if run.get("runId") == run_id or run.get("status") != "SUCCEEDED" or not run.get("datasetUri"):
+            continue
+        if not window.get("start") or (since is not None and parse_iso(window["start"]) < since):
+            continue
+        if first is None or parse_iso(window["start"]) < parse_iso(first["window"]["start"]):
+            first = run
+    reference_text = _window_text(str(first["datasetUri"])) if first else None
+    current_text = _window_text(window_uri)
+    if reference_text is None or current_text is None:
+        return None
+    try:
+        measured = score_psi(parse_dataset_csv(cfg, reference_text).scores, parse_dataset_csv(cfg, current_text).scores)
+    except ValueError as exc:
+        logger.warning("score drift not measured: unreadable window", extra={"error": str(exc)[:300]})
+        return None
+    if measured is None or first is None:
+        return None
+    return {**measured, "referenceRunId": first.get("runId"), "threshold": cfg.retrain_policy.score_drift_psi}
+
+
 def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
-                      start: datetime, read: tuple[list[tuple[str, str]], list[str]], breached: list[str]
-                      ) -> dict[str, Any]:
+                      start: datetime, read: tuple[list[tuple[str, str]], list[str]], breached: list[str],
+                      window_uri: str | None = None) -> dict[str, Any]:
     """The recalibration candidate: a decision threshold fitted on the earlier labelled windows the retrain
     trains on, limited to those the current champion model scored (never the current window, which both
-    remedies are judged on). ``{"status": "FITTED", "threshold", ...}`` or ``{"status": "NOT_FITTED", ...}``."""
+    remedies are judged on). ``{"status": "FITTED", "threshold", ...}`` or ``{"status": "NOT_FITTED", ...}``.
+    With the current window's labelled rows (``window_uri``) it also carries ``crossFit``: the mirror fold of a
+    cross-fitted test (fitted on the window, applied to the earlier rows), which the comparison pools."""
     champion = state.get("champion") or {}
     current = float(champion.get("decisionThreshold") or cfg.decision_threshold)
     since_raw = champion.get("modelSince") or champion.get("since")
@@ -199,8 +242,9 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
     allowed = set(_training_sources(history, run_id=run_id, start=start, days=cfg.retrain_policy.training_window_days,
                                     since=since))
     texts = [text for uri, text in read[0] if uri in allowed]
+    window_text = _window_text(window_uri)
     if cfg.problem_type == "multiclass":
-        return _fit_multiclass(cfg, champion, texts)
+        return _fit_multiclass(cfg, champion, texts, window_text)
     try:
         y, scores = recalibration_rows(cfg, texts)
     except ValueError as exc:
@@ -210,10 +254,30 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
     if fit is None:
         return {"status": "NOT_FITTED", "reason": "too few labelled rows scored by the champion before the window",
                 "rows": int(y.size), "previousThreshold": current}
-    return {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
+    out = {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
+    if window_text is not None:
+        try:
+            fold = crossfit_threshold(cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current)
+        except ValueError as exc:
+            logger.warning("no cross-fitted fold: unreadable window", extra={"error": str(exc)[:300]})
+            fold = None
+        if fold is not None:
+            out["crossFit"] = {**fold, "windows": len(texts)}
+    return out
 
 
-def _fit_multiclass(cfg: ModelConfig, champion: Mapping[str, Any], texts: list[str]) -> dict[str, Any]:
+def _window_text(uri: str | None) -> str | None:
+    """The current window's labelled dataset CSV (``None`` when there is none)."""
+    if not uri:
+        return None
+    try:
+        return get_bytes(uri).decode("utf-8")
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+
+
+def _fit_multiclass(cfg: ModelConfig, champion: Mapping[str, Any], texts: list[str], window_text: str | None = None
+                    ) -> dict[str, Any]:
     """The multiclass recalibration candidate: per-class score offsets fitted on the champion's earlier windows."""
     previous = champion.get("classOffsets")
     try:
@@ -225,4 +289,13 @@ def _fit_multiclass(cfg: ModelConfig, champion: Mapping[str, Any], texts: list[s
     if fit is None:
         return {"status": "NOT_FITTED", "reason": "too few labelled rows of every class scored by the champion "
                 "before the window", "rows": int(y.size), "previousClassOffsets": previous}
-    return {"status": "FITTED", **fit, "previousClassOffsets": previous, "windows": len(texts)}
+    out = {"status": "FITTED", **fit, "previousClassOffsets": previous, "windows": len(texts)}
+    if window_text is not None:
+        try:
+            fold = crossfit_class_offsets((y, scores), multiclass_rows(cfg, [window_text]), previous)
+        except ValueError as exc:
+            logger.warning("no cross-fitted fold: unreadable window", extra={"error": str(exc)[:300]})
+            fold = None
+        if fold is not None:
+            out["crossFit"] = {**fold, "windows": len(texts)}
+    return out

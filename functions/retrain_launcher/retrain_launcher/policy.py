@@ -61,6 +61,8 @@ LOCK_HELD = "LOCK_HELD"
 NO_TRAINING_DATA = "NO_TRAINING_DATA"
 DRIFT_ACKNOWLEDGED = "DRIFT_ACKNOWLEDGED"
 DRIFT_BUDGET_EXHAUSTED = "DRIFT_BUDGET_EXHAUSTED"
+#: dataset drift that did not move the champion's scores (``retrainPolicy.scoreDriftPsi``): not a signal
+SCORES_UNCHANGED = "SCORES_UNCHANGED"
 #: outcome code of a run that acknowledges drift (recorded on the run, see :func:`acknowledge`)
 ACKNOWLEDGED = "ACKNOWLEDGED"
 #: the metrics a new decision threshold can change (what a recalibration can fix)
@@ -69,7 +71,7 @@ THRESHOLD_METRICS = frozenset({"accuracy", "balanced_accuracy", "precision", "re
 SIGNAL_CODES = (PERFORMANCE_BREACH, DATASET_DRIFT)
 BLOCKING_CODES = (
     HEALTHY, SIGNAL_NOT_ENABLED, BREACH_NOT_SUSTAINED, TOO_FEW_SAMPLES, TOO_FEW_NEW_LABELS, COOLDOWN,
-    BUDGET_EXHAUSTED, LOCK_HELD, NO_TRAINING_DATA, DRIFT_ACKNOWLEDGED, DRIFT_BUDGET_EXHAUSTED,
+    BUDGET_EXHAUSTED, LOCK_HELD, NO_TRAINING_DATA, DRIFT_ACKNOWLEDGED, DRIFT_BUDGET_EXHAUSTED, SCORES_UNCHANGED,
 )
 
 
@@ -327,6 +329,7 @@ def decide(
     window_end: datetime,
     now: datetime,
     run_id: str | None = None,
+    score_drift: Mapping[str, Any] | None = None,
 ) -> PolicyDecision:
     """Apply the retrain policy to the current window.
 
@@ -347,6 +350,9 @@ def decide(
         The decision time (cooldown and budget are measured from it).
     run_id : str, optional
         The current run, ignored if it appears in ``history``.
+    score_drift : mapping, optional
+        ``{"psi", ...}`` of the champion's scores (:mod:`retrain_launcher.policy_sensitivity`); with
+        ``policy.scoreDriftPsi`` set, dataset drift signals only when ``psi`` reaches it.
 
     Returns
     -------
@@ -377,7 +383,11 @@ def decide(
         fresh = unacknowledged_drift(drift, state, policy.drift_effect_factor)
         details["unacknowledgedDrift"] = fresh
         acknowledged = not fresh
-    signals = _signals(policy, breached, drift_detected and not acknowledged)
+    insensitive = False
+    if drift_detected and not acknowledged and score_drift is not None and policy.score_drift_psi is not None:
+        details["scoreDrift"] = dict(score_drift)
+        insensitive = float(score_drift.get("psi", math.inf)) < policy.score_drift_psi
+    signals = _signals(policy, breached, drift_detected and not acknowledged and not insensitive)
     sample_size = int(evaluation.get("sampleSize") or 0)
     ack_time = parse_iso(ack["at"]) if ack and isinstance(ack.get("at"), str) else None
 
@@ -419,6 +429,8 @@ def decide(
     if not signals:
         if acknowledged and not breached:
             blocking.extend([DRIFT_ACKNOWLEDGED, HEALTHY])  # the run's outcome is "healthy"
+        elif insensitive and not breached:
+            blocking.extend([SCORES_UNCHANGED, HEALTHY])
         else:
             blocking.append(SIGNAL_NOT_ENABLED if (breached or drift_detected) else HEALTHY)
     else:

@@ -166,3 +166,53 @@ def fit_class_offsets(y: np.ndarray, scores: np.ndarray, *, max_iter: int = 50) 
     after = float(np.mean(np.argmax(lp + b, axis=1) == y))
     return {"classOffsets": [float(v) for v in b], "rows": int(y.size), "classCounts": counts.tolist(),
             "fitted": {"accuracy": after}, "previous": {"accuracy": before}}
+
+
+def _cells(y: np.ndarray, a: np.ndarray, b: np.ndarray, k: int) -> list[list[int]]:
+    """The non-zero cells ``[index, count]`` of the ``(k, k, k)`` table ``[label, champion, candidate]`` (index
+    ``(label * k + champion) * k + candidate``): what the comparison pools with the window's own table."""
+    counts = np.bincount((y * k + a) * k + b, minlength=k**3)
+    return [[int(i), int(counts[i])] for i in np.flatnonzero(counts)]
+
+
+def crossfit_threshold(cfg: ModelConfig, earlier: tuple[np.ndarray, np.ndarray], window: tuple[np.ndarray, np.ndarray],
+                       breached: Sequence[str], champion_threshold: float) -> dict[str, Any] | None:
+    """The second fold of a cross-fitted recalibration test. The candidate threshold is fitted on the earlier
+    windows and judged on the current one (by the comparison); here the mirror image: a threshold fitted on the
+    current window, applied to the earlier windows' rows, gives a second set of paired predictions (champion's
+    threshold vs the refitted one) on rows that fit never saw. The comparison pools its table with the window's,
+    so the recalibration is judged on both windows' rows instead of one. ``deploy``: the threshold fitted on
+    both (what a winning recalibration deploys). ``None`` when the current window cannot support a fit."""
+    y_a, s_a = (np.asarray(v) for v in earlier)
+    y_b, s_b = (np.asarray(v) for v in window)
+    fit_b = fit_threshold(cfg, y_b, s_b, breached)
+    if fit_b is None:
+        return None
+    ok = np.isfinite(s_a)
+    y_a, s_a = y_a[ok].astype(np.int64), s_a[ok]
+    both = fit_threshold(cfg, np.concatenate([y_a, y_b]), np.concatenate([s_a, s_b]), breached)
+    champion = (s_a > champion_threshold).astype(np.int64)
+    candidate = (s_a > fit_b["threshold"]).astype(np.int64)
+    return {"threshold": fit_b["threshold"], "rows": int(y_a.size), "windowRows": fit_b["rows"],
+            "cells": _cells(y_a, champion, candidate, 2),
+            "deploy": {"threshold": (both or fit_b)["threshold"], "rows": int(y_a.size) + fit_b["rows"]}}
+
+
+def crossfit_class_offsets(earlier: tuple[np.ndarray, np.ndarray], window: tuple[np.ndarray, np.ndarray],
+                           champion_offsets: Sequence[float] | None) -> dict[str, Any] | None:
+    """:func:`crossfit_threshold` for a multiclass model: offsets fitted on the current window, applied to the
+    earlier windows' rows (champion: its current offsets), and the offsets fitted on both to deploy."""
+    y_a, s_a = (np.asarray(v) for v in earlier)
+    y_b, s_b = (np.asarray(v) for v in window)
+    fit_b = fit_class_offsets(y_b, s_b)
+    if fit_b is None or s_a.ndim != 2 or s_a.shape[1] != s_b.shape[1] or not s_a.shape[0]:
+        return None
+    k = s_a.shape[1]
+    lp = np.log(np.clip(s_a, 1e-300, 1.0))
+    base = np.zeros(k) if not champion_offsets or len(champion_offsets) != k else np.asarray(champion_offsets)
+    champion = np.argmax(lp + base, axis=1)
+    candidate = np.argmax(lp + np.asarray(fit_b["classOffsets"]), axis=1)
+    both = fit_class_offsets(np.concatenate([y_a, y_b]), np.concatenate([s_a, s_b]))
+    return {"classOffsets": fit_b["classOffsets"], "rows": int(y_a.size), "windowRows": fit_b["rows"],
+            "cells": _cells(y_a.astype(np.int64), champion, candidate, k),
+            "deploy": {"classOffsets": (both or fit_b)["classOffsets"], "rows": int(y_a.size) + fit_b["rows"]}}

@@ -243,6 +243,9 @@ class RetrainPolicy(_Strict):
     #: a breach is also sustained when the last ``consecutiveBreaches`` windows are each below a threshold by
     #: their point estimate and their pooled (inverse-variance) bound at ``thresholdConfidence`` is too
     pooled_breaches: bool = Field(True, alias="pooledBreaches")
+    #: drift alone triggers only when the champion's scores moved too: their PSI against its first labelled window
+    #: at least this (null: no gate)
+    score_drift_psi: float | None = Field(0.1, alias="scoreDriftPsi", ge=0, le=100)
 
 
 class TrainingTemplate(_Strict):
