@@ -209,7 +209,7 @@ def build_drift(drift_docs: Sequence[tuple[str, Mapping[str, Any] | None]], curr
             "correction": current.get("correction"), "untested": untested}
 
 
-def build_comparison(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def build_comparison(comparison: Mapping[str, Any] | None, missing: list[str]) -> dict[str, Any] | None:
     if not comparison:
         return None
     rows = []
@@ -222,10 +222,15 @@ def build_comparison(comparison: Mapping[str, Any] | None) -> dict[str, Any] | N
     remedy = comparison.get("remedy")
     words = (f"Promote the {'recalibrated champion' if remedy == 'recalibration' else 'challenger'}"
              if promote else "Keep the champion")
+    charts = comparison.get("charts") if isinstance(comparison.get("charts"), Mapping) else {}
+    models = {str(k): v for k, v in (charts.get("models") or {}).items() if isinstance(v, Mapping)}
+    if not models:
+        missing.append("champion vs challenger charts: the comparison stored no per-model confusion matrices or "
+                       "curves (a comparison written before they were stored, or no scored rows)")
     return {"promote": promote, "remedy": remedy, "decision": words, "reasons": list(comparison.get("reasons") or []),
             "sampleSize": comparison.get("sampleSize"), "metrics": rows,
             "requireApproval": comparison.get("requireApproval"),
-            "confusionMatrices": comparison.get("confusionMatrices"), "curves": comparison.get("curves")}
+            "charts": {"models": models, "prevalence": _num(charts.get("prevalence"))}}
 
 
 def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, evaluation: Mapping[str, Any] | None,
@@ -272,7 +277,7 @@ def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, ev
     elif problem == "regression" and evaluated:
         report["regression"] = build_regression(ev, missing)
     report["drift"] = build_drift(drift_history, drift, missing)
-    report["comparison"] = build_comparison(comparison)
+    report["comparison"] = build_comparison(comparison, missing)
     if extras:
         report["extras"] = dict(extras)
     report["missing"] = missing
