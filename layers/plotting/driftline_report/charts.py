@@ -51,7 +51,7 @@ SVG_DPI = 72  # the SVG backend's user unit is the point
 
 def _text_in(labels: Sequence[Any], size: float = 9.0) -> float:
     """Width in inches of the longest label at ``size`` points (DejaVu Sans averages ~0.6 em per character)."""
-    return max((len(str(v)) for v in labels), default=0) * size * 0.6 / 72
+    return max((len(str(v)) for v in labels), default=0) * size * 0.62 / 72
 
 
 def _figure(w: float, h: float, *, left: float = 0.6, right: float = 0.2, bottom: float = 0.5, top: float = 0.35,
@@ -191,11 +191,11 @@ def confusion_chart(labels: list[str], matrix: list[list[int]], *, title: str = 
     with np.errstate(invalid="ignore", divide="ignore"):
         norm = m / m.sum(axis=1, keepdims=True)
     cell = 0.45 if k <= 6 else 0.3
-    side = min(max(1.6, cell * k), 7.0)
+    side = min(max(1.6, cell * k, _text_in([title], 9) - 0.3), 7.0)
     tick = _text_in(labels, 9)
     bottom = 0.55 + (tick * 0.71 if k > 3 else 0.1)
     left = 0.45 + tick
-    top = 0.4
+    top = 0.5
     w = left * 2 + side * 2 + 0.3
     fig, gs = _figure(w, side + bottom + top, left=left, right=0.15, bottom=bottom, top=top, ncols=2,
                       wspace=left / side + 0.05)
@@ -215,7 +215,7 @@ def confusion_chart(labels: list[str], matrix: list[list[int]], *, title: str = 
         ax.set_yticks(range(k), labels)
         ax.set_xlabel("predicted")
         ax.set_ylabel("actual")
-        ax.set_title(f"{title} ({sub})", fontsize=9)
+        ax.set_title(f"{title}\n({sub})", fontsize=9)
     return to_svg(fig, label=f"{title} counts and row-normalised")
 
 
@@ -234,8 +234,8 @@ def per_class_chart(rows: list[dict[str, Any]]) -> str:
     labels = [r["label"] for r in rows]
     x = np.arange(len(labels))
     w = max(4.5, 0.9 * len(labels) + 2)
-    fig, gs = _figure(w, 2.8, left=0.5, right=1.0, bottom=0.35 + (_text_in(labels, 9) * 0.5 if len(labels) > 4 else 0),
-                      top=0.35)
+    bottom = 0.35 + (_text_in(labels, 9) * 0.5 if len(labels) > 4 else 0)
+    fig, gs = _figure(w + 0.3, 2.8, left=0.5, right=1.3, bottom=bottom, top=0.35)
     ax = fig.add_subplot(gs[0])
     for i, (key, col) in enumerate((("precision", "#1f77b4"), ("recall", "#2ca02c"), ("f1", "#9467bd"))):
         vals = np.nan_to_num([_num(r.get(key)) for r in rows], nan=0.0)
@@ -407,7 +407,8 @@ def drift_heatmap(statistic: str, scale_max: float, floor: float, features: list
 
 def bars_chart(title: str, names: list[str], values: list[float], *, xlabel: str = "rows") -> str:
     n = max(1, len(names))
-    fig, gs = _figure(5.0, 0.95 + 0.3 * n, left=0.3 + _text_in(names, 9), right=0.3, bottom=0.5, top=0.3)
+    left = 0.3 + _text_in(names, 9)
+    fig, gs = _figure(left + 3.4, 0.95 + 0.3 * n, left=left, right=0.4, bottom=0.5, top=0.3)
     ax = fig.add_subplot(gs[0])
     ax.add_collection(_bars(np.arange(len(names)) - 0.4, 0.8, values, "#7f7f7f", horizontal=True))
     for i, v in enumerate(values):
