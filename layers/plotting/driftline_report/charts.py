@@ -219,7 +219,7 @@ def confusion_chart(labels: list[str], matrix: list[list[int]], *, title: str = 
     return to_svg(fig, label=f"{title} counts and row-normalised")
 
 
-def _bars(x0: np.ndarray, width: float, heights: Sequence[float], colour: str, label: str = "", *,
+def _bars(x0: np.ndarray, width: float, heights: Sequence[float] | np.ndarray, colour: str, label: str = "", *,
           horizontal: bool = False) -> PolyCollection:
     """Bars as ONE PolyCollection (one SVG path group instead of one patch per bar)."""
     verts = []

@@ -115,8 +115,14 @@ def _regression(rep: Mapping[str, Any]) -> str:
     r = rep.get("regression") or {}
     if not r:
         return ""
-    parts = ["<h2>Regression</h2><p class='sub'>MSE / RMSE / MAE / R² over time are in the history above.</p>"
-             "<div class='charts'>"]
+    note = ""
+    if r.get("sharded") and any((r.get(k) or {}).get("approximate") for k in ("residualHistogram",
+                                                                            "predictedVsActual")):
+        note = (f" Sharded run ({r['sharded']} shards): the histograms are merged from each shard's finer "
+                "histograms over its own range, spread over the merged bins by overlap (totals exact, bin "
+                "counts approximate).")
+    parts = ["<h2>Regression</h2><p class='sub'>MSE / RMSE / MAE / R² over time are in the history above."
+             f"{_e(note)}</p><div class='charts'>"]
     if r.get("residualHistogram"):
         parts.append(charts.residual_chart(r["residualHistogram"]))
     if r.get("predictedVsActual"):
