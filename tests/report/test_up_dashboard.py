@@ -61,7 +61,7 @@ def cloudwatch(up: Any, command: str, *args: str) -> tuple[int, dict[str, Any]]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
         out = subprocess.run([cli, "--endpoint-url", up.urls["aws"], "--output", "json", "cloudwatch", command, *args],
-                             capture_output=True, text=True, env=env, timeout=60, check=False)  # noqa: S603
+                             capture_output=True, text=True, env=env, timeout=60, check=False)
         return out.returncode, (json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else
                                 {"error": out.stderr})
     cw = boto3.client("cloudwatch", endpoint_url=up.urls["aws"], region_name="us-east-1", aws_access_key_id="test",
