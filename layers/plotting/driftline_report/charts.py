@@ -372,8 +372,8 @@ def drift_heatmap(statistic: str, scale_max: float, floor: float, features: list
     im = ax.imshow(np.ma.masked_invalid(data), cmap=cmap, norm=Normalize(vmin=0.0, vmax=scale_max, clip=True),
                    aspect="auto")
     ax.grid(False)
-    ax.set_xticks(range(nr), runs, rotation=30, ha="right", fontsize=7)
-    ax.set_yticks(range(nf), features, fontsize=8)
+    ax.set_xticks([])  # tick labels are written into the SVG below (one text each, no matplotlib Tick objects)
+    ax.set_yticks([])
     ax.set_title(f"{statistic}\neffect size per feature and run (× = drifted)")
     pos = ax.get_position()
     cax = fig.add_axes((pos.x1 + 0.12 / w, pos.y0, 0.14 / w, pos.height))
@@ -402,6 +402,15 @@ def drift_heatmap(statistic: str, scale_max: float, floor: float, features: list
             out.append(f'<g class="cell"><title>{escape(tip)}</title><rect x="{x0:.2f}" y="{height - y1:.2f}" '
                        f'width="{x1 - x0:.2f}" height="{y1 - y0:.2f}" fill="#fff" fill-opacity="0" {stroke}/>'
                        f"{mark}</g>")
+    font = "font-family:'DejaVu Sans',sans-serif"
+    for j, run in enumerate(runs):
+        x, y = to_px((j, nf - 0.5))
+        out.append(f'<text transform="translate({x:.2f},{height - y + 6:.2f}) rotate(-30)" text-anchor="end" '
+                   f'dominant-baseline="hanging" style="font-size:7px;{font}">{escape(str(run))}</text>')
+    for i, feature in enumerate(features):
+        x, y = to_px((-0.5, i))
+        out.append(f'<text x="{x - 4:.2f}" y="{height - y:.2f}" text-anchor="end" dominant-baseline="central" '
+                   f'style="font-size:8px;{font}">{escape(str(feature))}</text>')
     return to_svg(fig, label=f"drift {statistic}", overlay="".join(out))
 
 
