@@ -7,7 +7,10 @@ Three numbers, each the median of ``--repeat`` fresh processes:
 - ``import (warm cache)``: the same with the font cache already built (a second cold start on the same /tmp);
 - ``render``: building and rendering a full binary report (20 runs of history, drift heatmaps) after the import.
 
-Usage: ``PYTHONPATH=... python -m benchmarks.report_cold_start [--repeat 5]`` (see docs/reports.md).
+Usage: ``PYTHONPATH=... python -m benchmarks.report_cold_start [--repeat 5] [--ref DIR]`` (see docs/reports.md).
+``--ref DIR``: a reference copy of the plotting layer (e.g. ``git archive <commit> layers/plotting | tar -x -C
+/tmp/ref`` then ``--ref /tmp/ref/layers/plotting``), measured in the same run, alternating with this tree's, and
+the CPU-time ratios printed.
 """
 
 from __future__ import annotations
@@ -40,31 +43,55 @@ print(json.dumps({"import": t1 - t0, "render": t3 - t2, "import_cpu": c1 - c0, "
 """
 
 
-def run(config_dir: str) -> dict[str, float]:
+def run(config_dir: str, ref: str | None = None) -> dict[str, float]:
+    env = {**os.environ, "MPLCONFIGDIR": config_dir}
+    if ref:
+        env["PYTHONPATH"] = os.pathsep.join([ref, env.get("PYTHONPATH", "")])
     out = subprocess.run([sys.executable, "-c", CHILD], check=True, capture_output=True, text=True,  # noqa: S603
-                         env={**os.environ, "MPLCONFIGDIR": config_dir})
+                         env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(repeat: int, ref: str | None = None) -> dict[str, list[tuple[float, float]]]:
+    rows: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "render": [], "bytes": []}
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            first = run(tmp, ref)
+            second = run(tmp, ref)
+        rows["cold"].append((first["import"], first["import_cpu"]))
+        rows["warm"].append((second["import"], second["import_cpu"]))
+        rows["render"].append((second["render"], second["render_cpu"]))
+        rows["bytes"].append((second["bytes"], second["bytes"]))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--ref", help="a reference plotting layer directory, measured alongside")
     args = parser.parse_args()
-    rows: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "render": []}
-    for _ in range(args.repeat):
-        with tempfile.TemporaryDirectory() as tmp:
-            first = run(tmp)
-            second = run(tmp)
-        rows["cold"].append((first["import"], first["import_cpu"]))
-        rows["warm"].append((second["import"], second["import_cpu"]))
-        rows["render"].append((second["render"], second["render_cpu"]))
+    tree: dict[str, list[tuple[float, float]]] = {"cold": [], "warm": [], "render": [], "bytes": []}
+    ref: dict[str, list[tuple[float, float]]] = {k: [] for k in tree}
+    for _ in range(args.repeat):  # alternate, so both see the same load
+        for key, rows in measure(1).items():
+            tree[key] += rows
+        if args.ref:
+            for key, rows in measure(1, args.ref).items():
+                ref[key] += rows
     names = {"cold": "import driftline_report, empty font cache", "warm": "import driftline_report, warm font cache",
              "render": "build + render a binary report (20 runs)"}
     print(f"median of {args.repeat} fresh interpreters (wall time depends on the machine's load; CPU time less)")
     for key, label in names.items():
-        wall = statistics.median(w for w, _ in rows[key])
-        cpu = statistics.median(c for _, c in rows[key])
-        print(f"{label:<44}: wall {wall:6.3f} s, CPU {cpu:6.3f} s")
+        wall = statistics.median(w for w, _ in tree[key])
+        cpu = statistics.median(c for _, c in tree[key])
+        line = f"{label:<44}: wall {wall:6.3f} s, CPU {cpu:6.3f} s"
+        if args.ref:
+            ref_cpu = statistics.median(c for _, c in ref[key])
+            line += f" | reference CPU {ref_cpu:6.3f} s, ratio {cpu / ref_cpu:5.2f}"
+        print(line)
+    size = statistics.median(b for b, _ in tree["bytes"])
+    print(f"{'page size':<44}: {size / 1024:7.1f} KiB" + (
+        f" | reference {statistics.median(b for b, _ in ref['bytes']) / 1024:7.1f} KiB" if args.ref else ""))
 
 
 if __name__ == "__main__":

@@ -100,9 +100,15 @@ def scenario_report(name: str, scenario: Mapping[str, Any], details: Mapping[str
                for k, c in curves.items() if c.get("roc")}
         pr = {k: {"precision": c["pr"]["precision"], "recall": c["pr"]["recall"],
                   "ap": _area(c["pr"]["recall"], c["pr"]["precision"])} for k, c in curves.items() if c.get("pr")}
+        models: dict[str, dict[str, Any]] = {}
+        for k, v in others.items():
+            models.setdefault(k, {})["confusionMatrix"] = v
+        for k, v in roc.items():
+            models.setdefault(k, {})["roc"] = v
+        for k, v in pr.items():
+            models.setdefault(k, {})["pr"] = v
         rep["comparison"] = {"decision": "Curves and matrices of the models the scenario scored", "reasons": [],
-                             "sampleSize": None, "metrics": [], "confusionMatrices": others,
-                             "curves": {"roc": roc, "pr": pr} if roc else {}}
+                             "sampleSize": None, "metrics": [], "charts": {"models": models, "prevalence": None}}
     drift = det.get("feature_drift") or {}
     if drift:
         features = {}

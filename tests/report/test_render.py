@@ -4,7 +4,6 @@ is missing."""
 
 from __future__ import annotations
 
-import copy
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -13,9 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from driftline_common.config import parse_config
 from driftline_report import build_report, render_html
-from metric_evaluator.compare import compare_models
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
@@ -205,26 +202,6 @@ def check_drift_and_data(rep: dict[str, Any], page: _Page, *, classification: bo
     assert "capture · not_json" in bad
     assert "groundTruth · unknown_label" in bad
     assert ("Class balance (labelled rows)" in page.svgs) is classification
-
-
-def test_champion_vs_challenger_is_shown_when_scored() -> None:
-    body = d.config("binary")
-    cfg = parse_config(copy.deepcopy(body), model_id=body["modelId"])
-    w = d.window("binary", seed=3)
-    y = w.y_true.astype(int)
-    challenger = np.clip(w.scores + 0.15 * (y - 0.5), 0, 1)
-    comparison = compare_models(cfg, w.y_true, w.scores, challenger, breached=["accuracy"], resamples=200)
-    rep, page = report_of("binary", comparison=comparison)
-    c = rep["comparison"]
-    assert c["decision"] in page.page_text
-    for reason in c["reasons"]:
-        assert reason in page.page_text
-    for m in comparison["metrics"]:
-        assert m in page.page_text
-    assert "interval of the delta" in page.page_text
-    assert "verdict" in page.page_text
-    # the comparison document stores no per-model matrices / curves: the page says so instead of drawing nothing
-    assert "stored no confusion matrices or curves" in page.page_text
 
 
 def test_a_run_without_labels_says_what_is_missing() -> None:

@@ -28,6 +28,7 @@ from driftline_common.s3io import S3Uri, get_bytes, put_json, sanitize
 from driftline_common.settings import Settings
 
 from metric_evaluator import stats
+from metric_evaluator.chart_data import comparison_charts
 from metric_evaluator.evaluate import (
     compute_metrics,
 )
@@ -305,6 +306,7 @@ def compare_models(
            "champion": test["champion"], "challenger": test["candidate"], "delta": test["delta"],
            "pairedTest": paired, "reasons": reasons, "candidates": candidates, "metrics": shown["tests"]}
     deploy = (crossfit or {}).get("deploy") or {}
+    out["charts"] = comparison_charts({"champion": pc, **problems})  # the report's per-model charts
     if winner == "recalibrated" and pc.kind == "multiclass":
         out["classOffsets"] = list(deploy.get("classOffsets") or recalibration_offsets or [])
     elif winner == "recalibrated":

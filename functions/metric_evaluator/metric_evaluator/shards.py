@@ -21,7 +21,10 @@ Exactness (binary and regression; multiclass models are never sharded):
   (:mod:`metric_evaluator.shard_bounds`), equal to the one-shot bounds up to float rounding;
 - counts: ``unlabelled`` and bad capture records add up; ``unmatched`` is the window's labels minus the
   labels the shards matched. A duplicate inference id in two different shards is not detected (within a shard
-  it is, as in the one-shot path).
+  it is, as in the one-shot path);
+- the run report's chart data (:mod:`metric_evaluator.chart_data`): binary ROC / PR curves from the merged score
+  histogram, reliability bins from per-shard sums (exact); regression residual histogram and predicted vs actual
+  from each shard's fine histograms over its own range, re-binned onto the merged range (``approximate``).
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ from driftline_common.store import iso
 from driftline_metrics.exceptions import UndefinedMetricWarning
 from driftline_metrics.partial import BinaryScoreState, ConfusionMatrixState, RegressionState, merge_states
 
+from metric_evaluator.chart_data import merge_chart_pieces, shard_chart_pieces
 from metric_evaluator.evaluate import check_thresholds, emit_metrics, merged_bounds, summarize
 from metric_evaluator.problem import _class_index
 from metric_evaluator.shard_bounds import bounds_from_moments, shard_moments
@@ -93,6 +97,7 @@ def shard_states(cfg: ModelConfig, window: LabelledWindow, *, labels_in_window: 
         doc["finite"] = finite
         doc["regression"] = RegressionState().update(y, s).to_dict() if finite else None
         doc["moments"] = shard_moments("regression", y, s)  # the merged window bounds (shard_bounds)
+        doc["charts"] = shard_chart_pieces("regression", y, s)  # the report's histograms (chart_data)
         return doc
     if cfg.problem_type != "binary":
         raise InvalidEvent("sharded evaluation supports binary and regression models only", field="run")
@@ -111,6 +116,7 @@ def shard_states(cfg: ModelConfig, window: LabelledWindow, *, labels_in_window: 
     if proba:
         doc["scores"] = BinaryScoreState(resolution=SCORE_RESOLUTION).update(y, s).to_dict()
         doc["moments"] = shard_moments("binary", y, s)
+        doc["charts"] = shard_chart_pieces("binary", y, s)  # the report's reliability bins (chart_data)
     return doc
 
 
@@ -194,6 +200,7 @@ def merge_shards(cfg: ModelConfig, shards: list[dict[str, Any]]) -> dict[str, An
             for k in ("mse", "rmse", "mae", "r2", "mape"):
                 m[k] = math.nan
                 notes[k] = "non-finite labels or predictions in the window"
+        details.update(merge_chart_pieces("regression", shards))
     else:
         all_scores = all(d.get("allScores") for d in shards)
         proba = all(d.get("proba") for d in shards)
@@ -215,8 +222,10 @@ def merge_shards(cfg: ModelConfig, shards: list[dict[str, Any]]) -> dict[str, An
         pos = labels_.index(norm_label(cfg.positive_label or labels_[1]))
         details["confusionMatrix"] = {"labels": [labels_[1 - pos], labels_[pos]], "matrix": matrix}
         details["classCounts"] = [int(sum(row)) for row in matrix]
-        if all_scores and proba:
-            r = _quiet(merge_states(d["scores"] for d in shards).result, notes, "roc_auc", "average_precision")
+        score_state = merge_states(d["scores"] for d in shards) if all_scores and proba else None
+        details.update(merge_chart_pieces("binary", shards, score_state, cfg.decision_threshold))
+        if score_state is not None:
+            r = _quiet(score_state.result, notes, "roc_auc", "average_precision")
             m["roc_auc"] = float(r["roc_auc"])
             m["average_precision"] = float(r["average_precision"])
             m["log_loss"] = float(r["log_loss"])

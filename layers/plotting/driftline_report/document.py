@@ -162,7 +162,7 @@ def build_classification(evaluation: Mapping[str, Any], problem_type: str, missi
             out["calibration"] = details["calibration"]
         else:
             missing.append("reliability curve: the evaluation stored no calibration bins "
-                           "(no probability scores, or a sharded / older evaluation)")
+                           "(no probability scores, or an evaluation written before they were stored)")
     elif problem_type == "multiclass":
         if details.get("rocCurves"):
             out["rocCurves"] = details["rocCurves"]
@@ -174,10 +174,12 @@ def build_classification(evaluation: Mapping[str, Any], problem_type: str, missi
 
 def build_regression(evaluation: Mapping[str, Any], missing: list[str]) -> dict[str, Any]:
     details = evaluation.get("details") or {}
-    out = {k: details[k] for k in ("residualHistogram", "predictedVsActual") if details.get(k)}
+    out: dict[str, Any] = {k: details[k] for k in ("residualHistogram", "predictedVsActual") if details.get(k)}
+    if out and evaluation.get("sharding"):
+        out["sharded"] = int((evaluation.get("sharding") or {}).get("shards") or 0)
     if not out:
         missing.append("residual histogram / predicted vs actual: not stored for this window "
-                       "(no labelled rows, or a sharded / older evaluation)")
+                       "(no finite labelled rows, or an evaluation written before they were stored)")
     return out
 
 
@@ -209,7 +211,7 @@ def build_drift(drift_docs: Sequence[tuple[str, Mapping[str, Any] | None]], curr
             "correction": current.get("correction"), "untested": untested}
 
 
-def build_comparison(comparison: Mapping[str, Any] | None) -> dict[str, Any] | None:
+def build_comparison(comparison: Mapping[str, Any] | None, missing: list[str]) -> dict[str, Any] | None:
     if not comparison:
         return None
     rows = []
@@ -222,10 +224,16 @@ def build_comparison(comparison: Mapping[str, Any] | None) -> dict[str, Any] | N
     remedy = comparison.get("remedy")
     words = (f"Promote the {'recalibrated champion' if remedy == 'recalibration' else 'challenger'}"
              if promote else "Keep the champion")
+    raw = comparison.get("charts")
+    charts: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    models = {str(k): v for k, v in (charts.get("models") or {}).items() if isinstance(v, Mapping)}
+    if not models:
+        missing.append("champion vs challenger charts: the comparison stored no per-model confusion matrices or "
+                       "curves (a comparison written before they were stored, or no scored rows)")
     return {"promote": promote, "remedy": remedy, "decision": words, "reasons": list(comparison.get("reasons") or []),
             "sampleSize": comparison.get("sampleSize"), "metrics": rows,
             "requireApproval": comparison.get("requireApproval"),
-            "confusionMatrices": comparison.get("confusionMatrices"), "curves": comparison.get("curves")}
+            "charts": {"models": models, "prevalence": _num(charts.get("prevalence"))}}
 
 
 def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, evaluation: Mapping[str, Any] | None,
@@ -272,7 +280,7 @@ def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, ev
     elif problem == "regression" and evaluated:
         report["regression"] = build_regression(ev, missing)
     report["drift"] = build_drift(drift_history, drift, missing)
-    report["comparison"] = build_comparison(comparison)
+    report["comparison"] = build_comparison(comparison, missing)
     if extras:
         report["extras"] = dict(extras)
     report["missing"] = missing

@@ -115,8 +115,14 @@ def _regression(rep: Mapping[str, Any]) -> str:
     r = rep.get("regression") or {}
     if not r:
         return ""
-    parts = ["<h2>Regression</h2><p class='sub'>MSE / RMSE / MAE / R² over time are in the history above.</p>"
-             "<div class='charts'>"]
+    note = ""
+    if r.get("sharded") and any((r.get(k) or {}).get("approximate") for k in ("residualHistogram",
+                                                                            "predictedVsActual")):
+        note = (f" Sharded run ({r['sharded']} shards): the histograms are merged from each shard's finer "
+                "histograms over its own range, spread over the merged bins by overlap (totals exact, bin "
+                "counts approximate).")
+    parts = ["<h2>Regression</h2><p class='sub'>MSE / RMSE / MAE / R² over time are in the history above."
+             f"{_e(note)}</p><div class='charts'>"]
     if r.get("residualHistogram"):
         parts.append(charts.residual_chart(r["residualHistogram"]))
     if r.get("predictedVsActual"):
@@ -165,24 +171,63 @@ def _comparison(rep: Mapping[str, Any]) -> str:
     if rows:
         parts.append(_table(["metric", "champion", "challenger", "delta", "interval of the delta", "test",
                              "p-value", "verdict"], rows))
-    cms = c.get("confusionMatrices") or {}
-    curves = c.get("curves") or {}
+    parts.append(_comparison_charts(c.get("charts") or {}))
+    return "".join(parts)
+
+
+def _model_colour(i: int) -> str:
+    return (charts.CHAMPION, charts.CHALLENGER, charts.THIRD_MODEL)[min(i, 2)]
+
+
+def _comparison_charts(ch: Mapping[str, Any]) -> str:
+    """Every compared model's confusion matrix; binary: both ROC and PR curves on one chart each, each model's
+    operating point; multiclass: each model's one-vs-rest ROC curves; regression: the residual histograms
+    overlaid and each model's predicted vs actual (edges shared by the models)."""
+    models: Mapping[str, Mapping[str, Any]] = ch.get("models") or {}
+    if not models:
+        return ("<p class='missing'>The comparison stored no confusion matrices or curves of the models; "
+                "the table above is the paired test on the same rows.</p>")
+    names = list(models)
+    parts = ["<h3>The models on the same rows</h3>"]
+    cms = [charts.confusion_chart(m["confusionMatrix"]["labels"], m["confusionMatrix"]["matrix"],
+                                  title=f"{name} confusion matrix")
+           for name, m in models.items() if (m.get("confusionMatrix") or {}).get("matrix")]
     if cms:
-        parts.append("<div class='charts'>" + "".join(
-            charts.confusion_chart(v["labels"], v["matrix"], title=f"{k} confusion") for k, v in cms.items())
-            + "</div>")
-    if curves.get("roc"):
-        parts.append("<div class='charts'>" + charts.roc_chart([
-            {"name": k, "colour": charts.CHAMPION if k == "champion" else charts.CHALLENGER, **v}
-            for k, v in curves["roc"].items()]))
-        if curves.get("pr"):
-            parts.append(charts.pr_chart([
-                {"name": k, "colour": charts.CHAMPION if k == "champion" else charts.CHALLENGER, **v}
-                for k, v in curves["pr"].items()], curves.get("prevalence")))
-        parts.append("</div>")
-    if not cms and not curves:
-        parts.append("<p class='missing'>The comparison stored no confusion matrices or curves of the two models; "
-                     "the table above is the paired test on the same rows.</p>")
+        parts.append("<div class='charts'>" + "".join(cms) + "</div>")
+    curves = []
+    roc = [{"name": n, "colour": _model_colour(i), **models[n]["roc"]} for i, n in enumerate(names)
+           if (models[n].get("roc") or {}).get("auc") is not None]
+    pr = [{"name": n, "colour": _model_colour(i), **models[n]["pr"]} for i, n in enumerate(names)
+          if (models[n].get("pr") or {}).get("ap") is not None]
+    ops = [(n, _model_colour(i), models[n].get("operatingPoint") or {}) for i, n in enumerate(names)]
+    if roc:
+        curves.append(charts.roc_chart(roc, [{"fpr": o["fpr"], "tpr": o["tpr"], "colour": col,
+                                               "label": f"{n} operating point"} for n, col, o in ops
+                                              if o.get("fpr") is not None and o.get("tpr") is not None],
+                                       title="ROC: champion vs challenger", label="comparison roc curve"))
+    if pr:
+        curves.append(charts.pr_chart(pr, ch.get("prevalence"),
+                                      [{"precision": o["precision"], "recall": o["recall"], "colour": col,
+                                        "label": f"{n} operating point"} for n, col, o in ops
+                                       if o.get("precision") is not None and o.get("recall") is not None],
+                                      title="Precision–recall: champion vs challenger",
+                                      label="comparison precision recall curve"))
+    for n in names:
+        if models[n].get("rocCurves"):
+            curves.append(charts.roc_chart([{"name": f"{k} vs rest", **v} for k, v in models[n]["rocCurves"].items()
+                                            if v.get("auc") is not None],
+                                           title=f"ROC one-vs-rest: {n}", label=f"comparison roc curve {n}"))
+    hists = [(n, _model_colour(i), models[n]["residualHistogram"]) for i, n in enumerate(names)
+             if models[n].get("residualHistogram")]
+    if hists:
+        curves.append(charts.residual_compare_chart(hists))
+    for n in names:
+        if models[n].get("predictedVsActual"):
+            curves.append(charts.predicted_actual_chart(models[n]["predictedVsActual"],
+                                                        title=f"Predicted vs actual: {n}",
+                                                        label=f"comparison predicted vs actual {n}"))
+    if curves:
+        parts.append("<div class='charts'>" + "".join(curves) + "</div>")
     return "".join(parts)
 
 
