@@ -63,9 +63,11 @@ def _exists(uri: str) -> bool:
     return any(o.get("Key") == loc.key for o in listed.get("Contents", []))
 
 
-def _put_metrics(namespace: str, dims: list[dict[str, str]], data: list[dict[str, Any]], when: datetime) -> int:
+def _put_metrics(namespace: str, dims: list[dict[str, str]] | None, data: list[dict[str, Any]], when: datetime
+                 ) -> int:
+    """Publish ``data`` (entries with their own ``Dimensions`` when ``dims`` is ``None``) in batches."""
     cw = client("cloudwatch")
-    entries = [{**d, "Dimensions": dims, "Timestamp": when} for d in data]
+    entries = [{**d, **({"Dimensions": dims} if dims is not None else {}), "Timestamp": when} for d in data]
     for i in range(0, len(entries), PUT_BATCH):
         cw.put_metric_data(Namespace=namespace, MetricData=entries[i:i + PUT_BATCH])
     return len(entries)
@@ -130,8 +132,12 @@ def bias_part(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, An
     doc = bias_report.analysis(cfg, cfg.bias, window)
     uri = put_json(run.prefix(settings.bucket).child("bias", "analysis.json"), doc)
     found = bias_report.breaches(cfg.bias, doc)
+    emitted = 0
+    if cfg.bias.emit_metrics:
+        metrics = bias_report.cloudwatch_metrics(doc, cfg.endpoint_name, cfg.bias.schedule_name or cfg.model_id)
+        emitted = _put_metrics(cfg.bias.namespace, None, metrics, run.end)
     return {"status": "ok", "sampleSize": window.size, "analysisUri": uri, "breaches": found[:MAX_LISTED],
-            "breachCount": len(found), "retrain": cfg.bias.retrain}
+            "breachCount": len(found), "retrain": cfg.bias.retrain, "metricsEmitted": emitted}
 
 
 def _guard(name: str, part: Callable[[], dict[str, Any]]) -> dict[str, Any]:
