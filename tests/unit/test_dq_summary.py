@@ -106,3 +106,19 @@ def test_merge_refuses_mixed_kinds() -> None:
 def test_model_monitor_statistics_fixture_still_reads() -> None:
     doc = json.loads((ROOT / "tests/fixtures/model_monitor/statistics.json").read_text())
     assert dq.parse_statistics(doc, "s3://b/statistics.json")
+
+
+@pytest.mark.parametrize(("method", "drifted"), [("Simple", True), ("Robust", False)])
+def test_robust_comparison_also_needs_the_ks_critical_value(method: str, drifted: bool) -> None:
+    rng = np.random.default_rng(8)
+    base_stats = dq.statistics_of([("x", "numeric")], {"x": rng.normal(size=5000)})
+    cons_doc = dq.suggest_constraints(base_stats)
+    cons_doc["monitoring_config"]["distribution_constraints"]["comparison_method"] = method
+    cons = dq.parse_constraints(cons_doc, "s3://b/c.json", ["x"])
+    window = rng.normal(0.1, 1.0, 60)  # distance above: above the 0.1 threshold, below 1.358*sqrt(1/60+1/5000)
+    d = dq.numeric_distance(base_stats["features"][0]["numerical_statistics"], window)
+    critical = 1.358 * np.sqrt((5000 + 60) / (5000 * 60))
+    assert 0.1 < d < critical
+    violations, _ = dq.check(cons, dq.parse_statistics(base_stats, "s3://b/s.json"), [("x", "numeric")],
+                             {"x": window})
+    assert any(v["constraint_check_type"] == "baseline_drift_check" for v in violations) is drifted
