@@ -36,6 +36,23 @@ $(SCAN_STAMP): requirements-scan.txt requirements-scan.lock
 	$(SCAN_VENV)/bin/python -m pip install --quiet -r requirements-scan.txt -c requirements-scan.lock
 	@touch $(SCAN_STAMP)
 
+# the clients tests/clients drives `make up` with (SageMaker SDK v2 + AWS CLI v1, SDK v3): a virtual environment
+# each, apart from .venv (the project must not lean on them), cached under build/clients
+CLIENTS := build/clients
+$(CLIENTS)/%/.installed: requirements-clients-%.txt requirements-clients-%.lock
+	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found"; exit 1; }
+	@echo "Installing requirements-clients-$*.txt into $(CLIENTS)/$* (first run only: 5-15 minutes)..."
+	rm -rf $(CLIENTS)/$* && $(PY) -m venv $(CLIENTS)/$*
+	$(CLIENTS)/$*/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-clients-$*.txt \
+		-c requirements-clients-$*.lock
+	@touch $@
+
+.PHONY: clients test-clients
+clients: $(CLIENTS)/v2/.installed $(CLIENTS)/v3/.installed ## Client venvs for tests/clients (SageMaker SDK v2 + AWS CLI v1, SDK v3) under build/clients
+
+test-clients: $(STAMP) clients ## Drive `make up` with the SageMaker SDKs and the AWS CLI from their own venvs (tests/clients)
+	$(BIN)/python -m pytest -q -rs -p no:cacheprovider tests/clients
+
 # pytest-xdist: one worker per core; `worksteal` lets an idle worker take tests queued on a busy one (the suite
 # mixes 10 ms unit tests with multi-second offline pipelines, so a fixed split leaves one core idle at the end);
 # a module fixture such as the `make up` server starts once per worker that needs it; pytest-cov combines the

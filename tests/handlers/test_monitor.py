@@ -187,6 +187,23 @@ def test_bias_section_writes_clarify_analysis(stack_env: dict[str, str], problem
     names = [m["name"] for m in doc["pre_training_bias_metrics"]["facets"][facet][0]["metrics"]]
     assert names == ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS"]
     assert out["bias"]["breaches"][0]["metric_name"] == "DPPL"
+    # Clarify's bias drift metrics: bias_metric_<NAME> in aws/sagemaker/Endpoints/bias-metrics with its 7 dimensions
+    post = {m["name"]: m for m in doc["post_training_bias_metrics"]["facets"][facet][0]["metrics"]}
+    published = [m for group in ("pre_training_bias_metrics", "post_training_bias_metrics")
+                 for m in doc[group]["facets"][facet][0]["metrics"] if "value" in m]
+    assert out["bias"]["metricsEmitted"] == len(published)
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    listed = cw.list_metrics(Namespace="aws/sagemaker/Endpoints/bias-metrics", MetricName="bias_metric_DPPL")
+    dims = {d["Name"]: d["Value"] for d in listed["Metrics"][0]["Dimensions"]}
+    assert dims == {"Endpoint": config["endpointName"], "MonitoringSchedule": config["modelId"],
+                    "BiasStage": "Post-Training", "Label": "label",
+                    "LabelValue": doc["post_training_bias_metrics"]["label_value_or_threshold"], "Facet": facet,
+                    "FacetValue": doc["post_training_bias_metrics"]["facets"][facet][0]["value_or_threshold"]}
+    stats = cw.get_metric_statistics(
+        Namespace="aws/sagemaker/Endpoints/bias-metrics", MetricName="bias_metric_DPPL",
+        Dimensions=[{"Name": k, "Value": v} for k, v in dims.items()], StartTime=WINDOW_START - timedelta(days=1),
+        EndTime=WINDOW_START + timedelta(days=2), Period=86400 * 3, Statistics=["Maximum"])
+    assert stats["Datapoints"][0]["Maximum"] == pytest.approx(post["DPPL"]["value"])
 
 
 def test_put_with_invalid_monitor_sections_is_400_naming_the_field(stack_env: dict[str, str],

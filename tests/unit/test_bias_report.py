@@ -99,7 +99,11 @@ def test_binary_analysis_layout_and_values() -> None:
     assert post["RD"] == pytest.approx(3 / 4 - 1 / 2)
     assert post["DAR"] == pytest.approx(0.25)
     assert [m["name"] for m in doc["post_training_bias_metrics"]["facets"]["f5"][0]["metrics"]] == [
-        "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE"]
+        "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "FT"]
+    # FT over the numeric features other than the facet (f0, f1), k = 1 (facet a has 6 rows): the d rows 0-3
+    # (f0 = 0, 1/9, 2/9, 3/9; f1 = 0, 1, 0, 1) find a-rows 4 (4/9, 0) and 5 (5/9, 1) nearest: row 0 -> 4,
+    # row 1 -> 5, row 2 -> 4, row 3 -> 5, all predicted positive; d rows 2, 3 are predicted negative: F+ = 2
+    assert post["FT"] == pytest.approx((2 - 0) / 4)
     found = breaches(cfg.bias, doc)
     assert {(b["facet"], b["metric_name"]) for b in found} >= {("f5", "DPPL"), ("f5", "DI")}
     json.dumps(doc, allow_nan=False)  # JSON-safe (undefined metrics carry "error", never NaN/inf)

@@ -20,12 +20,13 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
-from driftline_common import bias_report, operational
+from driftline_common import bias_report, dq_summary, dq_window, operational
 from driftline_common import data_quality as dq
 from driftline_common.aws import client
 from driftline_common.config import ModelConfig
 from driftline_common.datasets import cached_labelled_window, read_capture, read_labelled_window
-from driftline_common.errors import DriftlineError, InvalidConstraints
+from driftline_common.dq_summary import Summary
+from driftline_common.errors import DataFormatError, DriftlineError, InvalidConstraints
 from driftline_common.observability import logger
 from driftline_common.runs import RunRef
 from driftline_common.s3io import S3Uri, get_json, put_json, sanitize
@@ -38,8 +39,8 @@ BIAS = "BIAS"
 MAX_LISTED = 20
 #: PutMetricData takes at most 1,000 metrics per request
 PUT_BATCH = 1000
-#: bad-record reasons of a row whose feature value was missing or not a number (Model Monitor's "missing")
-MISSING_REASONS = ("missing_field", "non_numeric")
+#: a merge with the rows rejected for their values keeps every value of the sketch (the one-shot result)
+EXACT_SKETCH = 1 << 62
 
 
 def default_uris(cfg: ModelConfig) -> tuple[str, str]:
@@ -63,12 +64,50 @@ def _exists(uri: str) -> bool:
     return any(o.get("Key") == loc.key for o in listed.get("Contents", []))
 
 
-def _put_metrics(namespace: str, dims: list[dict[str, str]], data: list[dict[str, Any]], when: datetime) -> int:
+def _put_metrics(namespace: str, dims: list[dict[str, str]] | None, data: list[dict[str, Any]], when: datetime
+                 ) -> int:
+    """Publish ``data`` (entries with their own ``Dimensions`` when ``dims`` is ``None``) in batches."""
     cw = client("cloudwatch")
-    entries = [{**d, "Dimensions": dims, "Timestamp": when} for d in data]
+    entries = [{**d, **({"Dimensions": dims} if dims is not None else {}), "Timestamp": when} for d in data]
     for i in range(0, len(entries), PUT_BATCH):
         cw.put_metric_data(Namespace=namespace, MetricData=entries[i:i + PUT_BATCH])
     return len(entries)
+
+
+def window_summaries(settings: Settings, cfg: ModelConfig, run: RunRef) -> tuple[dict[str, Summary], str]:
+    """Per feature, the summary of the window's values and where it came from: the shards' summaries merged
+    (``shards``, a sharded run: each ``check_shard`` wrote its own) or the window read here (``window``); the rows
+    the window reader rejects for a missing or non-numeric value are read again per feature
+    (:mod:`driftline_common.dq_window`), so completeness is per feature."""
+    kinds = [(f.name, f.type) for f in cfg.features]
+    shard_docs = shard_summaries(settings, run)
+    if shard_docs:
+        merged = {name: dq_summary.merge([d[name] for d in shard_docs]) for name, _kind in kinds}
+        return merged, "shards"
+    captured = read_capture(cfg, run.start, run.end, cache=run.prefix(settings.bucket).child("window"))
+    columns = dq.summaries(kinds, captured.features)
+    if any(captured.bad.get(r, 0) for r in dq_window.VALUE_REASONS):
+        found, partial = dq_window.rejected_rows(cfg, run.start, run.end)
+        if found:
+            columns = {name: dq_summary.merge([columns[name], partial[name]], sketch=EXACT_SKETCH)
+                       for name, _kind in kinds}
+    return columns, "window"
+
+
+def shard_summaries(settings: Settings, run: RunRef) -> list[dict[str, Summary]]:
+    """The data-quality summaries the shards of a sharded run wrote (none for an unsharded run)."""
+    prefix = run.prefix(settings.bucket).child("shards", "drift")
+    s3 = client("s3")
+    out: list[dict[str, Summary]] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=prefix.key + "/"):
+        for obj in page.get("Contents", []):
+            doc = get_json(str(S3Uri(prefix.bucket, obj["Key"])))
+            pieces = doc.get("dataQuality") if isinstance(doc, dict) else None
+            if not isinstance(pieces, dict):
+                raise DataFormatError(f"the shard document s3://{prefix.bucket}/{obj['Key']} holds no data-quality "
+                                      "summaries", uri=f"s3://{prefix.bucket}/{obj['Key']}")
+            out.append({name: dq_summary.from_json(p) for name, p in pieces.items()})
+    return out
 
 
 def data_quality_part(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:
@@ -84,11 +123,10 @@ def data_quality_part(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict
     baseline = None
     if (section and section.statistics_uri) or _exists(stats_uri):
         baseline = dq.parse_statistics(_read_doc(stats_uri), stats_uri)
-    captured = read_capture(cfg, run.start, run.end, cache=run.prefix(settings.bucket).child("window"))
-    missing = sum(captured.bad.get(r, 0) for r in MISSING_REASONS)
     kinds = [(f.name, f.type) for f in cfg.features]
-    stats = dq.statistics_of(kinds, captured.features, missing=missing)
-    violations, measures = dq.check(constraints, baseline, kinds, captured.features, missing=missing)
+    columns, source = window_summaries(settings, cfg, run)
+    stats = dq.statistics_of(kinds, columns)
+    violations, measures = dq.check(constraints, baseline, kinds, columns)
     out_dir = run.prefix(settings.bucket).child("data-quality")
     put_json(out_dir.child("statistics.json"), stats)
     violations_uri = put_json(out_dir.child("constraint_violations.json"), {"violations": violations})
@@ -104,7 +142,7 @@ def data_quality_part(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict
             "listed": violations[:MAX_LISTED], "violationsUri": violations_uri,
             "statisticsUri": str(out_dir.child("statistics.json")), "constraintsUri": cons_uri,
             "baselineStatisticsUri": stats_uri if baseline is not None else None,
-            "itemCount": stats["dataset"]["item_count"], "metricsEmitted": emitted}
+            "itemCount": stats["dataset"]["item_count"], "metricsEmitted": emitted, "source": source}
 
 
 def operational_part(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, Any]:
@@ -130,8 +168,12 @@ def bias_part(settings: Settings, cfg: ModelConfig, run: RunRef) -> dict[str, An
     doc = bias_report.analysis(cfg, cfg.bias, window)
     uri = put_json(run.prefix(settings.bucket).child("bias", "analysis.json"), doc)
     found = bias_report.breaches(cfg.bias, doc)
+    emitted = 0
+    if cfg.bias.emit_metrics:
+        metrics = bias_report.cloudwatch_metrics(doc, cfg.endpoint_name, cfg.bias.schedule_name or cfg.model_id)
+        emitted = _put_metrics(cfg.bias.namespace, None, metrics, run.end)
     return {"status": "ok", "sampleSize": window.size, "analysisUri": uri, "breaches": found[:MAX_LISTED],
-            "breachCount": len(found), "retrain": cfg.bias.retrain}
+            "breachCount": len(found), "retrain": cfg.bias.retrain, "metricsEmitted": emitted}
 
 
 def _guard(name: str, part: Callable[[], dict[str, Any]]) -> dict[str, Any]:

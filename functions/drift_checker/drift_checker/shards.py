@@ -25,6 +25,7 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+from driftline_common import dq_summary, dq_window
 from driftline_common.config import ModelConfig
 from driftline_common.datasets import capture_keys_in_window, read_capture_keys
 from driftline_common.errors import DataFormatError
@@ -74,6 +75,19 @@ def shard_states(cfg: ModelConfig, baseline: dict[str, Any], features: dict[str,
     return out
 
 
+def data_quality_summaries(cfg: ModelConfig, run: RunRef, keys: list[str], features: dict[str, np.ndarray],
+                           bad: Counter[str]) -> dict[str, Any]:
+    """Per feature, the shard's mergeable data-quality summary (:mod:`driftline_common.dq_summary`), the rows
+    rejected for a missing or non-numeric value included; the monitor step merges them."""
+    out = {f.name: dq_summary.of_values(f.type, features.get(f.name, np.zeros(0)), sketch=dq_summary.SHARD_SKETCH)
+           for f in cfg.features}
+    if any(bad.get(r, 0) for r in dq_window.VALUE_REASONS):
+        found, partial = dq_window.rejected_rows(cfg, run.start, run.end, keys=keys)
+        if found:
+            out = {name: dq_summary.merge([s, partial[name]]) for name, s in out.items()}
+    return {name: dq_summary.to_json(s) for name, s in out.items()}
+
+
 def check_shard(settings: Settings, cfg: ModelConfig, run: RunRef, items: Any) -> dict[str, Any]:
     """``check_shard``: one child workflow of the Distributed Map; writes the shard's states."""
     keys = item_keys(items)
@@ -83,7 +97,8 @@ def check_shard(settings: Settings, cfg: ModelConfig, run: RunRef, items: Any) -
     captured = read_capture_keys(cfg, mine, run.start, run.end)
     doc = {"schema": SHARD_SCHEMA, "shardId": sid, "sampleSize": len(captured), "files": len(mine),
            "skippedFiles": len(keys) - len(mine), "bad": dict(sorted(captured.bad.items())),
-           "features": shard_states(cfg, baseline, captured.features)}
+           "features": shard_states(cfg, baseline, captured.features),
+           "dataQuality": data_quality_summaries(cfg, run, mine, captured.features, captured.bad)}
     uri = put_json(run.prefix(settings.bucket).child("shards", "drift", f"{sid}.json"), doc)
     return {"shardId": sid, "stateUri": uri, "sampleSize": len(captured), "files": len(mine)}
 

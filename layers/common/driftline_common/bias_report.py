@@ -8,8 +8,9 @@ RD, DAR, DRR, AD, TE) — Clarify's definitions, :mod:`driftline_metrics.bias` a
 classifier (for a multiclass model, the chosen classes against the rest, as Clarify collapses them), a threshold
 for a regressor (``label > threshold``, and ``prediction > threshold`` for the predicted label). The label
 distribution metrics (KL, JS, LP, TVD, KS) compare the full class distribution of a classifier and the two
-outcomes of a regressor. FT (Clarify's flip test) needs a k-nearest-neighbour model over every feature and is
-not computed.
+outcomes of a regressor. FT (Clarify's counterfactual flip test, :mod:`driftline_metrics.bias_flip`) matches each
+member of the facet with its nearest neighbours outside it over the numeric features other than the facet
+(categorical features are left out: Clarify's flip test refuses non-numeric columns).
 
 A metric that is undefined on the window (an empty group, no common label value, an infinite ratio) carries
 ``"error"`` instead of ``"value"``, as Clarify's analysis does. A metric outside a configured threshold is a
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from driftline_metrics import bias as b
+from driftline_metrics.bias_flip import flip_test
 from driftline_metrics.bias_more import conditional_demographic_disparity, post_training_extra
 
 from driftline_common.config import BiasFacet, BiasSection, ModelConfig
@@ -39,9 +41,10 @@ DESCRIPTIONS = {
     "DCAcc": "Difference in Conditional Acceptance (DCAcc)", "DCR": "Difference in Conditional Rejection (DCR)",
     "RD": "Recall Difference (RD)", "DAR": "Difference in Acceptance Rates (DAR)",
     "DRR": "Difference in Rejection Rates (DRR)", "AD": "Accuracy Difference (AD)", "TE": "Treatment Equality (TE)",
+    "FT": "Flip Test (FT)",
 }
 PRE = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL")
-POST = ("DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE")
+POST = ("DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "FT")
 
 
 def predicted_labels(cfg: ModelConfig, window: LabelledWindow) -> np.ndarray:
@@ -100,6 +103,13 @@ def _metric(name: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> dic
     return entry
 
 
+def flip_features(cfg: ModelConfig, window: LabelledWindow, facet: str) -> np.ndarray:
+    """The flip test's neighbour space: the window's numeric features other than ``facet`` (rows x features)."""
+    cols = [np.asarray(window.features[f.name], dtype=np.float64) for f in cfg.features
+            if f.type == "numeric" and f.name != facet and f.name in window.features]
+    return np.column_stack(cols) if cols else np.zeros((window.size, 0))
+
+
 def _extra(key: str, extra: dict[str, float] | str) -> float:
     if isinstance(extra, str):
         raise ValueError(extra)
@@ -156,6 +166,7 @@ def analysis(cfg: ModelConfig, section: BiasSection, window: LabelledWindow) -> 
             _metric("DRR", _extra, "DRR", extra),
             _metric("AD", b.accuracy_difference, y_pos, p_pos, mask, positive_label=None),
             _metric("TE", _extra, "TE", extra),
+            _metric("FT", flip_test, flip_features(cfg, window, facet.name), mask, p_pos),
         ]
         post[facet.name] = [{"value_or_threshold": value, "metrics": post_metrics}]
     return {
@@ -180,4 +191,31 @@ def breaches(section: BiasSection, doc: dict[str, Any]) -> list[dict[str, Any]]:
                     if (t.min is not None and v < t.min) or (t.max is not None and v > t.max):
                         out.append({"facet": facet, "facet_value": group["value_or_threshold"],
                                     "metric_name": m["name"], "value": v, "min": t.min, "max": t.max})
+    return out
+
+
+#: the ``BiasStage`` dimension of each stage, spelled as Clarify's bias drift monitor documents it
+BIAS_STAGES = {"pre_training_bias_metrics": "Pre-training", "post_training_bias_metrics": "Post-Training"}
+
+
+def cloudwatch_metrics(doc: dict[str, Any], endpoint: str, schedule: str) -> list[dict[str, Any]]:
+    """``PutMetricData`` entries (no timestamp) of an analysis, as Clarify's bias drift monitor names them:
+    ``bias_metric_<NAME>`` with dimensions ``Endpoint``, ``MonitoringSchedule``, ``BiasStage``, ``Label``,
+    ``LabelValue``, ``Facet``, ``FacetValue``. A metric carrying an error is not published (as Clarify). An infinite
+    ratio carries an error in Driftline's analysis (JSON has no infinity), so it is not published either, where
+    Clarify publishes it as +/-2.348543e108."""
+    out: list[dict[str, Any]] = []
+    for stage, stage_name in BIAS_STAGES.items():
+        block = doc[stage]
+        for facet, groups in block["facets"].items():
+            for group in groups:
+                dims = [{"Name": "Endpoint", "Value": endpoint}, {"Name": "MonitoringSchedule", "Value": schedule},
+                        {"Name": "BiasStage", "Value": stage_name}, {"Name": "Label", "Value": block["label"]},
+                        {"Name": "LabelValue", "Value": str(block["label_value_or_threshold"])},
+                        {"Name": "Facet", "Value": facet}, {"Name": "FacetValue", "Value": group["value_or_threshold"]}]
+                for m in group["metrics"]:
+                    if "value" not in m:
+                        continue
+                    out.append({"MetricName": f"bias_metric_{m['name']}", "Dimensions": dims,
+                                "Value": float(m["value"])})
     return out

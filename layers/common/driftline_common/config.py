@@ -559,7 +559,7 @@ class OperationalThreshold(_Strict):
 
 
 BIAS_METRICS = ("CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL",
-                "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE")
+                "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "FT")
 
 
 class BiasFacet(_Strict):
@@ -579,7 +579,7 @@ class BiasFacet(_Strict):
 
 class BiasThreshold(_Strict):
     metric: Literal["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL",
-                    "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE"]
+                    "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "TE", "FT"]
     min: Real | None = None
     max: Real | None = None
 
@@ -601,6 +601,12 @@ class BiasSection(_Strict):
     thresholds: Annotated[list[BiasThreshold], items(0, 50)] = Field(default_factory=list)
     #: a BIAS signal may trigger a retrain (off by default: it alerts)
     retrain: bool = False
+    #: publish the metrics as Clarify's bias drift monitor does (``bias_metric_<NAME>``)
+    emit_metrics: bool = Field(True, alias="emitMetrics")
+    namespace: str = Field("aws/sagemaker/Endpoints/bias-metrics", max_length=255,
+                           pattern=r"^(/?aws/sagemaker/|Driftline/)[A-Za-z0-9/_.#:-]+$")
+    #: the ``MonitoringSchedule`` dimension (default: the model id)
+    schedule_name: str | None = Field(None, alias="scheduleName", min_length=1, max_length=63)
 
 
 def monitor_problems(cfg: ModelConfig) -> list[str]:

@@ -20,12 +20,14 @@ Everything here is pure (no I/O); the drift checker's ``monitor`` action reads a
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from driftline_common.dq_summary import Summary, _thin, of_values
 from driftline_common.errors import InvalidConstraints
 
 #: the check types of ``constraint_violations.json`` (Model Monitor's "Types of Violations Monitored")
@@ -64,64 +66,93 @@ KS_C_ALPHA = 1.358
 
 
 # ---------------------------------------------------------------------------------------------------- statistics
-def _is_integral(x: np.ndarray) -> bool:
-    return bool(x.size) and bool(np.all(np.isfinite(x))) and bool(np.all(x == np.round(x)))
+Column = np.ndarray | Summary
+Missing = int | Mapping[str, int]
 
 
-def numeric_statistics(x: np.ndarray, missing: int) -> dict[str, Any]:
-    """The ``numerical_statistics`` block of one numeric column (``x`` holds the present values)."""
-    x = np.asarray(x, dtype=np.float64)
-    n = int(x.size)
-    common = {"num_present": n, "num_missing": int(missing)}
+def summaries(features: Sequence[tuple[str, str]], columns: Mapping[str, Column], missing: Missing = 0
+              ) -> dict[str, Summary]:
+    """Per feature, its :class:`~driftline_common.dq_summary.Summary`: ``columns`` holds the present values (or a
+    summary already); ``missing`` the absent values, one number for every feature or one per feature."""
+    out: dict[str, Summary] = {}
+    for name, kind in features:
+        col = columns.get(name)
+        if isinstance(col, Summary):
+            out[name] = col
+            continue
+        absent = int(missing.get(name, 0)) if isinstance(missing, Mapping) else int(missing)
+        out[name] = of_values(kind, np.zeros(0) if col is None else col, missing=absent)
+    return out
+
+
+def _sketch_items(s: Summary) -> list[float]:
+    """The ``sketch`` data of ``statistics.json``: at most :data:`SKETCH_SIZE` of the sorted values, evenly spaced
+    in rank (every k-th value of a one-shot window; the same ranks of a merged sketch)."""
+    v, w = s.sketch_values, s.sketch_weights
+    if v.size and np.all(w == 1.0):
+        return v[::max(1, math.ceil(v.size / SKETCH_SIZE))].tolist()
+    return _thin(v, w, SKETCH_SIZE)[0].tolist()
+
+
+def numeric_statistics(x: Column, missing: int = 0) -> dict[str, Any]:
+    """The ``numerical_statistics`` block of one numeric column (``x``: its present values, or its summary)."""
+    s = x if isinstance(x, Summary) else of_values("numeric", x, missing=missing)
+    n = s.present
+    common = {"num_present": s.non_null, "num_missing": s.missing}
     if n == 0:
         return {"common": common, "mean": 0.0, "sum": 0.0, "std_dev": 0.0, "min": 0.0, "max": 0.0,
                 "distribution": {"kll": {"buckets": [], "sketch": {"parameters": {"c": 0.64, "k": SKETCH_SIZE},
                                                                   "data": [[]]}}}}
-    lo, hi = float(x.min()), float(x.max())
-    edges = np.linspace(lo, hi, BUCKETS + 1) if hi > lo else np.array([lo, hi])
-    counts = np.histogram(x, bins=edges)[0] if hi > lo else np.array([n])
+    lo, hi = s.minimum, s.maximum
+    v, w = s.sketch_values, s.sketch_weights
+    if hi > lo:
+        edges = np.linspace(lo, hi, BUCKETS + 1)
+        cum = np.concatenate([[0.0], np.cumsum(w)]) * (n / w.sum())
+        below = cum[np.searchsorted(v, edges[:-1], side="left")]
+        counts = np.diff(np.concatenate([below, [float(n)]]))  # [e_i, e_i+1), the last bucket closed
+        counts = np.round(counts, 6)
+    else:
+        edges, counts = np.array([lo, hi]), np.array([float(n)])
     buckets = [{"lower_bound": float(edges[i]), "upper_bound": float(edges[i + 1]), "count": float(c)}
                for i, c in enumerate(counts)]
-    xs = np.sort(x)
-    step = max(1, math.ceil(n / SKETCH_SIZE))
     return {
-        "common": common, "mean": float(x.mean()), "sum": float(x.sum()), "std_dev": float(x.std()),
-        "min": lo, "max": hi,
+        "common": common, "mean": s.mean, "sum": s.total_sum, "std_dev": s.std, "min": lo, "max": hi,
         "distribution": {"kll": {"buckets": buckets,
                                  "sketch": {"parameters": {"c": 0.64, "k": SKETCH_SIZE},
-                                            "data": [xs[::step].tolist()]}}},
+                                            "data": [_sketch_items(s)]}}},
     }
 
 
-def string_statistics(values: np.ndarray, missing: int) -> dict[str, Any]:
-    """The ``string_statistics`` block of one string column."""
-    cats, counts = np.unique(np.asarray(values).astype(str), return_counts=True)
+def string_statistics(values: Column, missing: int = 0) -> dict[str, Any]:
+    """The ``string_statistics`` block of one string column (its present values, or its summary)."""
+    s = values if isinstance(values, Summary) else of_values("categorical", values, missing=missing)
+    items = sorted(s.counts.items())
     return {
-        "common": {"num_present": int(counts.sum()), "num_missing": int(missing)},
-        "distinct_count": float(cats.size),
-        "distribution": {"categorical": {"buckets": [{"value": str(v), "count": float(c)}
-                                                     for v, c in zip(cats.tolist(), counts.tolist(), strict=True)]}},
+        "common": {"num_present": s.non_null, "num_missing": s.missing},
+        "distinct_count": float(len(items)),
+        "distribution": {"categorical": {"buckets": [{"value": k, "count": float(c)} for k, c in items]}},
     }
 
 
-def statistics_of(features: Sequence[tuple[str, str]], columns: Mapping[str, np.ndarray], *, missing: int = 0
+def statistics_of(features: Sequence[tuple[str, str]], columns: Mapping[str, Column], *, missing: Missing = 0
                   ) -> dict[str, Any]:
     """A ``statistics.json`` document of ``columns`` for ``features`` (``(name, "numeric"|"categorical")``).
 
-    ``missing``: rows whose feature values could not be read (counted as missing for every feature: the
-    window reader rejects a row with a missing or non-numeric value as a whole).
+    ``columns`` holds each feature's present values (or its :class:`Summary`, e.g. merged from shards);
+    ``missing`` the values absent per feature (Model Monitor's completeness is per feature: a row with one missing
+    value still counts for the others). ``item_count`` is the number of rows.
     """
     out: list[dict[str, Any]] = []
     item_count = 0
     for name, kind in features:
-        col = np.asarray(columns.get(name, np.zeros(0)))
-        item_count = max(item_count, int(col.size) + int(missing))
+        s = summaries([(name, kind)], columns, missing)[name]
+        item_count = max(item_count, s.rows)
         if kind == "numeric":
-            x = col.astype(np.float64)
-            out.append({"name": name, "inferred_type": "Integral" if _is_integral(x) else "Fractional",
-                        "numerical_statistics": numeric_statistics(x, missing)})
+            integral = s.present > 0 and s.fractional == 0
+            out.append({"name": name, "inferred_type": "Integral" if integral else "Fractional",
+                        "numerical_statistics": numeric_statistics(s)})
         else:
-            out.append({"name": name, "inferred_type": "String", "string_statistics": string_statistics(col, missing)})
+            out.append({"name": name, "inferred_type": "String", "string_statistics": string_statistics(s)})
     return {"version": 0, "dataset": {"item_count": item_count}, "features": out}
 
 
@@ -305,64 +336,75 @@ def _bucket_cdf(points: np.ndarray, buckets: Sequence[Mapping[str, Any]]) -> np.
     return np.asarray(np.interp(points, knots, cum, left=0.0, right=1.0))
 
 
-def numeric_distance(base: Mapping[str, Any], current: np.ndarray) -> float:
+def numeric_distance(base: Mapping[str, Any], current: Column) -> float:
     """Kolmogorov–Smirnov distance between the baseline and the window: the largest gap between the baseline's
     CDF — its KLL sketch when it has one (a weighted sample of the quantiles), else its KLL buckets, linear
-    inside a bucket — and the window's empirical CDF, over every jump of either."""
-    x = np.sort(np.asarray(current, dtype=np.float64))
+    inside a bucket — and the window's CDF (its values, or the weighted sketch of its :class:`Summary`), over
+    every jump of either."""
+    s = current if isinstance(current, Summary) else of_values("numeric", current)
+    x, wx = s.sketch_values, s.sketch_weights
     if x.size == 0:
         return 0.0
+    cur_cum = np.concatenate([[0.0], np.cumsum(wx)]) / wx.sum()
     sketch = _sketch(base)
     if sketch is not None:
         v, w = sketch
-        cum = np.cumsum(w) / w.sum()
+        cum = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
         pts = np.concatenate([v, x])
-        base_cdf = np.concatenate([[0.0], cum])[np.searchsorted(v, pts, side="right")]
+        base_cdf = cum[np.searchsorted(v, pts, side="right")]
+        base_below = cum[np.searchsorted(v, pts, side="left")]
     else:
         buckets = base.get("distribution", {}).get("kll", {}).get("buckets", [])
         if not buckets:
             return 0.0
         bounds = np.array([float(b["lower_bound"]) for b in buckets] + [float(buckets[-1]["upper_bound"])])
         pts = np.concatenate([bounds, x])
-        base_cdf = _bucket_cdf(pts, buckets)
-    emp = np.searchsorted(x, pts, side="right") / x.size
+        base_cdf = base_below = _bucket_cdf(pts, buckets)
+    emp = cur_cum[np.searchsorted(x, pts, side="right")]
     # just below each window value too: the step functions differ most on either side of a jump
-    below = np.searchsorted(x, pts, side="left") / x.size
-    base_below = base_cdf if sketch is None else np.concatenate([[0.0], cum])[np.searchsorted(v, pts, side="left")]
+    below = cur_cum[np.searchsorted(x, pts, side="left")]
     return float(max(np.max(np.abs(base_cdf - emp)), np.max(np.abs(base_below - below))))
 
 
-def categorical_distance(base: Mapping[str, Any], current: np.ndarray) -> float:
+def _counts(current: Column) -> Counter[str]:
+    if isinstance(current, Summary):
+        return current.counts
+    cats, counts = np.unique(np.asarray(current).astype(str), return_counts=True)
+    return Counter(dict(zip(cats.tolist(), counts.tolist(), strict=True)))
+
+
+def categorical_distance(base: Mapping[str, Any], current: Column) -> float:
     """L-infinity distance between the baseline's and the window's category proportions."""
     buckets = base.get("distribution", {}).get("categorical", {}).get("buckets", [])
     ref = {str(b["value"]): float(b["count"]) for b in buckets}
-    cats, counts = np.unique(np.asarray(current).astype(str), return_counts=True)
-    cur = dict(zip(cats.tolist(), counts.astype(float).tolist(), strict=True))
+    cur = {k: float(v) for k, v in _counts(current).items()}
     rt, ct = sum(ref.values()), sum(cur.values())
     if rt <= 0 or ct <= 0:
         return 0.0
     return float(max(abs(ref.get(k, 0.0) / rt - cur.get(k, 0.0) / ct) for k in set(ref) | set(cur)))
 
 
-def _numeric_share(values: np.ndarray) -> float:
+def _numeric_share(counts: Mapping[str, int]) -> float:
     """Share of string values that parse as finite numbers."""
-    if values.size == 0:
+    total = sum(counts.values())
+    if total == 0:
         return 1.0
     ok = 0
-    for v in np.unique(values.astype(str)):
+    for v, c in counts.items():
         try:
             if math.isfinite(float(v)):
-                ok += int(np.count_nonzero(values == v))
+                ok += c
         except ValueError:
             continue
-    return ok / values.size
+    return ok / total
 
 
 def check(constraints: Constraints, baseline: Mapping[str, Mapping[str, Any]] | None,
-          features: Sequence[tuple[str, str]], columns: Mapping[str, np.ndarray], *, missing: int = 0
+          features: Sequence[tuple[str, str]], columns: Mapping[str, Column], *, missing: Missing = 0
           ) -> tuple[list[dict[str, str]], dict[str, dict[str, float]]]:
     """The violations of the window ``columns`` and the per-feature measurements behind them.
 
+    ``columns``/``missing`` as in :func:`statistics_of` (values or summaries; missing values per feature).
     Returns ``(violations, measures)``: ``violations`` in ``constraint_violations.json``'s layout and, per
     feature, ``completeness`` and ``baselineDrift`` (the distance compared with the threshold) — the values
     the CloudWatch metrics carry.
@@ -376,16 +418,19 @@ def check(constraints: Constraints, baseline: Mapping[str, Mapping[str, Any]] | 
         if name not in constraints.features:
             out.append(_violation(name, "extra_column_check",
                                   f"feature {name!r} is in the data but not in the baseline constraints"))
+    numbers = summaries(list(features), columns, missing)
     for name, fc in constraints.features.items():
-        col = np.asarray(columns.get(name, np.zeros(0)))
-        total = col.size + missing
-        if total and col.size == 0:
+        col = numbers.get(name)
+        if col is None:  # constrained, not in the config (parse_constraints refuses this): nothing was read
+            continue
+        total = col.rows
+        if total and col.non_null == 0:
             out.append(_violation(name, "missing_column_check",
                                   f"no value of feature {name!r} could be read from the window's {total} rows"))
             continue
         if total == 0:
             continue
-        completeness = col.size / total
+        completeness = col.non_null / total
         m: dict[str, float] = {"completeness": completeness}
         measures[name] = m
         if fc.completeness is not None and completeness < fc.completeness - 1e-12:
@@ -396,19 +441,23 @@ def check(constraints: Constraints, baseline: Mapping[str, Mapping[str, Any]] | 
         type_threshold = float(constraints.setting(name, "datatype_check_threshold"))
         if fc.inferred_type in ("Integral", "Fractional"):
             if numeric_cfg:
-                x = col.astype(np.float64)
+                strings = col.strings / col.non_null
+                if strings > type_threshold:
+                    out.append(_violation(name, "data_type_check",
+                                          f"{strings:.4g} of the values are String, the baseline is "
+                                          f"{fc.inferred_type} (datatype_check_threshold {type_threshold:g})"))
                 if fc.inferred_type == "Integral":
-                    share = float(np.mean(x != np.round(x))) if x.size else 0.0
+                    share = col.fractional / col.present if col.present else 0.0
                     if share > type_threshold:
                         out.append(_violation(name, "data_type_check",
                                               f"{share:.4g} of the values are Fractional, the baseline is Integral "
                                               f"(datatype_check_threshold {type_threshold:g})"))
-                if fc.is_non_negative and x.size and float(x.min()) < 0:
+                if fc.is_non_negative and col.negative:
                     out.append(_violation(name, "data_type_check",
-                                          f"negative values (min {float(x.min()):g}) in a feature constrained to be "
+                                          f"negative values (min {col.minimum:g}) in a feature constrained to be "
                                           "non-negative"))
             else:
-                share = 1.0 - _numeric_share(col)
+                share = 1.0 - _numeric_share(col.counts)
                 if share > type_threshold:
                     out.append(_violation(name, "data_type_check",
                                           f"{share:.4g} of the values are String, the baseline is {fc.inferred_type} "
@@ -418,9 +467,10 @@ def check(constraints: Constraints, baseline: Mapping[str, Mapping[str, Any]] | 
                                   f"the values are numeric, the baseline is String (datatype_check_threshold "
                                   f"{type_threshold:g})"))
         elif fc.inferred_type == "String" and fc.domains is not None:
-            strings = col.astype(str)
-            if strings.size:
-                unseen = float(np.mean(~np.isin(strings, np.asarray(fc.domains))))
+            seen = sum(col.counts.values())
+            if seen:
+                domain = set(fc.domains)
+                unseen = sum(c for v, c in col.counts.items() if v not in domain) / seen
                 threshold = float(constraints.setting(name, "domain_content_threshold"))
                 if unseen > threshold:
                     out.append(_violation(name, "categorical_values_check",
@@ -434,8 +484,8 @@ def check(constraints: Constraints, baseline: Mapping[str, Mapping[str, Any]] | 
             threshold = float(constraints.setting(name, "comparison_threshold"))
             n_ref = float(base["numerical_statistics"].get("common", {}).get("num_present", 0))
             drifted = d > threshold
-            if drifted and constraints.setting(name, "comparison_method") == "Robust" and n_ref > 0:
-                drifted = d > KS_C_ALPHA * math.sqrt((n_ref + col.size) / (n_ref * col.size))
+            if drifted and constraints.setting(name, "comparison_method") == "Robust" and n_ref > 0 and col.present:
+                drifted = d > KS_C_ALPHA * math.sqrt((n_ref + col.present) / (n_ref * col.present))
             m["baselineDrift"] = d
         elif "string_statistics" in base and not numeric_cfg:
             d = categorical_distance(base["string_statistics"], col)
