@@ -205,3 +205,46 @@ def test_rollback_redeploys_the_last_approved_version_that_served(reg: dict[str,
     # a retried rollback keeps its target (it does not walk further back)
     again = lambda_handler({"action": "rollback", "run": run, "decision": {"rollback": target}}, CTX)
     assert again["endpointConfigName"] == resource_name(MODEL, "run-a")
+
+
+def test_api_lists_the_versions_with_their_lineage(reg: dict[str, Any]) -> None:
+    from api.handler import lambda_handler as api_handler
+
+    out = lambda_handler(register_event(requireApproval=True), CTX)
+    response = api_handler(load_event("api_list_versions.json"), CTX)
+    assert response["statusCode"] == 200, response["body"]
+    body = json.loads(response["body"])
+    assert body["modelPackageGroupName"] == "driftline-example-classifier"
+    newest, champion = body["versions"]
+    assert (newest["version"], newest["status"], newest["serving"]) == (2, "PendingManualApproval", False)
+    assert newest["modelPackageArn"] == out["modelPackageArn"]
+    assert newest["lineage"]["codeSha256"] == hashlib.sha256(CODE).hexdigest()
+    assert newest["lineage"]["promotedBy"] == "run-2024-05-02-0001"  # its comparison promoted it
+    assert (champion["version"], champion["role"], champion["serving"]) == (1, "champion", True)
+    missing = load_event("api_list_versions.json")
+    missing["pathParameters"] = {"modelId": "nope"}
+    missing["rawPath"] = missing["requestContext"]["http"]["path"] = "/models/nope/versions"
+    assert api_handler(missing, CTX)["statusCode"] == 404
+
+
+def test_cli_versions_prints_the_api_answer(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    from driftline_cli import commands
+    from driftline_cli.main import main
+
+    answer = {"modelId": MODEL, "modelPackageGroupName": "driftline-example-classifier", "versions": [
+        {"version": 2, "status": "Approved", "role": "challenger", "serving": True, "createdAt": "2024-05-02",
+         "lineage": {"runId": "run-b", "trainingJobName": "job-b", "deployedBy": "run-b"}},
+        {"version": 1, "status": "Rejected", "role": "champion", "serving": False, "lineage": {}}]}
+    calls: list[tuple[str, str]] = []
+
+    class FakeTarget:
+        def call(self, method: str, path: str, *_: Any, **__: Any) -> dict[str, Any]:
+            calls.append((method, path))
+            return answer
+
+    monkeypatch.setattr(commands.Target, "from_args", classmethod(lambda cls, args: FakeTarget()))
+    assert main(["versions", MODEL]) == 0
+    printed = capsys.readouterr().out
+    assert calls == [("GET", f"/models/{MODEL}/versions")]
+    assert "* 2" in printed and "job-b" in printed and "Rejected" in printed

@@ -124,7 +124,12 @@ def version_of(described: Mapping[str, Any]) -> dict[str, Any]:
                                                                   "end": meta.get("windowEnd")},
             "codeUri": meta.get("codeUri"), "codeSha256": meta.get("codeSha256"),
             "imageUri": containers[0].get("Image"), "modelArtifacts": containers[0].get("ModelDataUrl"),
-            "evaluationUri": meta.get("evaluationUri"), "promotedBy": meta.get("promotedBy"),
+            "evaluationUri": meta.get("evaluationUri"), "comparisonUri": meta.get("comparisonUri"),
+            "hyperparameters": meta.get("hyperparameters"), "tuningJobName": meta.get("tuningJob"),
+            # the run whose comparison promoted it (its registering run when the policy promoted it; else the run
+            # that deployed it after an approval in the registry)
+            "promotedBy": meta.get("runId") if meta.get("promote") == "True" else meta.get("deployedBy"),
+            "deployedBy": meta.get("deployedBy"), "deployedAt": meta.get("deployedAt"),
             "endpointConfigName": meta.get("endpointConfigName"),
         },
         "documents": {k: v for k, v in documents.items() if v},
