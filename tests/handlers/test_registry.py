@@ -45,7 +45,7 @@ def reg(stack_env: dict[str, str]) -> Iterator[dict[str, Any]]:
                                    "version": 1, "modelArtifacts": CHAMPION_ARTIFACTS})
     boto3.client("s3", region_name=REGION).put_object(
         Bucket="driftline-test-data", Key="code/example-classifier/sourcedir.tar.gz", Body=CODE)
-    yield {"models": models, "runs": runs, "sm": boto3.client("sagemaker", region_name=REGION)}
+    return {"models": models, "runs": runs, "sm": boto3.client("sagemaker", region_name=REGION)}
 
 
 def register_event(run_id: str = "run-2024-05-02-0001", **comparison: Any) -> dict[str, Any]:
@@ -80,8 +80,9 @@ def test_package_requests_are_valid_sagemaker_requests() -> None:
     report = ParamValidator().validate(request, shape("CreateModelPackage"))
     assert not report.has_errors(), report.generate_report()
     assert len(request["CustomerMetadataProperties"]["driftline:long"]) == mr.MAX_META_VALUE
-    model = create_model_from_package_request(cfg, name="n", model_package_arn="arn:aws:sagemaker:us-east-1:"
-                                              "123456789012:model-package/driftline-x/1", role_arn="arn:aws:iam::123456789012:role/r", run_id="r")
+    model = create_model_from_package_request(
+        cfg, name="n", model_package_arn="arn:aws:sagemaker:us-east-1:123456789012:model-package/driftline-x/1",
+        role_arn="arn:aws:iam::123456789012:role/r", run_id="r")
     report = ParamValidator().validate(model, shape("CreateModel"))
     assert not report.has_errors(), report.generate_report()
 
@@ -157,7 +158,8 @@ def test_deploy_from_the_package_and_record_the_outcome(reg: dict[str, Any]) -> 
     assert champion["modelPackageArn"] == out["modelPackageArn"]
     package = reg["sm"].describe_model_package(ModelPackageName=out["modelPackageArn"])
     meta = mr.metadata(package["CustomerMetadataProperties"])
-    assert meta["deployedBy"] == run_id and meta["runId"] == run_id  # lineage kept by the update
+    assert meta["deployedBy"] == run_id
+    assert meta["runId"] == run_id
     assert package["ModelApprovalStatus"] == "Approved"
 
 
@@ -177,7 +179,7 @@ def switching_endpoints(reg: dict[str, Any], monkeypatch: pytest.MonkeyPatch) ->
     from driftline_common.aws import client
     from moto.sagemaker.models import sagemaker_backends
 
-    def update_endpoint(EndpointName: str, EndpointConfigName: str, **_: Any) -> dict[str, Any]:  # noqa: N803
+    def update_endpoint(EndpointName: str, EndpointConfigName: str, **_: Any) -> dict[str, Any]:
         endpoint = sagemaker_backends["123456789012"][REGION].endpoints[EndpointName]
         endpoint.endpoint_config_name = EndpointConfigName
         return {"EndpointArn": endpoint.arn}
@@ -247,4 +249,6 @@ def test_cli_versions_prints_the_api_answer(monkeypatch: pytest.MonkeyPatch, cap
     assert main(["versions", MODEL]) == 0
     printed = capsys.readouterr().out
     assert calls == [("GET", f"/models/{MODEL}/versions")]
-    assert "* 2" in printed and "job-b" in printed and "Rejected" in printed
+    assert "* 2" in printed
+    assert "job-b" in printed
+    assert "Rejected" in printed

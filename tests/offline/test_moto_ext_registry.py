@@ -46,7 +46,8 @@ def test_model_package_updates_merge_and_send_state_change_events(stack):
         CustomerMetadataProperties={"driftline:runId": "r1", "driftline:role": "challenger"})["ModelPackageArn"]
     sm.create_model_package(ModelPackageGroupName="other-group", InferenceSpecification=SPEC)
     [created] = _drain(url)  # the other group's package matched no rule
-    assert created["source"] == "aws.sagemaker" and created["resources"] == [arn]
+    assert created["source"] == "aws.sagemaker"
+    assert created["resources"] == [arn]
     assert created["detail"]["ModelApprovalStatus"] == "PendingManualApproval"
     assert created["detail"]["ModelPackageVersion"] == 1
     assert isinstance(created["detail"]["CreationTime"], int)  # epoch milliseconds, as SageMaker sends

@@ -91,6 +91,10 @@ def model_metrics(comparison: Mapping[str, Any], drift_uri: Any, baseline_uri: s
     return out
 
 
+def _obj(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _channel(training_request: Mapping[str, Any], name: str) -> str | None:
     for channel in training_request.get("InputDataConfig") or []:
         if isinstance(channel, Mapping) and channel.get("ChannelName") == name:
@@ -159,11 +163,9 @@ def register(event: Register, settings: Settings, models: ModelStore, runs: RunS
         arn, version = str(existing["ModelPackageArn"]), existing.get("ModelPackageVersion")
         status = str(existing.get("ModelApprovalStatus") or status)
     else:
-        decision = event.decision or {}
-        training_request = decision.get("training") if isinstance(decision.get("training"), Mapping) else {}
+        training_request = _obj((event.decision or {}).get("training"))
         assessment = event.assessment or {}
-        evaluation = assessment.get("evaluation") if isinstance(assessment.get("evaluation"), Mapping) else {}
-        drift = assessment.get("drift") if isinstance(assessment.get("drift"), Mapping) else {}
+        evaluation, drift = _obj(assessment.get("evaluation")), _obj(assessment.get("drift"))
         window = (event.run.model_extra or {}).get("window") or {}
         hyper = {k: v for k, v in (training_request.get("HyperParameters") or {}).items()
                  if not str(k).startswith("sagemaker_")}

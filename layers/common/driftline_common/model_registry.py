@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -116,7 +117,7 @@ def version_of(described: Mapping[str, Any]) -> dict[str, Any]:
         "modelPackageArn": described.get("ModelPackageArn"),
         "status": described.get("ModelApprovalStatus"),
         "approvalDescription": described.get("ApprovalDescription"),
-        "createdAt": created.isoformat() if hasattr(created, "isoformat") else created,
+        "createdAt": created.isoformat() if isinstance(created, datetime) else created,
         "role": meta.get("role"),
         "lineage": {
             "runId": meta.get("runId"), "trainingJobName": meta.get("trainingJob"),
