@@ -286,6 +286,21 @@ def cmd_runs(args: Any, out: Out) -> int:
     return 0
 
 
+def cmd_versions(args: Any, out: Out) -> int:
+    """The model's Model Registry versions (GET /models/{id}/versions), newest first, with their lineage."""
+    found = Target.from_args(args).call("GET", f"/models/{args.model_id}/versions")
+    if out.json:
+        out.data(found)
+        return 0
+    rows = [(("* " if v.get("serving") else "") + str(v.get("version")), v.get("status"), v.get("role"),
+             (v.get("lineage") or {}).get("runId"), (v.get("lineage") or {}).get("trainingJobName"),
+             (v.get("lineage") or {}).get("deployedBy"),
+             v.get("createdAt")) for v in found["versions"]]
+    out.table(f"versions of {args.model_id} ({found['modelPackageGroupName']}; * = serving)",
+              ("version", "status", "role", "run", "training job", "deployed by", "created"), rows)
+    return 0
+
+
 def cmd_show(args: Any, out: Out) -> int:
     show_run(Target.from_args(args).call("GET", f"/models/{args.model_id}/runs/{args.run_id}"), out)
     return 0

@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_id")
     p.add_argument("--limit", type=int, default=20)
 
+    p = add("versions", commands.cmd_versions, "a model's Model Registry versions, their status and lineage")
+    p.add_argument("model_id")
+
     p = add("show", commands.cmd_show, "one run: outcome, metrics, drift, decision, comparison")
     p.add_argument("model_id")
     p.add_argument("run_id")

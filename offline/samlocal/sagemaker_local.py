@@ -488,6 +488,10 @@ class LocalSageMaker:
 
     def _load(self, config_name: str, variant_name: str, model: Any) -> _LoadedModel:
         container = model.primary_container or (model.containers[0] if model.containers else {})
+        if container.get("ModelPackageName"):  # a model created from a registry version serves its container
+            from .sagemaker_packages import package_container
+
+            container = {**package_container(container["ModelPackageName"]), **container}
         data_url = container.get("ModelDataUrl")
         key = (config_name, variant_name, f"{model.model_name}|{data_url}")
         if key in self._models:

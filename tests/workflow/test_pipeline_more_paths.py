@@ -34,7 +34,7 @@ BRANCH_STATES = {"Evaluate", "CheckDrift"}
 #: the Choice each branch starts with (unsharded runs go on to Evaluate / CheckDrift)
 BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
 UP_TO_PROMOTION = ["StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Train",
-                   "ScoreChallenger", "ShouldPromote"]
+                   "ScoreChallenger", "RegisterVersion", "ShouldPromote"]
 ROLLBACK_ALARM = "driftline-example-classifier-5xx"
 
 

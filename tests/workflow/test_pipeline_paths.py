@@ -36,7 +36,7 @@ BRANCH_STATES = {"Evaluate", "CheckDrift"}
 BRANCH_CHOICES = {"EvaluateSharded", "CheckDriftSharded"}
 RETRAIN_AND_DEPLOY = [
     "StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Train", "ScoreChallenger",
-    "ShouldPromote", "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed",
+    "RegisterVersion", "ShouldPromote", "ChooseRemedy", "Deploy", "WaitForDeployment", "CheckDeployment", "IsDeployed",
     "RefreshBaseline", "Complete", "Report", "Succeeded",
 ]
 NO_RETRAIN = ["StartRun", "IsDuplicate", "Assess", "Monitor", "Decide", "ShouldRetrain", "Complete", "Report",
@@ -146,6 +146,21 @@ def test_sustained_breach_retrains_scores_the_challenger_and_deploys_it(workflow
     assert run["status"] == "SUCCEEDED"
     assert run["outcome"] == "deployed"
     assert LOCK not in wf.locks()
+
+    # the Model Registry: the initial champion (v1) and this run's challenger (v2), deployed from its package
+    sm = wf.client("sagemaker")
+    summaries = sm.list_model_packages(ModelPackageGroupName=f"driftline-{MODEL_ID}")["ModelPackageSummaryList"]
+    packages = {p["ModelPackageVersion"]: p for p in (sm.describe_model_package(ModelPackageName=s["ModelPackageArn"])
+                                                      for s in summaries)}
+    assert sorted(packages) == [1, 2]
+    assert packages[1]["ModelApprovalStatus"] == packages[2]["ModelApprovalStatus"] == "Approved"
+    assert packages[1]["CustomerMetadataProperties"]["driftline:role"] == "champion"
+    lineage = packages[2]["CustomerMetadataProperties"]
+    assert (lineage["driftline:trainingJob"], lineage["driftline:deployedBy"]) == (job_name, "day11")
+    assert lineage["driftline:comparisonUri"] == comparison["resultUri"]
+    model = sm.describe_model(ModelName=deployment["modelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == packages[2]["ModelPackageArn"]
+    assert state["champion"]["modelPackageArn"] == packages[2]["ModelPackageArn"]
 
     # S3: the run's results and the model artifacts
     prefix = f"runs/{MODEL_ID}/day11/"

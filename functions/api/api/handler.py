@@ -127,6 +127,11 @@ def get_metrics(modelId: str) -> dict[str, Any]:
     return _api().metrics(check_model_id(modelId), limit=_limit())
 
 
+@app.get("/models/<modelId>/versions")
+def list_versions(modelId: str) -> dict[str, Any]:
+    return _api().versions(check_model_id(modelId))
+
+
 @app.delete("/models/<modelId>")
 def delete_model(modelId: str) -> dict[str, Any]:
     return _api().delete_model(check_model_id(modelId))

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from driftline_common import errors as domain_errors
+from driftline_common import model_registry
 from driftline_common.aws import client
 from driftline_common.config import parse_config
 from driftline_common.edge import MAX_ITEM_BYTES, item_size
@@ -184,6 +185,16 @@ class Api:
         } for r in runs]
         points.sort(key=lambda p: ((p.get("window") or {}).get("end") or "", p["runId"]))
         return {"modelId": model_id, "history": points}
+
+    # -------------------------------------------------------------------------------------------- versions
+    def versions(self, model_id: str) -> dict[str, Any]:
+        """The model's Model Registry versions, newest first, with their lineage (docs/registry.md)."""
+        self.models.get_config_item(model_id)  # 404 for an unknown model
+        serving = (self.models.get_state(model_id).get("champion") or {}).get("modelPackageArn")
+        versions = [{**model_registry.version_of(p), "serving": p.get("ModelPackageArn") == serving}
+                    for p in model_registry.list_packages(client("sagemaker"), model_id)]
+        return {"modelId": model_id, "modelPackageGroupName": model_registry.group_name(model_id),
+                "versions": versions}
 
     # -------------------------------------------------------------------------------------------- approvals
     def approve(self, model_id: str, run_id: str, body: ApprovalBody, *, caller: str | None) -> dict[str, Any]:

@@ -14,9 +14,9 @@ from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import LockStore, ModelStore, RunStore
 
-from deployer import logic, recalibration, rollback
+from deployer import logic, recalibration, registry, rollback
 
-ACTIONS = ("deploy", "status", "reconcile", "recalibrate", "rollback")
+ACTIONS = ("deploy", "status", "reconcile", "recalibrate", "rollback", "register")
 #: the metric counting each terminal deployment status (``Updating`` is still polling: no metric)
 STATUS_METRICS = {"InService": "Deployments", "RolledBack": "DeploymentRollbacks", "Failed": "DeploymentFailures"}
 
@@ -44,6 +44,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     logger.append_keys(action=action)
     if action == "deploy":
         return logic.deploy(ev, settings, ModelStore(settings), RunStore(settings))
+    if action == "register":  # the challenger (and once the champion) in the Model Registry (docs/registry.md)
+        return registry.register(ev, settings, ModelStore(settings), RunStore(settings))
     if action == "reconcile":
         return logic.reconcile(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     if action == "rollback":  # an operational breach right after a deployment (docs/model-monitor.md)

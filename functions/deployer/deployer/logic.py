@@ -19,6 +19,7 @@ from driftline_common.observability import logger
 from driftline_common.settings import Settings
 from driftline_common.store import LockStore, ModelStore, RunStore, retrain_lock_id
 
+from deployer import registry_ops
 from deployer import requests as req
 
 IN_PROGRESS = {"Creating", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
@@ -70,6 +71,7 @@ def record_before_switch(models: ModelStore, runs: RunStore | None, event: Deplo
     models.record_pending_champion(model_id, {
         "modelName": deployment["modelName"], "endpointConfigName": deployment["endpointConfigName"],
         "version": deployment["version"], "runId": run_id,
+        **({"modelPackageArn": deployment["modelPackageArn"]} if deployment.get("modelPackageArn") else {}),
     })
 
 
@@ -84,9 +86,12 @@ def deploy(event: Deploy, settings: Settings, models: ModelStore, runs: RunStore
     name = req.resource_name(model_id, run_id)
     version = int((models.get_state(model_id).get("champion") or {}).get("version") or 0) + 1
 
-    _create_once(sm.create_model,
-                 req.create_model_request(cfg, name=name, model_data_url=artifacts, role_arn=role, run_id=run_id),
-                 "model")
+    package_arn = event.registration.model_package_arn if event.registration else None
+    model_request = (
+        req.create_model_from_package_request(cfg, name=name, model_package_arn=package_arn, role_arn=role,
+                                              run_id=run_id) if package_arn
+        else req.create_model_request(cfg, name=name, model_data_url=artifacts, role_arn=role, run_id=run_id))
+    _create_once(sm.create_model, model_request, "model")
     current = _describe_endpoint(sm, cfg.endpoint_name)
     previous = current.get("EndpointConfigName") if current else None
     capture = None
@@ -101,6 +106,7 @@ def deploy(event: Deploy, settings: Settings, models: ModelStore, runs: RunStore
         "status": "Updating", "endpointName": cfg.endpoint_name, "modelName": name, "endpointConfigName": name,
         "previousEndpointConfigName": previous if previous != name else None, "version": version,
         "strategy": cfg.deployment.strategy, "reason": None,
+        **({"modelPackageArn": package_arn} if package_arn else {}),
     }
     record_before_switch(models, runs, event, result, model_id=model_id, run_id=run_id)
     try:
@@ -143,7 +149,9 @@ def status(
         models.record_champion(model_id, {
             "modelName": deployment.get("modelName"), "endpointConfigName": new_config,
             "version": deployment.get("version"), "runId": run_id,
+            **({"modelPackageArn": deployment["modelPackageArn"]} if deployment.get("modelPackageArn") else {}),
         })
+        registry_ops.deployed(deployment.get("modelPackageArn"), run_id=run_id, endpoint_config_name=new_config)
         runs.update(model_id, run_id, deployment={**deployment, "status": "InService"})
         publish(settings, "Model Deployed", detail)
         released = locks.release(retrain_lock_id(model_id), run_id) if locks else False
@@ -153,6 +161,7 @@ def status(
         publish(settings, "Deployment Rolled Back",
                 {**detail, "reason": reason, "currentEndpointConfigName": current_config})
         models.clear_pending_champion(model_id, run_id)
+        registry_ops.rolled_back(deployment.get("modelPackageArn"), reason=reason)
         released = locks.release(retrain_lock_id(model_id), run_id) if locks else False
         return {**deployment, "status": "RolledBack", "reason": reason, "lockReleased": released}
     return {**deployment, "status": "Failed", "reason": failure or f"endpoint status {state!r}"}

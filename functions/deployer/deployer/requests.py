@@ -49,6 +49,18 @@ def create_model_request(cfg: ModelConfig, *, name: str, model_data_url: str, ro
     }
 
 
+def create_model_from_package_request(cfg: ModelConfig, *, name: str, model_package_arn: str, role_arn: str,
+                                     run_id: str) -> dict[str, Any]:
+    """``CreateModel`` from a registered model package version: SageMaker takes the image, the model artifacts and
+    the environment from the package's inference specification (docs/registry.md)."""
+    return {
+        "ModelName": name,
+        "PrimaryContainer": {"ModelPackageName": model_package_arn},
+        "ExecutionRoleArn": role_arn,
+        "Tags": [{"Key": "driftline:modelId", "Value": cfg.model_id}, {"Key": "driftline:runId", "Value": run_id}],
+    }
+
+
 def default_capture_config(cfg: ModelConfig) -> dict[str, Any] | None:
     """Data capture for a brand-new endpoint: SageMaker writes ``<destination>/<endpoint>/<variant>/yyyy/...``,
     so the destination is the config's capture URI without its trailing ``/<endpointName>``."""

@@ -2,7 +2,8 @@
 back (docs/model-monitor.md).
 
 ``{run, decision: {rollback: {endpointConfigName, modelName, version, from, reason}}}`` → ``UpdateEndpoint`` to
-the previous champion's endpoint config (with the config's deployment guardrails), the previous champion recorded
+the previous champion's endpoint config (with the config's deployment guardrails; with the Model Registry, the
+last ``Approved`` version that served, and the rolled-back version becomes ``Rejected``), the previous champion recorded
 as the champion, ``rollback`` on the run, and a ``Deployment Rolled Back`` event. Idempotent: an endpoint already
 on (or switching to) that config is not updated again.
 """
@@ -18,6 +19,7 @@ from driftline_common.events import publish
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore, RunStore
 
+from deployer import registry_ops
 from deployer import requests as req
 
 
@@ -31,6 +33,14 @@ def rollback(event: Mapping[str, Any], settings: Settings, models: ModelStore, r
         raise InvalidEvent("'decision.rollback.endpointConfigName' is required", field="decision.rollback")
     model_id, run_id = run["modelId"], run["runId"]
     cfg = models.get_config(model_id)
+    champion = models.get_state(model_id).get("champion") or {}
+    current_arn = champion.get("modelPackageArn")
+    if champion.get("runId") == run_id and champion.get("endpointConfigName"):  # a retry: this run's target stands
+        target = {**target, **{k: champion[k] for k in ("endpointConfigName", "modelName", "version",
+                                                        "modelPackageArn") if champion.get(k) is not None}}
+        current_arn = None
+    elif current_arn:  # the registry knows the versions: the last Approved one that served goes back
+        target = {**target, **(registry_ops.rollback_target(model_id, current_arn) or {})}
     config_name = target["endpointConfigName"]
     sm = client("sagemaker")
     current = sm.describe_endpoint(EndpointName=cfg.endpoint_name)
@@ -38,7 +48,10 @@ def rollback(event: Mapping[str, Any], settings: Settings, models: ModelStore, r
     if updated:
         sm.update_endpoint(**req.update_endpoint_request(cfg, endpoint_config_name=config_name))
     models.record_champion(model_id, {"modelName": target.get("modelName"), "endpointConfigName": config_name,
-                                      "version": target.get("version"), "runId": run_id})
+                                      "version": target.get("version"), "runId": run_id,
+                                      **({"modelPackageArn": target["modelPackageArn"]}
+                                         if target.get("modelPackageArn") else {})})
+    registry_ops.rolled_back(current_arn, reason=target.get("reason"))
     result = {"status": "RollingBack" if updated else "RolledBack", "endpointName": cfg.endpoint_name,
               "endpointConfigName": config_name, "from": target.get("from"), "reason": target.get("reason"),
               "modelName": target.get("modelName"), "version": target.get("version")}

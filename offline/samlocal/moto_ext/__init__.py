@@ -65,6 +65,10 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   the response class's methods for every in-process request; both are kept per class (:mod:`.dispatch`).
 - ``sagemaker_local``: ``CreateTrainingJob`` runs the script, ``UpdateEndpoint`` exists, ``InvokeEndpoint``
   serves the model and publishes its ``AWS/SageMaker`` metrics (see :mod:`samlocal.sagemaker_local`).
+- ``sagemaker_model_registry``: ``UpdateModelPackage`` merges ``CustomerMetadataProperties`` and keeps the status
+  and description it is not given; creating or updating a versioned model package sends SageMaker's
+  ``SageMaker Model Package State Change`` event to the default bus; endpoints serve models created from a
+  package (:mod:`.sagemaker_registry`).
 - ``cloudwatch_percentiles``: ``GetMetricData`` answers percentile statistics (``p50``, ``p99``...) from the
   raw values (:mod:`.cloudwatch`).
 """
@@ -81,6 +85,7 @@ from .dispatch import _install_dispatch_caches, forget_methods
 from .errors import _install_unknown_operation_errors
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
+from .sagemaker_registry import _install_sagemaker_model_registry
 from .sfn import (
     _install_sfn_client_cache,
     _install_sfn_fast_retry,
@@ -121,6 +126,7 @@ EXTENSIONS = (
     "cloudwatch_percentiles",
     "unknown_operation_errors",
     "dispatch_caches",
+    "sagemaker_model_registry",
 )
 
 _INSTALLED: set[str] = set()
@@ -176,4 +182,5 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "cloudwatch_percentiles": _install_cloudwatch_percentiles,
     "unknown_operation_errors": _install_unknown_operation_errors,
     "dispatch_caches": _install_dispatch_caches,
+    "sagemaker_model_registry": _install_sagemaker_model_registry,
 }

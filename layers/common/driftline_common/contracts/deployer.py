@@ -15,6 +15,12 @@ class TrainedModel(Contract):
     model_artifacts: NonEmptyStr = Field(alias="modelArtifacts", description="s3:// URI of model.tar.gz")
 
 
+class RegistrationRef(Contract):
+    """``register``'s result: the model package the run deploys."""
+
+    model_package_arn: NonEmptyStr = Field(alias="modelPackageArn")
+
+
 class Deploy(Contract):
     """Start the blue/green endpoint update to the run's retrained model (records first, deploys last)."""
 
@@ -22,6 +28,8 @@ class Deploy(Contract):
     run: RunIds
     training: TrainedModel
     comparison: Obj | None = Field(None, description="the comparison recorded on the run before the switch")
+    registration: RegistrationRef | None = Field(None, description="``register``'s result: the endpoint's model is "
+                                                                  "created from its model package (docs/registry.md)")
 
 
 class DeploymentRef(Contract):
@@ -99,5 +107,27 @@ class Rollback(Contract):
     decision: RollbackDecision
 
 
+class RegisteredTraining(TrainedModel):
+    """The finished training job (or the best training job of a tuning job) registered as the challenger."""
+
+    job_name: NonEmptyStr = Field(alias="jobName", description="the training job whose model is registered")
+    tuning_job_name: str | None = Field(None, alias="tuningJobName",
+                                        description="the hyperparameter tuning job that chose it, if any")
+
+
+class Register(Contract):
+    """Register the run's challenger (and once, the initial champion) as model package versions in the model's
+    Model Registry group, with the status the comparison implies (docs/registry.md)."""
+
+    action: Literal["register"]
+    run: RunIds
+    training: RegisteredTraining
+    comparison: Obj = Field(description="the comparison: ``promote``, ``requireApproval``, ``remedy``, "
+                                        "``resultUri``, the scores")
+    decision: Obj | None = Field(None, description="the retrain decision: its ``training`` request (channels, "
+                                                   "hyperparameters) becomes lineage")
+    assessment: Obj | None = Field(None, description="the window's evaluation and drift (their ``resultUri``)")
+
+
 EVENTS: dict[str, type[Contract]] = {"deploy": Deploy, "status": Status, "reconcile": Reconcile,
-                                     "recalibrate": Recalibrate, "rollback": Rollback}
+                                     "recalibrate": Recalibrate, "rollback": Rollback, "register": Register}
