@@ -442,6 +442,26 @@ def test_sfn_parse_cache_reuses_the_tree_but_builds_fresh_components(stack):
     assert [first["status"], second["status"], third["status"]] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
 
 
+def test_sfn_parse_cache_validates_a_known_definition_without_parsing_it_again(stack, monkeypatch):
+    """CreateStateMachine validates by parsing: a definition parsed before reuses its tree; a bad one still fails."""
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    parses = []
+    real = asl_parser.ASLParser.state_machine
+    monkeypatch.setattr(asl_parser.ASLParser, "state_machine", lambda self: parses.append(1) or real(self))
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"n": 7}, "End": True}}}
+    sfn._PARSE_TREES.pop(json.dumps(definition), None)
+    first = _machine(stack, "ext-validate-1", definition)
+    assert len(parses) == 1
+    second = _machine(stack, "ext-validate-2", definition)
+    assert len(parses) == 1
+    assert json.loads(_run(stack, second)["output"]) == json.loads(_run(stack, first)["output"]) == {"n": 7}
+    with pytest.raises(ClientError, match="ASLParserException"):
+        _machine(stack, "ext-validate-bad", {"StartAt": "P", "States": {"P": {"Type": "Nope"}}})
+    with pytest.raises(ClientError, match="ASLParserException"):
+        _machine(stack, "ext-validate-bad-2", {"StartAt": "P", "States": {"P": {"Type": "Nope"}}})
+
+
 def test_sfn_termination_signal_wakes_wait_execution(stack):
     arn = _machine(stack, "ext-termination", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     before = stack.runtime.terminations

@@ -28,7 +28,9 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   building a new one for every task (≈15 ms each).
 - ``sfn_parse_cache``: an execution re-lexes and re-parses its definition with ANTLR (≈60 ms for the pipeline);
   the parse tree is now cached per definition text and only the preprocessor (≈10 ms) runs per execution,
-  so every execution still gets fresh evaluation components (retry counters, branch state).
+  so every execution still gets fresh evaluation components (retry counters, branch state). ``CreateStateMachine``
+  validates a definition by parsing it too: a definition parsed before (the same template deployed again) reuses
+  its tree.
 - ``sfn_termination_signal``: the end of an execution notifies the active runtime
   (:meth:`~samlocal.runtime.OfflineRuntime.execution_terminated`), so
   :meth:`~samlocal.stack.OfflineStack.wait_execution` waits on a condition instead of polling; the
