@@ -631,3 +631,27 @@ def test_sfn_distributed_map_child_failure_fails_the_map_and_is_caught_around_a_
     error = json.loads(out["output"])["error"]
     assert error["Error"] == "States.ExceedToleratedFailureThreshold"
     assert "2 of 2" in error["Cause"]
+
+
+def test_kms_lazy_private_key_only_for_keys_that_never_sign(stack):
+    from moto.kms.models import kms_backends
+    from samlocal.moto_ext.kms import LazyPrivateKey
+
+    kms = boto3.client("kms", region_name="us-east-1")
+    symmetric = kms.create_key(Description="data")["KeyMetadata"]["KeyId"]
+    signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    keys = kms_backends["123456789012"]["us-east-1"].keys
+    assert isinstance(keys[symmetric].private_key, LazyPrivateKey)
+    assert not keys[symmetric].private_key.generated
+    assert not isinstance(keys[signing].private_key, LazyPrivateKey)
+    blob = kms.encrypt(KeyId=symmetric, Plaintext=b"secret")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"
+    assert not keys[symmetric].private_key.generated
+    signature = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    assert kms.verify(KeyId=signing, Message=b"m", Signature=signature,
+                      SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"]
+    with pytest.raises(ClientError):
+        kms.create_key(KeySpec="RSA_1024", KeyUsage="SIGN_VERIFY")
+    # a first use generates it with moto's own generator
+    assert keys[symmetric].private_key.public_key() is not None
+    assert keys[symmetric].private_key.generated

@@ -69,6 +69,8 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   serves the model and publishes its ``AWS/SageMaker`` metrics (see :mod:`samlocal.sagemaker_local`).
 - ``cloudwatch_percentiles``: ``GetMetricData`` answers percentile statistics (``p50``, ``p99``...) from the
   raw values (:mod:`.cloudwatch`).
+- ``kms_lazy_private_key``: a symmetric (or HMAC) KMS key's unused RSA private key, which moto generates for every
+  key, is generated on first use instead of at ``CreateKey`` (:mod:`.kms`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ from .cloudwatch import _install_cloudwatch_percentiles
 from .ddb import _install_ddb_fast_attribute_values
 from .dispatch import _install_dispatch_caches, forget_methods
 from .errors import _install_unknown_operation_errors
+from .kms import _install_kms_lazy_private_key
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
 from .sfn import (
@@ -123,6 +126,7 @@ EXTENSIONS = (
     "cloudwatch_percentiles",
     "unknown_operation_errors",
     "dispatch_caches",
+    "kms_lazy_private_key",
 )
 
 _INSTALLED: set[str] = set()
@@ -177,5 +181,6 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "sagemaker_local": _install_sagemaker_local,
     "cloudwatch_percentiles": _install_cloudwatch_percentiles,
     "unknown_operation_errors": _install_unknown_operation_errors,
+    "kms_lazy_private_key": _install_kms_lazy_private_key,
     "dispatch_caches": _install_dispatch_caches,
 }
