@@ -12,6 +12,7 @@ Example
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,20 @@ def load_template_text(text: str) -> dict[str, Any]:
     return data
 
 
+#: parsed templates by (path, modification time, size): PyYAML takes ~0.3 CPU-s for the pipeline's template, and
+#: a test suite deploys the same file hundreds of times
+_PARSED: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def load_template(path: str | Path) -> dict[str, Any]:
-    """Read and parse the template file at ``path``."""
-    return load_template_text(Path(path).read_text(encoding="utf-8"))
+    """Read and parse the template file at ``path`` (a fresh copy each call: callers may change it)."""
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_mtime_ns, stat.st_size)
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        parsed = load_template_text(resolved.read_text(encoding="utf-8"))
+        if len(_PARSED) >= 16:
+            _PARSED.clear()
+        _PARSED[key] = parsed
+    return copy.deepcopy(parsed)

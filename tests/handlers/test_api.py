@@ -103,7 +103,8 @@ def test_runs_routes(api: dict[str, str]) -> None:
         stub.assert_no_pending_responses()
     assert status == 202
     assert started["trigger"]["type"] == "api"
-    assert started["trigger"]["id"] == load_event("api_start_run.json")["requestContext"]["requestId"]
+    assert started["requestId"] == load_event("api_start_run.json")["requestContext"]["requestId"]
+    assert started["trigger"]["id"] == started["runId"]
     assert approve_status == 200
     assert approved["approval"]["status"] == "APPROVED"
     assert approved["approval"]["by"] == "arn:aws:iam::123456789012:user/ml-engineer"
@@ -111,6 +112,34 @@ def test_runs_routes(api: dict[str, str]) -> None:
     status, body = call("api_approve_run.json")
     assert (status, body["error"]) == (409, "ApprovalNotPending")
     assert runs.get("example-classifier", RUN).get("approvalToken") is None
+
+
+def test_run_requests_for_one_window_start_one_execution(api: dict[str, str]) -> None:
+    """Retries and concurrent callers within one hour get the one run of that window, running or ended."""
+    from datetime import datetime
+
+    import boto3
+
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    sm = sfn.create_state_machine(
+        name="driftline-test-pipeline", roleArn="arn:aws:iam::123456789012:role/driftline-test",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))["stateMachineArn"]
+    assert sm == SM_ARN
+    first_status, first = call("api_start_run.json")
+    again = load_event("api_start_run.json")
+    again["requestContext"]["requestId"] = "another-request"
+    second_status, second = call(again)
+    assert (first_status, second_status) == (202, 202)
+    assert second["runId"] == first["runId"]
+    assert second["executionArn"] == first["executionArn"]
+    assert second["requestId"] == "another-request"
+    assert len(sfn.list_executions(stateMachineArn=SM_ARN)["executions"]) == 1
+    sfn.stop_execution(executionArn=first["executionArn"])  # ended: a third request still gets that run
+    assert call(again)[1]["executionArn"] == first["executionArn"]
+    assert len(sfn.list_executions(stateMachineArn=SM_ARN)["executions"]) == 1
+    hour = datetime.strptime(first["trigger"]["time"], "%Y-%m-%dT%H:%M:%SZ")
+    assert (hour.minute, hour.second) == (0, 0)
+    assert first["runId"].endswith(hour.strftime("-api-%Y%m%dT%H%MZ"))
 
 
 def test_approval_body_is_validated(api: dict[str, str]) -> None:

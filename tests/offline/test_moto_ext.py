@@ -442,6 +442,26 @@ def test_sfn_parse_cache_reuses_the_tree_but_builds_fresh_components(stack):
     assert [first["status"], second["status"], third["status"]] == ["SUCCEEDED", "SUCCEEDED", "FAILED"]
 
 
+def test_sfn_parse_cache_validates_a_known_definition_without_parsing_it_again(stack, monkeypatch):
+    """CreateStateMachine validates by parsing: a definition parsed before reuses its tree; a bad one still fails."""
+    from moto.stepfunctions.parser.asl.parse import asl_parser
+
+    parses = []
+    real = asl_parser.ASLParser.state_machine
+    monkeypatch.setattr(asl_parser.ASLParser, "state_machine", lambda self: parses.append(1) or real(self))
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": {"n": 7}, "End": True}}}
+    sfn._PARSE_TREES.pop(json.dumps(definition), None)
+    first = _machine(stack, "ext-validate-1", definition)
+    assert len(parses) == 1
+    second = _machine(stack, "ext-validate-2", definition)
+    assert len(parses) == 1
+    assert json.loads(_run(stack, second)["output"]) == json.loads(_run(stack, first)["output"]) == {"n": 7}
+    with pytest.raises(ClientError, match="ASLParserException"):
+        _machine(stack, "ext-validate-bad", {"StartAt": "P", "States": {"P": {"Type": "Nope"}}})
+    with pytest.raises(ClientError, match="ASLParserException"):
+        _machine(stack, "ext-validate-bad-2", {"StartAt": "P", "States": {"P": {"Type": "Nope"}}})
+
+
 def test_sfn_termination_signal_wakes_wait_execution(stack):
     arn = _machine(stack, "ext-termination", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     before = stack.runtime.terminations
@@ -611,3 +631,27 @@ def test_sfn_distributed_map_child_failure_fails_the_map_and_is_caught_around_a_
     error = json.loads(out["output"])["error"]
     assert error["Error"] == "States.ExceedToleratedFailureThreshold"
     assert "2 of 2" in error["Cause"]
+
+
+def test_kms_lazy_private_key_only_for_keys_that_never_sign(stack):
+    from moto.kms.models import kms_backends
+    from samlocal.moto_ext.kms import LazyPrivateKey
+
+    kms = boto3.client("kms", region_name="us-east-1")
+    symmetric = kms.create_key(Description="data")["KeyMetadata"]["KeyId"]
+    signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    keys = kms_backends["123456789012"]["us-east-1"].keys
+    assert isinstance(keys[symmetric].private_key, LazyPrivateKey)
+    assert not keys[symmetric].private_key.generated
+    assert not isinstance(keys[signing].private_key, LazyPrivateKey)
+    blob = kms.encrypt(KeyId=symmetric, Plaintext=b"secret")["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"secret"
+    assert not keys[symmetric].private_key.generated
+    signature = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="RSASSA_PSS_SHA_256")["Signature"]
+    assert kms.verify(KeyId=signing, Message=b"m", Signature=signature,
+                      SigningAlgorithm="RSASSA_PSS_SHA_256")["SignatureValid"]
+    with pytest.raises(ClientError):
+        kms.create_key(KeySpec="RSA_1024", KeyUsage="SIGN_VERIFY")
+    # a first use generates it with moto's own generator
+    assert keys[symmetric].private_key.public_key() is not None
+    assert keys[symmetric].private_key.generated

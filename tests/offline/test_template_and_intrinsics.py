@@ -3,7 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from samlocal.cfn_yaml import load_template_text
+from samlocal import cfn_yaml
+from samlocal.cfn_yaml import load_template, load_template_text
 from samlocal.clock import Schedule, ScheduleError
 from samlocal.eventbridge import render_input
 from samlocal.intrinsics import IntrinsicError, Resolver
@@ -22,6 +23,21 @@ def test_short_and_long_tags_load_to_the_same_long_form():
         "F: {'Fn::Not': [{'Fn::Equals': [1, 2]}]}\nG: {'Fn::FindInMap': [M, k, v]}\n"
     )
     assert short == long
+
+
+def test_a_template_file_is_parsed_once_until_it_changes(tmp_path, monkeypatch):
+    path = tmp_path / "template.yaml"
+    path.write_text("Resources:\n  A: {Type: X, Properties: {Name: !Ref P}}\n")
+    parses = []
+    monkeypatch.setattr(cfn_yaml, "load_template_text", lambda text: parses.append(text) or load_template_text(text))
+    first = load_template(path)
+    first["Resources"]["A"]["Properties"]["Name"] = "changed by a caller"
+    second = load_template(path)
+    assert len(parses) == 1
+    assert second == {"Resources": {"A": {"Type": "X", "Properties": {"Name": {"Ref": "P"}}}}}
+    path.write_text("Resources:\n  B: {Type: Y}\n")
+    assert load_template(path) == {"Resources": {"B": {"Type": "Y"}}}
+    assert len(parses) == 2
 
 
 def test_resolver_evaluates_every_supported_intrinsic():

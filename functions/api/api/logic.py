@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -150,19 +149,30 @@ class Api:
 
     # -------------------------------------------------------------------------------------------- runs
     def start_run(self, model_id: str, *, request_id: str, caller: str | None) -> dict[str, Any]:
+        """Start the run of the window ending at the current hour, once: every request for the same model and
+        window (retries, a burst of clicks, concurrent callers) gets that one run (the same ``runId``), whether it
+        is still running or has ended; the next hour's window is a new run."""
         self.models.get_config_item(model_id)  # 404 before starting anything
         if not self.settings.state_machine_arn:
             raise ConfigurationError("STATE_MACHINE_ARN is not set: the API cannot start runs")
-        now = iso(utcnow())
-        # the execution name is derived from the request id: a retried request starts no second run
-        digest = hashlib.sha256(request_id.encode()).hexdigest()[:16]
-        name = f"{re.sub(r'[^A-Za-z0-9-]', '-', model_id)[:48]}-api-{digest}"
-        payload = {"modelId": model_id, "trigger": {"type": "api", "id": request_id, "time": now}}
-        resp = client("stepfunctions").start_execution(
-            stateMachineArn=self.settings.state_machine_arn, name=name, input=json.dumps(payload, allow_nan=False)
-        )
-        return {"modelId": model_id, "runId": name, "executionArn": resp["executionArn"], "startedBy": caller,
-                "trigger": payload["trigger"]}
+        window_end = utcnow().replace(minute=0, second=0, microsecond=0)
+        # the execution name (and so the run id) is the model and the window: Step Functions starts one execution
+        # per name (a second start with the same input while it runs returns it; after it ended, or with another
+        # input, it answers ExecutionAlreadyExists)
+        name = f"{re.sub(r'[^A-Za-z0-9-]', '-', model_id)[:48]}-api-{window_end.strftime('%Y%m%dT%H%MZ')}"
+        payload = {"modelId": model_id, "trigger": {"type": "api", "id": name, "time": iso(window_end)}}
+        sm_arn = self.settings.state_machine_arn
+        try:
+            arn = client("stepfunctions").start_execution(
+                stateMachineArn=sm_arn, name=name, input=json.dumps(payload, allow_nan=False)
+            )["executionArn"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+                raise
+            arn = f"{sm_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+            logger.info("run already started", extra={"modelId": model_id, "runId": name, "requestId": request_id})
+        return {"modelId": model_id, "runId": name, "executionArn": arn, "startedBy": caller,
+                "trigger": payload["trigger"], "requestId": request_id}
 
     def list_runs(self, model_id: str, *, limit: int) -> dict[str, Any]:
         self.models.get_config_item(model_id)

@@ -28,7 +28,9 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   building a new one for every task (≈15 ms each).
 - ``sfn_parse_cache``: an execution re-lexes and re-parses its definition with ANTLR (≈60 ms for the pipeline);
   the parse tree is now cached per definition text and only the preprocessor (≈10 ms) runs per execution,
-  so every execution still gets fresh evaluation components (retry counters, branch state).
+  so every execution still gets fresh evaluation components (retry counters, branch state). ``CreateStateMachine``
+  validates a definition by parsing it too: a definition parsed before (the same template deployed again) reuses
+  its tree.
 - ``sfn_termination_signal``: the end of an execution notifies the active runtime
   (:meth:`~samlocal.runtime.OfflineRuntime.execution_terminated`), so
   :meth:`~samlocal.stack.OfflineStack.wait_execution` waits on a condition instead of polling; the
@@ -71,6 +73,8 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   package (:mod:`.sagemaker_registry`).
 - ``cloudwatch_percentiles``: ``GetMetricData`` answers percentile statistics (``p50``, ``p99``...) from the
   raw values (:mod:`.cloudwatch`).
+- ``kms_lazy_private_key``: a symmetric (or HMAC) KMS key's unused RSA private key, which moto generates for every
+  key, is generated on first use instead of at ``CreateKey`` (:mod:`.kms`).
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ from .cloudwatch import _install_cloudwatch_percentiles
 from .ddb import _install_ddb_fast_attribute_values
 from .dispatch import _install_dispatch_caches, forget_methods
 from .errors import _install_unknown_operation_errors
+from .kms import _install_kms_lazy_private_key
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
 from .sagemaker_registry import _install_sagemaker_model_registry
@@ -127,6 +132,7 @@ EXTENSIONS = (
     "unknown_operation_errors",
     "dispatch_caches",
     "sagemaker_model_registry",
+    "kms_lazy_private_key",
 )
 
 _INSTALLED: set[str] = set()
@@ -181,6 +187,7 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "sagemaker_local": _install_sagemaker_local,
     "cloudwatch_percentiles": _install_cloudwatch_percentiles,
     "unknown_operation_errors": _install_unknown_operation_errors,
+    "kms_lazy_private_key": _install_kms_lazy_private_key,
     "dispatch_caches": _install_dispatch_caches,
     "sagemaker_model_registry": _install_sagemaker_model_registry,
 }
