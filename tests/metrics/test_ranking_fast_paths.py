@@ -260,7 +260,8 @@ def test_level_table_gives_up_beyond_the_limit_and_on_nan():
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, bool])
 @pytest.mark.parametrize("kind", ["continuous", "levels", "clipped"])
-def test_integer_and_bool_labels_checked_inside_the_key_pass(oracle, dtype, kind):
+def test_integer_and_bool_labels_checked_inside_the_key_pass(oracle, monkeypatch, dtype, kind):
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)  # keys built over many chunks
     rng = np.random.default_rng(40)
     y = _labels(N, 41).astype(dtype)
     s = {
@@ -273,7 +274,9 @@ def test_integer_and_bool_labels_checked_inside_the_key_pass(oracle, dtype, kind
     _agree(oracle, y, (s * 100).astype(np.int64))  # integer scores
 
 
-def test_checked_label_keys_refuse_what_keys_cannot_hold():
+@pytest.mark.parametrize("key_chunk", [1 << 10, kernels.KEY_CHUNK])
+def test_checked_label_keys_refuse_what_keys_cannot_hold(monkeypatch, key_chunk):
+    monkeypatch.setattr(kernels, "KEY_CHUNK", key_chunk)  # checks in the last of many chunks, or in one
     y = _labels(N, 43)
     s = np.random.default_rng(44).random(N)
     key = kernels.checked_label_keys(s, y.view(np.uint64), check_labels=True)
@@ -314,7 +317,8 @@ def test_labels_other_than_0_1_fall_back_to_the_general_path(oracle, kind):
 
 
 @pytest.mark.parametrize("kind", ["continuous", "levels"])
-def test_negative_scores_with_integer_labels_take_the_signed_paths(oracle, kind):
+def test_negative_scores_with_integer_labels_take_the_signed_paths(oracle, monkeypatch, kind):
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)  # the first negative score is met chunks in
     rng = np.random.default_rng(49)
     y = _labels(N, 50)
     s = rng.normal(size=N) if kind == "continuous" else np.round(rng.normal(size=N), 1)

@@ -26,6 +26,8 @@ import numpy as np
 CHUNK = 1 << 14
 # the sorted-key scan reads larger chunks (fewer calls; three chunk-sized buffers stay in L2)
 SCAN_CHUNK = 1 << 16
+# label keys are built, and their inputs checked, this many scores at a time
+KEY_CHUNK = 1 << 16
 LEVELS_MAX = 256
 # below this many rows a sort is cheap enough that detecting levels does not pay
 LEVELS_MIN_ROWS = 1 << 14
@@ -267,15 +269,24 @@ def checked_label_keys(
     """Sorted label keys as :func:`label_keys`, or None when a check fails: with ``check_scores``
     a score is negative or NaN (keys need scores >= 0; ``-0.0`` is fine), with ``check_labels``
     a label is not 0 or 1 (``lab`` is then any unsigned view of integer labels)."""
-    if check_scores and not s.min() >= 0:  # NaN fails the comparison too
-        return None
-    if check_labels and lab.dtype.kind != "b" and lab.max() > 1:
-        return None
     if s.dtype.itemsize not in (4, 8):
         s = s.astype(np.float64)
-    key = np.left_shift(s.view(_UINT[s.dtype.itemsize]), 1)
+    bits = s.view(_UINT[s.dtype.itemsize])
     lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
-    np.bitwise_or(key, lab_u, out=key, casting="unsafe")
+    check_labels = check_labels and lab.dtype.kind != "b"
+    n = bits.shape[0]
+    key = np.empty(n, dtype=bits.dtype)
+    one = bits.dtype.type(1)
+    # chunk by chunk: the checks read each chunk from memory, the key's two passes from the cache
+    for a in range(0, n, KEY_CHUNK):
+        b = a + KEY_CHUNK
+        if check_scores and not s[a:b].min() >= 0:  # NaN fails the comparison too
+            return None
+        lb = lab_u[a:b]
+        if check_labels and lb.max() > 1:
+            return None
+        k = np.left_shift(bits[a:b], one, out=key[a:b])
+        np.bitwise_or(k, lb, out=k, casting="unsafe")
     # numpy sorts signed integers faster than unsigned ones: sort as signed, then move the keys
     # with the top bit set (scores >= 2), which sort first as negative numbers, to the end
     signed = key.view(_INT[key.dtype.itemsize])
