@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ._multilabel import indicator_proba
 from ._validation import (
     assert_finite,
     check_lengths,
@@ -50,6 +51,9 @@ def _multiclass_proba(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(one-hot y_true, y_proba as (n, n_classes), weights), like scikit-learn's LabelBinarizer path."""
     _check_proba_range(y_proba)
+    indicator = indicator_proba(y_true, y_proba, sample_weight)
+    if indicator is not None:  # a multilabel-indicator y_true is its own one-hot encoding
+        return indicator
     yt = label_array(y_true, "y_true")
     n = check_lengths(y_true=yt, y_proba=y_proba)
     sw = check_sample_weight(sample_weight, n)
