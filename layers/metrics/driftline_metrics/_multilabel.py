@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "average_binary_score",
     "check_multilabel_pair",
+    "indicator_proba",
     "is_multilabel",
     "multilabel_counts",
     "multilabel_ranking",
@@ -37,6 +38,10 @@ _BYTES = "Support for labels represented as bytes is not supported. Convert the 
 def _as_array(y: Any) -> np.ndarray:
     if isinstance(y, np.ndarray):
         return y
+    if hasattr(y, "toarray") and hasattr(y, "nnz"):
+        # a sparse indicator matrix (scikit-learn's own helpers such as classification_report pass
+        # CSR matrices): densified, the layer itself never imports scipy.sparse
+        return np.asarray(y.toarray())
     try:
         return np.asarray(y)
     except ValueError:  # ragged nested sequences
@@ -265,3 +270,32 @@ def multilabel_ranking(
     _check_lengths(yt, ys, sample_weight)
     sw = check_sample_weight(sample_weight, yt.shape[0], allow_all_zero=True)
     return average_binary_score(binary_metric, yt, ys, average, sw)
+
+
+def indicator_proba(
+    y_true: Any, y_proba: np.ndarray, sample_weight: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """``(y_true, y_proba, sample_weight)`` when ``y_true`` is a multilabel indicator matrix (taken as
+    the one-hot encoding, as scikit-learn's ``LabelBinarizer`` does), else None."""
+    import warnings
+
+    from ._validation import check_sample_weight
+
+    yt = _as_array(y_true)
+    if not is_multilabel(yt):
+        return None
+    _check_lengths(y_proba, yt, sample_weight)
+    sw = check_sample_weight(sample_weight, yt.shape[0])
+    p = y_proba[:, None] if y_proba.ndim == 1 else y_proba
+    if p.shape[1] == 1:
+        p = np.concatenate([1 - p, p], axis=1)
+    if not np.all(np.isclose(p.sum(axis=1), 1, rtol=np.sqrt(np.finfo(p.dtype).eps))):
+        msg = "The y_prob values do not sum to one. Make sure to pass probabilities."
+        warnings.warn(msg, UserWarning, stacklevel=4)
+    if p.shape[1] != yt.shape[1]:
+        raise ValueError(
+            f"y_true and y_prob contain different number of classes: {yt.shape[1]} vs {p.shape[1]}. Please "
+            "provide the true labels explicitly through the labels argument. Classes found in y_true: "
+            f"{np.arange(yt.shape[1])}"
+        )
+    return yt.astype(p.dtype), p, sw

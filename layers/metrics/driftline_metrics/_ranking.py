@@ -604,7 +604,9 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
     counts_ = np.diff(np.r_[starts, n_pos])
     tps = (n_pos - starts).astype(np.float64)
     fps = n_neg - np.searchsorted(neg, pos[starts], side="left")
-    return max(0.0, float(np.dot(counts_, tps / (tps + fps)) / n_pos))
+    # summed as scan_keys sums a chunk (np.sum, ascending scores): shifting the scores below 0 gives
+    # the same bits as the non-negative path
+    return max(0.0, float(np.sum(counts_ * (tps / (tps + fps)))) / n_pos)
 
 
 def _binary_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:

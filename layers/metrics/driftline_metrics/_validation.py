@@ -119,9 +119,9 @@ def check_sample_weight(
         raise ValueError(f"sample_weight must be 1-D (n_samples,), got shape {sw.shape}.")
     if sw.dtype.kind not in "iufb":
         raise ValueError(f"sample_weight must be numeric, got dtype {sw.dtype}.")
-    if sw.shape[0] != n_samples:
+    if sw.shape[0] != n_samples:  # scikit-learn's message (its check covers both inputs and the weights)
         raise ValueError(
-            f"sample_weight has {sw.shape[0]} elements but the inputs have {n_samples} samples."
+            f"Found input variables with inconsistent numbers of samples: [{n_samples}, {n_samples}, {sw.shape[0]}]"
         )
     if sw.dtype.kind == "b":
         sw = sw.astype(np.int64)
@@ -299,7 +299,7 @@ def check_targets(
         raise
     if n == 0:
         raise ValueError(
-            "Found empty input array (y_true / y_pred) while a minimum of 1 sample is required."
+            "Found empty input array (e.g., `y_true` or `y_pred`) while a minimum of 1 sample is required."
         )
     if _is_str(yt) != _is_str(yp):
         raise ValueError(
