@@ -91,8 +91,8 @@ def test_the_demo_page_uses_the_run_report_renderer(summary: dict, details: dict
     assert "failed run" in text
     assert "day 13" in text
     assert _charts(page, "Confusion matrix counts and row-normalised")
-    assert _charts(page, "champion day 9 confusion counts and row-normalised")
-    curves = _text(_charts(page, "roc curve")[0])
+    assert _charts(page, "champion day 9 confusion matrix counts and row-normalised")
+    curves = _text(_charts(page, "comparison roc curve")[0])
     assert "champion (AUC 0.650)" in curves
     assert "challenger (AUC 0.850)" in curves
     heat = _charts(page, "drift effect size (PSI numeric / L∞ categorical)")[0]
@@ -104,6 +104,7 @@ def test_nan_metric_and_missing_details_do_not_fail(summary: dict) -> None:
     page = render_report(summary)
     assert "confusion matrices: none recorded" in page
     assert not _charts(page, "roc curve")
+    assert not _charts(page, "comparison roc curve")
 
 
 def test_text_from_the_data_is_escaped(summary: dict, details: dict) -> None:

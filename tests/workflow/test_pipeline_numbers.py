@@ -108,6 +108,14 @@ def test_decisive_win_succeeds_promoted_deployed_with_its_p_value_recorded(workf
     evaluated = wf.events_of("Challenger Evaluated", "day11")[0]
     assert evaluated["pairedTest"]["mcnemar"]["pvalue"] == p
     assert [d["endpointConfigName"] for d in wf.events_of("Model Deployed", "day11")] == [served]
+    # the run report draws both models from the comparison's chart data (same rows as the tests)
+    report = json.loads(wf.get_text(f"runs/{MODEL_ID}/day11/report.json"))
+    models = report["comparison"]["charts"]["models"]
+    assert set(models) >= {"champion", "challenger"}
+    assert models["champion"]["confusionMatrix"] == doc["charts"]["models"]["champion"]["confusionMatrix"]
+    html = wf.get_text(f"runs/{MODEL_ID}/day11/report.html")
+    assert 'data-chart="comparison roc curve"' in html
+    assert 'data-chart="challenger confusion matrix counts and row-normalised"' in html
 
 
 # ---------------------------------------------------------------------------------------------- injected failures

@@ -38,6 +38,11 @@ def _f(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
+def _points(*arrays: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> list[list[float]]:
+    """:func:`downsample`, each coordinate rounded to 6 decimals (a curve drawn on a page needs no more)."""
+    return [[round(v, 6) for v in a] for a in downsample(*arrays, max_points=max_points)]
+
+
 def binary_curves(y: np.ndarray, s: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> dict[str, Any]:
     """ROC and PR curves (downsampled) with AUC / AP; ``{}`` when only one class has rows."""
     y = np.asarray(y, dtype=np.int64)
@@ -45,8 +50,8 @@ def binary_curves(y: np.ndarray, s: np.ndarray, max_points: int = MAX_CURVE_POIN
         return {}
     fpr, tpr, _ = dm.roc_curve(y, s)
     prec, rec, _ = dm.precision_recall_curve(y, s)
-    roc = downsample(fpr, tpr, max_points=max_points)
-    pr = downsample(prec, rec, max_points=max_points)
+    roc = _points(fpr, tpr, max_points=max_points)
+    pr = _points(prec, rec, max_points=max_points)
     return {"roc": {"fpr": roc[0], "tpr": roc[1], "auc": _f(dm.roc_auc_score(y, s))},
             "pr": {"precision": pr[0], "recall": pr[1], "ap": _f(dm.average_precision_score(y, s))}}
 
@@ -70,7 +75,7 @@ def _one_vs_rest(p: Problem) -> dict[str, Any]:
         yk = (p.y == j).astype(np.int64)
         if 0 < yk.sum() < yk.size:
             fpr, tpr, _ = dm.roc_curve(yk, s[:, j])
-            pts = downsample(fpr, tpr, max_points=per)
+            pts = _points(fpr, tpr, max_points=per)
             out[str(label)] = {"fpr": pts[0], "tpr": pts[1], "auc": _f(dm.roc_auc_score(yk, s[:, j]))}
     return out
 
@@ -202,8 +207,8 @@ def binned_curves(pos: np.ndarray, neg: np.ndarray) -> dict[str, Any]:
     tpr, fpr = tp / tp[-1], fp / fp[-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), 1.0)
-    roc = downsample(fpr, tpr)
-    pr = downsample(precision[::-1], tpr[::-1])
+    roc = _points(fpr, tpr)
+    pr = _points(precision[::-1], tpr[::-1])
     return {"rocCurve": {"fpr": roc[0], "tpr": roc[1]}, "prCurve": {"precision": pr[0], "recall": pr[1]}}
 
 
