@@ -14,14 +14,14 @@ from typing import Any
 
 os.environ.setdefault("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
 
-import boto3  # noqa: E402
-import sagemaker  # noqa: E402
-from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError  # noqa: E402
-from sagemaker.model_monitor import DataCaptureConfig  # noqa: E402
-from sagemaker.predictor import Predictor  # noqa: E402
-from sagemaker.s3 import S3Downloader  # noqa: E402
-from sagemaker.serializers import CSVSerializer  # noqa: E402
+import boto3
+import sagemaker
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from sagemaker.model_monitor import DataCaptureConfig
+from sagemaker.predictor import Predictor
+from sagemaker.s3 import S3Downloader
+from sagemaker.serializers import CSVSerializer
 
 URL, ENDPOINT, BUCKET = sys.argv[1], sys.argv[2], sys.argv[3]
 ROW = [0.1, -0.2, 0.3, 1.2, -0.5, 1]
@@ -70,7 +70,7 @@ def main() -> None:
             report[name] = {"value": repr(call())}
         except ClientError as exc:
             report[name] = {"error": _error(exc, started)}
-    print(json.dumps(report))
+    print("\nDRIVER-REPORT " + json.dumps(report))  # after the SDK's own output (progress dots, notices)
 
 
 if __name__ == "__main__":

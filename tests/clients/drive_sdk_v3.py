@@ -30,7 +30,7 @@ def main() -> None:
     }
     answer = endpoint.invoke(body="0.1,-0.2,0.3,1.2,-0.5,1", content_type="text/csv", accept="text/csv")
     report["prediction"] = answer.body.read().decode()
-    print(json.dumps(report))
+    print("\nDRIVER-REPORT " + json.dumps(report))  # after the SDK's own output (progress dots, notices)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,9 @@ def _run(server: Any, *argv: str | Path) -> subprocess.CompletedProcess[str]:
 
 def _report(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])  # the SDK prints its own lines before
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("DRIVER-REPORT ")]
+    assert len(lines) == 1, proc.stdout[-3000:]
+    return json.loads(lines[0].removeprefix("DRIVER-REPORT "))
 
 
 @needs_v2

@@ -81,3 +81,16 @@ def test_sharded_statistics_equal_the_one_shot_window(stack_env: dict[str, str])
     assert _get_json(sharded["violationsUri"]) == violations_one
     assert {v["constraint_check_type"] for v in violations_one["violations"]} >= {"completeness_check",
                                                                                   "baseline_drift_check"}
+
+
+def test_a_shard_document_without_summaries_fails_the_data_quality_part_only(stack_env: dict[str, str]) -> None:
+    _setup(CONFIG, dc._rows(300, np.random.default_rng(4)))
+    event = load_event("drift_checker_monitor.json")
+    run = event["run"]
+    dc._s3().put_object(Bucket=dc.BUCKET, Key=f"runs/{run['modelId']}/{run['runId']}/shards/drift/old.json",
+                        Body=b'{"schema": "driftline.drift-shard/v1", "features": {}}')
+    out = lambda_handler(event, CTX)
+    assert out["dataQuality"]["status"] == "failed"
+    assert out["dataQuality"]["error"]["error"] == "DataFormatError"
+    assert "holds no data-quality summaries" in out["dataQuality"]["error"]["message"]
+    assert out["operational"]["status"] == "not_configured"  # the other parts went on

@@ -122,3 +122,29 @@ def test_robust_comparison_also_needs_the_ks_critical_value(method: str, drifted
     violations, _ = dq.check(cons, dq.parse_statistics(base_stats, "s3://b/s.json"), [("x", "numeric")],
                              {"x": window})
     assert any(v["constraint_check_type"] == "baseline_drift_check" for v in violations) is drifted
+
+
+def test_build_baseline_counts_missing_training_values_per_feature() -> None:
+    from drift_checker.baseline import build_baseline
+    from driftline_common.config import parse_config
+
+    cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()), scope=None)
+    rng = np.random.default_rng(6)
+    lines = []
+    for i in range(400):
+        cells = [f"{v:.4f}" for v in rng.normal(size=5)] + [str(rng.choice(["a", "b"]))]
+        if i < 40:
+            cells[1] = ""  # f1 empty in 40 rows
+        if 40 <= i < 45:
+            cells[2] = "n/a"  # f2 not a number in 5 rows
+        lines.append(",".join(["1", *cells]))
+    mm: dict[str, object] = {}
+    build_baseline(cfg, ["\n".join(lines)], model_monitor=mm)
+    stats = {f["name"]: f for f in mm["statistics"]["features"]}  # type: ignore[index]
+    assert mm["statistics"]["dataset"]["item_count"] == 400  # type: ignore[index]
+    assert stats["f0"]["numerical_statistics"]["common"] == {"num_present": 400, "num_missing": 0}
+    assert stats["f1"]["numerical_statistics"]["common"] == {"num_present": 360, "num_missing": 40}
+    assert stats["f2"]["numerical_statistics"]["common"] == {"num_present": 400, "num_missing": 0}
+    completeness = {c["name"]: c["completeness"] for c in mm["constraints"]["features"]}  # type: ignore[index]
+    assert completeness["f0"] == 1.0
+    assert completeness["f1"] == pytest.approx(0.9)

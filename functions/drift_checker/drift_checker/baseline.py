@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 from driftline_common import data_quality as dq
+from driftline_common import dq_summary
 from driftline_common.config import ModelConfig, parse_config
 from driftline_common.datasets import norm_label
 from driftline_common.errors import DataFormatError
@@ -71,6 +72,26 @@ def _columns(cfg: ModelConfig, rows: list[list[str]]) -> tuple[list[int], int, s
     )
 
 
+def _per_feature(cfg: ModelConfig, cols: list[int], row: list[str], values: list[list[Any]], missing: list[int],
+                 strings: list[list[str]]) -> None:
+    """One training row, cell by cell: present values, missing (empty) cells, numeric cells that are not numbers."""
+    for j, (feat, c) in enumerate(zip(cfg.features, cols, strict=True)):
+        cell = row[c].strip()
+        if not cell:
+            missing[j] += 1
+        elif feat.type != "numeric":
+            values[j].append(norm_label(cell))
+        else:
+            try:
+                v = float(cell)
+            except ValueError:
+                v = math.nan
+            if math.isfinite(v):
+                values[j].append(v)
+            else:
+                strings[j].append(cell)
+
+
 def build_baseline(cfg: ModelConfig, texts: Iterable[str], *, source: str = "",
                    model_monitor: dict[str, Any] | None = None) -> dict[str, Any]:
     """The baseline document of training CSV text(s) (pure; no I/O). With ``model_monitor`` (a dict), Model
@@ -87,10 +108,16 @@ def build_baseline(cfg: ModelConfig, texts: Iterable[str], *, source: str = "",
     width = len(rows[0])
     bad: Counter[str] = Counter()
     values: list[list[Any]] = [[] for _ in cfg.features]
+    # Model Monitor's statistics are per feature: a row with one empty cell still counts for the others
+    mm_values: list[list[Any]] = [[] for _ in cfg.features]
+    mm_missing = [0] * len(cfg.features)
+    mm_strings: list[list[str]] = [[] for _ in cfg.features]
     for row in rows[skip:]:
         if len(row) != width:
             bad["wrong_feature_count"] += 1
             continue
+        if model_monitor is not None:
+            _per_feature(cfg, cols, row, mm_values, mm_missing, mm_strings)
         parsed: list[Any] = []
         try:
             for feat, c in zip(cfg.features, cols, strict=True):
@@ -114,10 +141,11 @@ def build_baseline(cfg: ModelConfig, texts: Iterable[str], *, source: str = "",
         raise DataFormatError(f"no readable row in the training data {source}: {dict(bad)}", uri=source)
     if model_monitor is not None:
         kinds = [(f.name, f.type) for f in cfg.features]
-        mm_cols = {f.name: np.asarray(col, dtype=np.float64 if f.type == "numeric" else str)
-                for f, col in zip(cfg.features, values, strict=True)}
-        missing = bad["missing_field"] + bad["non_numeric"]
-        model_monitor["statistics"] = dq.statistics_of(kinds, mm_cols, missing=missing)
+        mm_cols = {f.name: dq_summary.of_values(f.type, np.asarray(mm_values[j], dtype=np.float64 if f.type == "numeric"
+                                                                  else str), missing=mm_missing[j],
+                                                strings=mm_strings[j])
+                   for j, f in enumerate(cfg.features)}
+        model_monitor["statistics"] = dq.statistics_of(kinds, mm_cols)
         model_monitor["constraints"] = dq.suggest_constraints(model_monitor["statistics"])
     rng = np.random.default_rng(SAMPLE_SEED)
     features: dict[str, Any] = {}

@@ -82,6 +82,8 @@ def window_summaries(settings: Settings, cfg: ModelConfig, run: RunRef) -> tuple
     kinds = [(f.name, f.type) for f in cfg.features]
     shard_docs = shard_summaries(settings, run)
     if shard_docs:
+        if any(name not in d for d in shard_docs for name, _kind in kinds):
+            raise DataFormatError("a shard's data-quality summaries do not cover every feature of the config")
         merged = {name: dq_summary.merge([d[name] for d in shard_docs]) for name, _kind in kinds}
         return merged, "shards"
     captured = read_capture(cfg, run.start, run.end, cache=run.prefix(settings.bucket).child("window"))
