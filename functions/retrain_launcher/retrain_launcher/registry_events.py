@@ -4,8 +4,9 @@ of Driftline's Model Registry groups (docs/registry.md), delivered by the ``Mode
 - The version's run waits for an approval (``WaitForApproval``): the version's status answers it, exactly as
   ``POST /models/{id}/runs/{runId}/approval`` does (:func:`driftline_common.approvals.answer`, task token).
 - ``Approved`` with no run waiting, never deployed, its own run over and not the champion: a ``Run Requested``
-  event with trigger ``approval`` (id ``approval:<package ARN>``: a redelivered or concurrent approval of the same
-  version claims the same trigger, so it is deployed once) starts the run that deploys it.
+  event with trigger ``approval`` (id ``approval:<package ARN>:<event id>``: a redelivered event claims the same
+  trigger and starts no second run; a second, concurrent approval of the same version finds the model's lock held
+  by the first run, and once that run has deployed it, finds the version deployed) starts the run that deploys it.
 - Anything else (pending, rejected with nothing waiting, a version already deployed or being deployed, a package
   of no Driftline model) is acknowledged and ignored, with the reason.
 
@@ -75,13 +76,15 @@ def package_state_change(event: PackageStateChange, stores: Stores, settings: Se
         return _ignored(arn, f"already deployed by run {meta['deployedBy']}", modelId=model_id)
     if run is not None and run.get("status") == "RUNNING":
         return _ignored(arn, f"run {run_id} that registered it is still running", modelId=model_id)
-    if (stores.models.get_state(model_id).get("champion") or {}).get("modelPackageArn") == arn:
-        return _ignored(arn, "already the champion", modelId=model_id)
+    champion = stores.models.get_state(model_id).get("champion") or {}
+    if champion.get("modelPackageArn") == arn or (
+            meta.get("role") == "champion" and meta.get("modelName") == champion.get("modelName")):
+        return _ignored(arn, "already the champion", modelId=model_id)  # also: the champion being registered
     try:
         stores.models.get_config_item(model_id)
     except ModelNotFound:
         return _ignored(arn, "the model is no longer registered", modelId=model_id)
-    trigger = {"type": "approval", "id": f"approval:{arn}", "time": iso(utcnow())}
+    trigger = {"type": "approval", "id": f"approval:{arn}:{event.event.id}", "time": iso(utcnow())}
     event_id = publish(settings, "Run Requested", {"modelId": model_id, "trigger": trigger, "modelPackageArn": arn})
     logger.info("approved version: run requested", extra={"modelId": model_id, "modelPackageArn": arn})
     return {"modelPackageArn": arn, "outcome": "run_requested", "modelId": model_id, "trigger": trigger,

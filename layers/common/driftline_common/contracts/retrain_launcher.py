@@ -154,6 +154,7 @@ class PackageStateDetail(Contract):
 class PackageStateEvent(Contract):
     """The EventBridge event as the ``ModelPackageStateChanged`` rule delivers it (``<aws.events.event.json>``)."""
 
+    id: NonEmptyStr = Field(description="the event's id: a redelivery has the same one")
     detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
     detail: PackageStateDetail
 
