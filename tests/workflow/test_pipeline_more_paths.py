@@ -191,6 +191,40 @@ def test_approval_required_waits_for_the_api_then_deploys(workflow: Workflow) ->
     assert status == 409
     assert body["error"] == "ApprovalNotPending"
 
+    # the API's answer is the version's status in the Model Registry (one source of truth)
+    sm = wf.client("sagemaker")
+    version = sm.describe_model_package(ModelPackageName=run["approval"]["modelPackageArn"])
+    assert version["ModelApprovalStatus"] == "Approved"
+    assert "challenger wins" in version["ApprovalDescription"]
+    assert version["CustomerMetadataProperties"]["driftline:deployedBy"] == "day11"
+
+    # approving the initial champion's version again in the registry (nothing waits for it) deploys it: a run
+    # with trigger 'approval' started by SageMaker's state change event
+    [initial] = [p for p in sm.list_model_packages(ModelPackageGroupName=f"driftline-{MODEL_ID}")[
+        "ModelPackageSummaryList"] if p["ModelPackageVersion"] == 1]
+    before = len(wf.stack.runtime.started_executions)
+    sm.update_model_package(ModelPackageArn=initial["ModelPackageArn"], ModelApprovalStatus="Approved",
+                            ApprovalDescription="back to the champion")
+    deadline = time.monotonic() + 30
+    while len(wf.stack.runtime.started_executions) == before:
+        assert time.monotonic() < deadline, "no run started by the approval"
+        time.sleep(0.05)
+    started = wf.stack.runtime.started_executions[before:]
+    assert len(started) == 1, [wf.stack.wait_execution(a, timeout=60) for a in started]
+    approval_arn = started[0]
+    approval_run = wf.stack.wait_execution(approval_arn, timeout=60)
+    assert approval_run["status"] == "SUCCEEDED", approval_run
+    assert main_line(wf, approval_arn) == ["StartRun", "IsDuplicate", "PrepareApprovedDeployment", "Deploy",
+                                           "WaitForDeployment", "CheckDeployment", "IsDeployed", "RefreshBaseline",
+                                           "Complete", "Report", "Succeeded"]
+    assert output(approval_run)["outcome"] == "deployed"
+    assert_serves_champion(wf)
+    state = wf.model_state()
+    assert state["champion"]["modelPackageArn"] == initial["ModelPackageArn"]
+    [approval_record] = [r for r in wf.runs().values() if (r.get("trigger") or {}).get("type") == "approval"]
+    assert approval_record["trigger"]["id"].startswith(f"approval:{initial['ModelPackageArn']}:")
+    assert LOCK not in wf.locks()
+
 
 def test_rejected_approval_keeps_the_champion(workflow: Workflow) -> None:
     wf = workflow
@@ -199,9 +233,11 @@ def test_rejected_approval_keeps_the_champion(workflow: Workflow) -> None:
     arn = start_window(wf, 11, "day11")
     wait_for_approval_request(wf, arn, "day11")
 
-    status, body = api_approval(wf, "day11", {"approved": False, "comment": "not this week"})
-    assert status == 200, body
-    assert body["approval"]["status"] == "REJECTED"
+    # rejected in the Model Registry (Studio, `aws sagemaker update-model-package`): the run is answered exactly as
+    # through the API (its task token), by SageMaker's state change event
+    version = wf.runs()["day11"]["approval"]["modelPackageArn"]
+    wf.client("sagemaker").update_model_package(ModelPackageArn=version, ModelApprovalStatus="Rejected",
+                                                ApprovalDescription="not this week")
     execution = wf.stack.wait_execution(arn, timeout=60)
 
     assert execution["status"] == "SUCCEEDED", execution
@@ -220,7 +256,7 @@ def test_rejected_approval_keeps_the_champion(workflow: Workflow) -> None:
     run = wf.runs()["day11"]
     assert (run["status"], run["outcome"]) == ("SUCCEEDED", "rejected")
     assert run["approval"]["status"] == "REJECTED"
-    assert run["approval"]["comment"] == "not this week"
+    assert (run["approval"]["comment"], run["approval"]["source"]) == ("not this week", "registry")
     assert LOCK not in wf.locks()
     assert wf.events_of("Model Deployed") == []
     assert [e["outcome"] for e in wf.events_of("Evaluation Completed", "day11")] == ["rejected"]

@@ -8,13 +8,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from driftline_common import approvals, model_registry
 from driftline_common import errors as domain_errors
-from driftline_common import model_registry
 from driftline_common.aws import client
 from driftline_common.config import parse_config
 from driftline_common.edge import MAX_ITEM_BYTES, item_size
-from driftline_common.errors import ConfigurationError, DriftlineError, InvalidEvent, PayloadTooLarge
+from driftline_common.errors import ConfigurationError, InvalidEvent, PayloadTooLarge
 from driftline_common.observability import logger
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore, RunStore, iso, to_ddb, utcnow
@@ -82,12 +81,6 @@ def _public_run(run: dict[str, Any], fields: tuple[str, ...] | None = None) -> d
 
 def _region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-
-
-class ApprovalNotPending(DriftlineError):
-    """The run is not waiting for an approval (never asked, already answered or expired)."""
-
-    http_status = 409
 
 
 class InvalidRequest(InvalidEvent):
@@ -208,23 +201,16 @@ class Api:
 
     # -------------------------------------------------------------------------------------------- approvals
     def approve(self, model_id: str, run_id: str, body: ApprovalBody, *, caller: str | None) -> dict[str, Any]:
-        run = self.runs.get(model_id, run_id)
-        token = run.get("approvalToken")
-        if not token or (run.get("approval") or {}).get("status") != "PENDING":
-            raise ApprovalNotPending(f"run {run_id!r} of {model_id!r} is not waiting for an approval",
-                                     modelId=model_id, runId=run_id)
-        answer = {"approved": body.approved, "by": caller, "comment": body.comment}
-        try:
-            client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(answer, allow_nan=False))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("TaskTimedOut", "TaskDoesNotExist", "InvalidToken"):
-                self.runs.update(model_id, run_id, approval={**run["approval"], "status": "EXPIRED"},
-                                 approvalToken=None)
-                raise ApprovalNotPending(f"the approval of run {run_id!r} expired or was already answered ({code})",
-                                         modelId=model_id, runId=run_id) from None
-            raise
-        answered = {**run["approval"], **answer, "status": "APPROVED" if body.approved else "REJECTED",
-                    "answeredAt": iso(utcnow())}
-        self.runs.update(model_id, run_id, approval=answered, approvalToken=None)
+        """Answer the run's approval (:func:`driftline_common.approvals.answer`); the run's Model Registry version
+        gets the same status (``Approved`` / ``Rejected``): the registry and the run agree (docs/registry.md)."""
+        answered = approvals.answer(self.runs, model_id, run_id, approved=body.approved, by=caller,
+                                    comment=body.comment, source="api")
+        arn = answered.get("modelPackageArn")
+        if isinstance(arn, str) and arn:
+            who = f" by {caller}" if caller else ""
+            note = f"{'approved' if body.approved else 'rejected'} through the Driftline API{who}" + (
+                f": {body.comment}" if body.comment else "")
+            model_registry.update(client("sagemaker"), arn,
+                                  status=model_registry.APPROVED if body.approved else model_registry.REJECTED,
+                                  description=note)
         return {"modelId": model_id, "runId": run_id, "approval": answered}

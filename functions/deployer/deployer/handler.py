@@ -14,9 +14,9 @@ from driftline_common.runs import parse_action
 from driftline_common.settings import get_settings
 from driftline_common.store import LockStore, ModelStore, RunStore
 
-from deployer import logic, recalibration, registry, rollback
+from deployer import approved, logic, recalibration, registry, rollback
 
-ACTIONS = ("deploy", "status", "reconcile", "recalibrate", "rollback", "register")
+ACTIONS = ("deploy", "status", "reconcile", "recalibrate", "rollback", "register", "prepare_approved")
 #: the metric counting each terminal deployment status (``Updating`` is still polling: no metric)
 STATUS_METRICS = {"InService": "Deployments", "RolledBack": "DeploymentRollbacks", "Failed": "DeploymentFailures"}
 
@@ -46,6 +46,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return logic.deploy(ev, settings, ModelStore(settings), RunStore(settings))
     if action == "register":  # the challenger (and once the champion) in the Model Registry (docs/registry.md)
         return registry.register(ev, settings, ModelStore(settings), RunStore(settings))
+    if action == "prepare_approved":  # a version approved in the registry with no run waiting: deploy it
+        return approved.prepare_approved(ev, ModelStore(settings), LockStore(settings))
     if action == "reconcile":
         return logic.reconcile(ev, settings, ModelStore(settings), RunStore(settings), LockStore(settings))
     if action == "rollback":  # an operational breach right after a deployment (docs/model-monitor.md)

@@ -22,9 +22,11 @@ def request_approval(event: RequestApproval, stores: Stores, settings: Settings,
     compact = {k: comparison.get(k) for k in ("metric", "champion", "challenger", "delta", "sampleSize",
                                               "resultUri", "remedy", "decisionThreshold", "reasons")
                if k in comparison}
+    package_arn = (event.registration or {}).get("modelPackageArn")
     stores.runs.update(
         model_id, run_id,
-        approval={"status": "PENDING", "requestedAt": iso(now or utcnow()), "comparison": compact},
+        approval={"status": "PENDING", "requestedAt": iso(now or utcnow()), "comparison": compact,
+                  **({"modelPackageArn": package_arn} if package_arn else {})},
         approvalToken=token,
     )
     notified = False
@@ -32,6 +34,10 @@ def request_approval(event: RequestApproval, stores: Stores, settings: Settings,
         message = {
             "modelId": model_id, "runId": run_id, "comparison": compact,
             "approve": f"POST /models/{model_id}/runs/{run_id}/approval with {{\"approved\": true|false}}",
+            **({"modelPackageArn": package_arn,
+                "orInTheRegistry": "approve or reject this model package version (SageMaker Studio or "
+                                   "aws sagemaker update-model-package --model-approval-status Approved|Rejected)"}
+               if package_arn else {}),
         }
         client("sns").publish(
             TopicArn=topic_arn, Subject=f"Driftline: approval needed for {model_id}"[:100],

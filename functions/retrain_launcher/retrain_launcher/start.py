@@ -43,10 +43,14 @@ def parse_request(request: Mapping[str, Any], *, run_id: str, started_at: dateti
         raise InvalidEvent(f"'trigger.type' must be one of {list(TRIGGER_TYPES)}, got None", field="trigger.type")
     if not trigger_id:
         raise InvalidEvent(f"'trigger.id' must be a non-empty string, got {trigger_id!r}", field="trigger.id")
+    if (kind == "approval") != (body.model_package_arn is not None):
+        raise InvalidEvent("'modelPackageArn' is required with trigger type 'approval' and only with it",
+                           field="modelPackageArn")
     return {
         "modelId": body.model_id,
         "trigger": {"type": kind, "id": trigger_id, "time": iso(trigger_time)},
         "windowEnd": iso(body.window_end) if body.window_end is not None else None,
+        **({"modelPackageArn": body.model_package_arn} if body.model_package_arn else {}),
     }
 
 
@@ -73,6 +77,7 @@ def start_run(event: StartRun, stores: Stores) -> dict[str, Any]:
         "trigger": req["trigger"],
         "duplicate": False,
         "configVersion": int(item.get("version", 0)),
+        **({"modelPackageArn": req["modelPackageArn"]} if req.get("modelPackageArn") else {}),
     }
     run.update(sharding_of(cfg, start, end))
     owner = stores.locks.claim_once(
@@ -85,6 +90,7 @@ def start_run(event: StartRun, stores: Stores) -> dict[str, Any]:
         model_id, run_id,
         startedAt=iso(started_at), window=run["window"], trigger=run["trigger"], problemType=cfg.problem_type,
         configVersion=run["configVersion"], executionArn=event.execution_arn,
+        **({"modelPackageArn": run["modelPackageArn"]} if run.get("modelPackageArn") else {}),
     )
     logger.info("run started", extra={"modelId": model_id, "runId": run_id, "window": run["window"]})
     return run

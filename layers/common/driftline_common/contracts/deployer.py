@@ -129,5 +129,19 @@ class Register(Contract):
     assessment: Obj | None = Field(None, description="the window's evaluation and drift (their ``resultUri``)")
 
 
+class ApprovedRun(RunIds):
+    """``$.run`` of a run with trigger ``approval``: the Model Registry version it deploys."""
+
+    model_package_arn: NonEmptyStr = Field(alias="modelPackageArn", description="the approved version")
+
+
+class PrepareApproved(Contract):
+    """A version approved in the Model Registry with no run waiting: the state that deploys it (docs/registry.md)."""
+
+    action: Literal["prepare_approved"]
+    run: ApprovedRun
+
+
 EVENTS: dict[str, type[Contract]] = {"deploy": Deploy, "status": Status, "reconcile": Reconcile,
-                                     "recalibrate": Recalibrate, "rollback": Rollback, "register": Register}
+                                     "recalibrate": Recalibrate, "rollback": Rollback, "register": Register,
+                                     "prepare_approved": PrepareApproved}

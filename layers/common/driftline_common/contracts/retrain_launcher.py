@@ -25,8 +25,8 @@ from driftline_common.contracts._base import (
     parse_event,
 )
 
-TRIGGER_TYPES = ("manual", "schedule", "ground_truth", "alarm", "api")
-TriggerType = Literal["manual", "schedule", "ground_truth", "alarm", "api"]
+TRIGGER_TYPES = ("manual", "schedule", "ground_truth", "alarm", "api", "approval")
+TriggerType = Literal["manual", "schedule", "ground_truth", "alarm", "api", "approval"]
 
 
 def _object_or_none(value: Any) -> Any:
@@ -53,6 +53,9 @@ class RunRequest(Contract):
     window_end: Time | None = Field(None, alias="windowEnd", description="the window's end (default: the trigger "
                                                                          "time floored to the hour)")
     trigger: Trigger | None = None
+    model_package_arn: NonEmptyStr | None = Field(None, alias="modelPackageArn",
+                                                  description="trigger ``approval``: the approved Model Registry "
+                                                              "version the run deploys")
 
 
 class RunRequested(Contract):
@@ -112,6 +115,8 @@ class RequestApproval(Contract):
     run: RunIds
     task_token: NonEmptyStr = Field(alias="taskToken")
     comparison: Obj | None = Field(None, description="the comparison the approver judges")
+    registration: Obj | None = Field(None, description="the challenger's Model Registry version "
+                                                       "(``modelPackageArn``): approving it there answers too")
 
 
 class RunRecord(RunIds):
@@ -139,5 +144,28 @@ class Fail(Contract):
     error: Lenient = Field(None, description="``{Error, Cause}`` (else ``state.error``)")
 
 
+class PackageStateDetail(Contract):
+    """The ``detail`` of SageMaker's ``SageMaker Model Package State Change`` event (the fields read)."""
+
+    model_package_arn: NonEmptyStr = Field(alias="ModelPackageArn")
+    model_approval_status: str | None = Field(None, alias="ModelApprovalStatus")
+
+
+class PackageStateEvent(Contract):
+    """The EventBridge event as the ``ModelPackageStateChanged`` rule delivers it (``<aws.events.event.json>``)."""
+
+    id: NonEmptyStr = Field(description="the event's id: a redelivery has the same one")
+    detail_type: Literal["SageMaker Model Package State Change"] = Field(alias="detail-type")
+    detail: PackageStateDetail
+
+
+class PackageStateChange(Contract):
+    """A Model Registry version changed status: answer the run waiting for it, or deploy an approved version
+    nothing waits for (docs/registry.md)."""
+
+    action: Literal["package_state_change"]
+    event: PackageStateEvent
+
+
 EVENTS: dict[str, type[Contract]] = {"start_run": StartRun, "decide": Decide, "request_approval": RequestApproval,
-                                     "complete": Complete, "fail": Fail}
+                                     "complete": Complete, "fail": Fail, "package_state_change": PackageStateChange}
