@@ -655,3 +655,39 @@ def test_kms_lazy_private_key_only_for_keys_that_never_sign(stack):
     # a first use generates it with moto's own generator
     assert keys[symmetric].private_key.public_key() is not None
     assert keys[symmetric].private_key.generated
+
+
+def test_s3_prefix_listing_reads_only_the_prefix_and_answers_as_moto(stack, monkeypatch):
+    from moto.s3.models import S3Backend, s3_backends
+    from moto.s3.utils import _VersionedKeyStore
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="ext-listing")
+    s3.put_bucket_versioning(Bucket="ext-listing", VersioningConfiguration={"Status": "Enabled"})
+    names = [f"runs/m/{r:02d}/{leaf}" for r in range(12) for leaf in ("a.json", "b.json", "deep/c.json")]
+    names += ["runs/m", "runs/mx/1", "other/runs/m/1", "runs/m/05/a.json"]  # an overwrite: two versions
+    for name in names:
+        s3.put_object(Bucket="ext-listing", Key=name, Body=b"x")
+    s3.delete_object(Bucket="ext-listing", Key="runs/m/03/b.json")  # a delete marker is latest
+    backend = s3_backends["123456789012"]["aws"]
+    bucket = backend.get_bucket("ext-listing")
+    original = S3Backend.list_objects.__wrapped__.original
+
+    def names_of(result):
+        keys, folders, truncated, marker = result
+        return [k.name for k in keys], list(folders), truncated, marker
+
+    for prefix, delimiter, marker, max_keys in [
+        ("runs/m/", None, None, None), ("runs/m/", "/", None, None), ("runs/m", None, None, None),
+        ("runs/m/0", "/", None, 3), ("runs/m/", None, "runs/m/04/b.json", 5), ("nothing/", None, None, None),
+    ]:
+        ours = backend.list_objects(bucket, prefix, delimiter, marker, max_keys)
+        assert names_of(ours) == names_of(original(backend, bucket, prefix, delimiter, marker, max_keys))
+    listed = s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/m/03/")["Contents"]
+    assert [o["Key"] for o in listed] == ["runs/m/03/a.json", "runs/m/03/deep/c.json"]
+
+    def every_key(self):
+        raise AssertionError("a prefix listing read every key of the bucket")
+
+    monkeypatch.setattr(_VersionedKeyStore, "items", every_key)
+    assert s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/mx/")["KeyCount"] == 1

@@ -73,6 +73,8 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   package (:mod:`.sagemaker_registry`).
 - ``cloudwatch_percentiles``: ``GetMetricData`` answers percentile statistics (``p50``, ``p99``...) from the
   raw values (:mod:`.cloudwatch`).
+- ``s3_prefix_listing``: a listing with a ``Prefix`` reads only the keys under it, not every key of the bucket
+  (moto's result unchanged; :mod:`.s3`).
 - ``kms_lazy_private_key``: a symmetric (or HMAC) KMS key's unused RSA private key, which moto generates for every
   key, is generated on first use instead of at ``CreateKey`` (:mod:`.kms`).
 """
@@ -90,6 +92,7 @@ from .errors import _install_unknown_operation_errors
 from .kms import _install_kms_lazy_private_key
 from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
+from .s3 import _install_s3_prefix_listing
 from .sagemaker_registry import _install_sagemaker_model_registry
 from .sfn import (
     _install_sfn_client_cache,
@@ -126,6 +129,7 @@ EXTENSIONS = (
     "sfn_termination_signal",
     "ddb_fast_attribute_values",
     "sfn_distributed_map",
+    "s3_prefix_listing",
     "moto_backend_locks",
     "sagemaker_local",
     "cloudwatch_percentiles",
@@ -188,6 +192,7 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "cloudwatch_percentiles": _install_cloudwatch_percentiles,
     "unknown_operation_errors": _install_unknown_operation_errors,
     "kms_lazy_private_key": _install_kms_lazy_private_key,
+    "s3_prefix_listing": _install_s3_prefix_listing,
     "dispatch_caches": _install_dispatch_caches,
     "sagemaker_model_registry": _install_sagemaker_model_registry,
 }
