@@ -63,7 +63,7 @@ def window(draw: Any) -> list[str]:
     return lines
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(lines=window())
 def test_layout_payloads_match_per_record_reader(objects: dict[str, bytes], lines: list[str]) -> None:  # noqa: F811

@@ -27,7 +27,8 @@ file that is not text at all counts as one ``unreadable_file``. Nothing here wri
 This module is the public face (and the join); the work is split by concept: :mod:`~driftline_common.sources`
 (which objects, their bytes), :mod:`~driftline_common.records` (per-record parsing, reasons, column types),
 :mod:`~driftline_common.linescan` / :mod:`~driftline_common.columnar` (locating fields in bulk),
-:mod:`~driftline_common.bulk_payloads` (CSV/JSON payloads in bulk), :mod:`~driftline_common.capture`,
+:mod:`~driftline_common.bulk_payloads` (CSV/JSON payloads in bulk), :mod:`~driftline_common.json_payloads`
+(JSON payloads by layout), :mod:`~driftline_common.capture`,
 :mod:`~driftline_common.ground_truth` and :mod:`~driftline_common.labelled_csv` (the dataset CSV).
 """
 

@@ -132,7 +132,7 @@ def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[bytes,
     and the indices of those payloads."""
     blob = col.concat(a, s, e)
     bs = np.flatnonzero(blob == col.BACKSLASH)
-    rows = np.arange(s.size)
+    rows: np.ndarray = np.arange(s.size)
     if bs.size:
         nxt = blob[np.minimum(bs + 1, blob.size - 1)]
         bad = bs[nxt != col.QUOTE]
