@@ -1,12 +1,14 @@
 """Ranking metrics (ROC, precision-recall) with scikit-learn's names and semantics (numpy only).
 
-Binary ROC AUC and average precision avoid ``argsort`` (see ``_rank_kernels``): scores with few
-distinct values (at most 256: rounded, calibrated, tree leaves) are counted per value, with or
-without sample weights, and so is every curve; otherwise unweighted scores sort one array of
-integer keys that carry the score's bits and the class in the lowest bit (ties put negatives
-first, so pairs are counted exactly, ties as half) and read it in one chunked pass that takes
-tied groups whole. Non-positive scores are negated, mixed signs are split at zero. Weighted
-inputs with many distinct scores take the general (argsort) path.
+Binary ROC AUC and average precision avoid ``argsort`` (see ``_rank_kernels``): unweighted
+non-negative scores sort one array of integer keys in place that carry the score's bits and the
+class in the lowest bit (ties put negatives first, so pairs are counted exactly, ties as half),
+then read few distinct values (at most 256: rounded, calibrated, tree leaves) per value off the
+sorted keys, or everything else in one chunked pass that takes tied groups whole. Integer labels
+are checked (0/1) while the keys are built. Scores of both signs with few distinct values, and
+every weighted curve with few distinct values, are counted per value without a sort;
+non-positive scores are negated, mixed signs are split at zero. Weighted inputs with many
+distinct scores take the general (argsort) path.
 """
 
 from __future__ import annotations
