@@ -4,19 +4,22 @@ All paths are exact (no binning). A sample of the scores (:func:`sample_levels`)
 may hold few distinct values (at most ``LEVELS_MAX``: rounded or calibrated scores, tree-model
 leaves, a grid).
 
-* **Sorted label keys** (:func:`label_keys`), for unweighted non-negative scores: one sort of
-  integer keys that carry the score's bits and the class in the lowest bit (within a tie the
-  negatives sort first). With few distinct values, ``np.searchsorted`` of the sampled values' keys
-  reads every value's positive and negative counts off the sorted keys (:func:`sorted_level_counts`;
-  exact when the counts add up to ``n``). Otherwise :func:`scan_keys` makes one pass over chunks
-  that never split a group of tied scores: a chunk without ties is read position by position, a
-  chunk with ties (e.g. scores clipped at 0 or 1) group by group (``np.add.reduceat``), so heavy
-  ties cost one pass, not a search per element.
-* **Counting without a sort** (:func:`level_sums`), for weighted curves and scores of both signs
-  with few distinct values: every score is mapped to its value's index through a collision-free
-  multiplicative hash of its bits, checked exactly against the value (a value the sample missed is
-  added, up to ``LEVELS_MAX``), and ``np.bincount`` sums the positives' and negatives' weights per
-  value, chunk by chunk.
+* **Sorted label keys** (:func:`label_keys`, :func:`checked_label_keys`), for unweighted
+  non-negative scores whatever the number of distinct values: one in-place sort of integer keys
+  that carry the score's bits and the class in the lowest bit (within a tie the negatives sort
+  first), built chunk by chunk with the input checks riding on the same pass. With few distinct
+  values, ``np.searchsorted`` of the sampled values' keys reads every value's positive and
+  negative counts off the sorted keys (:func:`sorted_level_counts`; exact when the counts add up
+  to ``n``). Otherwise :func:`scan_keys` makes one pass over chunks that never split a group of
+  tied scores: a chunk without ties is read position by position, a chunk with ties (e.g. scores
+  clipped at 0 or 1) group by group (``np.add.reduceat``), so heavy ties cost one pass, not a
+  search per element.
+* **Counting without a sort**, for scores of both signs with few distinct values: unweighted, a
+  table indexed by the score's top bits and its label (:func:`table_level_counts`); weighted
+  curves (:func:`level_sums`), a collision-free multiplicative hash of the score's bits. Either
+  maps every score to its value's index, checked exactly against the value (a value the sample
+  missed is added, up to ``LEVELS_MAX``), and ``np.bincount`` sums the positives' and negatives'
+  weights per value, chunk by chunk.
 """
 
 from __future__ import annotations

@@ -1,0 +1,182 @@
+"""Unweighted binary ROC AUC and average precision without ``argsort`` (the fast paths of
+``_ranking``; kernels in ``_rank_kernels``).
+
+Non-negative scores sort one array of label keys in place, whatever the number of distinct
+values (integer labels are checked, 0/1, while the keys are built); few distinct values are then
+read per value off the sorted keys, everything else in one chunked pass. Scores of both signs
+with few distinct values are counted per value without a sort; other signed scores are negated
+or split at zero and sorted as keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._rank_kernels import (
+    INF_BITS,
+    checked_label_keys,
+    label_keys,
+    level_sums,
+    sample_levels,
+    scan_keys,
+    sorted_level_counts,
+    table_level_counts,
+)
+from ._validation import assert_finite
+
+
+def _sorted_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Sorted label keys of scores >= 0, raising on +inf (it sorts last)."""
+    key = label_keys(s, lab)
+    _check_largest_key(key, s)
+    return key
+
+
+def _check_largest_key(key: np.ndarray, s: np.ndarray) -> None:
+    """Raise on +inf, which sorts last (NaN and negative scores never reach the keys)."""
+    if key[-1] >> 1 >= INF_BITS[key.dtype.itemsize]:
+        assert_finite(s, "y_score")
+
+
+class _NotTaken:
+    """Returned by a fast path given unchecked labels that are not 0/1 (or scores it does not take):
+    the caller validates the input and takes the general route."""
+
+
+_NOT_TAKEN = _NotTaken()
+
+
+def _unchecked_labels(yt: np.ndarray) -> np.ndarray | None:
+    """An unsigned view of non-empty 1-D integer / bool labels (0/1 still to be checked), else None."""
+    if yt.ndim != 1 or yt.size == 0 or yt.dtype.kind not in "iub":
+        return None
+    return yt.view(np.uint8) if yt.dtype.kind == "b" else yt.view(f"u{yt.dtype.itemsize}")
+
+
+def _auc_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
+    """ROC AUC from positive / negative counts per distinct score (ascending), ties as half."""
+    neg_below = np.cumsum(neg) - neg
+    u2 = int(np.dot(pos, 2 * neg_below + neg))
+    return u2 / (2.0 * int(pos.sum()) * int(neg.sum()))
+
+
+def _ap_from_counts(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Average precision from positive / negative counts per distinct score (ascending)."""
+    pos_d = pos[::-1]
+    tps = np.cumsum(pos_d)
+    precision = tps / (tps + np.cumsum(neg[::-1])).astype(np.float64)
+    return max(0.0, float(np.dot(pos_d, precision) / tps[-1]))
+
+
+def _u2_nonneg(s: np.ndarray, lab: np.ndarray) -> int:
+    """2·U (pairs pos > neg count 2, ties 1) for scores >= 0, by one sort of labelled keys."""
+    return scan_keys(_sorted_keys(s, lab), 0, want_ap=False)[0]
+
+
+def _finite_max(s: np.ndarray) -> Any:
+    hi = s.max()
+    if not np.isfinite(hi):
+        assert_finite(s, "y_score")
+    return hi
+
+
+def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
+    """Exact unweighted binary ROC AUC of 0/1 labels without argsort; None when ``lab`` holds one
+    class. Raises on scores that are not finite.
+
+    With ``labels_checked=False`` the labels are checked (0/1) while the keys are built, and
+    :data:`_NOT_TAKEN` is returned when they are not 0/1 or a score is negative.
+    """
+    n = lab.shape[0]
+    levels = sample_levels(s)
+    # scores >= 0: one in-place sort of label keys costs about numpy's sort of the scores (which
+    # copies), whatever the number of distinct values — cheaper than counting per value
+    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    if key is not None:
+        _check_largest_key(key, s)
+        counts = None if levels is None else sorted_level_counts(key, levels)
+        if counts is not None:
+            pos, neg = counts
+            return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
+        u2, _, n_pos = scan_keys(key, 0, want_ap=False)
+        return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
+    if not labels_checked:
+        return _NOT_TAKEN
+    assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
+    table = None if levels is None else table_level_counts(s, lab, levels)
+    if table is not None:  # few distinct values of both signs: counted per value, no sort
+        _, pos, neg = table
+        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
+    sums = None if levels is None else level_sums(s, lab, None)
+    if sums is not None:
+        _, pos, neg = sums
+        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
+    n_pos = _count_pos(lab)
+    n_neg = n - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    if _finite_max(s) <= 0:
+        u2 = 2 * n_pos * n_neg - _u2_nonneg(-s, lab)
+    else:
+        # negative and non-negative scores: each part on its own plus the cross pairs
+        nonneg = s >= 0
+        ln, lp = lab[~nonneg], lab[nonneg]
+        u2 = 0
+        if lp.size:
+            u2 += _u2_nonneg(s[nonneg], lp)
+        if ln.size:
+            pn = int(np.count_nonzero(ln))
+            u2 += 2 * pn * (ln.size - pn) - _u2_nonneg(-s[~nonneg], ln)
+        u2 += 2 * int(np.count_nonzero(lp)) * (ln.size - int(np.count_nonzero(ln)))
+    return u2 / (2.0 * n_pos * n_neg)
+
+
+def _count_pos(y: np.ndarray) -> int:
+    """Number of ones in 0/1 labels (an integer sum is faster than ``count_nonzero``)."""
+    return int(y.sum()) if y.dtype.kind in "iu" else int(np.count_nonzero(y))
+
+
+def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
+    """Unweighted binary average precision of 0/1 labels without argsort; None without positives.
+    Raises on scores that are not finite.
+
+    Non-negative scores share ROC AUC's sorted label keys (the positives of a tie group at start
+    ``g``, with ``p`` positives before it, add precision ``(n_pos - p) / (n - g)`` each), few
+    distinct values are read off them per value; other scores with few distinct values are counted
+    per value, the rest sort each class and count with ``searchsorted``. ``labels_checked=False``:
+    as :func:`_fast_binary_auc`.
+    """
+    levels = sample_levels(s)
+    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    if key is not None:  # scores >= 0: the sorted label keys, as ROC AUC
+        _check_largest_key(key, s)
+        counts = None if levels is None else sorted_level_counts(key, levels)
+        if counts is not None:
+            return _ap_from_counts(*counts) if counts[0].any() else None
+        n_pos = _count_pos(lab)
+        return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos) if n_pos else None
+    if not labels_checked:
+        return _NOT_TAKEN
+    assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
+    table = None if levels is None else table_level_counts(s, lab, levels)
+    if table is not None:  # few distinct values of both signs: counted per value, no sort
+        return _ap_from_counts(table[1], table[2]) if table[1].any() else None
+    sums = None if levels is None else level_sums(s, lab, None)
+    if sums is not None:
+        return _ap_from_counts(sums[1], sums[2]) if sums[1].any() else None
+    n_pos = _count_pos(lab)
+    if not n_pos:
+        return None
+    y = lab.astype(bool, copy=False)
+    pos = np.sort(s[y])
+    neg = np.sort(s[~y])
+    n_neg = neg.shape[0]
+    starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+    counts_ = np.diff(np.r_[starts, n_pos])
+    tps = (n_pos - starts).astype(np.float64)
+    fps = n_neg - np.searchsorted(neg, pos[starts], side="left")
+    # summed as scan_keys sums a chunk (np.sum, ascending scores): shifting the scores below 0 gives
+    # the same bits as the non-negative path
+    return max(0.0, float(np.sum(counts_ * (tps / (tps + fps)))) / n_pos)
