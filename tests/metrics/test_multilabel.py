@@ -111,3 +111,11 @@ def test_average_precision_samples_average_on_multiclass(oracle, weights):
 def test_object_and_complex_sample_weights_as_scikit_learn(oracle):
     oracle(dm.accuracy_score, skm.accuracy_score, [0, 1, 1], [0, 1, 0], sample_weight=np.array([1, 2, 3], dtype=object))
     _same_error(dm.accuracy_score, skm.accuracy_score, [0, 1], [0, 1], sample_weight=np.array([1j, 2]))
+
+
+def test_confusion_matrix_integer_weights_accumulate_in_int64_as_scikit_learn():
+    y = [0, 1, 1]
+    for w in (np.full(3, 2**63 - 1, dtype=np.int64), np.full(3, 2**32 - 1, dtype=np.uint32)):
+        ours, ref = dm.confusion_matrix(y, y, sample_weight=w), skm.confusion_matrix(y, y, sample_weight=w)
+        assert ours.dtype == ref.dtype == np.int64
+        assert ours.tolist() == ref.tolist()

@@ -185,9 +185,10 @@ def ks_2samp(
             a, b = a[~np.isnan(a)], b[~np.isnan(b)]
         too_small = _TOO_SMALL_OMIT if omit else _TOO_SMALL
         res = _ks_2samp_1d(a, b, alternative, method, too_small, _float_dtype(data1, data2))
-        if keepdims:
+        if keepdims:  # the reduced axes kept: (1,) * the samples' dimensions (all of them for axis=None)
+            shape = (1,) * max(np.ndim(data1), np.ndim(data2), 1)
             fields = (res.statistic, res.pvalue, res.statistic_location, res.statistic_sign)
-            return KstestResult(*(np.asarray([v]) for v in fields))
+            return KstestResult(*(np.full(shape, v) for v in fields))
         return res
     return _ks_2samp_nd(a, b, alternative, method, axis, nan_policy, keepdims)
 
