@@ -498,7 +498,7 @@ def chi2_contingency(
         check_method(method, obs.ndim, correction, lambda_)
         stat = np.float64(np.sum((obs - expected) ** 2 / expected))
         pvalue = np.float64(chi2_resampling_pvalue(obs, expected, float(stat), method))
-        return Chi2ContingencyResult(stat, pvalue, np.nan, expected)  # type: ignore[arg-type]
+        return Chi2ContingencyResult(stat, pvalue, np.nan, expected)
     dof = int(expected.size - sum(expected.shape) + expected.ndim - 1)
     if dof == 0:
         return Chi2ContingencyResult(np.float64(0.0), np.float64(1.0), 0, expected)
