@@ -76,3 +76,28 @@ def test_chi2_contingency_unknown_method_and_rvs():
         drift.chi2_contingency(table, correction=False, method="herring")
     with pytest.raises(ValueError, match="its `rvs` attribute must be unspecified"):
         drift.chi2_contingency(table, correction=False, method=ss.MonteCarloMethod(rvs=ss.norm.rvs))
+
+
+@pytest.mark.parametrize("axis", [None, 1])
+def test_ks_2samp_keepdims_keeps_every_reduced_axis(axis):
+    rng = np.random.default_rng(5)
+    a, b = rng.random((2, 3, 4)), rng.random((2, 3, 4))
+    ours = drift.ks_2samp(a, b, axis=axis, keepdims=True)
+    ref = ss.ks_2samp(a, b, axis=axis, keepdims=True)
+    for name in ("statistic", "pvalue", "statistic_location", "statistic_sign"):
+        o, r = getattr(ours, name), getattr(ref, name)
+        assert o.shape == r.shape, name
+        assert o.dtype == r.dtype, name
+        assert_allclose(o, r, rtol=1e-12)
+
+
+def test_results_are_tuples_of_numpy_scalars_as_scipy():
+    res = drift.chi2_contingency([[1, 2], [1, 2]])
+    assert isinstance(res, tuple)
+    assert tuple(res) == (res.statistic, res.pvalue, res.dof, res.expected_freq)
+    ks = drift.ks_2samp(np.float32([1, 2, 3]), np.float32([2, 3, 4, 5]))
+    assert len(ks) == 2
+    assert type(ks.statistic) is np.float64
+    assert type(ks.statistic_location) is np.float32
+    assert type(drift.entropy(np.float32([1, 2]))) is np.float32
+    assert type(drift.chisquare([1, 2, 3]).statistic) is np.float64

@@ -98,3 +98,24 @@ def test_average_precision_pos_label_on_multilabel():
 
 def test_multioutput_target_in_ranking_raises_scikit_learns_message():
     _same_error(dm.roc_auc_score, skm.roc_auc_score, [[0, 2], [1, 1], [2, 0]], np.ones((3, 2)))
+
+
+@pytest.mark.parametrize("weights", [None, WEIGHTS], ids=["unweighted", "weighted"])
+def test_average_precision_samples_average_on_multiclass(oracle, weights):
+    y = RNG.integers(0, 3, 40)
+    s = RNG.random((40, 3))
+    s /= s.sum(axis=1, keepdims=True)
+    oracle(dm.average_precision_score, skm.average_precision_score, y, s, average="samples", sample_weight=weights)
+
+
+def test_object_and_complex_sample_weights_as_scikit_learn(oracle):
+    oracle(dm.accuracy_score, skm.accuracy_score, [0, 1, 1], [0, 1, 0], sample_weight=np.array([1, 2, 3], dtype=object))
+    _same_error(dm.accuracy_score, skm.accuracy_score, [0, 1], [0, 1], sample_weight=np.array([1j, 2]))
+
+
+def test_confusion_matrix_integer_weights_accumulate_in_int64_as_scikit_learn():
+    y = [0, 1, 1]
+    for w in (np.full(3, 2**63 - 1, dtype=np.int64), np.full(3, 2**32 - 1, dtype=np.uint32)):
+        ours, ref = dm.confusion_matrix(y, y, sample_weight=w), skm.confusion_matrix(y, y, sample_weight=w)
+        assert ours.dtype == ref.dtype == np.int64
+        assert ours.tolist() == ref.tolist()

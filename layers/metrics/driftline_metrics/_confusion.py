@@ -23,11 +23,19 @@ __all__ = [
 ]
 
 
+_EXACT_FLOAT_INT = 1 << 53
+
+
 def _bincount(idx: np.ndarray, weights: np.ndarray | None, n: int) -> np.ndarray:
     if weights is None:
         return np.bincount(idx, minlength=n)
     if weights.dtype.kind in "iu":
         # integer weights keep an exact integer accumulator
+        if weights.size and int(np.max(np.abs(weights.astype(np.int64)))) > _EXACT_FLOAT_INT // weights.size:
+            # sums past 2**53 are not exact in float64: accumulate in int64 (wrapping as scikit-learn)
+            out = np.zeros(n, dtype=np.int64)
+            np.add.at(out, idx, weights.astype(np.int64))
+            return out
         return np.bincount(idx, weights=weights, minlength=n).round().astype(np.int64)
     return np.bincount(idx, weights=weights, minlength=n).astype(np.float64, copy=False)
 

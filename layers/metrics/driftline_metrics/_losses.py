@@ -56,7 +56,7 @@ def _multiclass_proba(
     if indicator is not None:  # a multilabel-indicator y_true is its own one-hot encoding
         return indicator
     yt = label_array(y_true, "y_true")
-    n = check_lengths(y_true=yt, y_proba=y_proba)
+    n = check_lengths(y_proba=y_proba, y_true=yt)  # in scikit-learn's order (its message lists y_prob first)
     sw = check_sample_weight(sample_weight, n)
     if labels is not None:
         labels_arr = np.asarray(labels)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._multilabel import multilabel_ranking
+from ._multilabel import average_binary_score, multilabel_ranking
 from ._rank_fast import _count_pos, _fast_binary_ap, _fast_binary_auc, _NotTaken, _unchecked_labels
 from ._rank_kernels import level_sums
 from ._validation import (
@@ -540,11 +540,11 @@ def average_precision_score(
             "`y_score` needs to be of shape `(n_samples, n_classes)`, since `y_true` contains "
             f"multiple classes. Got `y_score.shape={S.shape}`."
         )
-    if average == "samples":
-        raise ValueError("average='samples' applies to multilabel targets, which are not supported.")
     assert_finite(S, "y_score")
     Y = np.zeros(S.shape, dtype=np.int64)
     Y[np.arange(n), idx] = 1
+    if average == "samples":  # per sample over the binarized classes, as scikit-learn
+        return average_binary_score(lambda y, s, sample_weight: _binary_ap(y != 0, s, sample_weight), Y, S, average, sw)
 
     def metric(y: np.ndarray, s: np.ndarray, w: np.ndarray | None) -> float:
         return _binary_ap(y.astype(bool), s, w)

@@ -38,7 +38,7 @@ class TupleBunch(tuple):
             return self[fields.index(name)]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def __getnewargs__(self) -> tuple[Any, ...]:  # type: ignore[override]
+    def __getnewargs__(self) -> tuple[Any, ...]:
         return tuple(self) + tuple(self.__dict__[n] for n in self._extra_fields)
 
     def __getstate__(self) -> dict[str, Any]:

@@ -185,9 +185,10 @@ def ks_2samp(
             a, b = a[~np.isnan(a)], b[~np.isnan(b)]
         too_small = _TOO_SMALL_OMIT if omit else _TOO_SMALL
         res = _ks_2samp_1d(a, b, alternative, method, too_small, _float_dtype(data1, data2))
-        if keepdims:
+        if keepdims:  # the reduced axes kept: (1,) * the samples' dimensions (all of them for axis=None)
+            shape = (1,) * max(np.ndim(data1), np.ndim(data2), 1)
             fields = (res.statistic, res.pvalue, res.statistic_location, res.statistic_sign)
-            return KstestResult(*(np.asarray([v]) for v in fields))
+            return KstestResult(*(np.full(shape, v) for v in fields))
         return res
     return _ks_2samp_nd(a, b, alternative, method, axis, nan_policy, keepdims)
 
@@ -497,7 +498,7 @@ def chi2_contingency(
         check_method(method, obs.ndim, correction, lambda_)
         stat = np.float64(np.sum((obs - expected) ** 2 / expected))
         pvalue = np.float64(chi2_resampling_pvalue(obs, expected, float(stat), method))
-        return Chi2ContingencyResult(stat, pvalue, np.nan, expected)  # type: ignore[arg-type]
+        return Chi2ContingencyResult(stat, pvalue, np.nan, expected)
     dof = int(expected.size - sum(expected.shape) + expected.ndim - 1)
     if dof == 0:
         return Chi2ContingencyResult(np.float64(0.0), np.float64(1.0), 0, expected)

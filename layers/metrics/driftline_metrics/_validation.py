@@ -108,6 +108,8 @@ def check_sample_weight(
     if sample_weight is None:
         return None
     sw = np.asarray(sample_weight)
+    if sw.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported\n{sw}\n")  # scikit-learn's message
     if sw.dtype.kind == "O":  # numbers held in an object array: converted, as scikit-learn does
         try:
             sw = sw.astype(np.float64)
