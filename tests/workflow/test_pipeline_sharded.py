@@ -119,6 +119,14 @@ def test_sharded_run_uses_a_distributed_map_and_matches_the_one_shot_run(workflo
     assert output(sharded)["outcome"] == output(one_shot)["outcome"]
     assert output(sharded)["decision"]["reasons"] == output(one_shot)["decision"]["reasons"]
 
+    # the sharded run's report has its charts, merged from the shards' pieces (reliability bins exact)
+    rep, rep0 = (s3_json(wf, e["resultUri"].replace("evaluation.json", "report.json")) for e in (ev, ev0))
+    c, c0 = rep["classification"], rep0["classification"]
+    assert {"confusionMatrix", "roc", "pr", "calibration", "operatingPoint"} <= set(c)
+    assert c["calibration"]["count"] == c0["calibration"]["count"]
+    assert c["calibration"]["fractionPositive"] == pytest.approx(c0["calibration"]["fractionPositive"], rel=1e-12)
+    assert not any("calibration" in m or "no scores" in m for m in rep["missing"])
+
 
 def test_a_failing_shard_fails_the_map_and_the_run_is_recorded_failed(workflow: Workflow) -> None:
     wf = workflow

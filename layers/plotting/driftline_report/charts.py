@@ -124,7 +124,7 @@ def history_chart(metric: str, points: list[dict[str, Any]], threshold: dict[str
     fig, gs = _figure(5.9, 2.2 + bottom + strip * 0.9, left=left, right=1.05, bottom=bottom, top=0.45,
                       nrows=2 if kinds else 1, height_ratios=[strip, 2.2] if kinds else None, hspace=0.08)
     ax = fig.add_subplot(gs[-1])
-    axe = fig.add_subplot(gs[0], sharex=ax) if kinds else None
+    axe = fig.add_subplot(gs[0]) if kinds else None  # not sharex: the strip needs no x ticks (Tick objects cost)
     colour = METRIC_COLOURS[colour_index % len(METRIC_COLOURS)]
     xs = [p["x"] for p in points]
     vals = [_num(p.get("value")) for p in points]
@@ -174,6 +174,8 @@ def history_chart(metric: str, points: list[dict[str, Any]], threshold: dict[str
         axe.grid(False)
         axe.spines[["left", "bottom"]].set_visible(False)
         axe.tick_params(axis="both", length=0, labelbottom=False)
+        axe.set_xticks([])
+        axe.set_xlim(min(p["x"] for p in points) - 0.5, max(p["x"] for p in points) + 0.5)
     title_ax.set_title(f"{metric} over the last {len(points)} runs", loc="left")
     ax.set_xticks(xs, labels, rotation=30, ha="right", fontsize=7)
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
