@@ -1,4 +1,5 @@
-"""Drive ``make up`` with the SageMaker Python SDK v3 (``sagemaker.core`` resources), as a user would.
+"""Drive ``make up`` with the SageMaker Python SDK v3's resources (``sagemaker.core``, the ``sagemaker-core`` 2.x
+distribution SDK v3 is built on), as a user would.
 
 Run by tests/clients in its own virtual environment; imports only the SDK. The endpoint URL comes from
 ``AWS_ENDPOINT_URL`` (botocore's standard setting), as a user points any AWS client at a local stack. Prints one
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib.metadata import version
 from typing import Any
 
 import boto3
-import sagemaker
 from sagemaker.core.resources import Endpoint
 
 ENDPOINT = sys.argv[1]
@@ -23,7 +24,7 @@ def main() -> None:
     endpoint = Endpoint.get(endpoint_name=ENDPOINT, session=session, region="us-east-1")
     capture = endpoint.data_capture_config
     report: dict[str, Any] = {
-        "sdk": sagemaker.__version__, "name": endpoint.endpoint_name, "status": endpoint.endpoint_status,
+        "sdk": version("sagemaker-core"), "name": endpoint.endpoint_name, "status": endpoint.endpoint_status,
         "capture": {"status": capture.capture_status, "sampling": capture.current_sampling_percentage,
                     "destination": capture.destination_s3_uri},
         "variants": [v.variant_name for v in endpoint.production_variants],
