@@ -252,3 +252,11 @@ def test_cli_versions_prints_the_api_answer(monkeypatch: pytest.MonkeyPatch, cap
     assert "* 2" in printed
     assert "job-b" in printed
     assert "Rejected" in printed
+
+
+def test_an_unreadable_code_tarball_is_recorded_as_unavailable(reg: dict[str, Any]) -> None:
+    boto3.client("s3", region_name=REGION).delete_object(Bucket="driftline-test-data",
+                                                         Key="code/example-classifier/sourcedir.tar.gz")
+    out = lambda_handler(register_event(), CTX)
+    package = reg["sm"].describe_model_package(ModelPackageName=out["modelPackageArn"])
+    assert mr.metadata(package["CustomerMetadataProperties"])["codeSha256"] == "unavailable: NoSuchKey"

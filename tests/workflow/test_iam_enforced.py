@@ -148,6 +148,16 @@ def authorisations(service: str, operation: str, params: dict[str, Any], model: 
                 return out
         if operation == "AddTags":
             return [("sagemaker:AddTags", params["ResourceArn"])]
+        if operation in ("CreateModelPackageGroup", "DescribeModelPackageGroup"):
+            return [(f"sagemaker:{operation}",
+                     f"arn:aws:sagemaker:{r}:{a}:model-package-group/{params['ModelPackageGroupName'].lower()}")]
+        if operation == "CreateModelPackage":  # a version of the group: model-package/<group>/<version>
+            group = params["ModelPackageGroupName"].lower()
+            return [("sagemaker:CreateModelPackage", f"arn:aws:sagemaker:{r}:{a}:model-package/{group}/1")]
+        if operation in ("DescribeModelPackage", "UpdateModelPackage"):
+            name = params.get("ModelPackageArn") or params["ModelPackageName"]
+            return [(f"sagemaker:{operation}",
+                     name if name.startswith("arn:") else f"arn:aws:sagemaker:{r}:{a}:model-package/{name.lower()}")]
     return [(f"{prefix}:{operation}", "*")]
 
 
@@ -199,6 +209,9 @@ def test_every_call_of_every_function_is_allowed_by_its_role(calls: list[Any], w
     assert {"s3:PutObject", "s3:GetObject", "s3:ListBucket"} <= checked["MetricEvaluatorFunction"]
     assert {"sns:Publish", "kms:GenerateDataKey", "dynamodb:UpdateItem"} <= checked["RetrainLauncherFunction"]
     assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "states:SendTaskSuccess"} <= checked["ApiFunction"]
-    assert {"sagemaker:CreateModel", "iam:PassRole"} <= checked["DeployerFunction"]
+    assert {"sagemaker:CreateModel", "iam:PassRole", "sagemaker:CreateModelPackage",
+            "sagemaker:ListModelPackages"} <= checked["DeployerFunction"]
+    assert "sagemaker:UpdateModelPackage" in checked["ApiFunction"]  # the API's answer sets the version's status
+    assert "sagemaker:DescribeModelPackage" in checked["RetrainLauncherFunction"]  # the state change event
     assert {"lambda:InvokeFunction", "sagemaker:CreateTrainingJob", "iam:PassRole"} <= checked["PipelineStateMachine"]
     assert all(as_list(a) for a in checked.values())

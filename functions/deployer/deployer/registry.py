@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import ClientError
 from driftline_common import model_registry as mr
 from driftline_common.aws import client
 from driftline_common.config import ModelConfig
@@ -52,9 +53,18 @@ def _s3_parts(uri: str) -> tuple[str, str]:
 
 
 def code_sha256(uri: str) -> str:
-    """SHA-256 of the code tarball (``sourcedir.tar.gz``) the model was trained and is served with."""
+    """SHA-256 of the code tarball (``sourcedir.tar.gz``) the model was trained and is served with.
+
+    The deployer reads the stack's bucket only: a tarball elsewhere (``AllowedDataBuckets``, which only the data
+    readers may read) is recorded as ``unavailable: <error code>``, never as a made-up hash.
+    """
     bucket, key = _s3_parts(uri)
-    body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "error"))
+        logger.warning("the code tarball could not be read for its hash", extra={"uri": uri, "error": code})
+        return f"unavailable: {code}"
     digest = hashlib.sha256()
     for chunk in iter(lambda: body.read(CHUNK), b""):
         digest.update(chunk)
