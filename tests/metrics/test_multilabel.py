@@ -119,3 +119,10 @@ def test_confusion_matrix_integer_weights_accumulate_in_int64_as_scikit_learn():
         ours, ref = dm.confusion_matrix(y, y, sample_weight=w), skm.confusion_matrix(y, y, sample_weight=w)
         assert ours.dtype == ref.dtype == np.int64
         assert ours.tolist() == ref.tolist()
+
+
+def test_two_dimensional_sample_weight_message_as_scikit_learn():
+    with pytest.raises(ValueError, match="Sample weights must be 1D array or scalar"):
+        skm.accuracy_score([0, 1], [0, 1], sample_weight=np.ones((2, 2)))
+    with pytest.raises(ValueError, match="Sample weights must be 1D array or scalar"):
+        dm.accuracy_score([0, 1], [0, 1], sample_weight=np.ones((2, 2)))

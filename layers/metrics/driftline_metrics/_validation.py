@@ -118,7 +118,7 @@ def check_sample_weight(
     if sw.ndim == 0:
         sw = np.full(n_samples, sw)
     if sw.ndim != 1:
-        raise ValueError(f"sample_weight must be 1-D (n_samples,), got shape {sw.shape}.")
+        raise ValueError(f"Sample weights must be 1D array or scalar (got shape {sw.shape}).")  # scikit-learn's words
     if sw.dtype.kind not in "iufb":
         raise ValueError(f"sample_weight must be numeric, got dtype {sw.dtype}.")
     if sw.shape[0] != n_samples:  # scikit-learn's message (its check covers both inputs and the weights)
