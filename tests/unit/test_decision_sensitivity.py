@@ -87,10 +87,15 @@ def test_the_reference_is_the_champions_first_labelled_window(monkeypatch: pytes
         return {"runId": rid, "status": "SUCCEEDED", "datasetUri": uri,
                 "window": {"start": start.isoformat(), "end": (start + timedelta(days=1)).isoformat()}}
 
-    history = [run("later", 3, "s3://b/later.csv"), run("first", 5, "s3://b/first.csv"), run("old", 9, "s3://b/old.csv")]
+    history = [run("later", 3, "s3://b/later.csv"), run("first", 5, "s3://b/first.csv"), run("old", 9, "s3://b/old.csv"),
+               {**run("drifted", 6, "s3://b/old.csv"), "driftDetected": True}]
     state = {"champion": {"since": (END - timedelta(days=6)).isoformat()}}
     got = decide_module.measure_score_drift(cfg, state, history, run_id="now", window_uri="s3://b/now.csv")
     assert got is not None
-    assert got["referenceRunId"] == "first"  # not the window before the champion, not a later one
+    # not the window before the champion, not a drifted one (its scores are no reference), not a later one
+    assert got["referenceRunId"] == "first"
     assert got["psi"] < 0.1
     assert decide_module.measure_score_drift(cfg, state, history, run_id="now", window_uri=None) is None
+    # every window since the champion drifted: nothing to compare with, no gate
+    drifted = [{**r, "driftDetected": True} for r in history]
+    assert decide_module.measure_score_drift(cfg, state, drifted, run_id="now", window_uri="s3://b/now.csv") is None

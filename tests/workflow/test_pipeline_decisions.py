@@ -98,25 +98,33 @@ def test_prior_shift_promotes_the_recalibrated_threshold_without_a_new_endpoint(
     assert comparison["verdicts"]["roc_auc"] == "NON_INFERIOR"
     assert comparison["reasons"][-1] == "RECALIBRATED"
     threshold = comparison["decisionThreshold"]
-    # fitted on day 1 (the decision's training window), not on the judged day 2
+    # judged: the threshold fitted on day 1 (the decision's training window), not on the judged day 2
     decision = wf.events_of("Retrain Decision", "prior2")[0]
     assert decision["breachedMetrics"] == ["accuracy"]
     assert decision["recalibration"]["status"] == "FITTED"
     assert decision["recalibration"]["rows"] == ROWS_PER_DAY  # day 1 only
-    assert decision["recalibration"]["threshold"] == threshold
+    judged = decision["recalibration"]["threshold"]
+    fold = decision["recalibration"]["crossFit"]  # fitted on day 2, applied to day 1's rows
+    assert fold["rows"] == ROWS_PER_DAY
+    assert threshold == fold["deploy"]["threshold"]  # deployed: the fit on both days
     doc = json.loads(wf.get_text(comparison["resultUri"].split("/", 3)[3]))
     recal = doc["candidates"]["recalibrated"]
-    assert recal["decisionThreshold"] == threshold
+    assert recal["decisionThreshold"] == judged
     y1, s1 = prior_shift_day(1)[2], prior_shift_day(1)[3]
-    assert accuracy_score(y1, s1 > threshold) > accuracy_score(y1, s1 > 0.5)
-    # on the judged rows: accuracy as sklearn has it; the ranking (ROC AUC) unchanged, delta exactly 0
-    assert recal["tests"]["accuracy"]["candidate"] == pytest.approx(accuracy_score(y2, s2 > threshold))
-    assert recal["tests"]["accuracy"]["champion"] == pytest.approx(accuracy_score(y2, s2 > 0.5))
+    assert accuracy_score(y1, s1 > judged) > accuracy_score(y1, s1 > 0.5)
+    # on both folds' rows (cross-fitted): accuracy as sklearn has it; ROC AUC on the window, delta exactly 0
+    n = len(y1) + len(y2)
+    right = (accuracy_score(y2, s2 > judged, normalize=False)
+             + accuracy_score(y1, s1 > fold["threshold"], normalize=False))
+    assert recal["tests"]["accuracy"]["candidate"] == pytest.approx(right / n)
+    assert recal["tests"]["accuracy"]["champion"] == pytest.approx(
+        (accuracy_score(y2, s2 > 0.5, normalize=False) + accuracy_score(y1, s1 > 0.5, normalize=False)) / n)
+    assert recal["tests"]["accuracy"]["pooledRows"] == len(y1)
     assert recal["tests"]["roc_auc"]["delta"] == 0.0
-    assert recal["tests"]["accuracy"]["pvalue"] < 0.05
+    assert recal["tests"]["accuracy"]["pvalue"] < 0.025  # the pooled test runs at alpha / 2
 
     # the old rule (the primary metric ROC AUC must improve) rejects this very remedy
-    old = compare_models(wf_config(wf), y2.astype(str), s2, s2, breached=None, recalibration_threshold=threshold)
+    old = compare_models(wf_config(wf), y2.astype(str), s2, s2, breached=None, recalibration_threshold=judged)
     assert old["promote"] is False
     assert old["reasons"][0] == "BELOW_MARGIN:roc_auc"
 

@@ -200,7 +200,8 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
 def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
                         window_uri: str | None) -> dict[str, Any] | None:
     """The PSI of the champion's scores on this window against its first labelled window since it became champion
-    (:mod:`retrain_launcher.policy_sensitivity`); ``None`` when either is missing or unreadable (no gate)."""
+    in which no drift was detected (the population its baseline describes; :mod:`retrain_launcher.policy_sensitivity`);
+    ``None`` when there is no such window or either is unreadable (no gate)."""
     champion = state.get("champion") or {}
     since_raw = champion.get("modelSince") or champion.get("since")
     since = parse_iso(since_raw) if isinstance(since_raw, str) else None
@@ -209,7 +210,8 @@ def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[d
         window = run.get("window") or {}
         if run.get("runId") == run_id or run.get("status") != "SUCCEEDED" or not run.get("datasetUri"):
             continue
-        if not window.get("start") or (since is not None and parse_iso(window["start"]) < since):
+        if run.get("driftDetected") or not window.get("start") or (
+                since is not None and parse_iso(window["start"]) < since):
             continue
         if first is None or parse_iso(window["start"]) < parse_iso(first["window"]["start"]):
             first = run
