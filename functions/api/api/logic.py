@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
 from driftline_common import approvals, model_registry
 from driftline_common import errors as domain_errors
 from driftline_common.aws import client
