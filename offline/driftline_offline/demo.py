@@ -299,6 +299,13 @@ def run_scenario(name: str, *, days: int, rows: int, out: TextIO, template: Path
     return run
 
 
+def _versus(value: float | None, limit: float) -> str:
+    """The target beside a measurement, and whether this run met it (the median for per-execution figures)."""
+    if value is None:
+        return f"(target < {limit:g} s: not measured)"
+    return f"(target < {limit:g} s: {'met' if value < limit else 'MISSED'})"
+
+
 def _stats(values: Sequence[float]) -> str:
     if not values:
         return "n/a"
@@ -355,8 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n=== timings ===", file=stdout)
     print(f"set-up (deploy + champion training + endpoint), all scenarios: {setup:.2f} s", file=stdout)
     print(f"scenarios after set-up (traffic, ground truth, scheduled runs): {simulated:.2f} s "
-          f"(target < 60 s)", file=stdout)
-    print(f"one pipeline execution, schedule tick to end (no retrain): {_stats(plain)} (target < 0.5 s)",
+          f"{_versus(simulated, 60)}", file=stdout)
+    median = statistics.median(plain) if plain else None
+    print(f"one pipeline execution, schedule tick to end (no retrain): {_stats(plain)} {_versus(median, 0.5)}",
           file=stdout)
     if runs and runs[0].details.get("runs"):
         print(f"  (the first one, day 0 of {runs[0].name}, is a cold start that imports the handlers: "
