@@ -76,6 +76,8 @@ def run_suite(modules: list[str], keyword: str | None, workers: int = 0) -> dict
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         env = dict(os.environ, PEER_SWAP_REPORT=str(report), SKLEARN_SKIP_NETWORK_TESTS="1")
+        for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+            env.pop(name, None)  # run from an xdist worker of the outer suite, this run is not one of its workers
         env["PYTHONPATH"] = os.pathsep.join([str(HERE), str(ROOT / "layers" / "metrics"), env.get("PYTHONPATH", "")])
         k = SKIP_K if keyword is None else f"({keyword}) and {SKIP_K}"
         cmd = [

@@ -146,8 +146,11 @@ def _serving_model(ex: Any) -> str:
     sm = ex.stack.client("sagemaker")
     config_name = sm.describe_endpoint(EndpointName=ex.endpoint_name)["EndpointConfigName"]
     variants = sm.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
-    model = sm.describe_model(ModelName=variants[0]["ModelName"])
-    return str(model["PrimaryContainer"]["ModelDataUrl"])
+    container = sm.describe_model(ModelName=variants[0]["ModelName"])["PrimaryContainer"]
+    if "ModelDataUrl" not in container and container.get("ModelPackageName"):  # deployed from a registry version
+        package = sm.describe_model_package(ModelPackageName=container["ModelPackageName"])
+        container = package["InferenceSpecification"]["Containers"][0]
+    return str(container["ModelDataUrl"])
 
 
 def _config_now(ex: Any) -> Any:

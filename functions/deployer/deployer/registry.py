@@ -185,7 +185,8 @@ def register(event: Register, settings: Settings, models: ModelStore, runs: RunS
             "evaluationDataUri": _channel(training_request, "evaluation"),
             "windowStart": window.get("start"), "windowEnd": window.get("end"),
             "codeUri": cfg.training.source_uri, "codeSha256": code_sha256(cfg.training.source_uri),
-            "hyperparameters": json.dumps(hyper, sort_keys=True, separators=(",", ":")) if hyper else None,
+            "hyperparameters": (json.dumps(hyper, sort_keys=True, separators=(",", ":"), allow_nan=False)
+                                if hyper else None),
             "tuningJob": event.training.tuning_job_name,
             "evaluationUri": evaluation.get("resultUri"), "comparisonUri": comparison.get("resultUri"),
             "driftUri": drift.get("resultUri"), "metric": comparison.get("metric"),
