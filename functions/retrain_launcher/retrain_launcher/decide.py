@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -258,14 +258,20 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
                 "rows": int(y.size), "previousThreshold": current}
     out = {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
     if window_text is not None:
-        try:
-            fold = crossfit_threshold(cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current)
-        except ValueError as exc:
-            logger.warning("no cross-fitted fold: unreadable window", extra={"error": str(exc)[:300]})
-            fold = None
-        if fold is not None:
-            out["crossFit"] = {**fold, "windows": len(texts)}
+        _add_crossfit(out, len(texts), lambda: crossfit_threshold(
+            cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current))
     return out
+
+
+def _add_crossfit(out: dict[str, Any], windows: int, fold_of: Callable[[], Mapping[str, Any] | None]) -> None:
+    """Record the cross-fitted fold ``fold_of`` computes on the current window (none when the window is unreadable)."""
+    try:
+        fold = fold_of()
+    except ValueError as exc:
+        logger.warning("no cross-fitted fold: unreadable window", extra={"error": str(exc)[:300]})
+        return
+    if fold is not None:
+        out["crossFit"] = {**fold, "windows": windows}
 
 
 def _window_text(uri: str | None) -> str | None:
@@ -293,11 +299,6 @@ def _fit_multiclass(cfg: ModelConfig, champion: Mapping[str, Any], texts: list[s
                 "before the window", "rows": int(y.size), "previousClassOffsets": previous}
     out = {"status": "FITTED", **fit, "previousClassOffsets": previous, "windows": len(texts)}
     if window_text is not None:
-        try:
-            fold = crossfit_class_offsets((y, scores), multiclass_rows(cfg, [window_text]), previous)
-        except ValueError as exc:
-            logger.warning("no cross-fitted fold: unreadable window", extra={"error": str(exc)[:300]})
-            fold = None
-        if fold is not None:
-            out["crossFit"] = {**fold, "windows": len(texts)}
+        _add_crossfit(out, len(texts), lambda: crossfit_class_offsets(
+            (y, scores), multiclass_rows(cfg, [window_text]), previous))
     return out
