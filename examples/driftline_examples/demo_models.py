@@ -154,14 +154,7 @@ def run_model(name: str, *, days: int, rows: int, out: TextIO) -> Any:
         details.update(runs=extras, setup_seconds=round(setup, 3), problem_type=scenario.problem_type,
                        model_id=ex.model_id)
     reset_clients()
-    run = ScenarioRun(name, scenario_summary(entries), details, setup, days_seconds)
-    for r, e in zip(results, entries, strict=True):
-        (run.retrain_execution_seconds if e["decision"]["retrain"] else run.execution_seconds).append(r.seconds)
-        if not e["decision"]["retrain"]:
-            run.execution_cpu_seconds.append(r.cpu_seconds)
-        if r.status != "SUCCEEDED":
-            run.failures.append(f"{name} day {r.day}: {r.status}: {r.error}")
-    return run
+    return ScenarioRun(name, scenario_summary(entries), details, setup, days_seconds).record(results, entries)
 
 
 def _problem_details(ex: Any, problem_type: str, results: list[Any], entries: list[dict[str, Any]]

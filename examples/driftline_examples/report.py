@@ -20,27 +20,17 @@ Each run the demo executes also gets its own ``runs/<modelId>/<runId>/report.htm
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 from driftline_report import page, per_class, render_sections
+from driftline_report.document import _num
 
 #: metrics where a threshold is a floor (the others are ceilings)
 HIGHER_IS_BETTER = frozenset({"accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc",
                               "average_precision", "mcc", "r2", "precision_weighted", "recall_weighted",
                               "f1_weighted"})
-
-
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _area(x: Sequence[float], y: Sequence[float]) -> float | None:

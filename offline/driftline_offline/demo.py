@@ -25,7 +25,7 @@ import sys
 import time
 import warnings
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -50,6 +50,16 @@ class ScenarioRun:
     retrain_execution_seconds: list[float] = field(default_factory=list)
     execution_cpu_seconds: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+
+    def record(self, results: Sequence[Any], entries: Sequence[Mapping[str, Any]]) -> ScenarioRun:
+        """Add each day's execution timing (plain or retrain) and failure; returns ``self``."""
+        for r, e in zip(results, entries, strict=True):
+            (self.retrain_execution_seconds if e["decision"]["retrain"] else self.execution_seconds).append(r.seconds)
+            if not e["decision"]["retrain"]:
+                self.execution_cpu_seconds.append(r.cpu_seconds)
+            if r.status != "SUCCEEDED":
+                self.failures.append(f"{self.name} day {r.day}: {r.status}: {r.error}")
+        return self
 
 
 # ----------------------------------------------------------------------------------------------- per day
@@ -289,14 +299,7 @@ def run_scenario(name: str, *, days: int, rows: int, out: TextIO, template: Path
         days_seconds = time.perf_counter() - t1
         summary = scenario_summary(entries)
         details = {**scenario_details(ex, results, entries), "runs": extras, "setup_seconds": round(setup, 3)}
-    run = ScenarioRun(name, summary, details, setup, days_seconds)
-    for r, e in zip(results, entries, strict=True):
-        (run.retrain_execution_seconds if e["decision"]["retrain"] else run.execution_seconds).append(r.seconds)
-        if not e["decision"]["retrain"]:
-            run.execution_cpu_seconds.append(r.cpu_seconds)
-        if r.status != "SUCCEEDED":
-            run.failures.append(f"{name} day {r.day}: {r.status}: {r.error}")
-    return run
+    return ScenarioRun(name, summary, details, setup, days_seconds).record(results, entries)
 
 
 def _versus(value: float | None, limit: float) -> str:
