@@ -59,7 +59,13 @@ test-clients: $(STAMP) clients ## Drive `make up` with the SageMaker SDKs and th
 # workers' coverage
 XDIST ?= -n auto --dist worksteal
 
-test: $(STAMP) lint cfn-lint scan typecheck ## Lint, cfn-lint, type-check, run every test with branch coverage (floor 85 %)
+# the lint steps are single-threaded and pytest keeps both cores busy only once its workers have collected: they
+# run side by side (make -j), each step's output kept in whole lines; any failing step fails `make test`
+test: $(STAMP) ## Lint, cfn-lint, checkov, type-check and every test with branch coverage (floor 85 %), side by side
+	@$(MAKE) --no-print-directory -j5 --output-sync=line lint cfn-lint scan typecheck pytest-cov
+
+.PHONY: pytest-cov
+pytest-cov: $(STAMP)
 	$(BIN)/python -m pytest -q $(XDIST) --cov --cov-report=term
 
 unit: $(STAMP) ## Run the tests without the lint steps (XDIST= runs them in one process)

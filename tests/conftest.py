@@ -25,6 +25,41 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
+#: the modules that run whole pipeline executions (or other multi-second paths), most expensive first: summed
+#: setup + call seconds from ``pytest --durations`` (load ~11, 2 workers). ``pytest_collection_modifyitems`` runs
+#: them first so that pytest-xdist's ``worksteal`` (which hands out tests in collection order and steals from the
+#: end of a worker's queue) ends the run on short tests instead of a 50 s pipeline test started last
+EXPENSIVE_FIRST = (
+    "tests/workflow/test_pipeline_numbers.py",
+    "tests/workflow/test_pipeline_paths.py",
+    "tests/workflow/test_pipeline_more_paths.py",
+    "tests/workflow/test_pipeline_decisions.py",
+    "tests/workflow/test_demo_smoke.py",
+    "tests/workflow/test_pipeline_sharded.py",
+    "tests/cli/test_quickstart.py",
+    "tests/cli/test_backtest_replay.py",
+    "tests/workflow/test_pipeline_report.py",
+    "tests/workflow/test_iam_enforced.py",
+    "tests/workflow/test_pipeline_no_data.py",
+    "tests/unit/test_numbers.py",
+    "tests/fuzz/test_handlers_fuzz.py",
+    "tests/server/test_server.py",
+    "tests/peer/test_peer_suites.py",
+    "tests/report/test_up_dashboard.py",
+    "tests/workflow/test_monitor_path.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Expensive modules first (:data:`EXPENSIVE_FIRST`), each module's tests kept together and in order."""
+    rank = {path: i for i, path in enumerate(EXPENSIVE_FIRST)}
+
+    def key(item: pytest.Item) -> int:
+        return rank.get(item.nodeid.split("::", 1)[0], len(rank))
+
+    items.sort(key=key)  # stable: the rest keeps pytest's collection order
+
+
 @pytest.fixture(autouse=True)
 def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
