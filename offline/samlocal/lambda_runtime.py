@@ -20,6 +20,11 @@ slot, would get a sliver of it; while a foreground invocation is in flight, back
 they take a slot. An invocation made inside another one (a handler publishing an event whose rule
 invokes a function in the same thread) neither takes nor waits for a slot.
 
+Waiting background invocations get a free slot *oldest first*, not first come first served: a state machine
+task waits with its execution's ticket (taken when the execution started, :meth:`LambdaRegistry.ticket`), any
+other background invocation with a ticket taken when it arrives. Many executions started at once then finish one
+after another, the first started first, instead of all advancing step by step and all finishing late.
+
 An unhandled exception becomes the Lambda runtime's error envelope
 ``{"errorMessage", "errorType", "requestId", "stackTrace"}`` with ``errorType`` the exception's class
 name, which is what Step Functions' ``Retry``/``Catch`` match on.
@@ -35,7 +40,9 @@ Example
 from __future__ import annotations
 
 import contextlib
+import heapq
 import importlib
+import itertools
 import json
 import os
 import sys
@@ -43,7 +50,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,6 +255,46 @@ def error_envelope(exc: BaseException, request_id: str) -> dict[str, Any]:
     }
 
 
+class OldestFirstSlots:
+    """At most ``n`` holders at once; a freed slot goes to the waiter with the lowest key (ties: arrival order).
+
+    >>> slots = OldestFirstSlots(1)
+    >>> slots.acquire(5); slots.release()
+    """
+
+    def __init__(self, n: int) -> None:
+        self._free = n
+        self._cond = threading.Condition()
+        self._waiting: list[tuple[int, int]] = []
+        self._arrivals = itertools.count()
+
+    def acquire(self, key: int) -> None:
+        with self._cond:
+            entry = (key, next(self._arrivals))
+            heapq.heappush(self._waiting, entry)
+            while self._free == 0 or self._waiting[0] != entry:
+                self._cond.wait()
+            heapq.heappop(self._waiting)
+            self._free -= 1
+            if self._free and self._waiting:
+                self._cond.notify_all()  # the next-oldest waiter may take another free slot
+
+    def release(self) -> None:
+        with self._cond:
+            self._free += 1
+            self._cond.notify_all()
+
+    def waiting(self) -> int:
+        with self._cond:
+            return len(self._waiting)
+
+
+#: the ticket the calling thread's background invocations wait with (set by :meth:`LambdaRegistry.priority`)
+_PRIORITY = threading.local()
+#: tickets of the newest executions kept (an execution's ticket is looked up at each of its tasks)
+_TICKETS_KEPT = 10_000
+
+
 class LambdaRegistry:
     """The functions of a stack, by logical id, function name and ARN."""
 
@@ -266,7 +313,10 @@ class LambdaRegistry:
         self._by_logical: dict[str, FunctionSpec] = {}
         self._by_name: dict[str, FunctionSpec] = {}
         self._load_lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(background_slots) if background_slots else None
+        self._slots = OldestFirstSlots(background_slots) if background_slots else None
+        self._tickets = itertools.count()
+        self._ticket_of: OrderedDict[str, int] = OrderedDict()
+        self._ticket_lock = threading.Lock()
         self.background_slots = background_slots
         self._depth = threading.local()
         #: foreground invocations in flight, and the condition background ones wait on (see :meth:`_slot`)
@@ -319,6 +369,29 @@ class LambdaRegistry:
             key = key.split(":")[0]
         return self._by_name.get(key)
 
+    def ticket(self, owner: str | None = None) -> int:
+        """A new ticket, or ``owner``'s (an execution ARN): the first ticket asked for it, kept for its later tasks.
+        Lower tickets get a background slot first."""
+        if owner is None:
+            return next(self._tickets)
+        with self._ticket_lock:
+            ticket = self._ticket_of.get(owner)
+            if ticket is None:
+                ticket = self._ticket_of[owner] = next(self._tickets)
+                while len(self._ticket_of) > _TICKETS_KEPT:
+                    self._ticket_of.popitem(last=False)
+            return ticket
+
+    @contextlib.contextmanager
+    def priority(self, ticket: int) -> Iterator[None]:
+        """Background invocations made by this thread meanwhile wait for a slot with ``ticket``."""
+        saved = getattr(_PRIORITY, "ticket", None)
+        _PRIORITY.ticket = ticket
+        try:
+            yield
+        finally:
+            _PRIORITY.ticket = saved
+
     @contextlib.contextmanager
     def _slot(self, background: bool) -> Iterator[None]:
         """A background slot for an outermost background invocation of this thread (nothing otherwise).
@@ -331,9 +404,12 @@ class LambdaRegistry:
         take = background and outermost and self._slots is not None
         if take:
             assert self._slots is not None
+            ticket = getattr(_PRIORITY, "ticket", None)
+            if ticket is None:
+                ticket = self.ticket()  # not a state machine task: its place is its arrival
             with self._foreground_done:
                 self._foreground_done.wait_for(lambda: self._foreground == 0, timeout=self.foreground_first_s)
-            self._slots.acquire()
+            self._slots.acquire(ticket)
         elif outermost and not background:
             with self._foreground_done:
                 self._foreground += 1

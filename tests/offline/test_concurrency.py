@@ -328,3 +328,80 @@ def test_without_a_bound_background_invocations_run_at_once(stack, tmp_path):
     machine = _three_functions(stack, tmp_path, step)
     outs = [stack.wait_execution(arn, timeout=60) for arn in _start_three(stack, machine)]
     assert [o["status"] for o in outs] == ["SUCCEEDED"] * 3, outs
+
+
+def test_oldest_first_slots_serve_the_lowest_key_not_the_first_arrival():
+    from samlocal.lambda_runtime import OldestFirstSlots
+
+    slots = OldestFirstSlots(1)
+    slots.acquire(0)
+    order: list[int] = []
+    threads = []
+    for key in (7, 3, 5):  # arrive in this order while the slot is held
+        t = threading.Thread(target=lambda k=key: (slots.acquire(k), order.append(k), slots.release()))
+        t.start()
+        threads.append(t)
+        while slots.waiting() < len(threads):
+            threading.Event().wait(0.005)
+    slots.release()
+    for t in threads:
+        t.join(10)
+    assert order == [3, 5, 7]
+
+
+def test_executions_started_first_get_the_background_slot_first(tmp_path):
+    """Three executions of a three-task machine started at once with one slot: a task of an older execution
+    goes before a waiting task of a newer one, so the first execution ends before the last one starts (first come
+    first served would interleave them: the last one's first task would run before the first one's last)."""
+    import json
+    import time
+
+    from driftline_offline import OfflineStack
+
+    from .conftest import T0, TEMPLATE
+
+    with OfflineStack.running(TEMPLATE, clock=T0, background_slots=1) as stack:
+        order: list[tuple[int, int]] = []
+        first = threading.Event()
+        release = threading.Event()
+
+        def step(event, context):
+            if not first.is_set():
+                first.set()
+                release.wait(30)  # hold the only slot until the other executions wait for it
+            order.append((event["i"], event["step"]))
+            time.sleep(0.2)  # longer than the interpreter needs to move an execution to its next task
+            return {"i": event["i"], "step": event["step"] + 1}
+
+        for i in range(3):
+            spec = FunctionSpec(logical_id=f"Old{i}", function_name=f"fx-old-{i}", handler="fx_old.handler.run",
+                                code_dir=tmp_path)
+            spec._callable = step
+            stack.runtime.lambdas.register(spec)
+
+        def task(n: int, nxt: str | None) -> dict[str, object]:
+            state: dict[str, object] = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                                        "Parameters": {"FunctionName": f"fx-old-{n}", "Payload.$": "$"},
+                                        "OutputPath": "$.Payload"}
+            state.update({"Next": nxt} if nxt else {"End": True})
+            return state
+
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        machine = sfn.create_state_machine(
+            name="fx-oldest", roleArn="arn:aws:iam::123456789012:role/offline-execution-role",
+            definition=json.dumps({"StartAt": "S0", "States": {"S0": task(0, "S1"), "S1": task(1, "S2"),
+                                                                "S2": task(2, None)}}))["stateMachineArn"]
+        arns = [sfn.start_execution(stateMachineArn=machine, input=json.dumps({"i": i, "step": 0}))["executionArn"]
+                for i in range(3)]
+        try:
+            assert first.wait(30)
+            deadline = time.monotonic() + 30
+            while stack.runtime.lambdas._slots.waiting() < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert stack.runtime.lambdas._slots.waiting() == 2
+        finally:
+            release.set()
+        outs = [stack.wait_execution(arn, timeout=60) for arn in arns]
+        assert [o["status"] for o in outs] == ["SUCCEEDED"] * 3, outs
+        assert sorted(order) == [(i, s) for i in range(3) for s in range(3)]
+        assert order.index((0, 2)) < order.index((2, 0)), order

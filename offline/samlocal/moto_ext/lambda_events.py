@@ -31,6 +31,34 @@ def _install_lambda_dispatch(registry: RuntimeRegistry) -> None:
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
 
+    # a state machine's Lambda task waits for a background slot with its execution's ticket (oldest execution
+    # first, see samlocal.lambda_runtime); the execution takes its ticket when it starts
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original_task = lambda_eval_utils.execute_lambda_function_integration
+
+    def execute_lambda_function_integration(env, parameters, region, state_credentials):  # type: ignore[no-untyped-def]
+        rt = active()
+        if rt is None:
+            return original_task(env=env, parameters=parameters, region=region, state_credentials=state_credentials)
+        execution_arn = env.states.context_object.context_object_data["Execution"]["Id"]
+        with rt.lambdas.priority(rt.lambdas.ticket(execution_arn)):
+            return original_task(env=env, parameters=parameters, region=region, state_credentials=state_credentials)
+
+    lambda_eval_utils.execute_lambda_function_integration = execute_lambda_function_integration
+
+    original_start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self, state_machine_arn, name=None, execution_input=None, trace_header=None):  # type: ignore[no-untyped-def]
+        execution = original_start(self, state_machine_arn, name, execution_input, trace_header)
+        rt = active()
+        if rt is not None:
+            rt.lambdas.ticket(execution.execution_arn)
+        return execution
+
+    StepFunctionsParserBackend.start_execution = start_execution  # type: ignore[method-assign]
+
 
 # ---------------------------------------------------------------------------------------------------
 # EventBridge
