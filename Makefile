@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := layers/metrics:layers/common:layers/plotting:functions/report:functions/metric_evaluator:functions/drift_checker:functions/retrain_launcher:functions/deployer:functions/api:functions/trigger_router:offline:examples:cli:.
 
 .DEFAULT_GOAL := help
-.PHONY: help venv test unit lint typecheck cfn-lint scan build demo scenarios up invoke bench clean
+.PHONY: help venv test test-slow unit lint typecheck cfn-lint scan build demo scenarios up invoke bench clean
 
 help: ## List the targets (colours only on a terminal, and not with NO_COLOR set)
 	@if [ -t 1 ] && [ -z "$$NO_COLOR" ]; then on='\033[36m'; off='\033[0m'; else on=''; off=''; fi; \
@@ -64,12 +64,18 @@ XDIST ?= -n auto --dist worksteal
 test: $(STAMP) ## Lint, cfn-lint, checkov, type-check and every test with branch coverage (floor 85 %), side by side
 	@$(MAKE) --no-print-directory -j5 --output-sync=line lint cfn-lint scan typecheck pytest-cov
 
-.PHONY: pytest-cov
+.PHONY: pytest-cov test-slow
 pytest-cov: $(STAMP)
-	$(BIN)/python -m pytest -q $(XDIST) --cov --cov-report=term
+	$(BIN)/python -m pytest -q $(XDIST) -m "not slow" --cov --cov-report=term
 
-unit: $(STAMP) ## Run the tests without the lint steps (XDIST= runs them in one process)
-	$(BIN)/python -m pytest -q $(XDIST)
+# `slow`: the tests that start `make up` or the CLI in a subprocess, the scikit-learn/SciPy peer subset, and the
+# rest of the failure-injection matrix of tests/workflow/test_pipeline_numbers.py (each a retrain-and-deploy
+# pipeline twice); the client tests run in `make test-clients`
+test-slow: $(STAMP) ## The tests marked slow (server and CLI subprocesses, the whole failure-injection matrix); CI runs them too
+	$(BIN)/python -m pytest -q $(XDIST) -m slow --ignore=tests/clients
+
+unit: $(STAMP) ## Run the tests without the lint steps and without the slow ones (XDIST= runs them in one process)
+	$(BIN)/python -m pytest -q $(XDIST) -m "not slow"
 
 lint: $(STAMP) ## ruff over the whole tree
 	$(BIN)/ruff check .
