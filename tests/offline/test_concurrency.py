@@ -366,12 +366,17 @@ def test_executions_started_first_get_the_background_slot_first(tmp_path):
         release = threading.Event()
 
         def step(event, context):
+            i = event["i"]
             if not first.is_set():
                 first.set()
                 release.wait(30)  # hold the only slot until the other executions wait for it
-            order.append((event["i"], event["step"]))
-            time.sleep(0.2)  # longer than the interpreter needs to move an execution to its next task
-            return {"i": event["i"], "step": event["step"] + 1}
+            order.append((i, event["step"]))
+            # hand the slot over only once every other unfinished execution waits for it (whatever the load)
+            others = 2 - sum(1 for j, s in order if s == 2 and j != i)
+            deadline = time.monotonic() + 30
+            while stack.runtime.lambdas._slots.waiting() < others and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return {"i": i, "step": event["step"] + 1}
 
         for i in range(3):
             spec = FunctionSpec(logical_id=f"Old{i}", function_name=f"fx-old-{i}", handler="fx_old.handler.run",
