@@ -143,12 +143,13 @@ def _drift(rep: Mapping[str, Any]) -> str:
         sentence += (f"; α = {_f(d.get('alpha'), 3)} after {_e(d.get('correction'))} correction. A feature drifts "
                      "when its adjusted p-value is below α AND its effect size reaches the floor. Hover a cell for "
                      "its p-values")
-    parts = [f"<h2>Drift</h2><p>{sentence}.</p>"]
+    parts = [f"<h2>Drift</h2><p>{sentence}.</p><div class='charts'>"]
     for eff, s in (d.get("statistics") or {}).items():
         feats = sorted(s["features"])
         parts.append(charts.drift_heatmap(s["name"], s["scaleMax"], s["floor"], feats, d.get("runs") or [],
                                           [s["features"][f] for f in feats]))
         _ = eff
+    parts.append("</div>")
     if d.get("untested"):
         parts.append("<p class='sub'>Not tested: " + _e(", ".join(f"{k} ({v})" for k, v in d["untested"].items()))
                      + "</p>")
