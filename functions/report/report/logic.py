@@ -23,6 +23,8 @@ from driftline_common.store import ModelStore, RunStore, iso, utcnow
 from driftline_report import SCHEMA, build_report, render_html
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from report.lineage import collect_lineage
+
 #: how many runs the history charts show (``REPORT_HISTORY_RUNS`` overrides)
 HISTORY_RUNS = 20
 #: run-record fields a monitor step may add (data quality, bias, operational health): shown when present
@@ -156,9 +158,11 @@ def collect(settings: Settings, model_id: str, run_id: str, *, outcome: str = "s
         if dr is not None:
             drift_history.append((rid, dr))
     extras = {k: run[k] for k in EXTRA_FIELDS if run.get(k)}
+    gaps: list[str] = []
+    lineage = collect_lineage(models, model_id, run, gaps) if config is not None else None
     report = build_report(run=run, config=config, evaluation=evaluation, drift=drift, comparison=comparison,
                           history=history, drift_history=drift_history, generated_at=iso(now or utcnow()),
-                          extras=extras)
+                          extras=extras, lineage=lineage, lineage_gaps=gaps)
     report["driftInputs"] = {rid: drift_inputs(doc) for rid, doc in drift_history}
     return sanitize(report)
 

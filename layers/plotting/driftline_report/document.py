@@ -242,8 +242,12 @@ def build_comparison(comparison: Mapping[str, Any] | None, missing: list[str]) -
 def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, evaluation: Mapping[str, Any] | None,
                  drift: Mapping[str, Any] | None, comparison: Mapping[str, Any] | None,
                  history: Sequence[Mapping[str, Any]], drift_history: Sequence[tuple[str, Mapping[str, Any] | None]],
-                 generated_at: str, extras: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The whole ``report.json`` (JSON-safe: non-finite numbers are ``None``)."""
+                 generated_at: str, extras: Mapping[str, Any] | None = None,
+                 lineage: Mapping[str, Any] | None = None, lineage_gaps: Sequence[str] = ()) -> dict[str, Any]:
+    """The whole ``report.json`` (JSON-safe: non-finite numbers are ``None``).
+
+    ``lineage``: the deployed (and this run's registered) model version as the Model Registry describes it
+    (``{"deployed"?: version, "registered"?: version}``), ``lineage_gaps``: what of it could not be read."""
     cfg: dict[str, Any] = dict(config or {})
     item: Mapping[str, Any] = cfg["config"] if isinstance(cfg.get("config"), Mapping) else cfg
     problem = str((evaluation or {}).get("problemType") or item.get("problemType") or "unknown")
@@ -286,5 +290,8 @@ def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, ev
     report["comparison"] = build_comparison(comparison, missing)
     if extras:
         report["extras"] = dict(extras)
+    if lineage:
+        report["lineage"] = dict(lineage)
+    missing.extend(lineage_gaps)
     report["missing"] = missing
     return report
