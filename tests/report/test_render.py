@@ -258,7 +258,7 @@ def test_the_renderer_needs_no_plotting_library_and_is_deterministic() -> None:
     import sys
 
     code = "import sys, driftline_report; print(sorted({'matplotlib', 'numpy'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
     rep, _ = report_of("multiclass")
     assert render_html(rep) == render_html(rep)
