@@ -2,8 +2,9 @@
 
 The report step runs after EVERY execution, so its cost multiplies through ``make test``, backtests and the
 scenario suite. Measured in fresh interpreters, alternating this tree's ``driftline_report`` with a reference
-copy (``--ref DIR``, e.g. the matplotlib renderer: ``git archive 5deac33~1 layers/plotting | tar -x -C /tmp/ref``
-then ``--ref /tmp/ref/layers/plotting``), so both see the same machine load. CPU time (``time.process_time``):
+tree (``--ref DIR``: a directory holding ``layers/plotting`` and ``functions/report`` of another commit, e.g. the
+matplotlib renderer: ``git archive 5deac33~1 layers/plotting functions/report | tar -x -C /tmp/ref`` then
+``--ref /tmp/ref``), so both see the same machine load. CPU time (``time.process_time``):
 
 - ``import``: ``import driftline_report`` with an empty ``MPLCONFIGDIR`` (a Lambda cold start);
 - ``render <case>``: ``build_report`` + ``render_html`` of one run, WARM (the median of ``--renders`` renders in
@@ -148,7 +149,8 @@ def run_child(cases_path: str, renders: int, ref: str | None, step: bool) -> dic
     with tempfile.TemporaryDirectory() as mpl:
         env = {**os.environ, "MPLCONFIGDIR": mpl}
         if ref:
-            env["PYTHONPATH"] = os.pathsep.join([ref, env.get("PYTHONPATH", "")])
+            env["PYTHONPATH"] = os.pathsep.join([os.path.join(ref, "layers", "plotting"),
+                                                 os.path.join(ref, "functions", "report"), env.get("PYTHONPATH", "")])
         out = subprocess.run([sys.executable, "-c", CHILD, cases_path, str(renders), "1" if step else "0"],  # noqa: S603
                              check=False, capture_output=True, text=True, env=env)
     if out.returncode:
@@ -160,7 +162,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3, help="fresh interpreters per renderer")
     parser.add_argument("--renders", type=int, default=5, help="warm renders per case and interpreter")
-    parser.add_argument("--ref", help="a reference plotting layer directory, measured alongside")
+    parser.add_argument("--ref", help="a reference tree (layers/plotting, functions/report), measured alongside")
     parser.add_argument("--no-step", action="store_true", help="skip the handler step against moto")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
