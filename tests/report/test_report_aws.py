@@ -242,3 +242,10 @@ def test_history_intervals_come_from_the_run_records(stack: Settings, monkeypatc
     assert not any(r.endswith("evaluation.json") and ids[-1] not in r for r in reads)
     doc = _report_json(stack, ids[-1])
     assert [r["intervals"]["roc_auc"]["lower"] for r in doc["history"]["runs"][:-1]] == [0.5, 0.51]
+
+
+def test_a_history_of_one_run_shows_only_this_run(stack: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = seed_runs(stack, n=3)
+    monkeypatch.setenv("REPORT_HISTORY_RUNS", "1")
+    report_handler(report_event(ids[0]), CTX)  # an older run's report: the newest run is not its history
+    assert [r["runId"] for r in _report_json(stack, ids[0])["history"]["runs"]] == [ids[0]]

@@ -119,9 +119,8 @@ def collect(settings: Settings, model_id: str, run_id: str, *, outcome: str = "s
     """The run's ``report.json`` from what is stored.
 
     The earlier runs' metrics and intervals come from their records (the decide step stores the intervals), else
-    from the previous run's report; their drift from the previous
-    run's ``report.json`` (``driftInputs``) where it holds them: one read instead of two per run of history. Any
-    other is read from its document."""
+    from the previous run's ``report.json``; their drift from that report's ``driftInputs``: one read instead of
+    two per run of history. Whatever neither holds is read from the run's documents."""
     runs, models = RunStore(settings), ModelStore(settings)
     try:
         run = runs.get(model_id, run_id)
@@ -137,7 +136,8 @@ def collect(settings: Settings, model_id: str, run_id: str, *, outcome: str = "s
     drift = _doc(base.child(run_id, "drift.json"))
     comparison = _doc(base.child(run_id, "comparison.json"))
     listed = [r for r in runs.list(model_id, limit=history_limit()) if r.get("runId") != run_id][::-1]
-    listed = listed[-(history_limit() - 1):]
+    keep = history_limit() - 1  # this run is the last point
+    listed = listed[-keep:] if keep else []
     seen_history, seen_drift = _previous(base, listed)
     history: list[dict[str, Any]] = []
     drift_history: list[tuple[str, dict[str, Any] | None]] = []
