@@ -2,12 +2,13 @@
 
 Three numbers, each the median of ``--repeat`` fresh processes:
 
-- ``import``: ``import driftline_report`` (matplotlib with the SVG backend, numpy) with an EMPTY
-  ``MPLCONFIGDIR`` — what a Lambda cold start pays, font cache build included;
+- ``import``: ``import driftline_report`` (the pure-Python SVG renderer; a matplotlib reference imports matplotlib
+  and numpy) with an EMPTY ``MPLCONFIGDIR`` — what a Lambda cold start pays, a reference's font cache included;
 - ``import (warm cache)``: the same with the font cache already built (a second cold start on the same /tmp);
 - ``render``: building and rendering a full binary report (20 runs of history, drift heatmaps) after the import.
 
-Usage: ``PYTHONPATH=... python -m benchmarks.report_cold_start [--repeat 5] [--ref DIR]`` (see docs/reports.md).
+Usage: ``PYTHONPATH=... python -m benchmarks.report_cold_start [--repeat 5] [--ref DIR]`` (see docs/reports.md;
+``benchmarks/bench_report.py`` measures the render per problem type and the whole report step).
 ``--ref DIR``: a reference copy of the plotting layer (e.g. ``git archive <commit> layers/plotting | tar -x -C
 /tmp/ref`` then ``--ref /tmp/ref/layers/plotting``), measured in the same run, alternating with this tree's, and
 the CPU-time ratios printed.

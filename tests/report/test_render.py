@@ -249,3 +249,16 @@ def test_a_failed_run_without_any_document_still_gets_a_page() -> None:
     assert "DataFormatError: capture is not JSON" in page.page_text
     assert any("stored no evaluation" in m for m in rep["missing"])
     assert any("no drift result" in m for m in rep["missing"])
+
+
+def test_the_renderer_needs_no_plotting_library_and_is_deterministic() -> None:
+    """The report is drawn after every execution: importing the renderer loads neither matplotlib nor numpy (a
+    cold start pays nothing for them), and one report renders byte for byte the same twice."""
+    import subprocess
+    import sys
+
+    code = "import sys, driftline_report; print(sorted({'matplotlib', 'numpy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    rep, _ = report_of("multiclass")
+    assert render_html(rep) == render_html(rep)

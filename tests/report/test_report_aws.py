@@ -195,3 +195,57 @@ def test_a_threshold_alarm_entering_alarm_requests_a_run_of_its_model(stack: Set
     event["detail"]["configuration"]["metrics"][0]["metricStat"]["metric"].update(
         namespace="Driftline", name="roc_auc", dimensions={"modelId": MODEL, "service": "metric-evaluator"})
     assert trigger_handler(event, CTX)["models"] == [MODEL]
+
+
+def _report_json(settings: Settings, run_id: str) -> dict[str, Any]:
+    doc = json.loads(s3_object(settings, f"runs/{MODEL}/{run_id}/report.json")["Body"].read())
+    doc.pop("generatedAt")
+    return doc
+
+
+def test_a_report_reuses_what_the_previous_report_read(stack: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The earlier runs' drift (and, when their records lack them, metrics and intervals) come from the previous
+    run's report.json: one read instead of two per run, and the same report as reading every document."""
+    from report import logic
+
+    ids = seed_runs(stack, n=5)
+    reads: list[str] = []
+    read = logic._doc
+    monkeypatch.setattr(logic, "_doc", lambda uri: reads.append(str(uri).rsplit("/", 2)[-2] + "/" + str(uri)
+                                                                .rsplit("/", 1)[-1]) or read(uri))
+    report_handler(report_event(ids[-2]), CTX)  # the previous run's last step
+    reads.clear()
+    report_handler(report_event(ids[-1]), CTX)
+    assert sorted(reads) == sorted([f"{ids[-2]}/report.json", f"{ids[-1]}/evaluation.json",
+                                    f"{ids[-1]}/drift.json", f"{ids[-1]}/comparison.json"])
+    reused = _report_json(stack, ids[-1])
+    boto3.client("s3", region_name=REGION).delete_object(Bucket=stack.bucket, Key=f"runs/{MODEL}/{ids[-2]}/report.json")
+    reads.clear()
+    report_handler(report_event(ids[-1]), CTX)
+    assert len(reads) == 1 + 2 * 4 + 3  # no previous report: every earlier run's evaluation and drift documents
+    assert _report_json(stack, ids[-1]) == reused
+    assert set(reused["driftInputs"]) == set(ids)
+    assert all(r["intervals"] for r in reused["history"]["runs"])
+
+
+def test_history_intervals_come_from_the_run_records(stack: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from report import logic
+
+    ids = seed_runs(stack, n=3)
+    runs = RunStore(stack)
+    for i, run_id in enumerate(ids):  # what the decide step stores on every run
+        runs.update(MODEL, run_id, intervals={"roc_auc": {"lower": 0.5 + i / 100, "upper": 0.9}})
+    reads: list[str] = []
+    read = logic._doc
+    monkeypatch.setattr(logic, "_doc", lambda uri: reads.append(str(uri)) or read(uri))
+    report_handler(report_event(ids[-1]), CTX)
+    assert not any(r.endswith("evaluation.json") and ids[-1] not in r for r in reads)
+    doc = _report_json(stack, ids[-1])
+    assert [r["intervals"]["roc_auc"]["lower"] for r in doc["history"]["runs"][:-1]] == [0.5, 0.51]
+
+
+def test_a_history_of_one_run_shows_only_this_run(stack: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = seed_runs(stack, n=3)
+    monkeypatch.setenv("REPORT_HISTORY_RUNS", "1")
+    report_handler(report_event(ids[0]), CTX)  # an older run's report: the newest run is not its history
+    assert [r["runId"] for r in _report_json(stack, ids[0])["history"]["runs"]] == [ids[0]]

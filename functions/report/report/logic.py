@@ -20,13 +20,18 @@ from driftline_common.observability import logger
 from driftline_common.s3io import S3Uri, get_json, sanitize
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore, RunStore, iso, utcnow
-from driftline_report import build_report, render_html
+from driftline_report import SCHEMA, build_report, render_html
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from report.lineage import collect_lineage
 
 #: how many runs the history charts show (``REPORT_HISTORY_RUNS`` overrides)
 HISTORY_RUNS = 20
 #: run-record fields a monitor step may add (data quality, bias, operational health): shown when present
 EXTRA_FIELDS = ("dataQuality", "bias", "operational")
+#: what the drift heat maps read of each feature of a ``drift.json`` (``driftInputs`` in ``report.json``)
+DRIFT_INPUT_KEYS = ("status", "effect", "effectThreshold", "effectSize", "pvalue", "pvalueAdjusted", "drifted",
+                    "test")
 
 
 class ReportEvent(BaseModel):
@@ -85,9 +90,37 @@ def history_limit() -> int:
     return max(1, min(int(raw), 100)) if raw.isdigit() else HISTORY_RUNS
 
 
+def drift_inputs(doc: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The part of a run's ``drift.json`` the heat maps read (tested features only), kept in ``report.json`` as
+    ``driftInputs`` so that the next run's report need not read that document again."""
+    return {str(name): {k: f.get(k) for k in DRIFT_INPUT_KEYS}
+            for name, f in ((doc or {}).get("features") or {}).items()
+            if isinstance(f, Mapping) and f.get("status") == "tested" and f.get("effect")}
+
+
+def _previous(base: S3Uri, listed: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the newest earlier run's ``report.json`` already read from the documents of the runs before it:
+    ``{runId: history entry}`` of the runs whose evaluation it had (intervals) and ``{runId: drift inputs}``.
+    Evaluation and drift documents are written once per run, so these stay true; a run it saw without them (still
+    running then) is read again."""
+    if not listed:
+        return {}, {}
+    prev = _doc(base.child(str(listed[-1].get("runId")), "report.json"))
+    if not prev or prev.get("schema") != SCHEMA:
+        return {}, {}
+    runs = (prev.get("history") or {}).get("runs") or []
+    history = {str(r.get("runId")): r for r in runs if isinstance(r, Mapping) and r.get("evaluated")}
+    drift = {str(k): v for k, v in (prev.get("driftInputs") or {}).items() if isinstance(v, Mapping) and v}
+    return history, drift
+
+
 def collect(settings: Settings, model_id: str, run_id: str, *, outcome: str = "succeeded",
             now: datetime | None = None) -> dict[str, Any]:
-    """The run's ``report.json`` from what is stored."""
+    """The run's ``report.json`` from what is stored.
+
+    The earlier runs' metrics and intervals come from their records (the decide step stores the intervals), else
+    from the previous run's ``report.json``; their drift from that report's ``driftInputs``: one read instead of
+    two per run of history. Whatever neither holds is read from the run's documents."""
     runs, models = RunStore(settings), ModelStore(settings)
     try:
         run = runs.get(model_id, run_id)
@@ -103,19 +136,35 @@ def collect(settings: Settings, model_id: str, run_id: str, *, outcome: str = "s
     drift = _doc(base.child(run_id, "drift.json"))
     comparison = _doc(base.child(run_id, "comparison.json"))
     listed = [r for r in runs.list(model_id, limit=history_limit()) if r.get("runId") != run_id][::-1]
+    keep = history_limit() - 1  # this run is the last point
+    listed = listed[-keep:] if keep else []
+    seen_history, seen_drift = _previous(base, listed)
     history: list[dict[str, Any]] = []
     drift_history: list[tuple[str, dict[str, Any] | None]] = []
-    for r in [*listed[-(history_limit() - 1):], run]:
+    for r in [*listed, run]:
         rid = str(r.get("runId"))
-        ev = evaluation if rid == run_id else _doc(base.child(rid, "evaluation.json"))
+        if rid == run_id:
+            ev, dr = evaluation, drift
+        else:
+            seen = seen_history.get(rid)
+            if "intervals" in r and r.get("metrics"):  # the record has what the history charts need
+                ev = {"intervals": r["intervals"], "metrics": r["metrics"]}
+            elif seen:
+                ev = {"intervals": seen.get("intervals") or {}, "metrics": seen.get("metrics") or {}}
+            else:
+                ev = _doc(base.child(rid, "evaluation.json"))
+            dr = {"features": seen_drift[rid]} if rid in seen_drift else _doc(base.child(rid, "drift.json"))
         history.append({**r, "evaluation": ev})
-        dr = drift if rid == run_id else _doc(base.child(rid, "drift.json"))
         if dr is not None:
             drift_history.append((rid, dr))
     extras = {k: run[k] for k in EXTRA_FIELDS if run.get(k)}
-    return sanitize(build_report(run=run, config=config, evaluation=evaluation, drift=drift, comparison=comparison,
-                                 history=history, drift_history=drift_history,
-                                 generated_at=iso(now or utcnow()), extras=extras))
+    gaps: list[str] = []
+    lineage = collect_lineage(models, model_id, run, gaps) if config is not None else None
+    report = build_report(run=run, config=config, evaluation=evaluation, drift=drift, comparison=comparison,
+                          history=history, drift_history=drift_history, generated_at=iso(now or utcnow()),
+                          extras=extras, lineage=lineage, lineage_gaps=gaps)
+    report["driftInputs"] = {rid: drift_inputs(doc) for rid, doc in drift_history}
+    return sanitize(report)
 
 
 def write_report(settings: Settings, request: ReportRequest, *, now: datetime | None = None) -> dict[str, Any]:

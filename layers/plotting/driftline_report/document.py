@@ -81,7 +81,7 @@ def _events_of(run: Mapping[str, Any]) -> list[str]:
     if run.get("status") == "FAILED":
         out.append("failed")
     decision = run.get("decision") or {}
-    if decision.get("retrain") or run.get("training"):
+    if decision.get("retrain") or run.get("training") or run.get("trainingJobName"):
         out.append("retrain")
     comparison = run.get("comparison") or {}
     if comparison.get("promote"):
@@ -106,17 +106,20 @@ def build_history(history: Sequence[Mapping[str, Any]], thresholds: Sequence[Map
     """The last runs, oldest first: every metric, its interval and the run's events.
 
     Each item of ``history`` is a run record, optionally with ``evaluation`` (its evaluation document, for the
-    intervals) attached by the caller.
+    intervals; else the record's own ``intervals``, which the decide step stores) attached by the caller.
+    ``evaluated``: whether the evaluation's metrics and intervals were known.
     """
     runs = []
     for r in history:
         ev = r.get("evaluation") or {}
         metrics = {k: _num(v) for k, v in (r.get("metrics") or ev.get("metrics") or {}).items()}
+        bounds = ev.get("intervals") or r.get("intervals") or {}
         intervals = {m: {"lower": _num(b.get("lower")), "upper": _num(b.get("upper"))}
-                     for m, b in (ev.get("intervals") or {}).items() if isinstance(b, Mapping)}
+                     for m, b in bounds.items() if isinstance(b, Mapping)}
         runs.append({"runId": r.get("runId"), "label": _label(r), "window": r.get("window"),
                      "status": r.get("status"), "outcome": r.get("outcome"), "metrics": metrics,
-                     "intervals": intervals, "events": _events_of(r), "sampleSize": r.get("sampleSize")})
+                     "intervals": intervals, "events": _events_of(r), "sampleSize": r.get("sampleSize"),
+                     "evaluated": bool(ev)})
     names = [str(t["metric"]) for t in thresholds if t.get("metric")]
     if problem_type == "regression":
         names += [m for m in REGRESSION_METRICS if m not in names]
@@ -239,8 +242,12 @@ def build_comparison(comparison: Mapping[str, Any] | None, missing: list[str]) -
 def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, evaluation: Mapping[str, Any] | None,
                  drift: Mapping[str, Any] | None, comparison: Mapping[str, Any] | None,
                  history: Sequence[Mapping[str, Any]], drift_history: Sequence[tuple[str, Mapping[str, Any] | None]],
-                 generated_at: str, extras: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The whole ``report.json`` (JSON-safe: non-finite numbers are ``None``)."""
+                 generated_at: str, extras: Mapping[str, Any] | None = None,
+                 lineage: Mapping[str, Any] | None = None, lineage_gaps: Sequence[str] = ()) -> dict[str, Any]:
+    """The whole ``report.json`` (JSON-safe: non-finite numbers are ``None``).
+
+    ``lineage``: the deployed (and this run's registered) model version as the Model Registry describes it
+    (``{"deployed"?: version, "registered"?: version}``), ``lineage_gaps``: what of it could not be read."""
     cfg: dict[str, Any] = dict(config or {})
     item: Mapping[str, Any] = cfg["config"] if isinstance(cfg.get("config"), Mapping) else cfg
     problem = str((evaluation or {}).get("problemType") or item.get("problemType") or "unknown")
@@ -283,5 +290,8 @@ def build_report(*, run: Mapping[str, Any], config: Mapping[str, Any] | None, ev
     report["comparison"] = build_comparison(comparison, missing)
     if extras:
         report["extras"] = dict(extras)
+    if lineage:
+        report["lineage"] = dict(lineage)
+    missing.extend(lineage_gaps)
     report["missing"] = missing
     return report

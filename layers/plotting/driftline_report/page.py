@@ -143,12 +143,13 @@ def _drift(rep: Mapping[str, Any]) -> str:
         sentence += (f"; α = {_f(d.get('alpha'), 3)} after {_e(d.get('correction'))} correction. A feature drifts "
                      "when its adjusted p-value is below α AND its effect size reaches the floor. Hover a cell for "
                      "its p-values")
-    parts = [f"<h2>Drift</h2><p>{sentence}.</p>"]
+    parts = [f"<h2>Drift</h2><p>{sentence}.</p><div class='charts'>"]
     for eff, s in (d.get("statistics") or {}).items():
         feats = sorted(s["features"])
         parts.append(charts.drift_heatmap(s["name"], s["scaleMax"], s["floor"], feats, d.get("runs") or [],
                                           [s["features"][f] for f in feats]))
         _ = eff
+    parts.append("</div>")
     if d.get("untested"):
         parts.append("<p class='sub'>Not tested: " + _e(", ".join(f"{k} ({v})" for k, v in d["untested"].items()))
                      + "</p>")
@@ -172,6 +173,50 @@ def _comparison(rep: Mapping[str, Any]) -> str:
         parts.append(_table(["metric", "champion", "challenger", "delta", "interval of the delta", "test",
                              "p-value", "verdict"], rows))
     parts.append(_comparison_charts(c.get("charts") or {}))
+    return "".join(parts)
+
+
+#: what the lineage table shows of a version (``model_registry.version_of``'s ``lineage``), in this order
+LINEAGE_ROWS = (
+    ("trainingJobName", "training job"), ("tuningJobName", "tuning job"),
+    ("trainDataUri", "training data (S3)"), ("window", "data window"), ("codeUri", "code tarball"),
+    ("codeSha256", "code tarball SHA-256"), ("imageUri", "image URI"), ("modelArtifacts", "model artifacts"),
+    ("hyperparameters", "hyperparameters"), ("promotedBy", "promoted by run"), ("comparisonUri", "comparison"),
+    ("evaluationUri", "evaluation"), ("runId", "registered by run"), ("deployedBy", "deployed by run"),
+    ("deployedAt", "deployed at"), ("endpointConfigName", "endpoint config"),
+)
+
+
+def _version_table(v: Mapping[str, Any]) -> str:
+    lin = v.get("lineage") or {}
+    rows: list[list[Any]] = []
+    if v.get("version") is not None:
+        rows.append(["version", f"{v['version']}" + (f" ({v['status']})" if v.get("status") else "")])
+    if v.get("modelPackageArn"):
+        rows.append(["model package", str(v["modelPackageArn"])])
+    for key, name in LINEAGE_ROWS:
+        value = lin.get(key)
+        if key == "window" and isinstance(value, Mapping):
+            value = f"{value.get('start')} → {value.get('end')}" if value.get("start") or value.get("end") else None
+        if value not in (None, ""):
+            rows.append([name, str(value)])
+    for key, uri in (v.get("documents") or {}).items():
+        if key != "comparison" or uri != lin.get("comparisonUri"):
+            rows.append([f"{key} document", str(uri)])
+    return _table(["", "value"], rows, numeric_from=2)
+
+
+def _lineage(rep: Mapping[str, Any]) -> str:
+    lin = rep.get("lineage") or {}
+    if not lin:
+        return ""
+    parts = ["<h2>Lineage</h2>"]
+    for key, title in (("deployed", "The version in service"), ("registered", "The version this run registered")):
+        v = lin.get(key)
+        if not v:
+            continue
+        source = "Model Registry" if v.get("source") == "model registry" else "champion record only"
+        parts.append(f"<h3>{_e(title)} <span class='sub'>({_e(source)})</span></h3>" + _version_table(v))
     return "".join(parts)
 
 
@@ -298,7 +343,7 @@ def render_sections(rep: Mapping[str, Any], *, heading: bool = True) -> str:
         head += ("<div class='missing'><b>Not shown, and why:</b><ul>"
                  + "".join(f"<li>{_e(m)}</li>" for m in missing) + "</ul></div>")
     return head + _history(rep) + _classification(rep) + _regression(rep) + _drift(rep) + _comparison(rep) \
-        + _data(rep) + _extras(rep)
+        + _lineage(rep) + _data(rep) + _extras(rep)
 
 
 def page(title: str, body: str) -> str:
