@@ -163,3 +163,27 @@ def test_column_wise_reader_agrees_with_row_by_row(binary_config: Path, tmp_path
     assert got.scores == expected.scores
     assert got.source_rows == expected.source_rows
     np.testing.assert_array_equal(got.times, expected.times)
+
+
+@pytest.mark.parametrize(("name", "rows"), [("sudden-concept", 50), ("regression-drift", 7), ("multiclass-drift", 33)])
+def test_example_history_cells_are_the_scenarios_own(tmp_path: Path, name: str, rows: int) -> None:
+    import csv
+    from datetime import timedelta
+
+    from driftline_examples.history import ORIGIN, write_history
+    from driftline_examples.scenarios import base
+
+    scenario = base.get(name)
+    path = tmp_path / "h.csv"
+    assert write_history(path, scenario, days=2, rows=rows) == 2 * rows
+    with path.open(newline="") as fh:
+        got = list(csv.reader(fh))
+    assert got[0] == ["event_time", "request_id", *(f.name for f in scenario.features), "label"]
+    want = []
+    for d in range(2):
+        X, y, _ = scenario.day(d, rows)
+        for i in range(rows):
+            when = ORIGIN + timedelta(days=d, seconds=i * 86400.0 / rows)
+            want.append([when.strftime("%Y-%m-%dT%H:%M:%SZ"), f"req-{d:04d}-{i:06d}",
+                         *scenario.csv_row(X[i]).split(","), scenario.label_text(y[i])])
+    assert got[1:] == want
