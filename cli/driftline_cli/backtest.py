@@ -133,32 +133,35 @@ def _replay_example(base: Any, history: History, length: timedelta) -> Any:
         def send_window(self, w: Window, *, historic_scores: bool) -> int:
             ids: list[str] = []
             rows = range(w.rows.start, w.rows.stop)
+            hours = (history.times[w.rows] // 3600).astype(np.int64)
+            parts = [p for p in np.split(np.arange(w.rows.start, w.rows.stop), np.flatnonzero(np.diff(hours)) + 1)
+                     if p.size]
             if historic_scores and history.scores is not None:
-                records = [{
-                    "captureData": {
-                        "endpointInput": {"observedContentType": CSV, "mode": "INPUT",
-                                          "data": history.features[i], "encoding": "CSV"},
-                        "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
-                                           "data": history.scores[i], "encoding": "CSV"}},
-                    "eventMetadata": {"eventId": str(uuid.uuid5(uuid.NAMESPACE_URL, history.ids[i])),
-                                      "inferenceId": history.ids[i],
-                                      "inferenceTime": _iso(float(history.times[i]))},
-                    "eventVersion": "0"} for i in rows]
+                # one capture file per hour, as Data Capture writes them (traffic.capture_files, without
+                # re-parsing every record's time: the rows of an hour are known)
                 prefix = self.config["dataCapture"]["s3Uri"].removeprefix(f"s3://{self.bucket}/")
                 prefix = prefix.removesuffix(f"/{self.endpoint_name}")
-                if records:
+                if parts:
                     self.stack.runtime.clock.set(_dt(float(history.times[w.rows.stop - 1])))
-                for key, body in traffic.capture_files(records, prefix=prefix, endpoint=self.endpoint_name).items():
-                    self.put(f"s3://{self.bucket}/{key}", body, "application/jsonl")
+                for part in parts:
+                    records = [{
+                        "captureData": {
+                            "endpointInput": {"observedContentType": CSV, "mode": "INPUT",
+                                              "data": history.features[i], "encoding": "CSV"},
+                            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
+                                               "data": history.scores[i], "encoding": "CSV"}},
+                        "eventMetadata": {"eventId": str(uuid.uuid5(uuid.NAMESPACE_URL, history.ids[i])),
+                                          "inferenceId": history.ids[i],
+                                          "inferenceTime": _iso(float(history.times[i]))},
+                        "eventVersion": "0"} for i in part.tolist()]
+                    first = _dt(float(np.floor(history.times[part[0]])))
+                    key = traffic.capture_key(prefix, self.endpoint_name, "AllTraffic", first)
+                    self.put(f"s3://{self.bucket}/{key}", traffic.to_jsonl(records), "application/jsonl")
                 ids = [history.ids[i] for i in rows]
             else:
                 runtime = self.stack.client("sagemaker-runtime")
                 clock = self.stack.runtime.clock
-                hours = (history.times[w.rows] // 3600).astype(np.int64)
-                bounds = np.flatnonzero(np.diff(hours)) + 1
-                for part in np.split(np.arange(w.rows.start, w.rows.stop), bounds):
-                    if not part.size:
-                        continue
+                for part in parts:
                     clock.set(_dt(float(history.times[part[0]])))
                     batch = f"w{w.index:05d}-{int(history.times[part[0]])}"
                     body = "\n".join(history.features[i] for i in part.tolist()) + "\n"
