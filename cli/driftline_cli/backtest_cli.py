@@ -176,7 +176,7 @@ def cmd_backtest(args: Any, out: Out) -> int:
                 if not out.err.is_terminal:  # a log file or CI: one plain line per window instead of a live bar
                     out.note(f"{label[:40]}: window {i + 1}/{len(wins)} {entry['start'][:16]} {entry['status']} "
                              f"{'RETRAIN' if entry['decision']['retrain'] else 'keep'} "
-                             f"{entry['executionSeconds']:.2f} s")
+                             f"{entry['executionSeconds']:.2f} s (CPU {entry['executionCpuSeconds']:.2f} s)")
 
             results.append((label, cfg, replay(history, train, wins, cfg, length=length, source_dir=source_dir,
                                                entry_point=args.entry_point, inference_program=inference,
