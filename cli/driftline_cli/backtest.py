@@ -38,6 +38,8 @@ from .history import History, Window
 LOCATION_FIELDS = ("dataCapture", "groundTruth", "baselineUri", "endpointName")
 TRAINING_LOCATIONS = ("sourceUri", "outputUri", "trainingDataUri", "roleArn")
 EXECUTION_TIMEOUT = 600.0
+#: a window's rows go to the endpoint in at most this many requests (the rows of consecutive hours together)
+REQUESTS_PER_WINDOW = 6
 
 
 class _Replayed:
@@ -133,9 +135,7 @@ def _replay_example(base: Any, history: History, length: timedelta) -> Any:
         def send_window(self, w: Window, *, historic_scores: bool) -> int:
             ids: list[str] = []
             rows = range(w.rows.start, w.rows.stop)
-            hours = (history.times[w.rows] // 3600).astype(np.int64)
-            parts = [p for p in np.split(np.arange(w.rows.start, w.rows.stop), np.flatnonzero(np.diff(hours)) + 1)
-                     if p.size]
+            parts = hour_parts(history.times, w.rows)
             if historic_scores and history.scores is not None:
                 # one capture file per hour, as Data Capture writes them (traffic.capture_files, without
                 # re-parsing every record's time: the rows of an hour are known)
@@ -159,9 +159,11 @@ def _replay_example(base: Any, history: History, length: timedelta) -> Any:
                     self.put(f"s3://{self.bucket}/{key}", traffic.to_jsonl(records), "application/jsonl")
                 ids = [history.ids[i] for i in rows]
             else:
+                # at most REQUESTS_PER_WINDOW multi-row requests (consecutive hours together), each sent at its
+                # first row's time: as make demo sends a day (6 requests), each captured at its own time
                 runtime = self.stack.client("sagemaker-runtime")
                 clock = self.stack.runtime.clock
-                for part in parts:
+                for part in request_parts(parts):
                     clock.set(_dt(float(history.times[part[0]])))
                     batch = f"w{w.index:05d}-{int(history.times[part[0]])}"
                     body = "\n".join(history.features[i] for i in part.tolist()) + "\n"
@@ -179,6 +181,20 @@ def _replay_example(base: Any, history: History, length: timedelta) -> Any:
     ex = ReplayExample(base.stack, base.config, scenario=base.scenario, rows_per_day=1, origin=base.origin)
     ex.champion, ex.baseline = base.champion, base.baseline
     return ex
+
+
+def hour_parts(times: np.ndarray, rows: slice) -> list[np.ndarray]:
+    """The row indices of ``rows`` (sorted by time) split where the UTC hour changes; no empty part."""
+    hours = (times[rows] // 3600).astype(np.int64)
+    return [p for p in np.split(np.arange(rows.start, rows.stop), np.flatnonzero(np.diff(hours)) + 1) if p.size]
+
+
+def request_parts(parts: list[np.ndarray], most: int = REQUESTS_PER_WINDOW) -> list[np.ndarray]:
+    """Consecutive hour parts joined into at most ``most`` requests of about as many hours each."""
+    if not parts:
+        return []
+    groups = np.array_split(np.arange(len(parts)), min(len(parts), most))
+    return [np.concatenate([parts[j] for j in g.tolist()]) for g in groups if g.size]
 
 
 def _dt(t: float) -> datetime:

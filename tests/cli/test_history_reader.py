@@ -187,3 +187,18 @@ def test_example_history_cells_are_the_scenarios_own(tmp_path: Path, name: str, 
             want.append([when.strftime("%Y-%m-%dT%H:%M:%SZ"), f"req-{d:04d}-{i:06d}",
                          *scenario.csv_row(X[i]).split(","), scenario.label_text(y[i])])
     assert got[1:] == want
+
+
+def test_a_window_goes_to_the_endpoint_in_at_most_six_requests_of_whole_hours() -> None:
+    from driftline_cli.backtest import REQUESTS_PER_WINDOW, hour_parts, request_parts
+
+    times = np.sort(np.random.default_rng(1).uniform(0, 86400, 5000)) + 1767571200.0  # a day from midnight
+    parts = hour_parts(times, slice(100, 4900))
+    assert len(parts) == 24
+    assert all(len({int(t // 3600) for t in times[p]}) == 1 for p in parts)
+    requests = request_parts(parts)
+    assert len(requests) == REQUESTS_PER_WINDOW == 6
+    assert np.array_equal(np.concatenate(requests), np.arange(100, 4900))  # every row once, in time order
+    assert [len({int(t // 3600) for t in times[r]}) for r in requests] == [4] * 6
+    assert [len(r) for r in request_parts(parts[:2])] == [len(parts[0]), len(parts[1])]
+    assert request_parts([]) == []
