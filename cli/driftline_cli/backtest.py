@@ -38,6 +38,8 @@ from .history import History, Window
 LOCATION_FIELDS = ("dataCapture", "groundTruth", "baselineUri", "endpointName")
 TRAINING_LOCATIONS = ("sourceUri", "outputUri", "trainingDataUri", "roleArn")
 EXECUTION_TIMEOUT = 600.0
+#: a window's rows go to the endpoint in at most this many requests (the rows of consecutive hours together)
+REQUESTS_PER_WINDOW = 6
 
 
 class _Replayed:
@@ -133,32 +135,35 @@ def _replay_example(base: Any, history: History, length: timedelta) -> Any:
         def send_window(self, w: Window, *, historic_scores: bool) -> int:
             ids: list[str] = []
             rows = range(w.rows.start, w.rows.stop)
+            parts = hour_parts(history.times, w.rows)
             if historic_scores and history.scores is not None:
-                records = [{
-                    "captureData": {
-                        "endpointInput": {"observedContentType": CSV, "mode": "INPUT",
-                                          "data": history.features[i], "encoding": "CSV"},
-                        "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
-                                           "data": history.scores[i], "encoding": "CSV"}},
-                    "eventMetadata": {"eventId": str(uuid.uuid5(uuid.NAMESPACE_URL, history.ids[i])),
-                                      "inferenceId": history.ids[i],
-                                      "inferenceTime": _iso(float(history.times[i]))},
-                    "eventVersion": "0"} for i in rows]
+                # one capture file per hour, as Data Capture writes them (traffic.capture_files, without
+                # re-parsing every record's time: the rows of an hour are known)
                 prefix = self.config["dataCapture"]["s3Uri"].removeprefix(f"s3://{self.bucket}/")
                 prefix = prefix.removesuffix(f"/{self.endpoint_name}")
-                if records:
+                if parts:
                     self.stack.runtime.clock.set(_dt(float(history.times[w.rows.stop - 1])))
-                for key, body in traffic.capture_files(records, prefix=prefix, endpoint=self.endpoint_name).items():
-                    self.put(f"s3://{self.bucket}/{key}", body, "application/jsonl")
+                for part in parts:
+                    records = [{
+                        "captureData": {
+                            "endpointInput": {"observedContentType": CSV, "mode": "INPUT",
+                                              "data": history.features[i], "encoding": "CSV"},
+                            "endpointOutput": {"observedContentType": "text/csv; charset=utf-8", "mode": "OUTPUT",
+                                               "data": history.scores[i], "encoding": "CSV"}},
+                        "eventMetadata": {"eventId": str(uuid.uuid5(uuid.NAMESPACE_URL, history.ids[i])),
+                                          "inferenceId": history.ids[i],
+                                          "inferenceTime": _iso(float(history.times[i]))},
+                        "eventVersion": "0"} for i in part.tolist()]
+                    first = _dt(float(np.floor(history.times[part[0]])))
+                    key = traffic.capture_key(prefix, self.endpoint_name, "AllTraffic", first)
+                    self.put(f"s3://{self.bucket}/{key}", traffic.to_jsonl(records), "application/jsonl")
                 ids = [history.ids[i] for i in rows]
             else:
+                # at most REQUESTS_PER_WINDOW multi-row requests (consecutive hours together), each sent at its
+                # first row's time: as make demo sends a day (6 requests), each captured at its own time
                 runtime = self.stack.client("sagemaker-runtime")
                 clock = self.stack.runtime.clock
-                hours = (history.times[w.rows] // 3600).astype(np.int64)
-                bounds = np.flatnonzero(np.diff(hours)) + 1
-                for part in np.split(np.arange(w.rows.start, w.rows.stop), bounds):
-                    if not part.size:
-                        continue
+                for part in request_parts(parts):
                     clock.set(_dt(float(history.times[part[0]])))
                     batch = f"w{w.index:05d}-{int(history.times[part[0]])}"
                     body = "\n".join(history.features[i] for i in part.tolist()) + "\n"
@@ -176,6 +181,20 @@ def _replay_example(base: Any, history: History, length: timedelta) -> Any:
     ex = ReplayExample(base.stack, base.config, scenario=base.scenario, rows_per_day=1, origin=base.origin)
     ex.champion, ex.baseline = base.champion, base.baseline
     return ex
+
+
+def hour_parts(times: np.ndarray, rows: slice) -> list[np.ndarray]:
+    """The row indices of ``rows`` (sorted by time) split where the UTC hour changes; no empty part."""
+    hours = (times[rows] // 3600).astype(np.int64)
+    return [p for p in np.split(np.arange(rows.start, rows.stop), np.flatnonzero(np.diff(hours)) + 1) if p.size]
+
+
+def request_parts(parts: list[np.ndarray], most: int = REQUESTS_PER_WINDOW) -> list[np.ndarray]:
+    """Consecutive hour parts joined into at most ``most`` requests of about as many hours each."""
+    if not parts:
+        return []
+    groups = np.array_split(np.arange(len(parts)), min(len(parts), most))
+    return [np.concatenate([parts[j] for j in g.tolist()]) for g in groups if g.size]
 
 
 def _dt(t: float) -> datetime:

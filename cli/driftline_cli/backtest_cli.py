@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -9,7 +10,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .aws import CliError
 from .output import Out, fmt_num
@@ -161,8 +162,12 @@ def cmd_backtest(args: Any, out: Out) -> int:
     results = []
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=out.err, transient=False) as bar:
+    # the functions' own logs (Powertools JSON lines, EMF metrics) go to functions.log, not to stdout: a table or
+    # --output json on stdout stays readable, and a year of windows prints no megabytes to the terminal
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as log, contextlib.redirect_stdout(log), Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=out.err, transient=False, auto_refresh=out.err.is_terminal, redirect_stdout=False,
+            redirect_stderr=False) as bar:
         for label, cfg in chosen:
             task = bar.add_task(f"{label[:40]}: set-up", total=len(wins))
 
@@ -171,14 +176,16 @@ def cmd_backtest(args: Any, out: Out) -> int:
                 if not out.err.is_terminal:  # a log file or CI: one plain line per window instead of a live bar
                     out.note(f"{label[:40]}: window {i + 1}/{len(wins)} {entry['start'][:16]} {entry['status']} "
                              f"{'RETRAIN' if entry['decision']['retrain'] else 'keep'} "
-                             f"{entry['executionSeconds']:.2f} s")
+                             f"{entry['executionSeconds']:.2f} s (CPU {entry['executionCpuSeconds']:.2f} s)")
 
             results.append((label, cfg, replay(history, train, wins, cfg, length=length, source_dir=source_dir,
                                                entry_point=args.entry_point, inference_program=inference,
                                                progress=tick)))
-    total = time.perf_counter() - started
-    doc = _document(args, history, train, wins, results, total)
-    _write_outputs(Path(args.out), doc, _report(args, results))
+        total = time.perf_counter() - started
+        doc = _document(args, history, train, wins, results, total)
+        log.flush()
+        log.seek(0)
+        _write_outputs(Path(args.out), doc, _report(args, results), log)
     if out.json:
         out.data({"out": args.out, **{k: doc[k] for k in ("seconds", "variants")}})
     else:
@@ -220,16 +227,21 @@ def _report(args: Any, results: list[Any]) -> str:
     return render_report(summary, details, title=f"Driftline backtest: {Path(args.data).name}")
 
 
-def _write_outputs(out_dir: Path, doc: dict[str, Any], html: str) -> None:
-    """Write both files into a temporary directory, then move them into ``out_dir`` (never half-written)."""
+def _write_outputs(out_dir: Path, doc: dict[str, Any], html: str, log: IO[str] | None = None) -> None:
+    """Write the files into a temporary directory, then move them into ``out_dir`` (never half-written)."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out_dir.parent, prefix=".driftline-backtest-") as tmp:
         t = Path(tmp)
         (t / "backtest.json").write_text(json.dumps(doc, indent=1, allow_nan=False, default=str) + "\n",
                                          encoding="utf-8")
         (t / "report.html").write_text(html, encoding="utf-8")
+        names = ["backtest.json", "report.html"]
+        if log is not None:
+            with (t / "functions.log").open("w", encoding="utf-8") as fh:
+                shutil.copyfileobj(log, fh)
+            names.append("functions.log")
         out_dir.mkdir(exist_ok=True)
-        for name in ("backtest.json", "report.html"):
+        for name in names:
             shutil.move(str(t / name), str(out_dir / name))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -89,8 +90,8 @@ def _iso(v: str) -> float:
     return t.timestamp()
 
 
-def _read_table(path: Path) -> tuple[list[str], Any, int]:
-    """``(header, rows, first_line)``: CSV rows as lists of text; Parquet rows as lists of values."""
+def _read_table(path: Path) -> tuple[list[str], list[Sequence[str]], int]:
+    """``(header, rows, first_line)``: every row as a sequence of text cells (Parquet values as text)."""
     if path.suffix.lower() in (".parquet", ".pq"):
         try:
             import pyarrow.parquet as pq
@@ -101,10 +102,9 @@ def _read_table(path: Path) -> tuple[list[str], Any, int]:
         except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
             raise HistoryError(path, f"not a readable Parquet file: {exc}") from None
         header = list(table.column_names)
-        cols = [table.column(c).to_pylist() for c in header]
-        rows = [["" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v)) for v in r]
-                for r in zip(*cols, strict=True)]
-        return header, rows, 0
+        cols = [["" if v is None else (v.isoformat() if isinstance(v, datetime) else str(v))
+                 for v in table.column(c).to_pylist()] for c in header]
+        return header, list(zip(*cols, strict=True)), 0
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.reader(fh)
@@ -118,15 +118,77 @@ def _read_table(path: Path) -> tuple[list[str], Any, int]:
         raise HistoryError(path, f"cannot read: {exc.strerror or exc}") from None
 
 
+#: ISO 8601 times numpy parses exactly as :func:`datetime.fromisoformat` does (no offset: UTC)
+_PLAIN_ISO = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?Z?")
+
+
+class _Checks:
+    """The first bad row of every check, column by column; :meth:`raise_first` raises the earliest one.
+
+    Row ``i`` is the ``i``-th data row; ties go to the check registered first (the order of the cells in a
+    row-by-row reading: time, label, features in config order, scores, id).
+    """
+
+    def __init__(self, path: Path, row_no: Any) -> None:
+        self.path, self.row_no = path, row_no
+        self.found: list[tuple[int, int, str, str | None, Any]] = []
+
+    def bad(self, i: int | None, message: str, column: str | None, value: Any) -> None:
+        if i is not None:
+            self.found.append((i, len(self.found), message, column, value))
+
+    def raise_first(self) -> None:
+        if self.found:
+            i, _, message, column, value = min(self.found, key=lambda f: (f[0], f[1]))
+            raise HistoryError(self.path, message, column=column, row=self.row_no(i),
+                               value=None if value is None else value(i))
+
+
+def _first(mask: np.ndarray) -> int | None:
+    hit = np.flatnonzero(mask)
+    return int(hit[0]) if hit.size else None
+
+
+def _floats(cells: Sequence[str]) -> tuple[np.ndarray, int | None]:
+    """The cells as float64 and the first one that is not a finite number (None when all are)."""
+    try:
+        values = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
+    except ValueError:
+        bad = next(i for i, c in enumerate(cells) if not _finite(c))
+        return np.zeros(0), bad
+    return values, _first(~np.isfinite(values))
+
+
+def _times(cells: Sequence[str]) -> tuple[np.ndarray, int | None]:
+    """Epoch seconds of every cell and the first cell that is not a time (None when all are)."""
+    stripped = [c.strip() for c in cells]
+    if all(_PLAIN_ISO.fullmatch(c) for c in stripped):
+        try:
+            us = np.array([c.removesuffix("Z") for c in stripped], dtype="datetime64[us]")
+            return us.astype(np.int64) / 1e6, None
+        except ValueError:  # e.g. month 13: the row-by-row reading finds which row
+            pass
+    out = np.empty(len(cells), dtype=np.float64)
+    for i, c in enumerate(cells):
+        try:
+            out[i] = _parse_time(c)
+        except (ValueError, OverflowError):
+            return out, i
+    return out, None
+
+
 def read_history(path: str | Path, cfg: Any, columns: Columns) -> History:
-    """Read and check ``path`` against the model config ``cfg`` (a :class:`ModelConfig`)."""
+    """Read and check ``path`` against the model config ``cfg`` (a :class:`ModelConfig`).
+
+    The checks run column by column on whole columns (a year of rows takes seconds); the error names the
+    earliest bad row of the file, as a row-by-row reading would.
+    """
     path = Path(path)
     if not path.is_file():
         raise HistoryError(path, "no such file")
     header, rows, first_line = _read_table(path)
     row_no = (lambda i: i + first_line) if first_line else (lambda i: i)
     index = {name: i for i, name in enumerate(header)}
-    features = [f.name for f in cfg.features]
     score_cols = list(columns.scores) or ([columns.score] if columns.score else [])
     if cfg.problem_type == "multiclass" and columns.score and not columns.scores:
         raise HistoryError(path, "a multiclass model needs one score column per class: --score-columns "
@@ -134,70 +196,87 @@ def read_history(path: str | Path, cfg: Any, columns: Columns) -> History:
     if columns.scores and len(columns.scores) != len(cfg.labels or []):
         raise HistoryError(path, f"--score-columns names {len(columns.scores)} columns; the config has "
                                  f"{len(cfg.labels or [])} labels {cfg.labels}")
-    wanted = [columns.time, columns.label, *([columns.id] if columns.id else []), *score_cols, *features]
+    wanted = [columns.time, columns.label, *([columns.id] if columns.id else []), *score_cols,
+              *(f.name for f in cfg.features)]
     for name in wanted:
         if name not in index:
             raise HistoryError(path, f"missing column (the header has {header[:20]})", column=name)
     if not rows:
         raise HistoryError(path, "no data rows", column=columns.time)
-    t_col, y_col = index[columns.time], index[columns.label]
-    id_col = index[columns.id] if columns.id else None
-    s_cols = [index[c] for c in score_cols]
-    f_cols = [(index[f.name], f.name, f.type) for f in cfg.features]
-    labels = {str(v) for v in cfg.labels or []}
-    classification = cfg.problem_type != "regression"
+    checks = _Checks(path, row_no)
     width = len(header)
-    times = np.empty(len(rows), dtype=np.float64)
-    ids: list[str] = []
-    feats: list[str] = []
-    ys: list[str] = []
-    scores: list[str] | None = [] if s_cols else None
-    seen_ids: set[str] = set()
-    for i, row in enumerate(rows):
-        n = row_no(i)
-        if len(row) != width:
-            raise HistoryError(path, f"{len(row)} cells where the header has {width}", row=n)
-        try:
-            times[i] = _parse_time(row[t_col])
-        except (ValueError, OverflowError):
-            raise HistoryError(path, "not a time (ISO 8601 such as 2026-01-05T13:00:00Z, or epoch seconds)",
-                               column=columns.time, row=n, value=row[t_col]) from None
-        y = row[y_col].strip()
-        if classification:
-            y = _label(y, labels)
-            if y is None:
-                raise HistoryError(path, f"label not among the config's labels {sorted(labels)}",
-                                   column=columns.label, row=n, value=row[y_col])
-        elif not _finite(y):
-            raise HistoryError(path, "the regression target must be a finite number", column=columns.label,
-                               row=n, value=row[y_col])
-        ys.append(y)
-        cells = []
-        for c, name, kind in f_cols:
-            cell = row[c].strip()
-            if kind == "numeric" and not _finite(cell):
-                raise HistoryError(path, "a numeric feature must be a finite number", column=name, row=n, value=cell)
-            if kind == "categorical" and (not cell or "," in cell or '"' in cell):
-                raise HistoryError(path, "a category must be non-empty text without commas or quotes",
-                                   column=name, row=n, value=cell)
-            cells.append(cell)
-        feats.append(",".join(cells))
-        if scores is not None:
-            for c, name in zip(s_cols, score_cols, strict=True):
-                if not _finite(row[c]):
-                    raise HistoryError(path, "the score must be a finite number (NaN, inf and empty are not)",
-                                       column=name, row=n, value=row[c])
-            scores.append(",".join(row[c].strip() for c in s_cols))
-        rid = row[id_col].strip() if id_col is not None else f"row-{n}"
-        if not rid or rid in seen_ids:
-            raise HistoryError(path, "ids must be non-empty and unique" + (" (repeated)" if rid else ""),
-                               column=columns.id, row=n, value=rid)
-        seen_ids.add(rid)
-        ids.append(rid)
+    short = _first(np.fromiter(map(len, rows), dtype=np.int64, count=len(rows)) != width)
+    if short is not None:  # the rows before it are still checked: an earlier bad cell is named first
+        n_cells = len(rows[short])
+        checks.bad(short, f"{n_cells} cells where the header has {width}", None, None)
+        rows = rows[:short]
+    n = len(rows)
+    cols: list[Sequence[str]] = list(zip(*rows, strict=True)) if n else [()] * width
+    del rows
+
+    def cell(c: int) -> Any:
+        return lambda i: cols[c][i]
+
+    t_col, y_col = index[columns.time], index[columns.label]
+    times, bad_t = _times(cols[t_col])
+    checks.bad(bad_t, "not a time (ISO 8601 such as 2026-01-05T13:00:00Z, or epoch seconds)", columns.time,
+               cell(t_col))
+    if cfg.problem_type != "regression":
+        allowed = {str(v) for v in cfg.labels or []}
+        mapping = {v: _label(v.strip(), allowed) for v in set(cols[y_col])}
+        ys: list[str | None] = [mapping[v] for v in cols[y_col]]
+        checks.bad(next((i for i, v in enumerate(ys) if v is None), None),
+                   f"label not among the config's labels {sorted(allowed)}", columns.label, cell(y_col))
+    else:
+        targets = [v.strip() for v in cols[y_col]]
+        ys = list(targets)
+        checks.bad(_floats(targets)[1], "the regression target must be a finite number", columns.label, cell(y_col))
+    texts = []
+    for f in cfg.features:
+        c = index[f.name]
+        values = [v.strip() for v in cols[c]]
+        if f.type == "numeric":
+            checks.bad(_floats(values)[1], "a numeric feature must be a finite number", f.name,
+                       lambda i, v=values: v[i])
+        else:
+            checks.bad(next((i for i, v in enumerate(values) if not v or "," in v or '"' in v), None),
+                       "a category must be non-empty text without commas or quotes", f.name,
+                       lambda i, v=values: v[i])
+        texts.append(values)
+    feats = [",".join(r) for r in zip(*texts, strict=True)] if texts else [""] * n
+    scores: list[str] | None = None
+    if score_cols:
+        parts = []
+        for name in score_cols:
+            c = index[name]
+            checks.bad(_floats(cols[c])[1], "the score must be a finite number (NaN, inf and empty are not)",
+                       name, cell(c))
+            parts.append([v.strip() for v in cols[c]])
+        scores = [",".join(r) for r in zip(*parts, strict=True)]
+    if columns.id:
+        ids = [v.strip() for v in cols[index[columns.id]]]
+        rep = _first_repeat(ids)
+        checks.bad(rep, "ids must be non-empty and unique" + (" (repeated)" if rep is not None and ids[rep] else ""),
+                   columns.id, lambda i: ids[i])
+    else:
+        ids = [f"row-{row_no(i)}" for i in range(n)]
+    checks.raise_first()
     order = np.argsort(times, kind="stable")
     pick = order.tolist()
-    return History(path, times[order], [ids[i] for i in pick], [feats[i] for i in pick], [ys[i] for i in pick],
+    return History(path, times[order], [ids[i] for i in pick], [feats[i] for i in pick], [str(ys[i]) for i in pick],
                    None if scores is None else [scores[i] for i in pick], [row_no(i) for i in pick])
+
+
+def _first_repeat(ids: list[str]) -> int | None:
+    """The first empty or repeated id (None when every id is non-empty and unique)."""
+    if "" not in ids and len(set(ids)) == len(ids):
+        return None
+    seen: set[str] = set()
+    for i, rid in enumerate(ids):
+        if not rid or rid in seen:
+            return i
+        seen.add(rid)
+    return None  # pragma: no cover - the fast check above found one
 
 
 def _finite(text: str) -> bool:

@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -28,7 +29,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 from . import OfflineStack
 from .scenario import MODEL_ID, ROOT, TEMPLATE, DayResult, Example, seed_example
@@ -316,13 +317,74 @@ def _stats(values: Sequence[float]) -> str:
             f"mean {statistics.fmean(values):.3f} s over {len(values)}")
 
 
+class _Prefixed:
+    """A text stream that writes whole lines, each starting with ``prefix`` (two processes share a terminal)."""
+
+    def __init__(self, stream: TextIO, prefix: str) -> None:
+        self.stream, self.prefix, self.pending = stream, prefix, ""
+
+    def write(self, text: str) -> int:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        if lines:
+            self.stream.write("".join(line + "\n" if line.startswith(self.prefix) or not line.strip()
+                                      else f"{self.prefix}{line}\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def play_one(name: str, *, days: int, rows: int, log_path: Path, out: TextIO) -> ScenarioRun | str:
+    """One scenario on its own fresh stack, the functions' logs appended to ``log_path``; the error as text."""
+    from driftline_examples.demo_models import MODELS, run_model
+
+    print(f"\n=== scenario {name}: {days} simulated days, {rows} labelled rows/day in 6 requests ===", file=out,
+          flush=True)
+    with open(log_path, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+            contextlib.redirect_stderr(log), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            play = run_model if name in MODELS else run_scenario
+            return play(name, days=days, rows=rows, out=out)
+        except Exception as exc:  # noqa: BLE001 - still write what we have, then fail
+            return f"{type(exc).__name__}: {exc}"
+
+
+def _play_in_child(name: str, days: int, rows: int, log_path: Path) -> ScenarioRun | str:
+    """A worker process's scenario: its table on the stdout it inherited, each line prefixed with its name."""
+    out = cast(TextIO, _Prefixed(sys.stdout, f"[{name}] "))
+    return play_one(name, days=days, rows=rows, log_path=log_path, out=out)
+
+
+def play_all(names: Sequence[str], *, days: int, rows: int, jobs: int, log_path: Path, out: TextIO,
+             play: Any = None) -> list[tuple[str, ScenarioRun | str]]:
+    """``[(name, ScenarioRun or error)]`` in the order of ``names``.
+
+    Every scenario deploys its own stack, so with ``jobs`` > 1 they are played side by side in forked worker
+    processes (each line of their tables prefixed with ``[name]``); one job plays them here, one after another.
+    """
+    play = play or _play_in_child
+    if jobs <= 1 or len(names) <= 1:
+        return [(n, play_one(n, days=days, rows=rows, log_path=log_path, out=out)) for n in names]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    out.flush()
+    with ProcessPoolExecutor(max_workers=min(jobs, len(names)), mp_context=multiprocessing.get_context("fork")) as pool:
+        futures = [(n, pool.submit(play, n, days, rows, log_path)) for n in names]
+        return [(n, f.result()) for n, f in futures]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m driftline_offline.demo", description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=16, help="simulated days per scenario (>= 14 for the demo)")
     parser.add_argument("--rows", type=int, default=1500,
                         help="labelled rows per simulated day (sent as 6 multi-row CSV requests)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "demo")
-    from driftline_examples.demo_models import MODELS, run_model
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="scenarios played at once, each in its own process and stack (default: 2 cores)")
+    from driftline_examples.demo_models import MODELS
 
     parser.add_argument("--scenario", action="append", choices=("drift", "stable", *MODELS),
                         help="run only this scenario (repeatable); default all: the classifier's drift and stable, "
@@ -336,18 +398,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures: list[str] = []
     started = time.perf_counter()
     log_path = out_dir / "functions.log"
-    with open(log_path, "w", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
-            contextlib.redirect_stderr(log), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in names:
-            print(f"\n=== scenario {name}: {args.days} simulated days, {args.rows} labelled rows/day in 6 requests ===",
-                  file=stdout, flush=True)
-            try:
-                play = run_model if name in MODELS else run_scenario
-                runs.append(play(name, days=args.days, rows=args.rows, out=stdout))
-            except Exception as exc:  # noqa: BLE001 - still write what we have, then fail
-                failures.append(f"{name}: set-up or simulation failed: {type(exc).__name__}: {exc}")
-                print(f"[{name}] FAILED: {one_line_error(f'{type(exc).__name__}: {exc}')}", file=stdout, flush=True)
+    log_path.write_text("", encoding="utf-8")
+    for name, outcome in play_all(names, days=args.days, rows=args.rows, jobs=args.jobs, log_path=log_path,
+                                  out=stdout):
+        if isinstance(outcome, ScenarioRun):
+            runs.append(outcome)
+        else:
+            failures.append(f"{name}: set-up or simulation failed: {outcome}")
+            print(f"[{name}] FAILED: {one_line_error(outcome)}", file=stdout, flush=True)
     total = time.perf_counter() - started
     for r in runs:
         failures.extend(r.failures)

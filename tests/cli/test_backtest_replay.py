@@ -85,10 +85,14 @@ def test_regression_and_multiclass_histories_replay(tmp_path: Path, run_cli, sce
                                                     metric) -> None:
     data = _history(tmp_path, scenario_name, days=4, rows=300)
     cfg = _config(tmp_path, scenario_name)
-    code, _, err = run_cli(
+    code, stdout, err = run_cli(
         "backtest", str(cfg), "--data", str(data), "--time-column", "event_time", "--label-column", "label",
-        "--source-dir", str(EXAMPLES / code_dir), "--train-windows", "2", "--out", str(tmp_path / "out"))
+        "--source-dir", str(EXAMPLES / code_dir), "--train-windows", "2", "--out", str(tmp_path / "out"),
+        "--output", "json")
     assert code == 0, err
+    # stdout is the one JSON document; the functions' own logs (EMF metrics among them) are in functions.log
+    assert json.loads(stdout)["out"] == str(tmp_path / "out")
+    assert '"_aws"' in (tmp_path / "out" / "functions.log").read_text()
     doc = json.loads((tmp_path / "out" / "backtest.json").read_text())
     assert [w["rows"] for w in doc["windows"]] == [300, 300]
     assert all(w["status"] == "SUCCEEDED" and metric in w["metrics"] for w in doc["windows"])

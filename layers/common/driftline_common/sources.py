@@ -14,6 +14,7 @@ from typing import Any
 from driftline_common import columnar as col
 from driftline_common.config import ModelConfig
 from driftline_common.errors import ConfigurationError
+from driftline_common.hour_listing import window_listing
 from driftline_common.s3io import S3Uri, get_bytes, hourly_prefixes, list_objects
 
 _HOUR_RE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})/(\d{2})(?:/|$)")
@@ -59,7 +60,9 @@ def _window_listing(base: str, start: datetime, end: datetime, include_unpartiti
     hours = _window_hours(loc, start, end)
     prefix = loc.key.rstrip("/") + "/" if loc.key else ""
     out = []
-    for key, size, etag in list_objects(S3Uri(loc.bucket, prefix)):
+    # the window's hours only (hour_listing), unless the layout is not plainly hour-partitioned
+    listed = None if include_unpartitioned else window_listing(loc.bucket, prefix, start, end)
+    for key, size, etag in listed if listed is not None else list_objects(S3Uri(loc.bucket, prefix)):
         if key.endswith("/"):
             continue
         if _key_in_window(key[len(prefix):], hours, include_unpartitioned):
