@@ -325,3 +325,61 @@ def test_negative_scores_with_integer_labels_take_the_signed_paths(oracle, monke
     s[: N // 2] = np.abs(s[: N // 2])  # the first half is non-negative: the keys stop late
     _agree(oracle, y, s)
     _agree(oracle, y, -np.abs(s))
+
+
+# --------------------------------------------------------------------------- which path a few-valued input takes
+
+
+def _refuse(*_args, **_kwargs):
+    raise AssertionError("this path must not be taken")
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, bool])
+@pytest.mark.parametrize("levels", [kernels.TABLE_MIN_LEVELS, 101])
+def test_many_few_values_are_counted_without_sorting_keys(oracle, monkeypatch, levels, dtype):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(kernels, "TABLE_CHUNK", 1 << 12)  # many chunks
+    monkeypatch.setattr(_rank_fast, "checked_label_keys", _refuse)
+    y = _labels(N, 60 + levels).astype(dtype)
+    s = _grid(N, 61 + levels, levels)
+    _agree(oracle, y, s)
+    _agree(oracle, y, s.astype(np.float32))
+
+
+def test_fewer_values_sort_the_label_keys(oracle, monkeypatch):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(_rank_fast, "table_level_counts", _refuse)
+    y = _labels(N, 62)
+    for levels in (2, kernels.TABLE_MIN_LEVELS - 1):
+        _agree(oracle, y, _grid(N, 63 + levels, levels))
+
+
+def test_level_table_checks_unchecked_labels(monkeypatch):
+    monkeypatch.setattr(kernels, "TABLE_CHUNK", 1 << 12)
+    s = _grid(N, 64, 101)
+    sampled = kernels.sample_levels(s)
+    y = _labels(N, 65)
+    got = kernels.table_level_counts(s, y.view(np.uint64), sampled, check_labels=True)
+    assert got is not None
+    np.testing.assert_array_equal(got[1], _class_counts(s, y)[1])
+    for bad in (2, 3, -1):  # -1 is a huge unsigned label
+        z = y.copy()
+        z[N - 3] = bad  # in the last chunk
+        with pytest.raises(kernels.LabelsNotBinary):
+            kernels.table_level_counts(s, z.view(np.uint64), sampled, check_labels=True)
+    z = y.astype(np.uint8)
+    z[5] = 2
+    with pytest.raises(kernels.LabelsNotBinary):
+        kernels.table_level_counts(s, z, sampled, check_labels=True)
+
+
+@pytest.mark.parametrize("bad", [2, -1])
+def test_labels_other_than_0_1_with_many_few_values_take_the_general_path(oracle, bad):
+    s = _grid(N, 66, 101)
+    y = _labels(N, 67)
+    y[N - 2] = bad  # met by the table's last chunk: the fast path gives up, the input is validated
+    oracle(dm.roc_auc_score, skm.roc_auc_score, y, s)
+    oracle(dm.average_precision_score, skm.average_precision_score, y, s)
+    oracle(dm.average_precision_score, skm.average_precision_score, y, s, pos_label=bad)

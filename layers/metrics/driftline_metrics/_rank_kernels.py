@@ -31,7 +31,12 @@ CHUNK = 1 << 14
 SCAN_CHUNK = 1 << 16
 # label keys are built, and their inputs checked, this many scores at a time
 KEY_CHUNK = 1 << 16
+# the level table counts this many scores at a time (fewer calls pay more than staying in L1)
+TABLE_CHUNK = 1 << 16
 LEVELS_MAX = 256
+# from this many sampled values on, counting per value (table lookup + bincount) beats sorting the
+# label keys; fewer values sort so fast (a few partition passes) that the keys stay cheaper
+TABLE_MIN_LEVELS = 16
 # below this many rows a sort is cheap enough that detecting levels does not pay
 LEVELS_MIN_ROWS = 1 << 14
 _SAMPLE = 4096
@@ -57,6 +62,10 @@ _MULTIPLIERS = (
 
 class _NoHash(Exception):
     """No collision-free multiplier was found for the values: the caller takes another path."""
+
+
+class LabelsNotBinary(Exception):
+    """A label checked by a counting kernel is not 0 or 1: the caller validates the input itself."""
 
 
 class _LevelHash:
@@ -185,7 +194,7 @@ class _LevelTable:
 
 
 def table_level_counts(
-    s: np.ndarray, lab: np.ndarray, sampled: np.ndarray
+    s: np.ndarray, lab: np.ndarray, sampled: np.ndarray, *, check_labels: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(values ascending, positives, negatives)`` per distinct score of unweighted 0/1 labels
     ``lab`` without a sort, or None (more than ``LEVELS_MAX`` values, a value that is not finite,
@@ -193,11 +202,13 @@ def table_level_counts(
 
     ``sampled`` holds the values a sample found (:func:`sample_levels`); values it missed are added
     as they are met. Per chunk: a shift, a xor with the labels, a table lookup, the exact check
-    against the level's value and one ``np.bincount``.
+    against the level's value and one ``np.bincount``. With ``check_labels`` (``lab`` any unsigned
+    view of integer labels) a label other than 0/1 raises :class:`LabelsNotBinary`.
     """
     n = s.shape[0]
     s = s.astype(np.float64, copy=False)  # float32 / float16 values are exact in float64
     values = sampled.astype(np.float64)
+    check_labels = check_labels and lab.dtype != np.bool_
     if lab.dtype.kind != "u":
         lab = lab.view(np.uint8) if lab.dtype == np.bool_ else lab.view(_UINT_ANY[lab.dtype.itemsize])
     try:
@@ -206,17 +217,22 @@ def table_level_counts(
         return None
     total = np.zeros(2 * LEVELS_MAX + 2, dtype=np.int64)
     bits = s.view(np.uint64)
-    t_buf = np.empty(CHUNK, dtype=np.uint64)
-    c2_buf = np.empty(CHUNK, dtype=np.intp)
-    check_buf = np.empty(CHUNK, dtype=np.float64)
-    ok_buf = np.empty(CHUNK, dtype=bool)
+    chunk = TABLE_CHUNK
+    t_buf = np.empty(chunk, dtype=np.uint64)
+    c2_buf = np.empty(chunk, dtype=np.intp)
+    check_buf = np.empty(chunk, dtype=np.float64)
+    ok_buf = np.empty(chunk, dtype=bool)
     a = 0
     while a < n:
-        b = min(a + CHUNK, n)
+        b = min(a + chunk, n)
         m = b - a
         x = s[a:b]
+        lb = lab[a:b]
+        # a label >= 2 would move the score to another level's slot (or to 0.0's twin -0.0): checked first
+        if check_labels and lb.max() > 1:
+            raise LabelsNotBinary
         t = np.right_shift(bits[a:b], lt.shift, out=t_buf[:m])
-        np.bitwise_xor(t, lab[a:b], out=t, casting="unsafe")
+        np.bitwise_xor(t, lb, out=t, casting="unsafe")
         # every index is in range (the table covers every t): "clip" only skips the bounds check
         c2 = np.take(lt.table, t.view(np.intp), out=c2_buf[:m], mode="clip")
         ok = np.equal(np.take(lt.check, c2, out=check_buf[:m], mode="clip"), x, out=ok_buf[:m])
