@@ -132,7 +132,7 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = T
         return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
     # scores >= 0: one in-place sort of label keys costs about numpy's sort of the scores (which
     # copies), whatever the number of distinct values
-    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    key = checked_label_keys(s, lab, check_labels=not labels_checked, float_sort=levels is None)
     if key is not None:
         _check_largest_key(key, s)
         sorted_counts = None if levels is None else sorted_level_counts(key, levels)
@@ -189,7 +189,7 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
         return counts
     if counts is not None:
         return _ap_from_counts(*counts) if counts[0].any() else None
-    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    key = checked_label_keys(s, lab, check_labels=not labels_checked, float_sort=levels is None)
     if key is not None:  # scores >= 0: the sorted label keys, as ROC AUC
         _check_largest_key(key, s)
         sorted_counts = None if levels is None else sorted_level_counts(key, levels)

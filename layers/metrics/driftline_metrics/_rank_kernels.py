@@ -44,6 +44,9 @@ _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 _INT = {4: np.int32, 8: np.int64}
 _UINT_ANY = {1: np.uint8, **_UINT}
 INF_BITS = {4: int(np.float32(np.inf).view(np.uint32)), 8: int(np.float64(np.inf).view(np.uint64))}
+# scores whose bits are below 1.5's give keys (bits << 1 | label) below infinity's bits: positive floats
+FLOAT_KEY_BITS = {4: int(np.float32(1.5).view(np.uint32)), 8: int(np.float64(1.5).view(np.uint64))}
+_FLOAT = {4: np.float32, 8: np.float64}
 # odd 64-bit multipliers for the level hash (golden ratio first; the others are fixed random odd numbers)
 _MULTIPLIERS = (
     0x9E3779B97F4A7C15,
@@ -283,11 +286,21 @@ def label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
 
 
 def checked_label_keys(
-    s: np.ndarray, lab: np.ndarray, *, check_scores: bool = True, check_labels: bool = False
+    s: np.ndarray,
+    lab: np.ndarray,
+    *,
+    check_scores: bool = True,
+    check_labels: bool = False,
+    float_sort: bool = False,
 ) -> np.ndarray | None:
     """Sorted label keys as :func:`label_keys`, or None when a check fails: with ``check_scores``
     a score is negative or NaN (keys need scores >= 0; ``-0.0`` is fine), with ``check_labels``
-    a label is not 0 or 1 (``lab`` is then any unsigned view of integer labels)."""
+    a label is not 0 or 1 (``lab`` is then any unsigned view of integer labels).
+
+    ``float_sort``: when every score is in ``[+0, 1.5)`` the keys are valid positive floats in the
+    same order, and numpy sorts many distinct floats faster than integers (few distinct values
+    sort faster as integers). One unsigned maximum of the scores' bits per chunk tells both that and
+    that they are non-negative and not NaN, in place of the minimum it replaces."""
     if s.dtype.itemsize not in (4, 8):
         s = s.astype(np.float64)
     bits = s.view(_UINT[s.dtype.itemsize])
@@ -296,16 +309,26 @@ def checked_label_keys(
     n = bits.shape[0]
     key = np.empty(n, dtype=bits.dtype)
     one = bits.dtype.type(1)
+    below = FLOAT_KEY_BITS[s.dtype.itemsize]
+    as_float = float_sort
     # chunk by chunk: the checks read each chunk from memory, the key's two passes from the cache
     for a in range(0, n, KEY_CHUNK):
         b = a + KEY_CHUNK
-        if check_scores and not s[a:b].min() >= 0:  # NaN fails the comparison too
-            return None
+        xb = bits[a:b]
+        if as_float and xb.max() < below:
+            pass  # scores in [+0, 1.5): non-negative, not NaN, and keys that sort as floats
+        else:
+            as_float = False
+            if check_scores and not s[a:b].min() >= 0:  # NaN fails the comparison too
+                return None
         lb = lab_u[a:b]
         if check_labels and lb.max() > 1:
             return None
-        k = np.left_shift(bits[a:b], one, out=key[a:b])
+        k = np.left_shift(xb, one, out=key[a:b])
         np.bitwise_or(k, lb, out=k, casting="unsafe")
+    if as_float:
+        key.view(_FLOAT[key.dtype.itemsize]).sort()
+        return key
     # numpy sorts signed integers faster than unsigned ones: sort as signed, then move the keys
     # with the top bit set (scores >= 2), which sort first as negative numbers, to the end
     signed = key.view(_INT[key.dtype.itemsize])
