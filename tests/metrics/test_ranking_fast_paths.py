@@ -383,3 +383,28 @@ def test_labels_other_than_0_1_with_many_few_values_take_the_general_path(oracle
     oracle(dm.roc_auc_score, skm.roc_auc_score, y, s)
     oracle(dm.average_precision_score, skm.average_precision_score, y, s)
     oracle(dm.average_precision_score, skm.average_precision_score, y, s, pos_label=bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_keys_of_scores_below_one_and_a_half_sort_as_floats(oracle, monkeypatch, dtype):
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)
+    y = _labels(N, 70)
+    s = np.random.default_rng(71).random(N).astype(dtype)
+    s[:50] = 0.0
+    s[50:60] = np.finfo(dtype).smallest_subnormal  # keys that are subnormal floats
+    s[60:70] = np.nextafter(dtype(1.5), dtype(0))  # the largest score whose key is a finite float
+    y[:70:2] = 1
+    ints = kernels.checked_label_keys(s, y.view(np.uint64))  # sorted as integers
+    floats = kernels.checked_label_keys(s, y.view(np.uint64), float_sort=True)
+    np.testing.assert_array_equal(floats, ints)
+    _agree(oracle, y, s)
+    # a score >= 1.5, -0.0 or NaN met late: the remaining chunks take the integer sort and its checks
+    for late in (1.5, 7.0, -0.0):
+        t = s.copy()
+        t[N - 3] = late
+        keys = kernels.checked_label_keys(t, y.view(np.uint64), float_sort=True)
+        np.testing.assert_array_equal(keys, kernels.label_keys(t, y))
+        _agree(oracle, y, t)
+    t = s.copy()
+    t[N - 3] = np.nan
+    assert kernels.checked_label_keys(t, y.view(np.uint64), float_sort=True) is None
