@@ -408,3 +408,48 @@ def test_keys_of_scores_below_one_and_a_half_sort_as_floats(oracle, monkeypatch,
     t = s.copy()
     t[N - 3] = np.nan
     assert kernels.checked_label_keys(t, y.view(np.uint64), float_sort=True) is None
+
+
+# --------------------------------------------------------------------------- scores of both signs (logits, margins)
+
+
+def test_scores_of_both_signs_sort_one_array_of_keys(oracle, monkeypatch):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)
+    calls = []
+    real = kernels.signed_label_keys
+
+    def spy(s, lab):
+        calls.append(s.shape[0])
+        return real(s, lab)
+
+    monkeypatch.setattr(_rank_fast, "signed_label_keys", spy)
+    rng = np.random.default_rng(80)
+    y = _labels(N, 81)
+    logit = rng.normal(size=N) * 3 + y
+    logit[:5] = [-0.0, 0.0, 1e-310, -1e-310, -3e38]  # signed zeros, subnormals, a large one
+    for s in (logit, logit.astype(np.float32), logit - 10, logit + 10):
+        _agree(oracle, y, s)
+    assert calls  # the one-sort path was taken
+    key = kernels.signed_label_keys(logit, y)
+    assert np.all(key[1:] >= key[:-1])  # unsigned order after the signed sort's rotation
+    np.testing.assert_array_equal(key & 1, y[np.argsort(logit, kind="stable")])
+
+
+def test_scores_of_both_signs_with_ties_or_one_bit_apart_fall_back_exactly(oracle, monkeypatch):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)
+    monkeypatch.setattr(kernels, "SCAN_CHUNK", 1 << 10)
+    rng = np.random.default_rng(82)
+    y = _labels(N, 83)
+    logit = rng.normal(size=N) * 3
+    one_bit = logit.copy()
+    one_bit[N - 10] = -0.75
+    one_bit[N - 11] = np.nextafter(-0.75, -1.0)  # shares every bit but the lowest with -0.75
+    y[N - 11], y[N - 10] = 1, 0
+    tied = np.round(logit, 3)  # thousands of values, ties of both labels
+    for s in (one_bit, tied):
+        assert _rank_fast._signed_scan(s, y, want_ap=False) is None
+        _agree(oracle, y, s)

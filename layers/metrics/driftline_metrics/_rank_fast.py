@@ -24,6 +24,7 @@ from ._rank_kernels import (
     level_sums,
     sample_levels,
     scan_keys,
+    signed_label_keys,
     sorted_level_counts,
     table_level_counts,
 )
@@ -113,6 +114,14 @@ def _signed_level_counts(
     return None if table is None else (table[1], table[2])
 
 
+def _signed_scan(s: np.ndarray, lab: np.ndarray, *, want_ap: bool, n_pos: int = 0) -> tuple[int, float, int] | None:
+    """:func:`scan_keys` over the signed label keys of finite scores of both signs (checked 0/1
+    labels), or None when two keys tie (the keys then cannot tell ties from scores one bit apart)."""
+    if s.shape[0] < 2 or s.dtype.kind != "f":
+        return None
+    return scan_keys(signed_label_keys(s, lab), n_pos, want_ap=want_ap, ties=False)
+
+
 def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
     """Exact unweighted binary ROC AUC of 0/1 labels without argsort; None when ``lab`` holds one
     class. Raises on scores that are not finite.
@@ -148,6 +157,10 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = T
     if sums is not None:  # few distinct values of both signs: counted per value, no sort
         pos, neg = sums
         return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
+    scanned = _signed_scan(s, lab, want_ap=False)
+    if scanned is not None:  # scores of both signs without ties (logits, margins): one sort of keys
+        u2, _, n_pos = scanned
+        return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
     n_pos = _count_pos(lab)
     n_neg = n - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -206,6 +219,9 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
     n_pos = _count_pos(lab)
     if not n_pos:
         return None
+    scanned = _signed_scan(s, lab, want_ap=True, n_pos=n_pos)
+    if scanned is not None:  # scores of both signs without ties: one sort of keys, as ROC AUC
+        return max(0.0, scanned[1] / n_pos)
     y = lab.astype(bool, copy=False)
     pos = np.sort(s[y])
     neg = np.sort(s[~y])

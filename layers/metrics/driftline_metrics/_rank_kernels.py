@@ -24,6 +24,8 @@ leaves, a grid).
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 
 CHUNK = 1 << 14
@@ -353,9 +355,51 @@ def sorted_level_counts(key: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray
     return counts[1::2], counts[0::2]
 
 
-def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float, int]:
+def signed_label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
+    """Sorted label keys of finite scores of both signs whose lowest bit is given up to the label:
+    the score's order-preserving unsigned bits (``-0.0`` counted as ``0.0``) with the lowest bit
+    replaced by the 0/1 label ``lab``.
+
+    Two scores that differ only in their lowest bit share a key there, so the keys are exact only
+    when no two of them tie in all bits but the label's: :func:`scan_keys` with ``ties=False``
+    tells (ties are rare for scores of both signs with many distinct values, such as logits).
+    """
+    s = s.astype(np.float64, copy=False)
+    n = s.shape[0]
+    lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
+    key = np.empty(n, dtype=np.uint64)
+    sign = np.empty(min(n, KEY_CHUNK), dtype=np.int64)
+    not_one = np.uint64(~1 & 0xFFFFFFFFFFFFFFFF)
+    for a in range(0, n, KEY_CHUNK):
+        b = min(a + KEY_CHUNK, n)
+        k = key[a:b]
+        np.add(s[a:b], 0.0, out=k.view(np.float64))  # -0.0 + 0.0 is 0.0
+        sg = np.right_shift(k.view(np.int64), 63, out=sign[: b - a])  # -1 for negative scores
+        np.bitwise_or(sg, np.int64(-(1 << 63)), out=sg)
+        np.bitwise_xor(k, sg.view(np.uint64), out=k)  # negative: all bits flipped; else the sign bit set
+        np.bitwise_and(k, not_one, out=k)
+        np.bitwise_or(k, lab_u[a:b], out=k, casting="unsafe")
+    signed = key.view(np.int64)
+    signed.sort()  # non-negative scores (top bit set) sort first as signed integers: rotate them
+    split = int(np.searchsorted(signed, 0))
+    if 0 < split < n:
+        key = np.concatenate((key[split:], key[:split]))
+    return key
+
+
+@overload
+def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool, ties: Literal[True] = True) -> tuple[int, float, int]: ...
+
+
+@overload
+def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool, ties: bool) -> tuple[int, float, int] | None: ...
+
+
+def scan_keys(
+    key: np.ndarray, n_pos: int, *, want_ap: bool, ties: bool = True
+) -> tuple[int, float, int] | None:
     """One pass over sorted label keys: ``(2 U, Σ over positives of the precision at their score,
-    number of positives)``.
+    number of positives)``, or None with ``ties=False`` when two keys tie in all bits but the label's.
 
     ``2 U`` counts the (positive, negative) pairs with the positive scored higher twice and the tied
     pairs once (so ROC AUC is ``2 U / (2 P N)``), computed only when ``want_ap`` is false; the
@@ -385,6 +429,8 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
     while a < n:
         b = min(a + SCAN_CHUNK, n)
         first = key[a]
+        if not ties and b - a > 1 and (key[b - 1] ^ first) < 2:
+            return None
         if (key[b - 1] ^ first) < 2 and b - a > 1:  # one tie group fills the chunk: count it from its bounds
             b = int(np.searchsorted(key, first | one, side="right"))
             neg_g = int(np.searchsorted(key, first | one, side="left")) - a if not first & one else 0
@@ -397,6 +443,8 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
             a = b
             continue
         if b < n and (key[b] ^ key[b - 1]) < 2:  # end the chunk before the group that crosses its end
+            if not ties:
+                return None
             b = int(np.searchsorted(key, key[b - 1] & ~one, side="left"))
         m = b - a
         k = key[a:b]
@@ -418,6 +466,8 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
                     c, at = int(lb.sum()), int(np.dot(lb.astype(np.int64), ramp[:m].astype(np.int64)))
                 # Σ (i - r_i) over the chunk's positives, i their absolute positions
                 u2 += 2 * (a * c + at - (r * c + c * (c - 1) // 2))
+        elif not ties:
+            return None
         else:
             starts = np.flatnonzero(d >= 2)
             starts += 1
