@@ -63,6 +63,25 @@ def _binary_target(
     return np.asarray(y, dtype=bool), s, sw
 
 
+def _labels_or_per_label(
+    y_true: Any,
+    y_score: Any,
+    average: Any,
+    sample_weight: Any,
+    binary_metric: Any,
+    pos_label: Any = 1,
+    what: str = "",
+) -> tuple[np.ndarray | None, Any]:
+    """``(labels, None)`` for a 1-D ``y_true``; ``(None, score)`` for a 2-D one, scored per label by
+    ``binary_metric(y, s, w)`` for multilabel indicators (scikit-learn's errors for any other)."""
+    try:
+        return label_array(y_true, "y_true"), None
+    except ValueError:
+        if np.ndim(y_true) != 2:
+            raise
+    return None, multilabel_ranking(binary_metric, y_true, y_score, average, sample_weight, pos_label, what)
+
+
 def _clf_curve(
     y: np.ndarray, s: np.ndarray, sw: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -404,15 +423,11 @@ def roc_auc_score(
         raise ValueError(f"multi_class must be one of 'raise', 'ovr', 'ovo'; got {multi_class!r}.")
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    try:
-        yt = label_array(y_true, "y_true")
-    except ValueError:  # a 2-D target: per label for multilabel indicators (scikit-learn's errors else)
-        if np.ndim(y_true) != 2:
-            raise
-        return multilabel_ranking(
-            lambda y, s, sample_weight: _binary_roc_auc(y != 0, s, sample_weight, max_fpr),
-            y_true, y_score, average, sample_weight,
-        )
+    yt, multilabel = _labels_or_per_label(
+        y_true, y_score, average, sample_weight, lambda y, s, w: _binary_roc_auc(y != 0, s, w, max_fpr)
+    )
+    if yt is None:
+        return multilabel
     # finiteness: checked below (the binary path folds it into passes it makes anyway)
     S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
@@ -495,15 +510,12 @@ def average_precision_score(
     """
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    try:
-        yt = label_array(y_true, "y_true")
-    except ValueError:  # a 2-D target: per label for multilabel indicators (scikit-learn's errors else)
-        if np.ndim(y_true) != 2:
-            raise
-        return multilabel_ranking(
-            lambda y, s, sample_weight: _binary_ap(y != 0, s, sample_weight),
-            y_true, y_score, average, sample_weight, pos_label, "average_precision",
-        )
+    yt, multilabel = _labels_or_per_label(
+        y_true, y_score, average, sample_weight, lambda y, s, w: _binary_ap(y != 0, s, w),
+        pos_label, "average_precision",
+    )
+    if yt is None:
+        return multilabel
     # finiteness: the binary paths check it in passes they make anyway (or the curve does)
     S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
