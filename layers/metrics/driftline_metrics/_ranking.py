@@ -73,7 +73,7 @@ def _labels_or_per_label(
     what: str = "",
 ) -> tuple[np.ndarray | None, Any]:
     """``(labels, None)`` for a 1-D ``y_true``; ``(None, score)`` for a 2-D one, scored per label by
-    ``binary_metric(y, s, w)`` for multilabel indicators (scikit-learn's errors for any other)."""
+    ``binary_metric(y, s, sample_weight=...)`` for multilabel indicators (scikit-learn's errors for any other)."""
     try:
         return label_array(y_true, "y_true"), None
     except ValueError:
@@ -423,9 +423,10 @@ def roc_auc_score(
         raise ValueError(f"multi_class must be one of 'raise', 'ovr', 'ovo'; got {multi_class!r}.")
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    yt, multilabel = _labels_or_per_label(
-        y_true, y_score, average, sample_weight, lambda y, s, w: _binary_roc_auc(y != 0, s, w, max_fpr)
-    )
+    def per_label(y: np.ndarray, s: np.ndarray, sample_weight: np.ndarray | None) -> float:
+        return _binary_roc_auc(y != 0, s, sample_weight, max_fpr)
+
+    yt, multilabel = _labels_or_per_label(y_true, y_score, average, sample_weight, per_label)
     if yt is None:
         return multilabel
     # finiteness: checked below (the binary path folds it into passes it makes anyway)
@@ -471,6 +472,11 @@ def _binary_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
     return _curve_ap(y, s, sw)
 
 
+def _per_label_ap(y: np.ndarray, s: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """Average precision of one label column of an indicator matrix (non-zero is positive)."""
+    return _binary_ap(y != 0, s, sample_weight)
+
+
 def _curve_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
     y = y.astype(bool, copy=False)
     # the curve validates the scores (finite) and warns when there is no positive
@@ -511,8 +517,7 @@ def average_precision_score(
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
     yt, multilabel = _labels_or_per_label(
-        y_true, y_score, average, sample_weight, lambda y, s, w: _binary_ap(y != 0, s, w),
-        pos_label, "average_precision",
+        y_true, y_score, average, sample_weight, _per_label_ap, pos_label, "average_precision"
     )
     if yt is None:
         return multilabel
@@ -556,7 +561,7 @@ def average_precision_score(
     Y = np.zeros(S.shape, dtype=np.int64)
     Y[np.arange(n), idx] = 1
     if average == "samples":  # per sample over the binarized classes, as scikit-learn
-        return average_binary_score(lambda y, s, sample_weight: _binary_ap(y != 0, s, sample_weight), Y, S, average, sw)
+        return average_binary_score(_per_label_ap, Y, S, average, sw)
 
     def metric(y: np.ndarray, s: np.ndarray, w: np.ndarray | None) -> float:
         return _binary_ap(y.astype(bool), s, w)
