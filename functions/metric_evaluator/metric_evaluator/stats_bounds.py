@@ -27,6 +27,29 @@ BATCH_ELEMENTS = 20_000_000
 BOOTSTRAP_MAX_ROWS = 200_000
 _EPS = float(np.finfo(np.float64).eps)
 
+__all__ = [
+    "BATCH_ELEMENTS",
+    "BOOTSTRAP_MAX_ROWS",
+    "CONFUSION_METRICS",
+    "LOWER_IS_BETTER",
+    "MEAN_LOSS_METRICS",
+    "RANKING_METRICS",
+    "SEED",
+    "THRESHOLD_METRICS",
+    "auc_bounds",
+    "bounds_from_counts",
+    "confusion_bounds",
+    "confusion_metric",
+    "delong",
+    "hanley_mcneil_bounds",
+    "norm_sf",
+    "per_row_loss",
+    "wilson_bounds",
+    "window_bounds",
+    "z_of",
+]
+
+
 
 def z_of(confidence: float) -> float:
     """The standard normal quantile of a one-sided ``confidence``."""

@@ -27,6 +27,16 @@ from metric_evaluator.stats_bounds import (
     z_of,
 )
 
+__all__ = [
+    "binom_sf_half",
+    "bootstrap_sums",
+    "holm",
+    "joint_table",
+    "paired_test",
+    "poisson_weight_batches",
+]
+
+
 
 def joint_table(y: np.ndarray, pred_champion: np.ndarray, pred_candidate: np.ndarray, k: int) -> np.ndarray:
     """The ``(k, k, k)`` count table ``[label, champion prediction, candidate prediction]`` of paired rows (class

@@ -63,25 +63,6 @@ def _binary_target(
     return np.asarray(y, dtype=bool), s, sw
 
 
-def _labels_or_per_label(
-    y_true: Any,
-    y_score: Any,
-    average: Any,
-    sample_weight: Any,
-    binary_metric: Any,
-    pos_label: Any = 1,
-    what: str = "",
-) -> tuple[np.ndarray | None, Any]:
-    """``(labels, None)`` for a 1-D ``y_true``; ``(None, score)`` for a 2-D one, scored per label by
-    ``binary_metric(y, s, sample_weight=...)`` for multilabel indicators (scikit-learn's errors for any other)."""
-    try:
-        return label_array(y_true, "y_true"), None
-    except ValueError:
-        if np.ndim(y_true) != 2:
-            raise
-    return None, multilabel_ranking(binary_metric, y_true, y_score, average, sample_weight, pos_label, what)
-
-
 def _clf_curve(
     y: np.ndarray, s: np.ndarray, sw: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -426,7 +407,7 @@ def roc_auc_score(
     def per_label(y: np.ndarray, s: np.ndarray, sample_weight: np.ndarray | None) -> float:
         return _binary_roc_auc(y != 0, s, sample_weight, max_fpr)
 
-    yt, multilabel = _labels_or_per_label(y_true, y_score, average, sample_weight, per_label)
+    yt, multilabel = multilabel_ranking(per_label, y_true, y_score, average, sample_weight)
     if yt is None:
         return multilabel
     # finiteness: checked below (the binary path folds it into passes it makes anyway)
@@ -516,8 +497,8 @@ def average_precision_score(
     """
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    yt, multilabel = _labels_or_per_label(
-        y_true, y_score, average, sample_weight, _per_label_ap, pos_label, "average_precision"
+    yt, multilabel = multilabel_ranking(
+        _per_label_ap, y_true, y_score, average, sample_weight, pos_label, "average_precision"
     )
     if yt is None:
         return multilabel
