@@ -420,9 +420,9 @@ def test_scores_of_both_signs_sort_one_array_of_keys(oracle, monkeypatch):
     calls = []
     real = kernels.signed_label_keys
 
-    def spy(s, lab):
+    def spy(s, lab, **kwargs):
         calls.append(s.shape[0])
-        return real(s, lab)
+        return real(s, lab, **kwargs)
 
     monkeypatch.setattr(_rank_fast, "signed_label_keys", spy)
     rng = np.random.default_rng(80)
@@ -451,5 +451,29 @@ def test_scores_of_both_signs_with_ties_or_one_bit_apart_fall_back_exactly(oracl
     y[N - 11], y[N - 10] = 1, 0
     tied = np.round(logit, 3)  # thousands of values, ties of both labels
     for s in (one_bit, tied):
-        assert _rank_fast._signed_scan(s, y, want_ap=False) is None
+        assert _rank_fast._signed_scan(s, y, want_ap=False, check_labels=False) is None
         _agree(oracle, y, s)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_scores_of_both_signs_not_finite_raise_from_the_sorted_keys(bad):
+    from driftline_metrics import _rank_fast
+
+    y = _labels(N, 84)
+    s = np.random.default_rng(85).normal(size=N)
+    s[N // 3] = bad
+    with pytest.raises(ValueError, match=r"infinity|NaN"):
+        _rank_fast._signed_scan(s, y.view(np.uint64), want_ap=False, check_labels=True)
+    for fn in (dm.roc_auc_score, dm.average_precision_score):
+        with pytest.raises(ValueError, match=r"infinity|NaN"):
+            fn(y, s)
+
+
+def test_scores_of_both_signs_check_unchecked_labels():
+    from driftline_metrics import _rank_fast
+
+    y = _labels(N, 86)
+    s = np.random.default_rng(87).normal(size=N)
+    y[N - 1] = 2
+    got = _rank_fast._signed_scan(s, y.view(np.uint64), want_ap=True, check_labels=True)
+    assert isinstance(got, _rank_fast._NotTaken)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ._rank_kernels import (
     INF_BITS,
+    SIGNED_FINITE_KEYS,
     TABLE_MIN_LEVELS,
     LabelsNotBinary,
     checked_label_keys,
@@ -114,12 +115,21 @@ def _signed_level_counts(
     return None if table is None else (table[1], table[2])
 
 
-def _signed_scan(s: np.ndarray, lab: np.ndarray, *, want_ap: bool, n_pos: int = 0) -> tuple[int, float, int] | None:
-    """:func:`scan_keys` over the signed label keys of finite scores of both signs (checked 0/1
-    labels), or None when two keys tie (the keys then cannot tell ties from scores one bit apart)."""
+def _signed_scan(
+    s: np.ndarray, lab: np.ndarray, *, want_ap: bool, check_labels: bool
+) -> tuple[int, float, int] | _NotTaken | None:
+    """:func:`scan_keys` over the signed label keys of scores of both signs (raising on scores that
+    are not finite), :data:`_NOT_TAKEN` for unchecked labels that are not 0/1, or None when two
+    keys tie (the keys then cannot tell ties from scores one bit apart)."""
     if s.shape[0] < 2 or s.dtype.kind != "f":
         return None
-    return scan_keys(signed_label_keys(s, lab), n_pos, want_ap=want_ap, ties=False)
+    key = signed_label_keys(s, lab, check_labels=check_labels)
+    if key is None:
+        return _NOT_TAKEN
+    lo, hi = SIGNED_FINITE_KEYS
+    if not lo < key[0] or not key[-1] < hi:
+        assert_finite(s, "y_score")
+    return scan_keys(key, _count_pos(lab) if want_ap else 0, want_ap=want_ap, ties=False)
 
 
 def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
@@ -150,6 +160,12 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = T
             return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
         u2, _, n_pos = scan_keys(key, 0, want_ap=False)
         return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
+    scanned = None if levels is not None else _signed_scan(s, lab, want_ap=False, check_labels=not labels_checked)
+    if isinstance(scanned, _NotTaken):
+        return scanned
+    if scanned is not None:  # scores of both signs without ties (logits, margins): one sort of keys
+        u2, _, n_pos = scanned
+        return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
     if not labels_checked:
         return _NOT_TAKEN
     assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
@@ -157,10 +173,6 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = T
     if sums is not None:  # few distinct values of both signs: counted per value, no sort
         pos, neg = sums
         return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
-    scanned = _signed_scan(s, lab, want_ap=False)
-    if scanned is not None:  # scores of both signs without ties (logits, margins): one sort of keys
-        u2, _, n_pos = scanned
-        return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
     n_pos = _count_pos(lab)
     n_neg = n - n_pos
     if n_pos == 0 or n_neg == 0:
@@ -210,6 +222,11 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
             return _ap_from_counts(*sorted_counts) if sorted_counts[0].any() else None
         n_pos = _count_pos(lab)
         return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos) if n_pos else None
+    scanned = None if levels is not None else _signed_scan(s, lab, want_ap=True, check_labels=not labels_checked)
+    if isinstance(scanned, _NotTaken):
+        return scanned
+    if scanned is not None:  # scores of both signs without ties: one sort of keys, as ROC AUC
+        return max(0.0, scanned[1] / scanned[2]) if scanned[2] else None
     if not labels_checked:
         return _NOT_TAKEN
     assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
@@ -219,9 +236,6 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
     n_pos = _count_pos(lab)
     if not n_pos:
         return None
-    scanned = _signed_scan(s, lab, want_ap=True, n_pos=n_pos)
-    if scanned is not None:  # scores of both signs without ties: one sort of keys, as ROC AUC
-        return max(0.0, scanned[1] / n_pos)
     y = lab.astype(bool, copy=False)
     pos = np.sort(s[y])
     neg = np.sort(s[~y])

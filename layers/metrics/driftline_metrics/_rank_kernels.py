@@ -49,6 +49,11 @@ INF_BITS = {4: int(np.float32(np.inf).view(np.uint32)), 8: int(np.float64(np.inf
 # scores whose bits are below 1.5's give keys (bits << 1 | label) below infinity's bits: positive floats
 FLOAT_KEY_BITS = {4: int(np.float32(1.5).view(np.uint32)), 8: int(np.float64(1.5).view(np.uint64))}
 _FLOAT = {4: np.float32, 8: np.float64}
+# signed label keys of finite scores lie strictly between these: -inf's key and +inf's (NaN beyond them)
+SIGNED_FINITE_KEYS = (
+    int((~np.float64(-np.inf).view(np.uint64)) & ~np.uint64(1)) | 1,
+    int(np.float64(np.inf).view(np.uint64) | np.uint64(1 << 63)) & ~1,
+)
 # odd 64-bit multipliers for the level hash (golden ratio first; the others are fixed random odd numbers)
 _MULTIPLIERS = (
     0x9E3779B97F4A7C15,
@@ -355,7 +360,7 @@ def sorted_level_counts(key: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray
     return counts[1::2], counts[0::2]
 
 
-def signed_label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
+def signed_label_keys(s: np.ndarray, lab: np.ndarray, *, check_labels: bool = False) -> np.ndarray | None:
     """Sorted label keys of finite scores of both signs whose lowest bit is given up to the label:
     the score's order-preserving unsigned bits (``-0.0`` counted as ``0.0``) with the lowest bit
     replaced by the 0/1 label ``lab``.
@@ -363,22 +368,28 @@ def signed_label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
     Two scores that differ only in their lowest bit share a key there, so the keys are exact only
     when no two of them tie in all bits but the label's: :func:`scan_keys` with ``ties=False``
     tells (ties are rare for scores of both signs with many distinct values, such as logits).
+    With ``check_labels`` (``lab`` any unsigned view of integer labels), None when a label is not
+    0/1. Scores that are not finite get the smallest or largest keys (:data:`SIGNED_FINITE_KEYS`).
     """
     s = s.astype(np.float64, copy=False)
     n = s.shape[0]
     lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
+    check_labels = check_labels and lab.dtype.kind != "b"
     key = np.empty(n, dtype=np.uint64)
     sign = np.empty(min(n, KEY_CHUNK), dtype=np.int64)
     not_one = np.uint64(~1 & 0xFFFFFFFFFFFFFFFF)
     for a in range(0, n, KEY_CHUNK):
         b = min(a + KEY_CHUNK, n)
+        lb = lab_u[a:b]
+        if check_labels and lb.max() > 1:
+            return None
         k = key[a:b]
         np.add(s[a:b], 0.0, out=k.view(np.float64))  # -0.0 + 0.0 is 0.0
         sg = np.right_shift(k.view(np.int64), 63, out=sign[: b - a])  # -1 for negative scores
         np.bitwise_or(sg, np.int64(-(1 << 63)), out=sg)
         np.bitwise_xor(k, sg.view(np.uint64), out=k)  # negative: all bits flipped; else the sign bit set
         np.bitwise_and(k, not_one, out=k)
-        np.bitwise_or(k, lab_u[a:b], out=k, casting="unsafe")
+        np.bitwise_or(k, lb, out=k, casting="unsafe")
     signed = key.view(np.int64)
     signed.sort()  # non-negative scores (top bit set) sort first as signed integers: rotate them
     split = int(np.searchsorted(signed, 0))
