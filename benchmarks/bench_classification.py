@@ -10,14 +10,19 @@ case runs on each of these binary-classifier score distributions and reports the
 * ``beta(0.5,0.5)`` / ``beta(2,5)``: scores with exactly that Beta marginal, ranked by ``z``;
 * ``clipped``: ``clip(0.25 + 0.3 z, 0, 1)``, heavy ties of both classes at 0 and at 1;
 * ``rounded-2dp``: the normal-logit scores rounded to 2 decimals (101 distinct values);
-* ``10-levels``: the normal-logit scores rounded to 10 levels ``k / 9``.
+* ``10-levels``: the normal-logit scores rounded to 10 levels ``k / 9``;
+* ``hard-0/1``: the predicted class passed as the score (the normal-logit scores rounded: 2 values);
+* ``logit``: the normal-logit scores' log-odds ``1.5 (z - 0.6)``, as a ``decision_function`` or
+  raw margin gives them (both signs, unbounded);
+* ``lognormal``: ``exp(z)``, non-negative unbounded scores such as anomaly scores.
 
 Labels: ``y ~ Bernoulli(0.3)``; predictions ``score >= 0.5``.
 
 Cases (each row is the worst distribution; ``per_distribution`` in results.json holds them all):
 
 1. The binary set (confusion matrix, accuracy, precision, recall, F1, ROC AUC, average precision,
-   log loss, Brier) called function by function as a user calls scikit-learn, on 1,000,000 rows,
+   log loss, Brier) called function by function as a user calls scikit-learn, on 1,000,000 rows
+   of every distribution of probabilities (all but ``logit`` and ``lognormal``),
    vs scikit-learn computing the same set (target: ours >= 10x faster).
 2. ``roc_auc_score`` and ``average_precision_score`` on 1,000,000 and 10,000,000 rows vs one
    ``np.sort`` of the same scores (target: ours <= 1.5x the sort).
@@ -58,7 +63,21 @@ BINARY_SET = (
     "log_loss",
     "brier_score_loss",
 )
-DISTRIBUTIONS = ("uniform", "normal-logit", "beta(0.5,0.5)", "beta(2,5)", "clipped", "rounded-2dp", "10-levels")
+DISTRIBUTIONS = (
+    "uniform",
+    "normal-logit",
+    "beta(0.5,0.5)",
+    "beta(2,5)",
+    "clipped",
+    "rounded-2dp",
+    "10-levels",
+    "hard-0/1",
+    "logit",
+    "lognormal",
+)
+
+# scores that are no probabilities: the ranking rows only (log loss and Brier score take probabilities)
+NOT_PROBABILITIES = frozenset({"logit", "lognormal"})
 
 
 def scores(name: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -76,6 +95,10 @@ def scores(name: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         return y, s
     if name == "clipped":
         return y, np.clip(0.25 + 0.3 * z, 0.0, 1.0)
+    if name == "logit":
+        return y, 1.5 * (z - 0.6)
+    if name == "lognormal":
+        return y, np.exp(z)
     s = 1.0 / (1.0 + np.exp(-1.5 * (z - 0.6)))
     if name == "normal-logit":
         return y, s
@@ -83,6 +106,8 @@ def scores(name: str, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         return y, np.round(s, 2)
     if name == "10-levels":
         return y, np.round(s * 9) / 9
+    if name == "hard-0/1":
+        return y, np.round(s)
     raise ValueError(f"unknown distribution {name!r}")
 
 
@@ -195,7 +220,8 @@ def run(
     rank_wall: dict[tuple[str, int], dict[str, tuple[float, float]]] = {k: {} for k in keys}
     for dist in distributions:
         y, score = scores(dist, n_set, seed)
-        set_times[dist] = _time_set(skm, y, score, dist, repeats)
+        if dist not in NOT_PROBABILITIES:  # log loss and Brier need probabilities
+            set_times[dist] = _time_set(skm, y, score, dist, repeats)
         for fn in ranking:  # a few milliseconds per call: more repeats make the best-of steadier
             rank_cpu[(fn, n_set)][dist], rank_wall[(fn, n_set)][dist] = _time_rank(fn, y, score, 3 * repeats)
         y, score = scores(dist, n_large, seed)

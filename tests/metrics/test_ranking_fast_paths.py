@@ -325,3 +325,155 @@ def test_negative_scores_with_integer_labels_take_the_signed_paths(oracle, monke
     s[: N // 2] = np.abs(s[: N // 2])  # the first half is non-negative: the keys stop late
     _agree(oracle, y, s)
     _agree(oracle, y, -np.abs(s))
+
+
+# --------------------------------------------------------------------------- which path a few-valued input takes
+
+
+def _refuse(*_args, **_kwargs):
+    raise AssertionError("this path must not be taken")
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int8, bool])
+@pytest.mark.parametrize("levels", [kernels.TABLE_MIN_LEVELS, 101])
+def test_many_few_values_are_counted_without_sorting_keys(oracle, monkeypatch, levels, dtype):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(kernels, "TABLE_CHUNK", 1 << 12)  # many chunks
+    monkeypatch.setattr(_rank_fast, "checked_label_keys", _refuse)
+    y = _labels(N, 60 + levels).astype(dtype)
+    s = _grid(N, 61 + levels, levels)
+    _agree(oracle, y, s)
+    _agree(oracle, y, s.astype(np.float32))
+
+
+def test_fewer_values_sort_the_label_keys(oracle, monkeypatch):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(_rank_fast, "table_level_counts", _refuse)
+    y = _labels(N, 62)
+    for levels in (2, kernels.TABLE_MIN_LEVELS - 1):
+        _agree(oracle, y, _grid(N, 63 + levels, levels))
+
+
+def test_level_table_checks_unchecked_labels(monkeypatch):
+    monkeypatch.setattr(kernels, "TABLE_CHUNK", 1 << 12)
+    s = _grid(N, 64, 101)
+    sampled = kernels.sample_levels(s)
+    y = _labels(N, 65)
+    got = kernels.table_level_counts(s, y.view(np.uint64), sampled, check_labels=True)
+    assert got is not None
+    np.testing.assert_array_equal(got[1], _class_counts(s, y)[1])
+    for bad in (2, 3, -1):  # -1 is a huge unsigned label
+        z = y.copy()
+        z[N - 3] = bad  # in the last chunk
+        with pytest.raises(kernels.LabelsNotBinary):
+            kernels.table_level_counts(s, z.view(np.uint64), sampled, check_labels=True)
+    z = y.astype(np.uint8)
+    z[5] = 2
+    with pytest.raises(kernels.LabelsNotBinary):
+        kernels.table_level_counts(s, z, sampled, check_labels=True)
+
+
+@pytest.mark.parametrize("bad", [2, -1])
+def test_labels_other_than_0_1_with_many_few_values_take_the_general_path(oracle, bad):
+    s = _grid(N, 66, 101)
+    y = _labels(N, 67)
+    y[N - 2] = bad  # met by the table's last chunk: the fast path gives up, the input is validated
+    oracle(dm.roc_auc_score, skm.roc_auc_score, y, s)
+    oracle(dm.average_precision_score, skm.average_precision_score, y, s)
+    oracle(dm.average_precision_score, skm.average_precision_score, y, s, pos_label=bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_keys_of_scores_below_one_and_a_half_sort_as_floats(oracle, monkeypatch, dtype):
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)
+    y = _labels(N, 70)
+    s = np.random.default_rng(71).random(N).astype(dtype)
+    s[:50] = 0.0
+    s[50:60] = np.finfo(dtype).smallest_subnormal  # keys that are subnormal floats
+    s[60:70] = np.nextafter(dtype(1.5), dtype(0))  # the largest score whose key is a finite float
+    y[:70:2] = 1
+    ints = kernels.checked_label_keys(s, y.view(np.uint64))  # sorted as integers
+    floats = kernels.checked_label_keys(s, y.view(np.uint64), float_sort=True)
+    np.testing.assert_array_equal(floats, ints)
+    _agree(oracle, y, s)
+    # a score >= 1.5, -0.0 or NaN met late: the remaining chunks take the integer sort and its checks
+    for late in (1.5, 7.0, -0.0):
+        t = s.copy()
+        t[N - 3] = late
+        keys = kernels.checked_label_keys(t, y.view(np.uint64), float_sort=True)
+        np.testing.assert_array_equal(keys, kernels.label_keys(t, y))
+        _agree(oracle, y, t)
+    t = s.copy()
+    t[N - 3] = np.nan
+    assert kernels.checked_label_keys(t, y.view(np.uint64), float_sort=True) is None
+
+
+# --------------------------------------------------------------------------- scores of both signs (logits, margins)
+
+
+def test_scores_of_both_signs_sort_one_array_of_keys(oracle, monkeypatch):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)
+    calls = []
+    real = kernels.signed_label_keys
+
+    def spy(s, lab, **kwargs):
+        calls.append(s.shape[0])
+        return real(s, lab, **kwargs)
+
+    monkeypatch.setattr(_rank_fast, "signed_label_keys", spy)
+    rng = np.random.default_rng(80)
+    y = _labels(N, 81)
+    logit = rng.normal(size=N) * 3 + y
+    logit[:5] = [-0.0, 0.0, 1e-310, -1e-310, -3e38]  # signed zeros, subnormals, a large one
+    for s in (logit, logit.astype(np.float32), logit - 10, logit + 10):
+        _agree(oracle, y, s)
+    assert calls  # the one-sort path was taken
+    key = kernels.signed_label_keys(logit, y)
+    assert np.all(key[1:] >= key[:-1])  # unsigned order after the signed sort's rotation
+    np.testing.assert_array_equal(key & 1, y[np.argsort(logit, kind="stable")])
+
+
+def test_scores_of_both_signs_with_ties_or_one_bit_apart_fall_back_exactly(oracle, monkeypatch):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)
+    monkeypatch.setattr(kernels, "SCAN_CHUNK", 1 << 10)
+    rng = np.random.default_rng(82)
+    y = _labels(N, 83)
+    logit = rng.normal(size=N) * 3
+    one_bit = logit.copy()
+    one_bit[N - 10] = -0.75
+    one_bit[N - 11] = np.nextafter(-0.75, -1.0)  # shares every bit but the lowest with -0.75
+    y[N - 11], y[N - 10] = 1, 0
+    tied = np.round(logit, 3)  # thousands of values, ties of both labels
+    for s in (one_bit, tied):
+        assert _rank_fast._signed_scan(s, y, want_ap=False, check_labels=False) is None
+        _agree(oracle, y, s)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_scores_of_both_signs_not_finite_raise_from_the_sorted_keys(bad):
+    from driftline_metrics import _rank_fast
+
+    y = _labels(N, 84)
+    s = np.random.default_rng(85).normal(size=N)
+    s[N // 3] = bad
+    with pytest.raises(ValueError, match=r"infinity|NaN"):
+        _rank_fast._signed_scan(s, y.view(np.uint64), want_ap=False, check_labels=True)
+    for fn in (dm.roc_auc_score, dm.average_precision_score):
+        with pytest.raises(ValueError, match=r"infinity|NaN"):
+            fn(y, s)
+
+
+def test_scores_of_both_signs_check_unchecked_labels():
+    from driftline_metrics import _rank_fast
+
+    y = _labels(N, 86)
+    s = np.random.default_rng(87).normal(size=N)
+    y[N - 1] = 2
+    got = _rank_fast._signed_scan(s, y.view(np.uint64), want_ap=True, check_labels=True)
+    assert isinstance(got, _rank_fast._NotTaken)

@@ -248,11 +248,18 @@ def multilabel_ranking(
     sample_weight: Any,
     pos_label: Any = 1,
     what: str = "",
-) -> Any:
-    """A ranking metric on a 2-D ``y_true``: per label for multilabel-indicator targets, averaged as
-    scikit-learn; scikit-learn's error for any other 2-D target (``what`` names the metric)."""
-    from ._validation import assert_finite, check_sample_weight
+) -> tuple[np.ndarray | None, Any]:
+    """``(labels, None)`` for a 1-D ``y_true`` (its label array); ``(None, score)`` for a 2-D one: the
+    ranking metric ``binary_metric(y, s, sample_weight=...)`` per label for multilabel-indicator
+    targets, averaged as scikit-learn; scikit-learn's error for any other 2-D target (``what`` names
+    the metric)."""
+    from ._validation import assert_finite, check_sample_weight, label_array
 
+    try:
+        return label_array(y_true, "y_true"), None
+    except ValueError:
+        if np.ndim(y_true) != 2:
+            raise
     kind = target_type(y_true, "y_true")
     if kind != "multilabel-indicator":
         raise ValueError(f"{kind} format is not supported")
@@ -269,7 +276,7 @@ def multilabel_ranking(
     assert_finite(ys, "y_score")
     _check_lengths(yt, ys, sample_weight)
     sw = check_sample_weight(sample_weight, yt.shape[0], allow_all_zero=True)
-    return average_binary_score(binary_metric, yt, ys, average, sw)
+    return None, average_binary_score(binary_metric, yt, ys, average, sw)
 
 
 def indicator_proba(

@@ -81,6 +81,22 @@ def _nanaverage(a: np.ndarray, weights: np.ndarray | None) -> float:
     return float(np.dot(a, w) / w.sum())
 
 
+def _warn_pos_label_ignored(pos_label: Any, average: Any, *, stacklevel: int) -> None:
+    if pos_label not in (None, 1):
+        warnings.warn(
+            f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' "
+            f"(got {average!r}). You may use labels=[pos_label] to specify a single positive class.",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def _binary_average_error(kind: str, choices: str) -> ValueError:
+    return ValueError(
+        f"Target is {kind} but average='binary'. Please choose another average setting, one of {choices}."
+    )
+
+
 def _set_wise_counts(
     y_true: Any, y_pred: Any, average: Any, labels: Any, pos_label: Any, sample_weight: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -101,20 +117,12 @@ def _set_wise_counts(
         y_type, classes, ti, pi, sw = check_targets(y_true, y_pred, sample_weight)
     if average == "binary":
         if y_type != "binary":
-            raise ValueError(
-                "Target is multiclass but average='binary'. Please choose another average setting, "
-                "one of [None, 'micro', 'macro', 'weighted']."
-            )
+            raise _binary_average_error("multiclass", "[None, 'micro', 'macro', 'weighted']")
         if pos_label not in classes.tolist() and classes.shape[0] >= 2:
             raise ValueError(f"pos_label={pos_label!r} is not a valid label. It should be one of {classes}")
         labels = [pos_label]
-    elif pos_label not in (None, 1):
-        warnings.warn(
-            f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' "
-            f"(got {average!r}). You may use labels=[pos_label] to specify a single positive class.",
-            UserWarning,
-            stacklevel=3,
-        )
+    else:
+        _warn_pos_label_ignored(pos_label, average, stacklevel=4)
     k = classes.shape[0]
     if fast is not None:
         # unweighted counts are exact integers, whatever order they are summed in
@@ -151,17 +159,8 @@ def _multilabel_set_counts(
     ml: tuple[np.ndarray, np.ndarray, np.ndarray | None], average: Any, labels: Any, pos_label: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if average == "binary":
-        raise ValueError(
-            "Target is multilabel-indicator but average='binary'. Please choose another average setting, "
-            "one of [None, 'micro', 'macro', 'weighted', 'samples']."
-        )
-    if pos_label not in (None, 1):
-        warnings.warn(
-            f"Note that pos_label (set to {pos_label!r}) is ignored when average != 'binary' "
-            f"(got {average!r}). You may use labels=[pos_label] to specify a single positive class.",
-            UserWarning,
-            stacklevel=4,
-        )
+        raise _binary_average_error("multilabel-indicator", "[None, 'micro', 'macro', 'weighted', 'samples']")
+    _warn_pos_label_ignored(pos_label, average, stacklevel=5)
     return multilabel_counts(*ml, labels, average == "samples")
 
 
@@ -235,12 +234,8 @@ def precision_recall_fscore_support(
     weights = true_sum if average == "weighted" else None
     if average == "samples" and sample_weight is not None:
         weights = np.asarray(sample_weight, dtype=np.float64)
-    return (
-        _nanaverage(precision, weights),
-        _nanaverage(recall, weights),
-        _nanaverage(f_score, weights),
-        None,
-    )
+    p_avg, r_avg, f_avg = (_nanaverage(x, weights) for x in (precision, recall, f_score))
+    return p_avg, r_avg, f_avg, None
 
 
 _WARN_FOR = (("precision",), ("recall",), ("f-score",))

@@ -1,12 +1,13 @@
 """Unweighted binary ROC AUC and average precision without ``argsort`` (the fast paths of
 ``_ranking``; kernels in ``_rank_kernels``).
 
-Non-negative scores sort one array of label keys in place, whatever the number of distinct
-values (integer labels are checked, 0/1, while the keys are built); few distinct values are then
-read per value off the sorted keys, everything else in one chunked pass. Scores of both signs
-with few distinct values are counted per value without a sort; other signed scores are negated
-or split at zero and sorted as keys.
-"""
+Scores for which a sample finds at least ``TABLE_MIN_LEVELS`` and at most ``LEVELS_MAX``
+distinct values (rounded, calibrated, tree leaves) are counted per value without a sort: a table
+lookup, an exact check and one ``bincount`` per chunk, integer labels checked (0/1) on the way.
+Other non-negative scores sort one array of label keys in place (labels checked while the keys
+are built); fewer values are then read per value off the sorted keys, everything else in one
+chunked pass. Scores of both signs with few distinct values are counted per value; other signed
+scores are negated or split at zero and sorted as keys."""
 
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ import numpy as np
 
 from ._rank_kernels import (
     INF_BITS,
+    SIGNED_FINITE_KEYS,
+    TABLE_MIN_LEVELS,
+    LabelsNotBinary,
     checked_label_keys,
     label_keys,
     level_sums,
     sample_levels,
     scan_keys,
+    signed_label_keys,
     sorted_level_counts,
     table_level_counts,
 )
@@ -82,36 +87,91 @@ def _finite_max(s: np.ndarray) -> Any:
     return hi
 
 
+def _level_counts(
+    s: np.ndarray, lab: np.ndarray, levels: np.ndarray | None, labels_checked: bool
+) -> tuple[np.ndarray, np.ndarray] | _NotTaken | None:
+    """Positives and negatives per distinct score counted without a sort when a sample found few
+    values (either sign); :data:`_NOT_TAKEN` for unchecked labels that are not 0/1; else None."""
+    if levels is None or levels.shape[0] < TABLE_MIN_LEVELS:
+        return None
+    try:
+        table = table_level_counts(s, lab, levels, check_labels=not labels_checked)
+    except LabelsNotBinary:
+        return _NOT_TAKEN
+    return None if table is None else (table[1], table[2])
+
+
+def _signed_level_counts(
+    s: np.ndarray, lab: np.ndarray, levels: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Positives and negatives per distinct value of finite scores of both signs (checked 0/1
+    labels) when a sample found few values: the level table (unless :func:`_level_counts` tried
+    it already), else the level hash; else None."""
+    if levels is None:
+        return None
+    table = table_level_counts(s, lab, levels) if levels.shape[0] < TABLE_MIN_LEVELS else None
+    if table is None:
+        table = level_sums(s, lab, None)
+    return None if table is None else (table[1], table[2])
+
+
+def _signed_scan(
+    s: np.ndarray, lab: np.ndarray, *, want_ap: bool, check_labels: bool
+) -> tuple[int, float, int] | _NotTaken | None:
+    """:func:`scan_keys` over the signed label keys of scores of both signs (raising on scores that
+    are not finite), :data:`_NOT_TAKEN` for unchecked labels that are not 0/1, or None when two
+    keys tie (the keys then cannot tell ties from scores one bit apart)."""
+    if s.shape[0] < 2 or s.dtype.kind != "f":
+        return None
+    key = signed_label_keys(s, lab, check_labels=check_labels)
+    if key is None:
+        return _NOT_TAKEN
+    lo, hi = SIGNED_FINITE_KEYS
+    if not lo < key[0] or not key[-1] < hi:
+        assert_finite(s, "y_score")
+    return scan_keys(key, _count_pos(lab) if want_ap else 0, want_ap=want_ap, ties=False)
+
+
 def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
     """Exact unweighted binary ROC AUC of 0/1 labels without argsort; None when ``lab`` holds one
     class. Raises on scores that are not finite.
 
-    With ``labels_checked=False`` the labels are checked (0/1) while the keys are built, and
-    :data:`_NOT_TAKEN` is returned when they are not 0/1 or a score is negative.
+    With ``labels_checked=False`` the labels are checked (0/1) while they are counted or the keys
+    are built, and :data:`_NOT_TAKEN` is returned when they are not 0/1 or a score is negative.
     """
     n = lab.shape[0]
     levels = sample_levels(s)
+    # few distinct values: counted per value (a table lookup, an exact check and a bincount per
+    # score), cheaper than any sort
+    counts = _level_counts(s, lab, levels, labels_checked)
+    if isinstance(counts, _NotTaken):
+        return counts
+    if counts is not None:
+        pos, neg = counts
+        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
     # scores >= 0: one in-place sort of label keys costs about numpy's sort of the scores (which
-    # copies), whatever the number of distinct values — cheaper than counting per value
-    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    # copies), whatever the number of distinct values
+    key = checked_label_keys(s, lab, check_labels=not labels_checked, float_sort=levels is None)
     if key is not None:
         _check_largest_key(key, s)
-        counts = None if levels is None else sorted_level_counts(key, levels)
-        if counts is not None:
-            pos, neg = counts
+        sorted_counts = None if levels is None else sorted_level_counts(key, levels)
+        if sorted_counts is not None:
+            pos, neg = sorted_counts
             return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
         u2, _, n_pos = scan_keys(key, 0, want_ap=False)
+        return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
+    scanned = None if levels is not None else _signed_scan(s, lab, want_ap=False, check_labels=not labels_checked)
+    if isinstance(scanned, _NotTaken):
+        return scanned
+    if scanned is not None:  # scores of both signs without ties (logits, margins): one sort of keys
+        u2, _, n_pos = scanned
         return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
     if not labels_checked:
         return _NOT_TAKEN
     assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
-    table = None if levels is None else table_level_counts(s, lab, levels)
-    if table is not None:  # few distinct values of both signs: counted per value, no sort
-        _, pos, neg = table
-        return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
-    sums = None if levels is None else level_sums(s, lab, None)
-    if sums is not None:
-        _, pos, neg = sums
+    sums = _signed_level_counts(s, lab, levels)
+    if sums is not None:  # few distinct values of both signs: counted per value, no sort
+        pos, neg = sums
         return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
     n_pos = _count_pos(lab)
     n_neg = n - n_pos
@@ -149,23 +209,30 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
     as :func:`_fast_binary_auc`.
     """
     levels = sample_levels(s)
-    key = checked_label_keys(s, lab, check_labels=not labels_checked)
+    counts = _level_counts(s, lab, levels, labels_checked)  # few distinct values: as ROC AUC
+    if isinstance(counts, _NotTaken):
+        return counts
+    if counts is not None:
+        return _ap_from_counts(*counts) if counts[0].any() else None
+    key = checked_label_keys(s, lab, check_labels=not labels_checked, float_sort=levels is None)
     if key is not None:  # scores >= 0: the sorted label keys, as ROC AUC
         _check_largest_key(key, s)
-        counts = None if levels is None else sorted_level_counts(key, levels)
-        if counts is not None:
-            return _ap_from_counts(*counts) if counts[0].any() else None
+        sorted_counts = None if levels is None else sorted_level_counts(key, levels)
+        if sorted_counts is not None:
+            return _ap_from_counts(*sorted_counts) if sorted_counts[0].any() else None
         n_pos = _count_pos(lab)
         return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos) if n_pos else None
+    scanned = None if levels is not None else _signed_scan(s, lab, want_ap=True, check_labels=not labels_checked)
+    if isinstance(scanned, _NotTaken):
+        return scanned
+    if scanned is not None:  # scores of both signs without ties: one sort of keys, as ROC AUC
+        return max(0.0, scanned[1] / scanned[2]) if scanned[2] else None
     if not labels_checked:
         return _NOT_TAKEN
     assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
-    table = None if levels is None else table_level_counts(s, lab, levels)
-    if table is not None:  # few distinct values of both signs: counted per value, no sort
-        return _ap_from_counts(table[1], table[2]) if table[1].any() else None
-    sums = None if levels is None else level_sums(s, lab, None)
-    if sums is not None:
-        return _ap_from_counts(sums[1], sums[2]) if sums[1].any() else None
+    sums = _signed_level_counts(s, lab, levels)
+    if sums is not None:  # few distinct values of both signs: counted per value, no sort
+        return _ap_from_counts(*sums) if sums[0].any() else None
     n_pos = _count_pos(lab)
     if not n_pos:
         return None

@@ -24,6 +24,8 @@ leaves, a grid).
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import numpy as np
 
 CHUNK = 1 << 14
@@ -31,7 +33,12 @@ CHUNK = 1 << 14
 SCAN_CHUNK = 1 << 16
 # label keys are built, and their inputs checked, this many scores at a time
 KEY_CHUNK = 1 << 16
+# the level table counts this many scores at a time (fewer calls pay more than staying in L1)
+TABLE_CHUNK = 1 << 16
 LEVELS_MAX = 256
+# from this many sampled values on, counting per value (table lookup + bincount) beats sorting the
+# label keys; fewer values sort so fast (a few partition passes) that the keys stay cheaper
+TABLE_MIN_LEVELS = 16
 # below this many rows a sort is cheap enough that detecting levels does not pay
 LEVELS_MIN_ROWS = 1 << 14
 _SAMPLE = 4096
@@ -39,6 +46,14 @@ _UINT = {2: np.uint16, 4: np.uint32, 8: np.uint64}
 _INT = {4: np.int32, 8: np.int64}
 _UINT_ANY = {1: np.uint8, **_UINT}
 INF_BITS = {4: int(np.float32(np.inf).view(np.uint32)), 8: int(np.float64(np.inf).view(np.uint64))}
+# scores whose bits are below 1.5's give keys (bits << 1 | label) below infinity's bits: positive floats
+FLOAT_KEY_BITS = {4: int(np.float32(1.5).view(np.uint32)), 8: int(np.float64(1.5).view(np.uint64))}
+_FLOAT = {4: np.float32, 8: np.float64}
+# signed label keys of finite scores lie strictly between these: -inf's key and +inf's (NaN beyond them)
+SIGNED_FINITE_KEYS = (
+    int((~np.float64(-np.inf).view(np.uint64)) & ~np.uint64(1)) | 1,
+    int(np.float64(np.inf).view(np.uint64) | np.uint64(1 << 63)) & ~1,
+)
 # odd 64-bit multipliers for the level hash (golden ratio first; the others are fixed random odd numbers)
 _MULTIPLIERS = (
     0x9E3779B97F4A7C15,
@@ -57,6 +72,10 @@ _MULTIPLIERS = (
 
 class _NoHash(Exception):
     """No collision-free multiplier was found for the values: the caller takes another path."""
+
+
+class LabelsNotBinary(Exception):
+    """A label checked by a counting kernel is not 0 or 1: the caller validates the input itself."""
 
 
 class _LevelHash:
@@ -185,7 +204,7 @@ class _LevelTable:
 
 
 def table_level_counts(
-    s: np.ndarray, lab: np.ndarray, sampled: np.ndarray
+    s: np.ndarray, lab: np.ndarray, sampled: np.ndarray, *, check_labels: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(values ascending, positives, negatives)`` per distinct score of unweighted 0/1 labels
     ``lab`` without a sort, or None (more than ``LEVELS_MAX`` values, a value that is not finite,
@@ -193,11 +212,13 @@ def table_level_counts(
 
     ``sampled`` holds the values a sample found (:func:`sample_levels`); values it missed are added
     as they are met. Per chunk: a shift, a xor with the labels, a table lookup, the exact check
-    against the level's value and one ``np.bincount``.
+    against the level's value and one ``np.bincount``. With ``check_labels`` (``lab`` any unsigned
+    view of integer labels) a label other than 0/1 raises :class:`LabelsNotBinary`.
     """
     n = s.shape[0]
     s = s.astype(np.float64, copy=False)  # float32 / float16 values are exact in float64
     values = sampled.astype(np.float64)
+    check_labels = check_labels and lab.dtype != np.bool_
     if lab.dtype.kind != "u":
         lab = lab.view(np.uint8) if lab.dtype == np.bool_ else lab.view(_UINT_ANY[lab.dtype.itemsize])
     try:
@@ -206,17 +227,22 @@ def table_level_counts(
         return None
     total = np.zeros(2 * LEVELS_MAX + 2, dtype=np.int64)
     bits = s.view(np.uint64)
-    t_buf = np.empty(CHUNK, dtype=np.uint64)
-    c2_buf = np.empty(CHUNK, dtype=np.intp)
-    check_buf = np.empty(CHUNK, dtype=np.float64)
-    ok_buf = np.empty(CHUNK, dtype=bool)
+    chunk = TABLE_CHUNK
+    t_buf = np.empty(chunk, dtype=np.uint64)
+    c2_buf = np.empty(chunk, dtype=np.intp)
+    check_buf = np.empty(chunk, dtype=np.float64)
+    ok_buf = np.empty(chunk, dtype=bool)
     a = 0
     while a < n:
-        b = min(a + CHUNK, n)
+        b = min(a + chunk, n)
         m = b - a
         x = s[a:b]
+        lb = lab[a:b]
+        # a label >= 2 would move the score to another level's slot (or to 0.0's twin -0.0): checked first
+        if check_labels and lb.max() > 1:
+            raise LabelsNotBinary
         t = np.right_shift(bits[a:b], lt.shift, out=t_buf[:m])
-        np.bitwise_xor(t, lab[a:b], out=t, casting="unsafe")
+        np.bitwise_xor(t, lb, out=t, casting="unsafe")
         # every index is in range (the table covers every t): "clip" only skips the bounds check
         c2 = np.take(lt.table, t.view(np.intp), out=c2_buf[:m], mode="clip")
         ok = np.equal(np.take(lt.check, c2, out=check_buf[:m], mode="clip"), x, out=ok_buf[:m])
@@ -267,11 +293,21 @@ def label_keys(s: np.ndarray, lab: np.ndarray) -> np.ndarray:
 
 
 def checked_label_keys(
-    s: np.ndarray, lab: np.ndarray, *, check_scores: bool = True, check_labels: bool = False
+    s: np.ndarray,
+    lab: np.ndarray,
+    *,
+    check_scores: bool = True,
+    check_labels: bool = False,
+    float_sort: bool = False,
 ) -> np.ndarray | None:
     """Sorted label keys as :func:`label_keys`, or None when a check fails: with ``check_scores``
     a score is negative or NaN (keys need scores >= 0; ``-0.0`` is fine), with ``check_labels``
-    a label is not 0 or 1 (``lab`` is then any unsigned view of integer labels)."""
+    a label is not 0 or 1 (``lab`` is then any unsigned view of integer labels).
+
+    ``float_sort``: when every score is in ``[+0, 1.5)`` the keys are valid positive floats in the
+    same order, and numpy sorts many distinct floats faster than integers (few distinct values
+    sort faster as integers). One unsigned maximum of the scores' bits per chunk tells both that and
+    that they are non-negative and not NaN, in place of the minimum it replaces."""
     if s.dtype.itemsize not in (4, 8):
         s = s.astype(np.float64)
     bits = s.view(_UINT[s.dtype.itemsize])
@@ -280,16 +316,26 @@ def checked_label_keys(
     n = bits.shape[0]
     key = np.empty(n, dtype=bits.dtype)
     one = bits.dtype.type(1)
+    below = FLOAT_KEY_BITS[s.dtype.itemsize]
+    as_float = float_sort
     # chunk by chunk: the checks read each chunk from memory, the key's two passes from the cache
     for a in range(0, n, KEY_CHUNK):
         b = a + KEY_CHUNK
-        if check_scores and not s[a:b].min() >= 0:  # NaN fails the comparison too
-            return None
+        xb = bits[a:b]
+        if as_float and xb.max() < below:
+            pass  # scores in [+0, 1.5): non-negative, not NaN, and keys that sort as floats
+        else:
+            as_float = False
+            if check_scores and not s[a:b].min() >= 0:  # NaN fails the comparison too
+                return None
         lb = lab_u[a:b]
         if check_labels and lb.max() > 1:
             return None
-        k = np.left_shift(bits[a:b], one, out=key[a:b])
+        k = np.left_shift(xb, one, out=key[a:b])
         np.bitwise_or(k, lb, out=k, casting="unsafe")
+    if as_float:
+        key.view(_FLOAT[key.dtype.itemsize]).sort()
+        return key
     # numpy sorts signed integers faster than unsigned ones: sort as signed, then move the keys
     # with the top bit set (scores >= 2), which sort first as negative numbers, to the end
     signed = key.view(_INT[key.dtype.itemsize])
@@ -314,9 +360,57 @@ def sorted_level_counts(key: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray
     return counts[1::2], counts[0::2]
 
 
-def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float, int]:
+def signed_label_keys(s: np.ndarray, lab: np.ndarray, *, check_labels: bool = False) -> np.ndarray | None:
+    """Sorted label keys of finite scores of both signs whose lowest bit is given up to the label:
+    the score's order-preserving unsigned bits (``-0.0`` counted as ``0.0``) with the lowest bit
+    replaced by the 0/1 label ``lab``.
+
+    Two scores that differ only in their lowest bit share a key there, so the keys are exact only
+    when no two of them tie in all bits but the label's: :func:`scan_keys` with ``ties=False``
+    tells (ties are rare for scores of both signs with many distinct values, such as logits).
+    With ``check_labels`` (``lab`` any unsigned view of integer labels), None when a label is not
+    0/1. Scores that are not finite get the smallest or largest keys (:data:`SIGNED_FINITE_KEYS`).
+    """
+    s = s.astype(np.float64, copy=False)
+    n = s.shape[0]
+    lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
+    check_labels = check_labels and lab.dtype.kind != "b"
+    key = np.empty(n, dtype=np.uint64)
+    sign = np.empty(min(n, KEY_CHUNK), dtype=np.int64)
+    not_one = np.uint64(~1 & 0xFFFFFFFFFFFFFFFF)
+    for a in range(0, n, KEY_CHUNK):
+        b = min(a + KEY_CHUNK, n)
+        lb = lab_u[a:b]
+        if check_labels and lb.max() > 1:
+            return None
+        k = key[a:b]
+        np.add(s[a:b], 0.0, out=k.view(np.float64))  # -0.0 + 0.0 is 0.0
+        sg = np.right_shift(k.view(np.int64), 63, out=sign[: b - a])  # -1 for negative scores
+        np.bitwise_or(sg, np.int64(-(1 << 63)), out=sg)
+        np.bitwise_xor(k, sg.view(np.uint64), out=k)  # negative: all bits flipped; else the sign bit set
+        np.bitwise_and(k, not_one, out=k)
+        np.bitwise_or(k, lb, out=k, casting="unsafe")
+    signed = key.view(np.int64)
+    signed.sort()  # non-negative scores (top bit set) sort first as signed integers: rotate them
+    split = int(np.searchsorted(signed, 0))
+    if 0 < split < n:
+        key = np.concatenate((key[split:], key[:split]))
+    return key
+
+
+@overload
+def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool, ties: Literal[True] = True) -> tuple[int, float, int]: ...
+
+
+@overload
+def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool, ties: bool) -> tuple[int, float, int] | None: ...
+
+
+def scan_keys(
+    key: np.ndarray, n_pos: int, *, want_ap: bool, ties: bool = True
+) -> tuple[int, float, int] | None:
     """One pass over sorted label keys: ``(2 U, Σ over positives of the precision at their score,
-    number of positives)``.
+    number of positives)``, or None with ``ties=False`` when two keys tie in all bits but the label's.
 
     ``2 U`` counts the (positive, negative) pairs with the positive scored higher twice and the tied
     pairs once (so ROC AUC is ``2 U / (2 P N)``), computed only when ``want_ap`` is false; the
@@ -346,6 +440,8 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
     while a < n:
         b = min(a + SCAN_CHUNK, n)
         first = key[a]
+        if not ties and b - a > 1 and (key[b - 1] ^ first) < 2:
+            return None
         if (key[b - 1] ^ first) < 2 and b - a > 1:  # one tie group fills the chunk: count it from its bounds
             b = int(np.searchsorted(key, first | one, side="right"))
             neg_g = int(np.searchsorted(key, first | one, side="left")) - a if not first & one else 0
@@ -358,6 +454,8 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
             a = b
             continue
         if b < n and (key[b] ^ key[b - 1]) < 2:  # end the chunk before the group that crosses its end
+            if not ties:
+                return None
             b = int(np.searchsorted(key, key[b - 1] & ~one, side="left"))
         m = b - a
         k = key[a:b]
@@ -379,6 +477,8 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool) -> tuple[int, float
                     c, at = int(lb.sum()), int(np.dot(lb.astype(np.int64), ramp[:m].astype(np.int64)))
                 # Σ (i - r_i) over the chunk's positives, i their absolute positions
                 u2 += 2 * (a * c + at - (r * c + c * (c - 1) // 2))
+        elif not ties:
+            return None
         else:
             starts = np.flatnonzero(d >= 2)
             starts += 1

@@ -404,15 +404,12 @@ def roc_auc_score(
         raise ValueError(f"multi_class must be one of 'raise', 'ovr', 'ovo'; got {multi_class!r}.")
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    try:
-        yt = label_array(y_true, "y_true")
-    except ValueError:  # a 2-D target: per label for multilabel indicators (scikit-learn's errors else)
-        if np.ndim(y_true) != 2:
-            raise
-        return multilabel_ranking(
-            lambda y, s, sample_weight: _binary_roc_auc(y != 0, s, sample_weight, max_fpr),
-            y_true, y_score, average, sample_weight,
-        )
+    def per_label(y: np.ndarray, s: np.ndarray, sample_weight: np.ndarray | None) -> float:
+        return _binary_roc_auc(y != 0, s, sample_weight, max_fpr)
+
+    yt, multilabel = multilabel_ranking(per_label, y_true, y_score, average, sample_weight)
+    if yt is None:
+        return multilabel
     # finiteness: checked below (the binary path folds it into passes it makes anyway)
     S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
@@ -456,6 +453,11 @@ def _binary_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
     return _curve_ap(y, s, sw)
 
 
+def _per_label_ap(y: np.ndarray, s: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """Average precision of one label column of an indicator matrix (non-zero is positive)."""
+    return _binary_ap(y != 0, s, sample_weight)
+
+
 def _curve_ap(y: np.ndarray, s: np.ndarray, sw: np.ndarray | None) -> float:
     y = y.astype(bool, copy=False)
     # the curve validates the scores (finite) and warns when there is no positive
@@ -495,15 +497,11 @@ def average_precision_score(
     """
     if average not in (None, "micro", "macro", "weighted", "samples"):
         raise ValueError(f"average has to be one of (None, 'micro', 'macro', 'weighted'); got {average!r}.")
-    try:
-        yt = label_array(y_true, "y_true")
-    except ValueError:  # a 2-D target: per label for multilabel indicators (scikit-learn's errors else)
-        if np.ndim(y_true) != 2:
-            raise
-        return multilabel_ranking(
-            lambda y, s, sample_weight: _binary_ap(y != 0, s, sample_weight),
-            y_true, y_score, average, sample_weight, pos_label, "average_precision",
-        )
+    yt, multilabel = multilabel_ranking(
+        _per_label_ap, y_true, y_score, average, sample_weight, pos_label, "average_precision"
+    )
+    if yt is None:
+        return multilabel
     # finiteness: the binary paths check it in passes they make anyway (or the curve does)
     S = check_scores(y_score, allow_2d=True, finite=False)
     n = check_lengths(y_true=yt, y_score=S)
@@ -544,7 +542,7 @@ def average_precision_score(
     Y = np.zeros(S.shape, dtype=np.int64)
     Y[np.arange(n), idx] = 1
     if average == "samples":  # per sample over the binarized classes, as scikit-learn
-        return average_binary_score(lambda y, s, sample_weight: _binary_ap(y != 0, s, sample_weight), Y, S, average, sw)
+        return average_binary_score(_per_label_ap, Y, S, average, sw)
 
     def metric(y: np.ndarray, s: np.ndarray, w: np.ndarray | None) -> float:
         return _binary_ap(y.astype(bool), s, w)
