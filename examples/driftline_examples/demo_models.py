@@ -47,12 +47,12 @@ def _finite_metrics(values: dict[str, Any] | None) -> dict[str, float]:
 
 def _dataset(ex: Any, run: dict[str, Any]) -> Any:
     from driftline_common.config import parse_config
-    from driftline_common.datasets import parse_dataset_csv
+    from driftline_common.datasets import parse_dataset_csv, read_dataset_text
 
     uri = run.get("datasetUri")
     if not uri:
         return None
-    return parse_dataset_csv(parse_config(ex.config, scope=None), ex.get(uri).decode())
+    return parse_dataset_csv(parse_config(ex.config, scope=None), read_dataset_text(uri, ex.get))
 
 
 def residual_views(y_true: np.ndarray, y_pred: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:

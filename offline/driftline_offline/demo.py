@@ -146,7 +146,7 @@ def _curves_of(labels: Any, scores: Any) -> dict[str, Any]:
 def _comparison_curves(ex: Example, run: dict[str, Any]) -> dict[str, Any]:
     """Champion and challenger curves on the rows they were compared on (dataset CSV + job output)."""
     from driftline_common.config import parse_config
-    from driftline_common.datasets import parse_dataset_csv
+    from driftline_common.datasets import parse_dataset_csv, read_dataset_text
     from metric_evaluator.compare import read_challenger_predictions
 
     training = run.get("training") or {}
@@ -154,7 +154,7 @@ def _comparison_curves(ex: Example, run: dict[str, Any]) -> dict[str, Any]:
     if not training.get("jobName") or not dataset_uri:
         return {}
     cfg = parse_config(ex.config)
-    dataset = parse_dataset_csv(cfg, ex.get(dataset_uri).decode())
+    dataset = parse_dataset_csv(cfg, read_dataset_text(dataset_uri, ex.get))
     output_uri = training.get("outputUri") or ex.config["training"]["outputUri"]
     tar_uri = f"{output_uri}/{training['jobName']}/output/output.tar.gz"
     ids, challenger, _ = read_challenger_predictions(ex.get(tar_uri))

@@ -7,12 +7,14 @@ import io
 import json
 import tarfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 import numpy as np
 import pytest
 from driftline_common.config import parse_config
+from driftline_common.datasets import dataset_csv, read_dataset_text, read_labelled_window
 from driftline_common.errors import DataFormatError, InvalidEvent, ModelNotFound
 from driftline_common.settings import Settings
 from driftline_common.store import ModelStore
@@ -109,9 +111,19 @@ def test_evaluate_event(env: dict[str, str]) -> None:
     doc = _get_json(out["resultUri"])
     assert doc["details"]["confusionMatrix"]["matrix"] == skm.confusion_matrix(y, (s > 0.5).astype(int)).tolist()
     assert len(doc["details"]["rocCurve"]["fpr"]) <= 200
-    lines = _get_text(out["datasetUri"]).splitlines()
+    # the dataset CSV is not written by the evaluation: its columns are kept, the CSV written when first read
+    csv_key = f"runs/example-classifier/{run_id}/dataset.csv"
+    assert out["datasetUri"] == f"s3://{BUCKET}/{csv_key}"
+    listed = {o["Key"] for o in _s3().list_objects_v2(Bucket=BUCKET, Prefix=csv_key[:-4])["Contents"]}
+    assert listed == {csv_key[:-4] + ".npz"}
+    text = read_dataset_text(out["datasetUri"])
+    lines = text.splitlines()
     assert lines[0].startswith("inference_id,label,score,predicted_label,f0")
     assert len(lines) == 601
+    assert _get_text(out["datasetUri"]) == text  # stored for the next reader
+    cfg = parse_config(CONFIG)
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 2, tzinfo=UTC)
+    assert text == dataset_csv(cfg, read_labelled_window(cfg, start, end))  # what the evaluation wrote before
 
 
 def test_corrupt_files_are_counted_and_left_untouched(env: dict[str, str]) -> None:
@@ -184,7 +196,7 @@ def test_compare_event_promotes_a_clear_winner(env: dict[str, str]) -> None:
     event = load_event("metric_evaluator_compare.json")
     event["evaluation"] = evaluation
     job = event["training"]["jobName"]
-    rows = [line.split(",") for line in _get_text(evaluation["datasetUri"]).splitlines()[1:]]
+    rows = [line.split(",") for line in read_dataset_text(evaluation["datasetUri"]).splitlines()[1:]]
     ids = [r[0] for r in rows]
     y = np.asarray([int(r[1]) for r in rows])
     rng = np.random.default_rng(3)

@@ -93,7 +93,7 @@ def test_evaluate_shards_then_reduce_equals_the_one_shot_evaluation(env: dict[st
     assert doc["details"]["confusionMatrix"] == doc1["details"]["confusionMatrix"]
     assert doc["details"]["classCounts"] == doc1["details"]["classCounts"]
     assert doc["badRecordReasons"] == doc1["badRecordReasons"]
-    a, b = me._get_text(one["datasetUri"]).splitlines(), me._get_text(merged["datasetUri"]).splitlines()
+    a, b = me.read_dataset_text(one["datasetUri"]).splitlines(), me._get_text(merged["datasetUri"]).splitlines()
     assert a[0] == b[0]
     assert sorted(a[1:]) == sorted(b[1:])
 

@@ -21,9 +21,11 @@ from driftline_common.datasets import (
     norm_label,
     parse_dataset_csv,
     read_capture,
+    read_dataset_text,
     read_ground_truth,
     read_labelled_window,
     window_keys,
+    write_dataset_columns,
 )
 from moto import mock_aws
 
@@ -248,6 +250,40 @@ def test_plain_csv_and_jsonl_sources(s3: None) -> None:
     assert w.y_true[order].tolist() == ["1", "0"]
     assert w.bad_reasons() == {"capture": {"non_numeric": 1, "wrong_feature_count": 1},
                                "groundTruth": {"missing_id": 1, "unparseable_line": 1}}
+
+
+def test_dataset_csv_is_written_when_first_read(s3: None) -> None:
+    caps = [capture_line(f"e{i}", [i, 2, 3, 4, 5, "a,b"], f"0.{i}") for i in range(1, 5)]
+    put(f"{CAPTURE}/AllTraffic/2025/01/01/03/f.jsonl", "\n".join(caps))
+    put(f"{GT}/2025/01/01/03/gt.jsonl", "\n".join(gt_line(f"e{i}", i % 2) for i in range(1, 5)))
+    cfg = _cfg()
+    w = join(read_capture(cfg, START, END), read_ground_truth(cfg, START, END))
+    uri = f"s3://{BUCKET}/runs/m/r/dataset.csv"
+    assert write_dataset_columns(uri, cfg, w) == uri
+    s3c = boto3.client("s3", region_name="us-east-1")
+
+    def keys() -> set[str]:
+        return {o["Key"] for o in s3c.list_objects_v2(Bucket=BUCKET, Prefix="runs/").get("Contents", [])}
+
+    assert keys() == {"runs/m/r/dataset.npz"}  # only the columns: no number formatted yet
+    fetched: list[str] = []
+
+    def get(u: str) -> bytes:  # another reader (the offline runtime's): nothing is stored through it
+        fetched.append(u)
+        return bytes(s3c.get_object(Bucket=BUCKET, Key=u.partition(f"{BUCKET}/")[2])["Body"].read())
+
+    assert read_dataset_text(uri, get) == dataset_csv(cfg, w)
+    assert fetched == [uri, f"s3://{BUCKET}/runs/m/r/dataset.npz"]
+    assert keys() == {"runs/m/r/dataset.npz"}
+    assert read_dataset_text(uri) == dataset_csv(cfg, w)
+    assert keys() == {"runs/m/r/dataset.npz", "runs/m/r/dataset.csv"}  # stored for the next reader
+    s3c.delete_object(Bucket=BUCKET, Key="runs/m/r/dataset.npz")
+    assert read_dataset_text(uri) == dataset_csv(cfg, w)  # the CSV itself from now on
+    with pytest.raises(FileNotFoundError):
+        read_dataset_text(f"s3://{BUCKET}/runs/m/other/dataset.csv")
+    put("runs/m/bad/dataset.npz", b"not an npz")
+    with pytest.raises(ValueError, match="not readable"):
+        read_dataset_text(f"s3://{BUCKET}/runs/m/bad/dataset.csv")
 
 
 def test_dataset_csv_roundtrip(s3: None) -> None:

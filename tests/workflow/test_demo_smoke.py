@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from driftline_common.aws import reset_clients
 from driftline_common.config import parse_config
-from driftline_common.datasets import parse_dataset_csv
+from driftline_common.datasets import parse_dataset_csv, read_dataset_text
 from driftline_examples import traffic
 from driftline_examples.report import render_report
 from driftline_offline import OfflineStack
@@ -75,7 +75,7 @@ def _simulate(scenario: traffic.Scenario, n_days: int) -> Simulated:
         jobs = [j["TrainingJobName"] for j in sm.list_training_jobs()["TrainingJobSummaries"]]
         config = sm.describe_endpoint(EndpointName=ENDPOINT_NAME)["EndpointConfigName"]
         evaluations = {r.day: json.loads(ex.get(r.run["evaluationUri"])) for r in results if r.run.get("evaluationUri")}
-        dataset0 = ex.get(results[0].run["datasetUri"]).decode() if results[0].run.get("datasetUri") else ""
+        dataset0 = read_dataset_text(results[0].run["datasetUri"], ex.get) if results[0].run.get("datasetUri") else ""
         details = demo_mod.scenario_details(ex, results, days)
         sim = Simulated(ex.config, dict(ex.labels), results, days, jobs, config, evaluations, dataset0, details)
     reset_clients()

@@ -20,6 +20,7 @@ import tarfile
 import numpy as np
 import pytest
 from boto3.dynamodb.types import TypeSerializer
+from driftline_common.datasets import read_dataset_text
 from driftline_common.store import to_ddb
 from driftline_examples import traffic
 from driftline_examples.classifier import inference
@@ -209,7 +210,10 @@ def test_healthy_window_succeeds_without_retraining(workflow: Workflow) -> None:
 def _corrupt_previous_window(wf: Workflow) -> None:
     """A broken export: the previous window's labelled dataset (the next training set) gets a non-number."""
     key = f"runs/{MODEL_ID}/day10/dataset.csv"
-    lines = wf.get_text(key).splitlines()
+    def get(uri: str) -> bytes:
+        return bytes(wf.client("s3").get_object(Bucket=wf.bucket, Key=uri.partition(f"{wf.bucket}/")[2])["Body"].read())
+
+    lines = read_dataset_text(f"s3://{wf.bucket}/{key}", get).splitlines()  # kept as columns until first read
     header = lines[0].split(",")
     cells = lines[1].split(",")
     cells[header.index("f0")] = "n/a"

@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import pytest
+from driftline_common.datasets import read_dataset_text
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from .conftest import MODEL_ID, Workflow, day_files, model_config
@@ -90,9 +91,11 @@ def test_sharded_run_uses_a_distributed_map_and_matches_the_one_shot_run(workflo
 
     # the reduce wrote the same labelled dataset (the paired comparison and retraining read it)
     def rows(uri: str) -> list[str]:
-        bucket, _, key = uri[len("s3://"):].partition("/")
-        text = wf.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read().decode()
-        return text.splitlines()
+        def get(u: str) -> bytes:
+            bucket, _, key = u[len("s3://"):].partition("/")
+            return bytes(wf.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+        return read_dataset_text(uri, get).splitlines()  # the unsharded run keeps the columns, not the CSV
 
     a, b = rows(ev0["datasetUri"]), rows(ev["datasetUri"])
     assert a[0] == b[0]

@@ -19,6 +19,7 @@ from driftline_common.datasets import (
     cached_labelled_window,
     norm_label,
     parse_dataset_csv,
+    read_dataset_text,
 )
 from driftline_common.errors import DataFormatError, InvalidEvent
 from driftline_common.events import publish
@@ -325,7 +326,7 @@ def champion_rows(settings: Settings, cfg: ModelConfig, run: RunRef, dataset_uri
                           for v in window.ids.tolist()], dtype=str)
         return Dataset(ids=ids, y_true=window.y_true, scores=window.scores, predicted=window.predicted)
     try:
-        return parse_dataset_csv(cfg, get_bytes(dataset_uri).decode("utf-8"))
+        return parse_dataset_csv(cfg, read_dataset_text(dataset_uri))
     except FileNotFoundError:
         raise DataFormatError(f"the evaluated dataset {dataset_uri} does not exist", uri=dataset_uri) from None
     except (ValueError, UnicodeDecodeError) as exc:

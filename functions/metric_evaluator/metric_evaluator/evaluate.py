@@ -31,7 +31,7 @@ from driftline_common.config import ModelConfig
 from driftline_common.datasets import (
     LabelledWindow,
     read_labelled_window,
-    write_dataset,
+    write_dataset_columns,
 )
 from driftline_common.observability import add_metric, metrics
 from driftline_common.runs import RunRef
@@ -277,11 +277,12 @@ def emit_metrics(model_id: str, summary: dict[str, Any]) -> None:
 
 def run_evaluation(settings: Settings, cfg: ModelConfig, run: RunRef, *, class_offsets: list[float] | None = None
                    ) -> dict[str, Any]:
-    """Read and join the window, evaluate, write the result and the dataset to S3; the compact summary."""
+    """Read and join the window, evaluate, write the result and the dataset's columns to S3; the compact summary."""
     prefix = run.prefix(settings.bucket)
     window = read_labelled_window(cfg, run.start, run.end, cache=prefix.child("window"))
     doc = evaluate_window(cfg, window, class_offsets=class_offsets)
-    dataset_uri = write_dataset(str(prefix.child("dataset.csv")), cfg, window)
+    # the dataset CSV is written when first read (a retrain, the comparison): only its columns now
+    dataset_uri = write_dataset_columns(str(prefix.child("dataset.csv")), cfg, window)
     doc.update(modelId=run.model_id, runId=run.run_id, problemType=cfg.problem_type,
                window={"start": iso(run.start), "end": iso(run.end)}, datasetUri=dataset_uri)
     summary = summarize(doc, put_json(prefix.child("evaluation.json"), doc), dataset_uri)

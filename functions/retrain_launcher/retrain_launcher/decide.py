@@ -10,11 +10,11 @@ from driftline_common.aws import client
 from driftline_common.config import ModelConfig
 from driftline_common.contracts import parse_event
 from driftline_common.contracts.retrain_launcher import Decide
-from driftline_common.datasets import parse_dataset_csv
+from driftline_common.datasets import parse_dataset_csv, read_dataset_text
 from driftline_common.errors import InvalidEvent, RetrainInProgress
 from driftline_common.events import publish
 from driftline_common.observability import logger
-from driftline_common.s3io import S3Uri, get_bytes
+from driftline_common.s3io import S3Uri
 from driftline_common.settings import Settings
 from driftline_common.store import iso, parse_iso, utcnow
 
@@ -69,7 +69,7 @@ def read_sources(sources: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
     datasets, missing = [], []
     for uri in sources:
         try:
-            datasets.append((uri, get_bytes(uri).decode("utf-8")))
+            datasets.append((uri, read_dataset_text(uri)))
         except FileNotFoundError:
             missing.append(uri)
     if missing:
@@ -90,7 +90,7 @@ def prepare_training_data(
     if current_dataset_uri:
         try:
             eval_text, n_eval = evaluation_csv(
-                current_dataset_uri, get_bytes(current_dataset_uri).decode("utf-8"), features
+                current_dataset_uri, read_dataset_text(current_dataset_uri), features
             )
         except FileNotFoundError:
             logger.warning("the window's dataset does not exist", extra={"datasetUri": current_dataset_uri})
@@ -279,8 +279,8 @@ def _window_text(uri: str | None) -> str | None:
     if not uri:
         return None
     try:
-        return get_bytes(uri).decode("utf-8")
-    except (FileNotFoundError, UnicodeDecodeError):
+        return read_dataset_text(uri)
+    except (FileNotFoundError, ValueError):
         return None
 
 

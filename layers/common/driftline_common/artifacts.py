@@ -89,7 +89,8 @@ def _download(uri: S3Uri) -> dict[str, np.ndarray] | None:
         os.unlink(path)
 
 
-def _upload(uri: S3Uri, arrays: dict[str, np.ndarray]) -> None:
+def _upload(uri: S3Uri, arrays: dict[str, np.ndarray]) -> bool:
+    """Write ``arrays`` as an ``.npz`` at ``uri``; whether it was written (failures are logged, not raised)."""
     fd, path = tempfile.mkstemp(suffix=".npz")
     os.close(fd)
     try:
@@ -104,8 +105,14 @@ def _upload(uri: S3Uri, arrays: dict[str, np.ndarray]) -> None:
                                      ExtraArgs={"ContentType": "application/octet-stream"})
     except (ClientError, OSError) as exc:
         logger.warning("window artifact not written", extra={"uri": str(uri), "error": str(exc)})
+        return False
     finally:
         os.unlink(path)
+    return True
+
+
+#: the artifact writer for other columns kept under a run (the dataset's, :mod:`driftline_common.labelled_csv`)
+upload_arrays = _upload
 
 
 def _meta(**values: Any) -> np.ndarray:

@@ -43,7 +43,15 @@ from driftline_common import columnar as col
 from driftline_common.capture import read_capture, read_capture_keys
 from driftline_common.config import ModelConfig
 from driftline_common.ground_truth import read_ground_truth
-from driftline_common.labelled_csv import Dataset, dataset_csv, parse_dataset_csv, score_columns, write_dataset
+from driftline_common.labelled_csv import (
+    Dataset,
+    dataset_csv,
+    parse_dataset_csv,
+    read_dataset_text,
+    score_columns,
+    write_dataset,
+    write_dataset_columns,
+)
 from driftline_common.records import REASONS, Captured, LabelledWindow, Labels, Prediction, _b, _s_array, norm_label
 from driftline_common.s3io import S3Uri
 from driftline_common.sources import (
@@ -62,8 +70,8 @@ __all__ = [
     "DEFAULT_MAX_OBJECT_BYTES", "MAX_OBJECT_BYTES_ENV", "REASONS", "Captured", "Dataset", "LabelledWindow", "Labels",
     "Prediction", "cached_labelled_window", "capture_keys_in_window", "capture_listing", "dataset_csv",
     "ground_truth_end", "hour_of_key", "join", "max_object_bytes", "norm_label", "parse_dataset_csv",
-    "read_capture", "read_capture_keys", "read_ground_truth", "read_labelled_window", "score_columns",
-    "window_keys", "window_objects", "write_dataset",
+    "read_capture", "read_capture_keys", "read_dataset_text", "read_ground_truth", "read_labelled_window",
+    "score_columns", "window_keys", "window_objects", "write_dataset", "write_dataset_columns",
 ]
 
 

@@ -18,7 +18,9 @@ class Evaluate(RunEvent):
 class EvaluationRef(Contract):
     """The ``evaluate`` result the comparison reads (its joined labelled window)."""
 
-    dataset_uri: NonEmptyStr = Field(alias="datasetUri", description="the joined labelled window (CSV)")
+    dataset_uri: NonEmptyStr = Field(
+        alias="datasetUri", description="the joined labelled window (CSV; written from the dataset.npz beside it "
+        "when first read)")
 
 
 class TrainingRef(Contract):
