@@ -157,3 +157,21 @@ def test_put_model_rejects_invalid_policy_fields_with_a_400_naming_them(stack_en
     # the same config without the new fields is accepted (documented defaults)
     ok = load_event("api_put_model.json")
     assert api_handler(ok, CTX)["statusCode"] == 200
+    # sequential breaches: a non-positive limit, a negative reference, an unknown key -> 400 naming each field
+    for bad, field in (({"limit": 0}, "limit"), ({"reference": -1}, "reference"), ({"h": 2}, "h"), ("on", "")):
+        event = load_event("api_put_model.json")
+        cfg = json.loads(event["body"])
+        cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "sequentialBreaches": bad}
+        event["body"] = json.dumps(cfg)
+        resp = api_handler(event, CTX)
+        body = json.loads(resp["body"])
+        assert resp["statusCode"] == 400, bad
+        name = f"retrainPolicy.sequentialBreaches{'.' + field if field else ''}"
+        assert any(p.startswith(name) for p in body["details"]["problems"]), (bad, body)
+    # null turns the rule off; explicit settings are accepted
+    for value in (None, {"reference": 0.5, "limit": 2}):
+        event = load_event("api_put_model.json")
+        cfg = json.loads(event["body"])
+        cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "sequentialBreaches": value}
+        event["body"] = json.dumps(cfg)
+        assert api_handler(event, CTX)["statusCode"] == 200, value

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from driftline_common.config import parse_config
 from retrain_launcher.handler import lambda_handler
 
 from tests.conftest import load_event
 from tests.handlers.test_retrain_launcher import (  # noqa: F401 (fixtures)
+    CONFIG,
     CTX,
     MODEL,
     _decide_setup,
@@ -19,6 +21,8 @@ from tests.handlers.test_retrain_launcher import (  # noqa: F401 (fixtures)
 
 def test_decide_records_intervals_and_pools_the_next_window(
         stores: dict[str, Any], bus_log: str) -> None:  # noqa: F811 (the fixtures imported above)
+    policy = {**CONFIG["retrainPolicy"], "pooledBreaches": True, "sequentialBreaches": None}
+    stores["models"].put_config(parse_config({**CONFIG, "retrainPolicy": policy}))
     event = _decide_setup(stores)
     ev = event["assessment"]["evaluation"]
     # accuracy 0.735 on 800 rows against 0.75: its own 90 % upper bound (0.7545) does not breach; ROC AUC healthy

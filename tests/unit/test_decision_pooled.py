@@ -48,8 +48,9 @@ def run(days_ago: int, correct: int, n: int, *, breached: bool = False, with_int
 
 
 def policy(**kw: Any) -> RetrainPolicy:
+    # the pooled rule alone (opt-in since the sequential rule became the default)
     base = {"consecutiveBreaches": 2, "minSamples": 100, "minNewLabels": 0, "cooldownHours": 24,
-            "maxRetrainsPerPeriod": 2, "periodDays": 7}
+            "maxRetrainsPerPeriod": 2, "periodDays": 7, "pooledBreaches": True, "sequentialBreaches": None}
     return RetrainPolicy.model_validate({**base, **kw})
 
 
@@ -162,7 +163,7 @@ def test_the_pooled_rule_keeps_its_level_and_is_more_powerful() -> None:
 
 def test_pooled_breaches_config_field() -> None:
     base = json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text())
-    assert parse_config(base).retrain_policy.pooled_breaches is True
+    assert parse_config(base).retrain_policy.pooled_breaches is False  # opt-in: the sequential rule is the default
     bad = {**base, "retrainPolicy": {**base.get("retrainPolicy", {}), "pooledBreaches": "yes"}}
     with pytest.raises(InvalidModelConfig) as exc:
         parse_config(bad)

@@ -9,10 +9,12 @@ Retrain only when a breach is real:
   enabled signal. Earlier windows come from the run history (each completed run records ``breached`` and
   ``driftDetected``); several runs over the same window count once (the newest), failed runs and runs
   without an assessment are not windows and are skipped. A performance breach is also sustained by *pooled*
-  evidence (``pooledBreaches``, default on, see :func:`pooled_breaches`): the last ``consecutiveBreaches``
+  evidence (``pooledBreaches``, default off, see :func:`pooled_breaches`): the last ``consecutiveBreaches``
   windows are each below a threshold by their point estimate and their inverse-variance pooled estimate is
   below it at ``thresholdConfidence`` — two windows each moderately below are strong joint evidence even when
-  neither window's own bound is;
+  neither window's own bound is — and by *sequential* evidence (``sequentialBreaches``, default on, see
+  :mod:`retrain_launcher.policy_cusum`): a one-sided CUSUM of each metric's per-window deficit in standard
+  errors over the windows the champion version scored;
 * the window has at least ``minSamples`` labelled rows;
 * at least ``minNewLabels`` labelled rows arrived since the data of the last training (the sum of the
   sample sizes of the distinct windows that start at or after the model state's ``trainingDataEnd``,
@@ -45,6 +47,8 @@ from typing import Any
 
 from driftline_common.config import RetrainPolicy
 from driftline_common.store import iso, parse_iso
+
+from retrain_launcher.policy_cusum import cusum_breaches
 
 # signal codes: why a retrain is wanted
 PERFORMANCE_BREACH = "PERFORMANCE_BREACH"
@@ -318,6 +322,27 @@ def _pooled(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: Seque
     return pooled_breaches(list(evaluation.get("thresholds") or []), windows, policy.threshold_confidence)
 
 
+def _sequential(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]],
+                state: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Sequential (CUSUM) breaches over the assessed windows the champion version scored (those ending after its
+    ``since``) and the current window (:mod:`retrain_launcher.policy_cusum`)."""
+    seq = policy.sequential_breaches
+    if seq is None:
+        return [], []
+    champion = state.get("champion")
+    since_raw = champion.get("since") if isinstance(champion, Mapping) else None
+    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
+    chain: list[Mapping[str, Mapping[str, float]] | None] = []
+    for run in reversed(earlier):  # oldest first
+        end = _window_key(run)
+        if since is not None and (end is None or parse_iso(end) <= since):
+            continue
+        chain.append(window_evidence(run.get("metrics"), run.get("intervals"), run.get("breaches")) or None)
+    chain.append(window_evidence(evaluation.get("metrics"), evaluation.get("intervals"), evaluation.get("breaches")))
+    return cusum_breaches(list(evaluation.get("thresholds") or []), chain, reference=float(seq.reference),
+                          limit=float(seq.limit), min_windows=policy.consecutive_breaches)
+
+
 def decide(
     policy: RetrainPolicy,
     *,
@@ -376,7 +401,14 @@ def decide(
         details["pooledBreaches"] = pooled
         details["breachedMetrics"] = _in_config_order(
             evaluation, [*details["breachedMetrics"], *(b["metric"] for b in pooled)])
-    breached = bool(evaluation.get("breached")) or bool(pooled)
+    sequential, cusum = _sequential(policy, evaluation, earlier, state)
+    if cusum:
+        details["cusum"] = cusum
+    if sequential:
+        details["sequentialBreaches"] = sequential
+        details["breachedMetrics"] = _in_config_order(
+            evaluation, [*details["breachedMetrics"], *(b["metric"] for b in sequential)])
+    breached = bool(evaluation.get("breached")) or bool(pooled) or bool(sequential)
     acknowledged = False
     ack = state.get("driftAcknowledged") if isinstance(state.get("driftAcknowledged"), Mapping) else None
     if drift_detected and "drift" in policy.triggers and ack:
@@ -403,7 +435,7 @@ def decide(
             if not _signals(policy, bool(run.get("breached")), old_drift):
                 break
             streak += 1
-        if pooled and PERFORMANCE_BREACH in signals:
+        if (pooled or sequential) and PERFORMANCE_BREACH in signals:
             streak = max(streak, policy.consecutive_breaches)
 
     # labels since the data of the last training: distinct windows starting at/after the cut-off

@@ -218,6 +218,16 @@ RetrainTrigger = Literal["performance", "drift"]
 _ALL_TRIGGERS: tuple[RetrainTrigger, ...] = ("performance", "drift")
 
 
+class SequentialBreaches(_Strict):
+    """The one-sided CUSUM of each thresholded metric's per-window deficit in standard errors (docs/decisions.md)."""
+
+    #: k: the deficit per window (in standard errors) subtracted at every window; the CUSUM detects fastest a
+    #: deficit of about 2k per window and drifts back to 0 while the metric is above its threshold
+    reference: Real = Field(0.25, ge=0, le=5)
+    #: h: a sequential breach when the statistic exceeds this (one window adds at most h)
+    limit: Real = Field(1.5, gt=0, le=50)
+
+
 class RetrainPolicy(_Strict):
     consecutive_breaches: int = Field(3, alias="consecutiveBreaches", ge=1, le=30)
     min_samples: int = Field(500, alias="minSamples", ge=1, le=10**9)
@@ -242,7 +252,10 @@ class RetrainPolicy(_Strict):
     drift_effect_factor: float = Field(1.5, alias="driftEffectFactor", ge=1)
     #: a breach is also sustained when the last ``consecutiveBreaches`` windows are each below a threshold by
     #: their point estimate and their pooled (inverse-variance) bound at ``thresholdConfidence`` is too
-    pooled_breaches: bool = Field(True, alias="pooledBreaches")
+    pooled_breaches: bool = Field(False, alias="pooledBreaches")
+    #: a breach is also sustained by the CUSUM of the windows the champion version scored (null: off)
+    sequential_breaches: SequentialBreaches | None = Field(
+        default_factory=SequentialBreaches, alias="sequentialBreaches")
     #: drift alone triggers only when the champion's scores moved too: their PSI against its first labelled window
     #: at least this (null: no gate)
     score_drift_psi: float | None = Field(0.1, alias="scoreDriftPsi", ge=0, le=100)
