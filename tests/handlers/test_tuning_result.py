@@ -110,8 +110,10 @@ def test_a_tuning_job_without_a_best_trial_fails_the_run_naming_the_metric(
             invoke(request, error)
     assert type(info.value).__name__ == "TrainingFailed"
     message = str(info.value)
-    assert name in message and why in message
-    assert "'train:loss'" in message and "train:loss=([0-9.]+);" in message
+    assert name in message
+    assert why in message
+    assert "'train:loss'" in message
+    assert "train:loss=([0-9.]+);" in message
     assert "'Failed': 3" in message  # the objective counters say why
     if failure:
         assert failure in message

@@ -66,7 +66,8 @@ def test_a_config_without_tuning_is_stored_as_before() -> None:
 
 def test_a_tuning_config_round_trips() -> None:
     cfg = parse_config(config(), scope=None)
-    assert cfg.training.tuning is not None and cfg.training.tuning.max_jobs == 3
+    assert cfg.training.tuning is not None
+    assert cfg.training.tuning.max_jobs == 3
     assert parse_config(cfg.to_item(), scope=None) == cfg
     assert cfg.to_item()["training"]["tuning"]["ranges"]["continuous"][0]["scaling"] == "Logarithmic"
 
@@ -110,7 +111,8 @@ def test_a_tuning_config_round_trips() -> None:
 ])
 def test_an_impossible_search_is_refused_naming_the_field(tuning: dict, field: str, fragment: str) -> None:
     found = [p for p in problems(config(**tuning)) if p.startswith(field)]
-    assert found and any(fragment in p for p in found), problems(config(**tuning))
+    assert found, problems(config(**tuning))
+    assert any(fragment in p for p in found), found
 
 
 def test_every_tuning_problem_is_named_at_once_with_the_rest_of_the_config() -> None:
@@ -161,12 +163,14 @@ def test_the_request_carries_the_search_and_the_fixed_hyperparameters() -> None:
         {"Name": "l2", "MinValue": "0.01", "MaxValue": "10.0", "ScalingType": "Logarithmic"}]}
     static = req["TrainingJobDefinition"]["StaticHyperParameters"]
     # the ranged l2 is tuned, not fixed; the rest (and script mode's two entries) stay as the training job has them
-    assert "l2" not in static and "l2" in training["HyperParameters"]
+    assert "l2" not in static
+    assert "l2" in training["HyperParameters"]
     assert static == {k: v for k, v in training["HyperParameters"].items() if k != "l2"}
     assert static["sagemaker_program"] == '"train.py"'
     assert req["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"] == [
         {"Name": "train:loss", "Regex": r"train:loss=([0-9.]+);"}]
-    assert "StrategyConfig" not in cfg and "RandomSeed" not in cfg
+    assert "StrategyConfig" not in cfg
+    assert "RandomSeed" not in cfg
 
 
 def test_tuning_job_names_fit_sagemaker_and_the_iam_prefix() -> None:
@@ -174,7 +178,8 @@ def test_tuning_job_names_fit_sagemaker_and_the_iam_prefix() -> None:
              for r in ("run-1", "run-2", "3f2a9c1e-0b4d-4f7e-9a11-5c6d7e8f9a0b")}
     assert len(names) == 12
     for name in names:
-        assert TUNING_JOB_NAME.match(name) and name.startswith("driftline-"), name
+        assert TUNING_JOB_NAME.match(name), name
+        assert name.startswith("driftline-"), name
     assert tuning_job_name("m", "r") == tuning_job_name("m", "r")
 
 

@@ -38,7 +38,8 @@ def test_a_tuned_retrain_makes_the_best_trial_the_challenger(workflow: Workflow)
     assert "Train" not in states
     result = output(execution)
     tuning_job = result["decision"]["tuningJobName"]
-    assert tuning_job.startswith("driftline-") and len(tuning_job) <= 32
+    assert tuning_job.startswith("driftline-")
+    assert len(tuning_job) <= 32
 
     # three real trials of the example script, each with its own l2 passed as SageMaker passes it
     sm = wf.client("sagemaker")

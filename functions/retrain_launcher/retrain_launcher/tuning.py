@@ -149,7 +149,11 @@ def tuning_result(event: TuningResult) -> dict[str, Any]:
         logger.warning("tuning job not described", extra={"tuningJobName": name, "error": str(exc)})
         described = None
     if event.error is not None:
-        raise _failure(name, described, metric, regex, f"failed ({event.error.get('Error') or 'error'})")
+        cause = str(event.error.get("Cause") or "")
+        why = f"failed ({event.error.get('Error') or 'error'}"
+        if described is None and cause:  # never created (an API error): its message says why
+            why += f": {cause[:300]}"
+        raise _failure(name, described, metric, regex, why + ")")
     described = described or {}
     status = described.get("HyperParameterTuningJobStatus")
     best = described.get("BestTrainingJob") or {}

@@ -114,7 +114,7 @@ class RegisteredTraining(TrainedModel):
     tuning_job_name: str | None = Field(None, alias="tuningJobName",
                                         description="the hyperparameter tuning job that chose it, if any")
     hyperparameters: dict[str, str] | None = Field(
-        None, description="the tuned hyperparameters of the best training job (a tuning job's ``TunedHyperParameters``)")
+        None, description="the best training job's ``TunedHyperParameters`` (a tuning job's choice)")
     objective: Obj | None = Field(None, description="the tuning objective it won on: ``{metric, type, value}``")
 
 
