@@ -34,7 +34,7 @@ def test_a_tuned_retrain_makes_the_best_trial_the_challenger(workflow: Workflow)
     assert execution["status"] == "SUCCEEDED", execution
     states = main_line(wf, execution["executionArn"])
     assert states[states.index("ShouldRetrain"):states.index("RegisterVersion")] == [
-        "ShouldRetrain", "ChooseTraining", "Tune", "TuningResult", "ScoreChallenger"]
+        "ShouldRetrain", "Tune", "TuningResult", "ScoreChallenger"]
     assert "Train" not in states
     result = output(execution)
     tuning_job = result["decision"]["tuningJobName"]
