@@ -129,3 +129,29 @@ def test_an_impossible_search_is_a_400_at_registration(stack_env: dict[str, str]
     status, out = raw_call(put_event(json.dumps(config())))
     assert status == 200, out
     assert out["config"]["training"]["tuning"]["maxJobs"] == 3
+
+
+def test_the_run_is_recorded_failed_with_the_tuning_reason(stack_env: dict[str, str]) -> None:
+    """What RecordFailure gets after TuningFailed: the Lambda error of the raised TrainingFailed, as Step Functions
+    hands it on; the run is recorded FAILED with the metric in its reason, its lock released."""
+    from driftline_common.settings import Settings
+    from driftline_common.store import LockStore, RunStore
+
+    request = tuning_request()
+    with Stubber(client("sagemaker")) as stub:
+        stub.add_response("describe_hyper_parameter_tuning_job",
+                          described(request, "Failed", best=False, failure="No training job reported it"),
+                          {"HyperParameterTuningJobName": request["HyperParameterTuningJobName"]})
+        with pytest.raises(Exception) as info:
+            invoke(request, {"Error": "States.TaskFailed", "Cause": "{}"})
+    settings = Settings.from_env()
+    RunStore(settings).start(RUN["modelId"], RUN["runId"])
+    LockStore(settings).acquire(f"retrain#{RUN['modelId']}", RUN["runId"], ttl_seconds=600)
+    cause = json.dumps({"errorType": "TrainingFailed", "errorMessage": str(info.value)})
+    out = lambda_handler({"action": "fail", "runId": RUN["runId"], "state": {
+        "run": RUN, "error": {"Error": "TrainingFailed", "Cause": cause}}}, CTX)
+    assert (out["errorName"], out["lockReleased"]) == ("TrainingFailed", True)
+    run = RunStore(settings).get(RUN["modelId"], RUN["runId"])
+    assert run["status"] == "FAILED"
+    assert run["reason"].startswith("TrainingFailed: tuning job driftline-")
+    assert "objective metric 'train:loss'" in run["reason"]
