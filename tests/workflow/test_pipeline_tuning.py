@@ -76,7 +76,9 @@ def test_a_tuned_retrain_makes_the_best_trial_the_challenger(workflow: Workflow)
     assert state["champion"]["trainingJobName"] == state["lastTrainingJob"] == best_name
     assert state["retrains"][-1]["tuningJobName"] == tuning_job
     assert LOCK not in wf.locks()
-    assert wf.events_of("Retrain Started", "day11")[0]["tuningJobName"] == tuning_job
+    started = wf.events_of("Retrain Started", "day11")[0]
+    assert (started["tuningJobName"], started["trainingJobName"]) == (tuning_job, None)
+    assert (run["trainingJobName"], run["tuningJobName"]) == (best_name, tuning_job)
 
     # the registry version carries the tuning lineage: the tuning job, the best hyperparameters, the objective value
     summaries = sm.list_model_packages(ModelPackageGroupName=f"driftline-{MODEL_ID}")["ModelPackageSummaryList"]

@@ -130,6 +130,7 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
         drift=drift_summary, decision=decision_summary, training=training, comparison=comparison,
         deployment=deployment, **({"baselineRefresh": baseline} if baseline else {}),
         **({"monitor": monitor} if monitor else {}),
+        **({"trainingJobName": training.get("jobName")} if decision.get("tuning") and training else {}),
     )
     if decision.get("retrain"):
         stores.locks.release(lock_id(model_id), run_id)

@@ -188,7 +188,7 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     stores.runs.update(
         model_id, run_id,
         decision={k: v for k, v in summary.items() if k != "policy"},
-        trainingJobName=training["TrainingJobName"] if training else None,
+        trainingJobName=training["TrainingJobName"] if training and not tuning else None,  # tuned: known at its end
         **({"tuningJobName": tuning["HyperParameterTuningJobName"]} if tuning else {}),
         intervals=evaluation.get("intervals") or {},  # the bounds later windows pool with (policy.pooled_breaches)
     )
@@ -196,7 +196,7 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     publish(settings, "Retrain Decision", detail)
     if training:
         publish(settings, "Retrain Started", {
-            "modelId": model_id, "runId": run_id, "trainingJobName": training["TrainingJobName"],
+            "modelId": model_id, "runId": run_id, "trainingJobName": None if tuning else training["TrainingJobName"],
             "reasons": decision.reasons, "trainRows": data["trainRows"] if data else 0,
             **({"tuningJobName": tuning["HyperParameterTuningJobName"]} if tuning else {}),
         })
