@@ -17,7 +17,6 @@ the metric: there is no fallback to the fixed hyperparameters.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -175,5 +174,5 @@ def tuning_result(event: TuningResult) -> dict[str, Any]:
         "trainingJobs": {k: int(v) for k, v in (described.get("TrainingJobStatusCounters") or {}).items()},
     }
     logger.info("tuning finished", extra={"tuningJobName": name, "best": result["jobName"],
-                                          "objective": json.dumps(result["objective"])})
+                                          "objective": result["objective"]})
     return result
