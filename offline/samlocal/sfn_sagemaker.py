@@ -2,7 +2,8 @@
 
 ``arn:aws:states:::sagemaker:<action>`` calls the SageMaker API (moto, extended by
 :mod:`samlocal.sagemaker_local`) with the state's parameters. With ``.sync`` on
-``createTrainingJob`` the task returns ``DescribeTrainingJob``'s output once the job is ``Completed``;
+``createTrainingJob`` (``createHyperParameterTuningJob``) the task returns ``DescribeTrainingJob``'s
+(``DescribeHyperParameterTuningJob``'s) output once the job is ``Completed``;
 a ``Failed`` or ``Stopped`` job fails the task with ``States.TaskFailed`` and the describe output as the
 cause (what Step Functions does for a ``.sync`` job that does not succeed). A SageMaker API error
 (``ClientError``) fails the task with ``SageMaker.AmazonSageMakerException``.
@@ -48,11 +49,14 @@ _SYNC_ACTIONS: Final[dict[str, tuple[str, str, str]]] = {
     "create_training_job": ("describe_training_job", "TrainingJobName", "TrainingJobStatus"),
     "create_transform_job": ("describe_transform_job", "TransformJobName", "TransformJobStatus"),
     "create_processing_job": ("describe_processing_job", "ProcessingJobName", "ProcessingJobStatus"),
+    "create_hyper_parameter_tuning_job": (
+        "describe_hyper_parameter_tuning_job", "HyperParameterTuningJobName", "HyperParameterTuningJobStatus"),
 }
 _ACTIONS: Final[set[str]] = {
     "createtrainingjob",
     "createtransformjob",
     "createprocessingjob",
+    "createhyperparametertuningjob",
     "createmodel",
     "createendpointconfig",
     "createendpoint",

@@ -154,6 +154,9 @@ def authorisations(service: str, operation: str, params: dict[str, Any], model: 
         if operation == "CreateModelPackage":  # a version of the group: model-package/<group>/<version>
             group = params["ModelPackageGroupName"].lower()
             return [("sagemaker:CreateModelPackage", f"arn:aws:sagemaker:{r}:{a}:model-package/{group}/1")]
+        if operation == "ListModelPackages":  # a group's versions: authorised on model-package/<group>/*
+            return [("sagemaker:ListModelPackages",
+                     f"arn:aws:sagemaker:{r}:{a}:model-package/{params['ModelPackageGroupName'].lower()}/*")]
         if operation in ("DescribeModelPackage", "UpdateModelPackage"):
             name = params.get("ModelPackageArn") or params["ModelPackageName"]
             return [(f"sagemaker:{operation}",

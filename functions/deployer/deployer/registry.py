@@ -179,6 +179,8 @@ def register(event: Register, settings: Settings, models: ModelStore, runs: RunS
         window = (event.run.model_extra or {}).get("window") or {}
         hyper = {k: v for k, v in (training_request.get("HyperParameters") or {}).items()
                  if not str(k).startswith("sagemaker_")}
+        tuned = event.training.hyperparameters or {}  # a tuning job's best trial: its values replace the fixed ones
+        hyper.update({k: json.dumps(v, allow_nan=False) for k, v in tuned.items()})
         meta = mr.meta_properties({
             "role": "challenger", "modelId": model_id, "runId": run_id, "trainingJob": event.training.job_name,
             "trainDataUri": _channel(training_request, "train"),
@@ -188,6 +190,8 @@ def register(event: Register, settings: Settings, models: ModelStore, runs: RunS
             "hyperparameters": (json.dumps(hyper, sort_keys=True, separators=(",", ":"), allow_nan=False)
                                 if hyper else None),
             "tuningJob": event.training.tuning_job_name,
+            "tuningObjective": (json.dumps(event.training.objective, sort_keys=True, separators=(",", ":"),
+                                           allow_nan=False) if event.training.objective else None),
             "evaluationUri": evaluation.get("resultUri"), "comparisonUri": comparison.get("resultUri"),
             "driftUri": drift.get("resultUri"), "metric": comparison.get("metric"),
             "championScore": comparison.get("champion"), "challengerScore": comparison.get("challenger"),

@@ -115,6 +115,9 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
     }
     if decision.get("training"):
         decision_summary["trainingJobName"] = decision["training"].get("TrainingJobName")
+    if decision.get("tuning"):  # the tuning job's best training job is the one that was trained (docs/tuning.md)
+        decision_summary["tuningJobName"] = decision["tuning"].get("HyperParameterTuningJobName")
+        decision_summary["trainingJobName"] = (training or {}).get("jobName")
     baseline = baseline_refresh(pipeline)
     monitor = signals.run_record(assessment, decision)  # DATA_QUALITY / OPERATIONAL_BREACH / BIAS (monitor step)
     stores.runs.update(
@@ -127,6 +130,7 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
         drift=drift_summary, decision=decision_summary, training=training, comparison=comparison,
         deployment=deployment, **({"baselineRefresh": baseline} if baseline else {}),
         **({"monitor": monitor} if monitor else {}),
+        **({"trainingJobName": training.get("jobName")} if decision.get("tuning") and training else {}),
     )
     if decision.get("retrain"):
         stores.locks.release(lock_id(model_id), run_id)

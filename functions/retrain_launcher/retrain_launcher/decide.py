@@ -36,6 +36,7 @@ from retrain_launcher.recalibration import (
     multiclass_rows,
 )
 from retrain_launcher.training import build_training_request, evaluation_csv, training_csv
+from retrain_launcher.tuning import build_tuning_request
 
 
 def _training_sources(history: list[dict[str, Any]], *, run_id: str, start: datetime, days: int,
@@ -138,6 +139,7 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     decision = signals.annotate(decision, cfg, assessment, state, now)  # DATA_QUALITY, OPERATIONAL_BREACH, BIAS
 
     training: dict[str, Any] | None = None
+    tuning: dict[str, Any] | None = None
     data: dict[str, Any] | None = None
     if decision.retrain:
         try:
@@ -169,8 +171,11 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
         training = build_training_request(
             cfg, run_id=run_id, role_arn=role, train_uri=data["trainUri"], evaluation_uri=data["evaluationUri"]
         )
+        if cfg.training.tuning is not None:  # docs/tuning.md: the best trial becomes the challenger
+            tuning = build_tuning_request(cfg, training, run_id=run_id)
         if not own:
             entry = {"runId": run_id, "startedAt": iso(now), "jobName": training["TrainingJobName"],
+                     **({"tuningJobName": tuning["HyperParameterTuningJobName"]} if tuning else {}),
                      "trigger": decision.details.get("trigger", "performance")}
             state["retrains"] = [*state.get("retrains", []), entry][-RETRAIN_HISTORY_SIZE:]
             stores.models.put_state(model_id, state)
@@ -183,18 +188,20 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     stores.runs.update(
         model_id, run_id,
         decision={k: v for k, v in summary.items() if k != "policy"},
-        trainingJobName=training["TrainingJobName"] if training else None,
+        trainingJobName=training["TrainingJobName"] if training and not tuning else None,  # tuned: known at its end
+        **({"tuningJobName": tuning["HyperParameterTuningJobName"]} if tuning else {}),
         intervals=evaluation.get("intervals") or {},  # the bounds later windows pool with (policy.pooled_breaches)
     )
     detail = {"modelId": model_id, "runId": run_id, **{k: v for k, v in summary.items() if k != "data"}}
     publish(settings, "Retrain Decision", detail)
     if training:
         publish(settings, "Retrain Started", {
-            "modelId": model_id, "runId": run_id, "trainingJobName": training["TrainingJobName"],
+            "modelId": model_id, "runId": run_id, "trainingJobName": None if tuning else training["TrainingJobName"],
             "reasons": decision.reasons, "trainRows": data["trainRows"] if data else 0,
+            **({"tuningJobName": tuning["HyperParameterTuningJobName"]} if tuning else {}),
         })
     logger.info("retrain decision", extra={"modelId": model_id, "runId": run_id, "decision": decision.to_dict()})
-    return {**summary, "training": training}
+    return {**summary, "training": training, **({"tuning": tuning} if tuning else {})}
 
 
 def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,

@@ -13,7 +13,7 @@ from driftline_common.observability import logger, metrics, task_boundary, trace
 from driftline_common.runs import parse_action
 from driftline_common.settings import Settings, get_settings
 
-from retrain_launcher import approval, complete, decide, fail, registry_events, start
+from retrain_launcher import approval, complete, decide, fail, registry_events, start, tuning
 from retrain_launcher.common import NO_DATA, Stores
 
 #: an action: (the event, the event parsed by the action's contract, the stores, the settings) -> its result
@@ -27,6 +27,7 @@ ACTIONS: dict[str, Action] = {
     "complete": lambda _e, ev, s, cfg: complete.complete(ev, s, cfg),
     "fail": lambda _e, ev, s, _cfg: fail.fail(ev, s),
     "package_state_change": lambda _e, ev, s, cfg: registry_events.package_state_change(ev, s, cfg),
+    "tuning_result": lambda _e, ev, _s, _cfg: tuning.tuning_result(ev),
 }
 
 

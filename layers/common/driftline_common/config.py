@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from driftline_common.errors import InvalidModelConfig
+from driftline_common.tuning_config import TuningConfig
 
 MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$"
 S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
@@ -275,6 +276,8 @@ class TrainingTemplate(_Strict):
     volume_size_gb: int = Field(10, alias="volumeSizeGB", ge=1, le=16384)
     max_runtime_seconds: int = Field(3600, alias="maxRuntimeSeconds", ge=60, le=28 * 24 * 3600)
     hyperparameters: Annotated[dict[str, str], items(0, MAX_HYPERPARAMETERS)] = Field(default_factory=dict)
+    #: automatic model tuning on retrain (docs/tuning.md); absent: one training job with ``hyperparameters``
+    tuning: TuningConfig | None = None
 
     @field_validator("hyperparameters")
     @classmethod
@@ -432,6 +435,8 @@ class ModelConfig(_Strict):
         for key in ("dataQuality", "operational", "bias"):
             if item.get(key) is None:
                 del item[key]
+        if item["training"].get("tuning") is None:
+            del item["training"]["tuning"]
         return item
 
     def higher_is_better(self, metric: str) -> bool:
@@ -489,7 +494,7 @@ def _format_errors(exc: ValidationError) -> list[str]:
     out: list[str] = []
     for err in exc.errors():
         ctx = err.get("ctx") or {}
-        if err["type"] == "driftline_consistency":
+        if err["type"] in ("driftline_consistency", "driftline_problems"):
             out.extend(f"{loc}: {msg}" for loc, msg in ctx["problems"])
             continue
         loc = ".".join(str(p) for p in err["loc"]) or "<root>"

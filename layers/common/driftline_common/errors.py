@@ -75,7 +75,7 @@ class RetrainInProgress(DriftlineError):
 
 
 class TrainingFailed(DriftlineError):
-    """The SageMaker training job failed."""
+    """The SageMaker training job (or hyperparameter tuning job) failed."""
 
 
 class DeploymentFailed(DriftlineError):

@@ -127,6 +127,7 @@ def version_of(described: Mapping[str, Any]) -> dict[str, Any]:
             "imageUri": containers[0].get("Image"), "modelArtifacts": containers[0].get("ModelDataUrl"),
             "evaluationUri": meta.get("evaluationUri"), "comparisonUri": meta.get("comparisonUri"),
             "hyperparameters": meta.get("hyperparameters"), "tuningJobName": meta.get("tuningJob"),
+            "tuningObjective": meta.get("tuningObjective"),
             # the run whose comparison promoted it (its registering run when the policy promoted it; else the run
             # that deployed it after an approval in the registry)
             "promotedBy": meta.get("runId") if meta.get("promote") == "True" else meta.get("deployedBy"),

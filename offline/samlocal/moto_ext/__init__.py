@@ -75,6 +75,10 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   raw values (:mod:`.cloudwatch`).
 - ``s3_prefix_listing``: a listing with a ``Prefix`` reads only the keys under it, not every key of the bucket
   (moto's result unchanged; :mod:`.s3`).
+- ``sagemaker_tuning``: ``CreateHyperParameterTuningJob`` runs its trials with the local tuner (real training jobs),
+  ``DescribeHyperParameterTuningJob`` reports them (``BestTrainingJob``, counters, ``Failed`` when no trial reported
+  the objective), ``ListTrainingJobsForHyperParameterTuningJob`` and ``StopHyperParameterTuningJob`` exist
+  (:mod:`.sagemaker_tuning`, :mod:`samlocal.sagemaker_tuner`).
 - ``kms_lazy_private_key``: a symmetric (or HMAC) KMS key's unused RSA private key, which moto generates for every
   key, is generated on first use instead of at ``CreateKey`` (:mod:`.kms`).
 """
@@ -94,6 +98,7 @@ from .lambda_events import _install_events_delivery, _install_lambda_dispatch
 from .locks import BACKEND_LOCKS, _install_moto_backend_locks
 from .s3 import _install_s3_prefix_listing
 from .sagemaker_registry import _install_sagemaker_model_registry
+from .sagemaker_tuning import _install_sagemaker_tuning
 from .sfn import (
     _install_sfn_client_cache,
     _install_sfn_fast_retry,
@@ -137,6 +142,7 @@ EXTENSIONS = (
     "dispatch_caches",
     "sagemaker_model_registry",
     "kms_lazy_private_key",
+    "sagemaker_tuning",
 )
 
 _INSTALLED: set[str] = set()
@@ -195,4 +201,5 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "s3_prefix_listing": _install_s3_prefix_listing,
     "dispatch_caches": _install_dispatch_caches,
     "sagemaker_model_registry": _install_sagemaker_model_registry,
+    "sagemaker_tuning": _install_sagemaker_tuning,
 }

@@ -113,6 +113,9 @@ class RegisteredTraining(TrainedModel):
     job_name: NonEmptyStr = Field(alias="jobName", description="the training job whose model is registered")
     tuning_job_name: str | None = Field(None, alias="tuningJobName",
                                         description="the hyperparameter tuning job that chose it, if any")
+    hyperparameters: dict[str, str] | None = Field(
+        None, description="the best training job's ``TunedHyperParameters`` (a tuning job's choice)")
+    objective: Obj | None = Field(None, description="the tuning objective it won on: ``{metric, type, value}``")
 
 
 class Register(Contract):

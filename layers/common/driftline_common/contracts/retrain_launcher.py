@@ -167,5 +167,22 @@ class PackageStateChange(Contract):
     event: PackageStateEvent
 
 
+class TuningDecision(Contract):
+    """``decide``'s result as far as the tuning result reads it."""
+
+    tuning: Obj = Field(description="the ``CreateHyperParameterTuningJob`` request (docs/tuning.md)")
+
+
+class TuningResult(Contract):
+    """The finished (or failed) tuning job of the run: its best training job becomes ``$.training``; a failure,
+    or no best training job, is a ``TrainingFailed`` naming the objective metric (docs/tuning.md)."""
+
+    action: Literal["tuning_result"]
+    run: RunIds
+    decision: TuningDecision
+    error: Obj | None = Field(None, description="``{Error, Cause}`` of the failed ``Tune`` task, if it failed")
+
+
 EVENTS: dict[str, type[Contract]] = {"start_run": StartRun, "decide": Decide, "request_approval": RequestApproval,
-                                     "complete": Complete, "fail": Fail, "package_state_change": PackageStateChange}
+                                     "complete": Complete, "fail": Fail, "package_state_change": PackageStateChange,
+                                     "tuning_result": TuningResult}
