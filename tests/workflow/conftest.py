@@ -46,6 +46,9 @@ ENDPOINT = "driftline-example-classifier"
 CHAMPION_MODEL = "driftline-example-classifier-v1"
 #: rows per simulated day (minSamples and minNewLabels of the config are 500)
 ROWS_PER_DAY = 600
+#: how long ``run_window`` waits for an execution: a guard against a hang, not a speed check (a retrain-and-deploy
+#: execution costs ~6 CPU-s but took over 60 s of wall time with the 2 cores shared at load ~25)
+EXECUTION_TIMEOUT_S = 300
 #: hyperparameters the example script understands (``categorical``: f5 is a category code)
 HYPERPARAMETERS = {"l2": "1.0", "categorical": "5"}
 
@@ -195,7 +198,7 @@ class Workflow:
         self.clock.set(end + timedelta(hours=1))
         body = request or {"modelId": MODEL_ID, "windowEnd": _iso(end)}
         arn = self.stack.start_execution(body, name=name or f"day{d:02d}-{len(self.stack.runtime.started_executions)}")
-        return self.stack.wait_execution(arn, timeout=60)
+        return self.stack.wait_execution(arn, timeout=EXECUTION_TIMEOUT_S)
 
     def states(self, execution_arn: str) -> list[str]:
         """Names of the states the execution entered, in order (from its real execution history)."""
