@@ -262,3 +262,13 @@ def test_the_renderer_needs_no_plotting_library_and_is_deterministic() -> None:
     assert out.stdout.strip() == "[]"
     rep, _ = report_of("multiclass")
     assert render_html(rep) == render_html(rep)
+
+
+def test_a_long_history_labels_every_nth_run_so_labels_do_not_overlap() -> None:
+    from driftline_report.charts import history_chart
+
+    points = [{"x": i, "label": f"2026-01-{i % 28 + 1:02d} 06:00", "value": 0.8 + i / 1000} for i in range(100)]
+    root = ET.fromstring(history_chart("auc", points, {"min": 0.75}, []))  # noqa: S314 - our own output
+    dates = [t for t in ("".join(e.itertext()) for e in root.iter(f"{SVG_NS}text")) if t.startswith("2026-")]
+    assert 20 <= len(dates) <= 50
+    assert dates[0] == "2026-01-01 06:00"

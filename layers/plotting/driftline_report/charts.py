@@ -104,7 +104,8 @@ def history_chart(metric: str, points: list[dict[str, Any]], threshold: dict[str
     c.legend(left, 18, legend, columns=2, box=False)
     xlim = (min(xs) - 0.5, max(xs) + 0.5)
     ax = Axes(c, left, top + strip, width - left - right, plot_h, xlim, ylim)
-    ax.frame(xticks=xs, xlabels=labels, yticks=yt, xrotate=30, xsize=7, ylabel=metric)
+    every = max(1, math.ceil(len(xs) * 10 / ax.w))  # rotated labels at least 10 pt apart: every n-th run's
+    ax.frame(xticks=xs[::every], xlabels=labels[::every], yticks=yt, xrotate=30, xsize=7, ylabel=metric)
     if kinds:
         sa = Axes(c, left, top, ax.w, strip - 6, xlim, (len(kinds) - 0.5, -0.5))
         for row, kind in enumerate(kinds):
