@@ -401,11 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_path.write_text("", encoding="utf-8")
     for name, outcome in play_all(names, days=args.days, rows=args.rows, jobs=args.jobs, log_path=log_path,
                                   out=stdout):
-        if isinstance(outcome, ScenarioRun):
-            runs.append(outcome)
-        else:
+        if isinstance(outcome, str):  # (not isinstance ScenarioRun: under -m this module is also __main__)
             failures.append(f"{name}: set-up or simulation failed: {outcome}")
             print(f"[{name}] FAILED: {one_line_error(outcome)}", file=stdout, flush=True)
+        else:
+            runs.append(outcome)
     total = time.perf_counter() - started
     for r in runs:
         failures.extend(r.failures)
