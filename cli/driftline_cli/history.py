@@ -161,8 +161,8 @@ def _floats(cells: Sequence[str]) -> tuple[np.ndarray, int | None]:
 
 def _times(cells: Sequence[str]) -> tuple[np.ndarray, int | None]:
     """Epoch seconds of every cell and the first cell that is not a time (None when all are)."""
-    stripped = [c.strip() for c in cells]
-    if all(_PLAIN_ISO.fullmatch(c) for c in stripped):
+    stripped = list(map(str.strip, cells))
+    if all(map(_PLAIN_ISO.fullmatch, stripped)):
         try:
             us = np.array([c.removesuffix("Z") for c in stripped], dtype="datetime64[us]")
             return us.astype(np.int64) / 1e6, None
@@ -234,7 +234,7 @@ def read_history(path: str | Path, cfg: Any, columns: Columns) -> History:
     texts = []
     for f in cfg.features:
         c = index[f.name]
-        values = [v.strip() for v in cols[c]]
+        values = list(map(str.strip, cols[c]))
         if f.type == "numeric":
             checks.bad(_floats(values)[1], "a numeric feature must be a finite number", f.name,
                        lambda i, v=values: v[i])
@@ -251,7 +251,7 @@ def read_history(path: str | Path, cfg: Any, columns: Columns) -> History:
             c = index[name]
             checks.bad(_floats(cols[c])[1], "the score must be a finite number (NaN, inf and empty are not)",
                        name, cell(c))
-            parts.append([v.strip() for v in cols[c]])
+            parts.append(list(map(str.strip, cols[c])))
         scores = [",".join(r) for r in zip(*parts, strict=True)]
     if columns.id:
         ids = [v.strip() for v in cols[index[columns.id]]]

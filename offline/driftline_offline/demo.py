@@ -401,11 +401,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     log_path.write_text("", encoding="utf-8")
     for name, outcome in play_all(names, days=args.days, rows=args.rows, jobs=args.jobs, log_path=log_path,
                                   out=stdout):
-        if isinstance(outcome, ScenarioRun):
-            runs.append(outcome)
-        else:
+        if isinstance(outcome, str):  # (not isinstance ScenarioRun: under -m this module is also __main__)
             failures.append(f"{name}: set-up or simulation failed: {outcome}")
             print(f"[{name}] FAILED: {one_line_error(outcome)}", file=stdout, flush=True)
+        else:
+            runs.append(outcome)
     total = time.perf_counter() - started
     for r in runs:
         failures.extend(r.failures)
@@ -422,8 +422,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     retrain = [s for r in runs for s in r.retrain_execution_seconds]
     print("\n=== timings ===", file=stdout)
     print(f"set-up (deploy + champion training + endpoint), all scenarios: {setup:.2f} s", file=stdout)
-    print(f"scenarios after set-up (traffic, ground truth, scheduled runs): {simulated:.2f} s "
-          f"{_versus(simulated, 60)}", file=stdout)
+    print(f"scenarios after set-up (traffic, ground truth, scheduled runs): {simulated:.2f} s"
+          + (f" (summed over {args.jobs} scenarios played at once)" if args.jobs > 1 and len(names) > 1 else ""),
+          file=stdout)
     median = statistics.median(plain) if plain else None
     print(f"one pipeline execution, schedule tick to end (no retrain): {_stats(plain)} {_versus(median, 0.5)}",
           file=stdout)
@@ -433,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  same, CPU time of the process: {_stats([s for r in runs for s in r.execution_cpu_seconds])}",
           file=stdout)
     print(f"one pipeline execution with retrain + compare + deploy: {_stats(retrain)}", file=stdout)
-    print(f"total wall time: {total:.2f} s", file=stdout)
+    print(f"total wall time: {total:.2f} s {_versus(total, 60)}", file=stdout)
     for r in runs:
         s = r.summary
         print(f"{r.name}: retrains {s['retrains']}, deployments {s['deployments']}, executions {s['executions']}",

@@ -290,12 +290,11 @@ class Example:
         ids, y = self.labels[d]
         when = when or self.day_start(d) + timedelta(hours=23, minutes=30)
         self.stack.runtime.clock.set(when)
-        records = traffic.ground_truth_records([self.scenario.label_text(v) for v in y], ids)
         base = self.config["groundTruth"]["s3Uri"].removeprefix(f"s3://{self.bucket}/")
-        files = traffic.ground_truth_files(records, prefix=base, when=when)
-        for key, body in files.items():
-            self.put(f"s3://{self.bucket}/{key}", body, "application/jsonl")
-        return next(iter(files))
+        key = traffic.ground_truth_key(base, when)  # one upload: traffic.ground_truth_files' single file
+        self.put(f"s3://{self.bucket}/{key}", traffic.ground_truth_jsonl([self.scenario.label_text(v) for v in y],
+                                                                          ids), "application/jsonl")
+        return key
 
     # -- runs --------------------------------------------------------------------------------------
     def run_day(self, d: int, *, timeout: float = 60.0) -> DayResult:

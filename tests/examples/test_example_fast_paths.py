@@ -1,4 +1,4 @@
-"""The examples' one-pass CSV parse gives the checked parse's matrix, and leaves every bad request to it."""
+"""The examples' fast paths give the checked paths' results: one-pass CSV parsing, ground-truth JSON Lines text."""
 
 from __future__ import annotations
 
@@ -46,3 +46,17 @@ def test_bad_or_quoted_csv_takes_the_checked_path(module: ModuleType, body: str)
     with pytest.raises(ValueError) as checked:
         _checked(module, body)
     assert str(fast.value) == str(checked.value)
+
+
+@pytest.mark.parametrize(("labels", "ids"), [
+    (["0", "1", "1"], ["a-d001-h00#0", "a-d001-h00#1", "x y/z#2"]),
+    ([0, 1, 2], ["r0", "r1", "r2"]),
+    (["-1.25", "3.5e-07"], ["w00001-1767571200#0", "w00001-1767571200#1"]),
+    (['say "hi"', "back\\slash"], ["q1", "q2"]),  # escaped by json.dumps
+    (["café", "1"], ["id\t1", "id2"]),  # non-ASCII and control characters
+    ([], []),
+])
+def test_ground_truth_jsonl_is_the_records_text(labels: list, ids: list[str]) -> None:
+    from driftline_examples import traffic
+
+    assert traffic.ground_truth_jsonl(labels, ids) == traffic.to_jsonl(traffic.ground_truth_records(labels, ids))
