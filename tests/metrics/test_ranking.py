@@ -172,3 +172,16 @@ def test_binary_fast_path_across_chunk_boundaries(n: int, kind: str) -> None:
     assert dm.average_precision_score(y, s) == pytest.approx(
         skm.average_precision_score(y, s), rel=1e-12, abs=1e-12
     )
+
+
+def test_one_vs_one_refuses_weights_before_checking_their_length():
+    rng = np.random.default_rng(404)
+    e = np.exp(rng.random((20, 3)))
+    prob = e / e.sum(axis=1, keepdims=True)
+    y = rng.integers(0, 3, 20)
+    msg = "sample_weight is not supported for multiclass one-vs-one ROC AUC, 'sample_weight' must be None"
+    for fn in (dm.roc_auc_score, skm.roc_auc_score):
+        with pytest.raises(ValueError, match=msg):
+            fn(y, prob, multi_class="ovo", sample_weight=[])
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        dm.roc_auc_score(y, prob, multi_class="ovr", sample_weight=[])

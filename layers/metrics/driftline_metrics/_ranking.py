@@ -418,7 +418,13 @@ def roc_auc_score(
     if S.ndim != 1:
         assert_finite(S, "y_score")
     # all-zero weights are rejected later, by the curve (after the one-class check, as scikit-learn)
-    sw = check_sample_weight(sample_weight, n, allow_all_zero=True)
+    try:
+        sw = check_sample_weight(sample_weight, n, allow_all_zero=True)
+    except ValueError:
+        # one-vs-one multiclass refuses any weights, after its other checks and before looking at them
+        if not (multi_class == "ovo" and S.ndim == 2 and S.shape[1] > 2):
+            raise
+        sw = np.asarray(sample_weight)
     lab = _unchecked_labels(yt) if S.ndim == 1 and sw is None and (max_fpr is None or max_fpr == 1) else None
     if lab is not None:  # integer labels: checked (0/1) while the sorted keys are built, no pass of their own
         auc = _fast_binary_auc(lab, S, labels_checked=False)
