@@ -130,7 +130,7 @@ def dataset_arrays(cfg: ModelConfig, window: LabelledWindow) -> dict[str, np.nda
     arrays = {"ids": _plain(window.ids), "y_true": _plain(window.y_true), "scores": np.asarray(window.scores),
               "predicted": _plain(window.predicted),
               "meta": np.asarray(json.dumps({"schema": DATASET_SCHEMA, "header": dataset_header(cfg, window),
-                                             "features": len(names)}))}
+                                             "features": len(names)}, allow_nan=False))}
     for i, name in enumerate(names):
         arrays[f"feature_{i}"] = _plain(window.features[name])
     return arrays
