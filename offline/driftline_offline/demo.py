@@ -423,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\n=== timings ===", file=stdout)
     print(f"set-up (deploy + champion training + endpoint), all scenarios: {setup:.2f} s", file=stdout)
     print(f"scenarios after set-up (traffic, ground truth, scheduled runs): {simulated:.2f} s"
-          + (f" (summed over {args.jobs} scenarios played at once)" if args.jobs > 1 and len(names) > 1 else ""),
+          + (f" (summed over the scenarios, {args.jobs} played at once)" if args.jobs > 1 and len(names) > 1 else ""),
           file=stdout)
     median = statistics.median(plain) if plain else None
     print(f"one pipeline execution, schedule tick to end (no retrain): {_stats(plain)} {_versus(median, 0.5)}",
