@@ -319,7 +319,7 @@ def _pooled(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: Seque
     current = window_evidence(evaluation.get("metrics"), evaluation.get("intervals"), evaluation.get("breaches"))
     windows = [current, *(window_evidence(r.get("metrics"), r.get("intervals"), r.get("breaches"))
                           for r in earlier[:k - 1])]
-    return pooled_breaches(list(evaluation.get("thresholds") or []), windows, policy.threshold_confidence)
+    return pooled_breaches(_threshold_entries(evaluation), windows, policy.threshold_confidence)
 
 
 def _sequential(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]],
@@ -339,7 +339,7 @@ def _sequential(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: S
             continue
         chain.append(window_evidence(run.get("metrics"), run.get("intervals"), run.get("breaches")) or None)
     chain.append(window_evidence(evaluation.get("metrics"), evaluation.get("intervals"), evaluation.get("breaches")))
-    return cusum_breaches(list(evaluation.get("thresholds") or []), chain, reference=float(seq.reference),
+    return cusum_breaches(_threshold_entries(evaluation), chain, reference=float(seq.reference),
                           limit=float(seq.limit), min_windows=policy.consecutive_breaches)
 
 
@@ -487,3 +487,9 @@ def decide(
         retrains_in_period=in_period,
         details=details,
     )
+
+
+def _threshold_entries(evaluation: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The evaluation's threshold entries that are objects (the evaluator writes only those; anything else in a
+    hand-made event is skipped, as the breach order above skips it, rather than failing the decision)."""
+    return [t for t in evaluation.get("thresholds") or [] if isinstance(t, Mapping)]
