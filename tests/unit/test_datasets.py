@@ -27,6 +27,7 @@ from driftline_common.datasets import (
     window_keys,
     write_dataset_columns,
 )
+from driftline_common.errors import DataFormatError
 from moto import mock_aws
 
 from tests.conftest import ROOT
@@ -282,8 +283,11 @@ def test_dataset_csv_is_written_when_first_read(s3: None) -> None:
     with pytest.raises(FileNotFoundError):
         read_dataset_text(f"s3://{BUCKET}/runs/m/other/dataset.csv")
     put("runs/m/bad/dataset.npz", b"not an npz")
-    with pytest.raises(ValueError, match="not readable"):
+    with pytest.raises(DataFormatError, match="not readable") as bad:  # typed, and naming the object
         read_dataset_text(f"s3://{BUCKET}/runs/m/bad/dataset.csv")
+    assert "runs/m/bad/dataset.csv" in str(bad.value)
+    assert keys() >= {"runs/m/bad/dataset.npz"}
+    assert "runs/m/bad/dataset.csv" not in keys()
 
 
 def test_dataset_csv_roundtrip(s3: None) -> None:

@@ -11,7 +11,7 @@ from driftline_common.config import ModelConfig
 from driftline_common.contracts import parse_event
 from driftline_common.contracts.retrain_launcher import Decide
 from driftline_common.datasets import parse_dataset_csv, read_dataset_text
-from driftline_common.errors import InvalidEvent, RetrainInProgress
+from driftline_common.errors import DataFormatError, InvalidEvent, RetrainInProgress
 from driftline_common.events import publish
 from driftline_common.observability import logger
 from driftline_common.s3io import S3Uri
@@ -287,7 +287,7 @@ def _window_text(uri: str | None) -> str | None:
         return None
     try:
         return read_dataset_text(uri)
-    except (FileNotFoundError, ValueError):
+    except (FileNotFoundError, DataFormatError, ValueError):
         return None
 
 

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from driftline_common.aws import client
 from driftline_common.config import ModelConfig
+from driftline_common.errors import DataFormatError
 from driftline_common.observability import logger
 from driftline_common.records import (
     LabelledWindow,
@@ -170,7 +171,8 @@ def read_dataset_text(uri: str, get: Callable[[str], bytes] | None = None) -> st
     (:func:`write_dataset_columns`) — written from them now (and stored at ``uri`` for the next reader).
 
     ``get``: another reader of S3 objects (``FileNotFoundError`` or a ``NoSuchKey`` error when missing); the CSV
-    is then not stored. Raises ``FileNotFoundError`` when neither exists, ``ValueError`` on unreadable columns.
+    is then not stored. Raises ``FileNotFoundError`` when neither exists, :class:`DataFormatError` on unreadable
+    columns (a corrupt ``dataset.npz``).
     """
     fetch = get or (lambda u: get_bytes(u))
     try:
@@ -195,7 +197,7 @@ def read_dataset_text(uri: str, get: Callable[[str], bytes] | None = None) -> st
         with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             text = csv_of_arrays({k: z[k] for k in z.files})
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise ValueError(f"the columns of {uri} are not readable: {exc}"[:500]) from None
+        raise DataFormatError(f"the columns of {uri} are not readable: {exc}"[:500], uri=uri) from None
     if get is None:
         try:
             client("s3").put_object(Bucket=loc.bucket, Key=loc.key, Body=text.encode(), ContentType="text/csv")
