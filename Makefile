@@ -70,9 +70,11 @@ pytest-cov: $(STAMP)
 
 # `slow`: the tests that start `make up` or the CLI in a subprocess, the scikit-learn/SciPy peer subset, and the
 # rest of the failure-injection matrix of tests/workflow/test_pipeline_numbers.py (each a retrain-and-deploy
-# pipeline twice); the client tests run in `make test-clients`
-test-slow: $(STAMP) ## The tests marked slow (server and CLI subprocesses, the whole failure-injection matrix); CI runs them too
+# pipeline twice); then tests/fuzz again with the deep example count (DRIFTLINE_FUZZ=deep: 80 per test, `make test`
+# runs 25); the client tests run in `make test-clients`
+test-slow: $(STAMP) ## The tests marked slow (server and CLI subprocesses, the whole failure-injection matrix) and the deep fuzz; CI runs them too
 	$(BIN)/python -m pytest -q $(XDIST) -m slow --ignore=tests/clients
+	DRIFTLINE_FUZZ=deep $(BIN)/python -m pytest -q $(XDIST) tests/fuzz
 
 unit: $(STAMP) ## Run the tests without the lint steps and without the slow ones (XDIST= runs them in one process)
 	$(BIN)/python -m pytest -q $(XDIST) -m "not slow"

@@ -47,7 +47,8 @@ def main(argv: list[str]) -> int:
         setattr(mod, name, timed)
 
     for mod, name in [(ds, "join"), (ds, "read_capture"), (ds, "read_ground_truth"), (linescan, "scan_fields"),
-                      (jp, "match_payloads"), (jp, "_numbers"), (jp, "_labels"), (col, "group_ids"),
+                      (linescan, "_decode"), (jp, "typed_inputs"), (jp, "typed_outputs"), (jp, "match_payloads"),
+                      (jp, "_numbers"), (jp, "_labels"), (col, "group_ids"),
                       (col, "lookup"), (col, "gather"), (col, "string_column"), (col, "parse_floats"),
                       (col, "csv_cells"), (col, "line_bounds")]:
         wrap(mod, name)

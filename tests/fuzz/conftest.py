@@ -5,6 +5,7 @@ in SageMaker's formats, a training set and its drift baseline — so generated i
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,10 @@ MODEL = CONFIG["modelId"]
 CAPTURE = "datacapture/driftline-example-classifier/AllTraffic/2025/01/01"
 GT = "ground-truth/example-classifier/2025/01/01"
 CTX = Context()
+#: examples per fuzz test (derandomized: the same ones every run). ``make test`` runs the quick count;
+#: ``make test-slow`` (CI runs it too) sets ``DRIFTLINE_FUZZ=deep`` and runs tests/fuzz again with the deep count
+DEEP = os.environ.get("DRIFTLINE_FUZZ", "") == "deep"
+EXAMPLES = 80 if DEEP else 25
 
 
 def s3() -> Any:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import load_event
 from tests.fuzz._strategies import JSON, ODD_STRINGS, mutated, odd_numbers_in
-from tests.fuzz.conftest import BUCKET, CAPTURE, CONFIG, GT, s3, typed_or_result
+from tests.fuzz.conftest import BUCKET, CAPTURE, CONFIG, EXAMPLES, GT, s3, typed_or_result
 from tests.fuzz.test_handlers_fuzz import FUZZ
 from tests.unit.test_datasets import capture_line, gt_line
 
@@ -85,7 +85,7 @@ def _bad_count(value: Any) -> int:
     return 0
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=EXAMPLES // 2)
 @given(garbage=st.lists(GARBAGE, min_size=1, max_size=8), seed=st.randoms(use_true_random=False))
 def test_garbage_capture_lines_are_counted_not_scored(world: dict[str, str], garbage: list[str], seed: Any) -> None:
     from metric_evaluator.handler import lambda_handler

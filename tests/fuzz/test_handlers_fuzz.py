@@ -4,7 +4,8 @@ Whatever the input — any JSON, wrong types, missing fields, huge and odd strin
 cannot key, deep nesting — a handler returns, or raises a typed Driftline error (a subclass of
 ``DriftlineError``, which the state machine catches by name), and it never writes to S3 outside the run's own
 prefix. The HTTP API answers 2xx/4xx with strict JSON, never a 500. The examples are derandomized (the same ones
-on every run) and few (``max_examples``), so the suite stays fast and a found failure stays found.
+on every run) and few (``max_examples``: 25 in ``make test``, 80 in ``make test-slow`` with ``DRIFTLINE_FUZZ=deep``),
+so the suite stays fast and a found failure stays found.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from hypothesis import strategies as st
 
 from tests.conftest import load_event
 from tests.fuzz._strategies import EDGE_TIMES, JSON, MODEL_IDS, ODD_STRINGS, RUN, RUN_IDS, TIMES, mutated
-from tests.fuzz.conftest import typed_or_result
+from tests.fuzz.conftest import EXAMPLES, typed_or_result
 
-FUZZ = settings(max_examples=80, deadline=None, derandomize=True, database=None,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
 

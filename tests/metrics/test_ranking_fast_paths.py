@@ -351,9 +351,74 @@ def test_fewer_values_sort_the_label_keys(oracle, monkeypatch):
     from driftline_metrics import _rank_fast
 
     monkeypatch.setattr(_rank_fast, "table_level_counts", _refuse)
+    monkeypatch.setattr(_rank_fast, "equal_level_counts", _refuse)
     y = _labels(N, 62)
-    for levels in (2, kernels.TABLE_MIN_LEVELS - 1):
+    for levels in (kernels.EQ_MAX_LEVELS + 1, kernels.TABLE_MIN_LEVELS - 1):
         _agree(oracle, y, _grid(N, 63 + levels, levels))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, bool, np.float64])
+@pytest.mark.parametrize("levels", [2, 3, kernels.EQ_MAX_LEVELS])
+def test_very_few_values_are_counted_by_equality(oracle, monkeypatch, levels, dtype):
+    from driftline_metrics import _rank_fast
+
+    monkeypatch.setattr(kernels, "EQ_CHUNK", 1 << 12)  # many chunks
+    monkeypatch.setattr(_rank_fast, "checked_label_keys", _refuse)
+    monkeypatch.setattr(_rank_fast, "table_level_counts", _refuse)
+    y = _labels(N, 160 + levels).astype(dtype)
+    s = _grid(N, 161 + levels, levels)
+    _agree(oracle, y, s)
+    _agree(oracle, y, s.astype(np.float32))
+    _agree(oracle, y, s - 0.5)  # both signs
+    _agree(oracle, y, -s)  # 0.0 becomes -0.0
+    _agree(oracle, y, np.ones(N))  # one value: AUC one half, AP the positives' share
+
+
+def test_equality_counts_directly(monkeypatch):
+    monkeypatch.setattr(kernels, "EQ_CHUNK", 1 << 12)
+    y = _labels(N, 170)
+    s = _grid(N, 171, 3)
+    s[7::13] = -0.0  # equal to 0.0 under other bits
+    got = kernels.equal_level_counts(s, y.view(np.uint64), kernels.sample_levels(s), check_labels=True)
+    assert got is not None
+    values, pos, neg = got
+    want_values, want_pos, want_neg = _class_counts(s, y)
+    np.testing.assert_array_equal(values, want_values)
+    np.testing.assert_array_equal(pos, want_pos)
+    np.testing.assert_array_equal(neg, want_neg)
+    for bad in (2, -1):  # -1 is a huge unsigned label
+        z = y.copy()
+        z[N - 3] = bad  # in the last chunk
+        with pytest.raises(kernels.LabelsNotBinary):
+            kernels.equal_level_counts(s, z.view(np.uint64), kernels.sample_levels(s), check_labels=True)
+    # big-endian labels: the low-order byte is the last one
+    be = y.astype(">i8")
+    got_be = kernels.equal_level_counts(s, be, kernels.sample_levels(s))
+    assert got_be is not None
+    np.testing.assert_array_equal(got_be[1], want_pos)
+
+
+def test_equality_counts_add_values_the_sample_missed_and_give_up_past_the_limit(oracle, monkeypatch):
+    monkeypatch.setattr(kernels, "EQ_CHUNK", 1 << 12)
+    y = _labels(N, 172)
+    s = _grid(N, 173, 2)
+    step = max(1, N // 4096)
+    s[1::step] = 0.25  # never sampled
+    sampled = kernels.sample_levels(s)
+    assert 0.25 not in sampled
+    got = kernels.equal_level_counts(s, y, sampled)
+    assert got is not None
+    np.testing.assert_array_equal(got[0], [0.0, 0.25, 1.0])
+    _agree(oracle, y, s)
+    many = s.copy()
+    many[1 : kernels.EQ_MAX_LEVELS * step : step] = np.arange(kernels.EQ_MAX_LEVELS) + 2.0
+    assert kernels.equal_level_counts(many, y, sampled) is None  # too many values: the caller sorts
+    _agree(oracle, y, many)
+    for bad in (np.nan, np.inf):
+        t = s.copy()
+        t[N - 5] = bad
+        assert kernels.equal_level_counts(t, y, sampled) is None
+        _agree(oracle, y, t)  # both raise
 
 
 def test_level_table_checks_unchecked_labels(monkeypatch):
@@ -418,23 +483,56 @@ def test_scores_of_both_signs_sort_one_array_of_keys(oracle, monkeypatch):
 
     monkeypatch.setattr(kernels, "KEY_CHUNK", 1 << 12)
     calls = []
-    real = kernels.signed_label_keys
+    real = kernels.lowbit_label_keys
 
     def spy(s, lab, **kwargs):
-        calls.append(s.shape[0])
-        return real(s, lab, **kwargs)
+        got = real(s, lab, **kwargs)
+        calls.append(got is not None)
+        return got
 
-    monkeypatch.setattr(_rank_fast, "signed_label_keys", spy)
+    monkeypatch.setattr(_rank_fast, "lowbit_label_keys", spy)
     rng = np.random.default_rng(80)
     y = _labels(N, 81)
     logit = rng.normal(size=N) * 3 + y
-    logit[:5] = [-0.0, 0.0, 1e-310, -1e-310, -3e38]  # signed zeros, subnormals, a large one
-    for s in (logit, logit.astype(np.float32), logit - 10, logit + 10):
+    logit[:4] = [-0.0, 1e-310, -1e-310, -3e38]  # a signed zero, subnormals, a large one
+    for s in (logit, logit - 10, logit + 10, np.exp(logit)):
+        calls.clear()
         _agree(oracle, y, s)
-    assert calls  # the one-sort path was taken
-    key = kernels.signed_label_keys(logit, y)
-    assert np.all(key[1:] >= key[:-1])  # unsigned order after the signed sort's rotation
+        assert calls  # the one-sort path was taken
+        assert all(calls)
+    _agree(oracle, y, logit.astype(np.float32))  # float32 logits tie: the keys give up, exactly
+    keyed = kernels.lowbit_label_keys(logit, y)
+    assert keyed is not None
+    key, n_pos = keyed
+    assert n_pos == int(y.sum())
+    kf = key.view(np.float64)
+    assert np.all(kf[1:] >= kf[:-1])
     np.testing.assert_array_equal(key & 1, y[np.argsort(logit, kind="stable")])
+
+
+def test_lowest_bit_keys_refuse_two_zero_keys_and_unchecked_labels():
+    y = _labels(N, 90)
+    s = np.random.default_rng(91).normal(size=N)
+    s[10], s[20] = -0.0, -5e-324  # both negatives: keys -0.0 / +0.0 sort in either order
+    y[10] = y[20] = 0
+    assert kernels.lowbit_label_keys(s, y) is None
+    y[20] = 1  # -5e-324 with label 1 keeps a key of its own below zero
+    assert kernels.lowbit_label_keys(s, y) is not None
+    y[N - 1] = 3
+    with pytest.raises(kernels.LabelsNotBinary):
+        kernels.lowbit_label_keys(s, y.view(np.uint64), check_labels=True)
+
+
+@pytest.mark.parametrize("zero", [0.0, -0.0])
+def test_lowest_bit_keys_near_zero_agree(oracle, zero):
+    rng = np.random.default_rng(92)
+    y = _labels(N, 93)
+    s = rng.normal(size=N) * 3
+    s[5:9] = [zero, -5e-324, 5e-324, -1e-323]
+    y[5:9] = [0, 0, 1, 1]
+    _agree(oracle, y, s)
+    y[5:9] = [1, 0, 0, 1]
+    _agree(oracle, y, s)
 
 
 def test_scores_of_both_signs_with_ties_or_one_bit_apart_fall_back_exactly(oracle, monkeypatch):

@@ -11,6 +11,7 @@ import base64
 import gzip
 import io
 import json
+import math
 import os
 import zlib
 from collections import Counter
@@ -101,12 +102,14 @@ def capture_record(draw: Any) -> str:
     if enc_out == "CSV":
         data_out = "\n".join([score] * rows) + draw(st.sampled_from(["", "\n"]))
     else:
-        pred = draw(st.sampled_from(["number", "dict", "list", "str", "label"]))
+        pred = draw(st.sampled_from(["number", "dict", "list", "str", "label", "dict_label", "dict_label"]))
         s_val: Any = draw(st.one_of(st.floats(min_value=0, max_value=1), JSON_VALUE))
-        one = ({"score": s_val} if pred == "dict" else [s_val, 1 - s_val if isinstance(s_val, float) else 0.5]
+        one = ({"score": s_val} if pred == "dict" else
+               {"score": s_val, "predicted_label": draw(st.one_of(CAT, JSON_VALUE))} if pred == "dict_label" else
+               [s_val, 1 - s_val if isinstance(s_val, float) else 0.5]
                if pred == "list" else str(s_val) if pred == "str" else {"predicted_label": draw(CAT)}
                if pred == "label" else s_val)
-        data_out = json.dumps({"predictions": [one] * rows} if pred in ("dict", "label") else
+        data_out = json.dumps({"predictions": [one] * rows} if pred in ("dict", "label", "dict_label") else
                               ([one] * rows if rows > 1 else one))
     if enc_in == "BASE64":
         data_in = draw(st.sampled_from([base64.b64encode(data_in.encode()).decode(), "!!"]))
@@ -125,7 +128,9 @@ def capture_record(draw: Any) -> str:
         "eventMetadata": meta, "eventVersion": "0",
     }
     mutation = draw(st.sampled_from(["none"] * 8 + ["no_encoding", "meta_list", "no_capture", "garbage", "truncate",
-                                                    "nan_literal", "extra_key", "null_encoding"]))
+                                                    "nan_literal", "extra_key", "null_encoding", "meta_null",
+                                                    "data_null", "data_number", "big_int", "dup_meta", "escaped_key",
+                                                    "lone_surrogate", "lone_cr", "infinity"]))
     if mutation == "no_encoding":
         del rec["captureData"]["endpointInput"]["encoding"]
     elif mutation == "meta_list":
@@ -136,12 +141,30 @@ def capture_record(draw: Any) -> str:
         rec["captureData"]["endpointInput"]["extra"] = "v\\u00e9"
     elif mutation == "null_encoding":
         rec["captureData"]["endpointOutput"]["encoding"] = None
+    elif mutation == "meta_null":
+        rec["eventMetadata"] = None
+    elif mutation == "data_null":
+        rec["captureData"]["endpointInput"]["data"] = None
+    elif mutation == "data_number":
+        rec["captureData"]["endpointOutput"]["data"] = 0.5
+    elif mutation == "big_int":  # beyond orjson's 64 bits: json.loads takes the line
+        rec["captureData"]["endpointInput"]["extra"] = 2**70
     compact = draw(st.booleans())
     text = json.dumps(rec, separators=(",", ":") if compact else None, ensure_ascii=draw(st.booleans()))
     if mutation == "garbage":
         return draw(st.sampled_from(["{not json", "[1, 2]", "null", '"x"', "{}", "  "]))
     if mutation == "truncate":
         return text[: len(text) // 2]
+    if mutation == "dup_meta":  # duplicate keys: the last value wins (as in a dict)
+        return text.replace('"eventMetadata"', '"eventMetadata": {"eventId": "dup"}, "eventMetadata"', 1)
+    if mutation == "escaped_key":
+        return text.replace('"captureData"', '"capture\\u0044ata"', 1)
+    if mutation == "lone_surrogate":  # only json.loads takes it
+        return text.replace('"eventVersion"', '"x": "\\ud800", "eventVersion"', 1)
+    if mutation == "lone_cr":  # str.splitlines breaks the line there
+        return text.replace('"eventVersion"', '\r"eventVersion"', 1)
+    if mutation == "infinity":
+        return text.replace('"eventVersion"', '"x": -Infinity, "eventVersion"', 1)
     if mutation == "nan_literal":
         return text.replace('"eventVersion": "0"', '"eventVersion": NaN').replace('"eventVersion":"0"',
                                                                                      '"eventVersion":NaN')
@@ -164,7 +187,19 @@ def gt_record(draw: Any) -> str:
                            "eventVersion": "0"}
     if draw(st.integers(0, 9)) == 0:
         rec["eventMetadata"] = None
-    return json.dumps(rec, separators=(",", ":") if draw(st.booleans()) else None)
+    text = json.dumps(rec, separators=(",", ":") if draw(st.booleans()) else None)
+    mutation = draw(st.sampled_from(["none"] * 6 + ["dup_data", "number_id", "no_meta", "garbage", "nan"]))
+    if mutation == "dup_data":  # duplicate keys: the last value wins
+        return text.replace('{"data"', '{"data": "1", "data"', 1)
+    if mutation == "number_id":
+        return text.replace('"eventId":', '"eventId": 3, "x":', 1)
+    if mutation == "no_meta":
+        return text.replace('"eventMetadata"', '"other"', 1)
+    if mutation == "garbage":
+        return "{"
+    if mutation == "nan":
+        return text.replace('"eventVersion"', '"x": NaN, "eventVersion"', 1)
+    return text
 
 
 @st.composite
@@ -290,12 +325,35 @@ def test_parse_floats_agrees_with_float(cells: list[str]) -> None:
             expected = float(cell)
         except ValueError:
             expected = None
-        if good:  # whatever the bulk parse accepts, it parsed as float() does, and it is finite
+        if good:  # whatever the bulk parse accepts, it parsed as float() does (the sign of zero too), finite
             assert expected is not None
             assert v == expected
+            assert math.copysign(1, v) == math.copysign(1, expected)
         elif expected is not None and np.isfinite(expected):
             # a cell the bulk parse refused although float() takes it: only next to a bad cell
             assert not all(ok), cells
+
+
+JSON_NUMBER = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(["-0", "0", "-0.0", "-0e5", "0E-3", "1e-400", "-1e-400", "2.2250738585072011e-308",
+                     "4.9406564584124654e-324", "2.4703282292062327e-324", "9007199254740993",
+                     "1.7976931348623157e308", "0.1000000000000000055511151231257827", "1e23", "-1E+22"]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(cells=st.lists(JSON_NUMBER, min_size=1, max_size=40))
+def test_parse_floats_of_json_numbers_is_exact(cells: list[str]) -> None:
+    blob = np.frombuffer(("\n".join(cells) + "\n").encode(), dtype=np.uint8)
+    lengths = np.asarray([len(c) for c in cells])
+    starts = np.cumsum(lengths + 1) - lengths - 1
+    values, ok = col.parse_floats(blob, starts, starts + lengths)
+    assert ok.all()
+    for cell, v in zip(cells, values.tolist(), strict=True):
+        assert v == float(cell)
+        assert math.copysign(1, v) == math.copysign(1, float(cell))
 
 
 @given(ids=st.lists(st.binary(min_size=0, max_size=6).filter(lambda b: not b.endswith(b"\x00")), max_size=60))
@@ -363,3 +421,17 @@ def test_dataset_csv_matches_csv_writer(n: int, k: int, regression: bool, data: 
     buf.seek(0)
     with np.load(buf, allow_pickle=False) as z:
         assert labelled_csv.csv_of_arrays({name: z[name] for name in z.files}) == ds.dataset_csv(cfg, new)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.lists(st.binary(min_size=0, max_size=5).filter(lambda b: b"\n" not in b), max_size=12),
+       same=st.booleans())
+def test_gather_equals_the_python_slices(values: list[bytes], same: bool) -> None:
+    if same and values:  # equally long values one separator apart: the strided path
+        values = [v.ljust(5, b"x")[:5] for v in values]
+    buf = b"\n".join(values) + b"\n"
+    a = np.frombuffer(buf, dtype=np.uint8)
+    lengths = np.asarray([len(v) for v in values], dtype=np.int64)
+    starts = np.cumsum(lengths + 1) - lengths - 1
+    got = col.gather(a, starts, starts + lengths)
+    assert got.tolist() == np.asarray(values, dtype=bytes).tolist() if values else got.size == 0

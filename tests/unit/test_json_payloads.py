@@ -1,6 +1,7 @@
-"""JSON payloads read in bulk by layout (``driftline_common.json_payloads``): the rows it takes are decoded exactly
-as the per-record reader decodes them, and whatever it cannot prove is left to that reader (differential tests
-against ``tests/unit/reference_datasets.py``, with many records of one layout and values of every kind)."""
+"""JSON payloads read in bulk (``driftline_common.json_payloads``: msgspec's typed decode, then by layout): the rows
+they take are decoded exactly as the per-record reader decodes them, and whatever they cannot prove is left to that
+reader (differential tests against ``tests/unit/reference_datasets.py``, with many records of one layout and values
+of every kind; each bulk path alone and both together)."""
 
 from __future__ import annotations
 
@@ -24,10 +25,16 @@ CFG = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json")
 #: request layouts (6 features: 5 numeric + 1 categorical) and response layouts, ``{}`` a value
 INPUTS = ['{{"instances": [[{}, {}, {}, {}, {}, {}]]}}', "[{}, {}, {}, {}, {}, {}]",
           '{{"features": [{}, {}, {}, {}, {}, {}]}}', '{{"instances": [{{"features": [{}, {}, {}, {}, {}, {}]}}]}}',
-          '{{"instances": [[{}, {}, {}, {}, {}, {}], [1, 2, 3, 4, 5, "a"]]}}']
+          '{{"instances": [[{}, {}, {}, {}, {}, {}], [1, 2, 3, 4, 5, "a"]]}}',
+          '{{"instances": [[{}, {}, {}, {}, {}, {}]], "features": [[1, 2, 3, 4, 5, "a"]]}}',
+          '{{"instances": [[{}, {}, {}, {}, {}, {}, 7]]}}',
+          '{{"instances": [[{}, {}, {}, {}, {}, {}]], "instances": []}}']
 OUTPUTS = [('{{"predictions": [{{"score": {}, "predicted_label": {}}}]}}', "nl"), ("[{}, {}]", "nn"),
            ('{{"score": {}}}', "n"), ('{{"predictions": [{{"probabilities": [{}, {}, 0.5]}}]}}', "nn"),
-           ('{{"predictions": [{{"predicted_label": {}}}]}}', "l"), ('{{"predictions": [{}, {}]}}', "nn"), ("{}", "n")]
+           ('{{"predictions": [{{"predicted_label": {}}}]}}', "l"), ('{{"predictions": [{}, {}]}}', "nn"), ("{}", "n"),
+           ('{{"predictions": [{{"score": {}, "predicted_label": {}, "probability": {}}}]}}', "nln"),
+           ('{{"predictions": [{{"predicted_label": {}, "score": {}}}, {{"score": 0.5}}]}}', "ln"),
+           ('{{"predictions": [{{"score": {}}}]}}', "n")]
 GOOD_NUM = st.one_of(st.floats(allow_nan=False, allow_infinity=False).map(repr), st.integers(-10**6, 10**6).map(str))
 ODD_NUM = st.sampled_from(["-0", "-0.0", "0", "1E5", "1e-7", "2.5e+3", "1e400", "-1e400",
                            "123456789012345678901234567890", "18446744073709551616",
@@ -65,8 +72,18 @@ def window(draw: Any) -> list[str]:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
-@given(lines=window())
-def test_layout_payloads_match_per_record_reader(objects: dict[str, bytes], lines: list[str]) -> None:  # noqa: F811
+@given(lines=window(), path=st.sampled_from(["both", "typed", "layout"]))
+def test_bulk_payloads_match_per_record_reader(objects: dict[str, bytes], lines: list[str], path: str,  # noqa: F811
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as m:
+        if path == "typed":  # the typed decode alone (the layouts take nothing)
+            m.setattr(jp, "match_payloads", lambda *a: None)
+        elif path == "layout":  # the layouts alone
+            m.setattr(jp, "_typed", lambda *a: ([], np.zeros(0, dtype=np.int64)))
+        _compare(objects, lines)
+
+
+def _compare(objects: dict[str, bytes], lines: list[str]) -> None:  # noqa: F811
     objects.clear()
     objects["cap/2025/01/01/03/part.jsonl"] = ("\n".join(lines) + "\n").encode()
     keys = sorted(objects)
@@ -111,3 +128,35 @@ def test_plain_responses_are_all_taken() -> None:
 def test_layouts_that_need_a_per_value_decision_are_not_taken(payload: str) -> None:
     *_, taken = jp.json_outputs(*_spans([payload] * 3))
     assert not taken.any()
+
+
+@pytest.mark.parametrize("payload", ['{"instances": [[1, 2, 3, 4, "5", "a"]]}',  # a numeric string
+                                     '{"instances": [[1, 2, 3, 4, 5, 6]]}',  # a number for a category
+                                     '{"instances": [[1, 2, 3, 4, 5, "a", 7]]}',  # one value too many
+                                     '{"instances": [[1, 2, 3, 4, 5, "a"]], "x": 1}',  # another key
+                                     '{"instances": [[1, 2, 3, 4, 1e400, "a"]]}',  # out of range
+                                     '{"instances": [[1, 2, 3, 4, true, "a"]]}',
+                                     '{"instances": [[1, 2, 3, 4, 5, " "]]}',  # a blank category
+                                     '{"instances": [[1, 2, 3, 4, 5, "a"], [1, 2, 3, 4, 5, "a"]]}'])
+def test_typed_requests_leave_what_the_per_record_reader_decides(payload: str) -> None:
+    plain = '{"instances": [[1, 2, 3, 4, 5, "a"]]}'
+    feats, taken = jp.typed_inputs(*_spans([plain, payload, plain]), CFG.features)
+    assert taken.tolist() == [True, False, True]
+    assert feats[0][[0, 2]].tolist() == [1.0, 1.0]
+    assert feats[5][[0, 2]].tolist() == ["a", "a"]
+
+
+@pytest.mark.parametrize(("payload", "score", "label"), [
+    ('{"predictions": [{"score": -0, "predicted_label": 123456789012345678901234567890}]}', 0.0,
+     "123456789012345678901234567890"),
+    ('{"predictions": [{"predicted_label": " 1.0 ", "score": 1}]}', 1.0, "1"),
+    ('{"predictions": [{"score": 2.2250738585072011e-308, "predicted_label": null}]}', 2.2250738585072011e-308, ""),
+    ('{"predictions": [{"score": 0.1000000000000000055511151231257827, "score": 0.3}]}', 0.3, ""),
+])
+def test_typed_responses_decode_as_the_per_record_reader(payload: str, score: float, label: str) -> None:
+    kind, scal, _, _, labels, taken = jp.typed_outputs(*_spans([payload]))
+    assert taken.tolist() == [True]
+    assert kind.tolist() == [1]
+    assert scal[0] == score
+    assert str(np.copysign(1, scal[0])) == "1.0"
+    assert labels.tolist() == [label]

@@ -1,5 +1,5 @@
-"""The one-pass layout scan (``driftline_common.linescan``): which lines it takes, which it leaves, and that the
-reader's result does not depend on it (the full differential test against the per-record reader is
+"""The msgspec scan of JSON Lines (``driftline_common.linescan``): which lines it takes, which it leaves, and that
+the reader's result does not depend on it (the full differential test against the per-record reader is
 ``tests/unit/test_columnar.py``)."""
 
 from __future__ import annotations
@@ -27,9 +27,16 @@ def _line(i: int, **kw: Any) -> str:
     return capture_line(f"ev-{i}", [0.5 + i, 1, 2, 3, 4, "a"], f"0.{i % 10}\n", iid=f"inf-{i}", **kw)
 
 
+def _bounds(chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
+    a = np.frombuffer(chunk, dtype=np.uint8)
+    starts, ends = col.line_bounds(a)
+    cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
+    return starts, np.where(cr, ends - 1, ends)
+
+
 def _scan(lines: list[str], sep: str = "\n") -> tuple[list[col.LineFields], np.ndarray]:
     chunk = (sep.join(lines) + sep).encode()
-    got = linescan.scan_fields(chunk, len(lines), PATHS)
+    got = linescan.scan_fields(chunk, *_bounds(chunk), PATHS)
     assert got is not None
     return got
 
@@ -57,19 +64,59 @@ def test_every_line_of_one_layout_is_taken_with_its_raw_values() -> None:
 
 
 @pytest.mark.parametrize("odd", [
-    lambda i: _line(i).replace('"mode": "INPUT"', '"mode": "IN\\u0050UT"'),  # an escape in a value nobody reads
-    lambda i: _line(i).replace('"eventVersion": "0"', '"eventVersion": 0'),  # another layout
     lambda i: _line(i).replace('"eventVersion": "0"', '"eventVersion": NaN'),  # not JSON for orjson
     lambda i: _line(i)[:40],  # truncated
-    lambda i: _line(i) + " ",  # trailing space: another skeleton
     lambda i: _line(i).replace("ev-", "ev\t"),  # a raw control character
+    lambda i: _line(i).replace('"mode": "INPUT"', '"mode": "\\ud800"'),  # a lone surrogate (only json.loads takes it)
+    lambda i: _line(i).replace('"mode": "INPUT"', '"mode": [1,]'),  # a trailing comma in a value nobody reads
+    lambda i: _line(i) + " x",  # trailing characters
+    lambda i: _line(i).replace(f'"inf-{i}"', "12"),  # a number id: the per-record parser decides (str(12))
+    lambda i: _line(i).replace('"encoding": "CSV"', '"encoding": null', 1),  # not a string: per record
+    lambda i: _line(i).replace('"data": "', '"dat": "', 1),  # no data: per record (missing_field)
+    lambda i: _line(i).replace('"eventMetadata": {', '"eventMetadata": null, "x": {', 1),  # null metadata
+    lambda i: "[1, 2]",  # not an object
 ])
-def test_lines_off_the_template_are_left(odd: Any) -> None:
+def test_lines_msgspec_does_not_take_are_left_and_the_others_taken(odd: Any) -> None:
     lines = [_line(i) for i in range(10)]
     lines[4] = odd(4)
     groups, rest = _scan(lines)
     assert rest.tolist() == [i == 4 for i in range(10)]
     assert groups[0].lines.tolist() == [i for i in range(10) if i != 4]
+
+
+@pytest.mark.parametrize("other", [
+    lambda i: _line(i).replace('"mode": "INPUT"', '"mode": "IN\\u0050UT"'),  # an escape in a value nobody reads
+    lambda i: _line(i).replace('"eventVersion": "0"', '"eventVersion": 0'),  # another layout
+    lambda i: _line(i).replace('"eventVersion": "0"', '"eventVersion": 123456789012345678901234567890'),
+    lambda i: _line(i).replace('"eventVersion": "0"', '"eventVersion": 1e400'),
+    lambda i: _line(i) + " ",  # trailing space
+    lambda i: _line(i).replace('"captureData"', '"capture\\u0044ata"'),  # an escaped key is the same key
+])
+def test_other_valid_layouts_are_taken(other: Any) -> None:
+    lines = [_line(i) for i in range(10)]
+    lines[4] = other(4)
+    groups, rest = _scan(lines)
+    assert not rest.any()
+    assert groups[0].lines.tolist() == list(range(10))
+    assert _values(groups[0], ("eventMetadata", "eventId"))[4] == b"ev-4"
+
+
+def test_duplicate_keys_keep_the_last_value_as_json_loads() -> None:
+    line = _line(1)
+    dup = line.replace('"eventMetadata": {', '"eventMetadata": {"eventId": "first", "inferenceId": "x"}, '
+                                             '"eventMetadata": {', 1)
+    assert json.loads(dup)["eventMetadata"]["eventId"] == "ev-1"
+    groups, _ = _scan([dup, line.replace('"ev-1"', '"a", "eventId": "b"')])
+    assert _values(groups[0], ("eventMetadata", "eventId")) == [b"ev-1", b"b"]
+    assert _values(groups[0], ("eventMetadata", "inferenceId")) == [b"inf-1", b"inf-1"]
+
+
+def test_missing_keys_read_as_the_per_record_defaults() -> None:
+    line = _line(2).replace(', "encoding": "CSV"', "", 1).replace(', "inferenceId": "inf-2"', "")
+    groups, rest = _scan([line])
+    assert not rest.any()
+    assert _values(groups[0], ("captureData", "endpointInput", "encoding")) == [b"CSV"]
+    assert _values(groups[0], ("eventMetadata", "inferenceId")) == [b""]
 
 
 def test_empty_lines_are_neither_taken_nor_left_and_crlf_is_one_break() -> None:
@@ -82,7 +129,9 @@ def test_empty_lines_are_neither_taken_nor_left_and_crlf_is_one_break() -> None:
 def test_unicode_line_separators_are_not_scanned() -> None:
     lines = [_line(0), _line(1).replace("ev-1", "ev\u2028x")]
     chunk = ("\n".join(lines) + "\n").encode()
-    assert linescan.scan_fields(chunk, 2, PATHS) is None  # the caller reads such a chunk the general way
+    assert linescan.scan_fields(chunk, *_bounds(chunk), PATHS) is None  # the caller reads such a chunk otherwise
+    chunk = (_line(0) + "\n" + _line(1).replace('": "', '":\r"', 1) + "\n").encode()  # a lone \r: a break there
+    assert linescan.scan_fields(chunk, *_bounds(chunk), PATHS) is None
 
 
 def test_escaped_read_values_are_kept_escaped_for_the_decoders() -> None:
@@ -97,19 +146,24 @@ def test_reader_result_does_not_depend_on_the_scan(monkeypatch: pytest.MonkeyPat
     cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()))
     lines = [_line(i) for i in range(40)]
     lines[7] = _line(7).replace('"mode": "INPUT"', '"mode": "IN\\u0050UT"')
-    lines[9] = "{not json"
+    lines[9] = "{not json"  # one malformed line: the chunk is decoded line by line
     lines[11] = _line(3)  # a duplicate id
+    lines[13] = _line(13).replace('"inf-13"', "13")  # a number id (per record: "13")
+    lines[15] = "   "
     buf = ("\n".join(lines) + "\n").encode()
 
     def read() -> tuple[Any, Counter[str]]:
         bad: Counter[str] = Counter()
         parts, n = _capture_object(buf, 0, cfg.features, bad)
         assert n == len(lines)
-        rows = [(p.order.tolist(), p.rid.tolist(), [f.tolist() for f in p.feats], p.scal.tolist()) for p in parts
-                if p.n]
+        rows = [row for p in parts if p.n
+                for row in zip(p.order.tolist(), p.rid.tolist(), *[f.tolist() for f in p.feats], p.scal.tolist(),
+                               strict=True)]
         return sorted(rows), bad
 
     fast = read()
     monkeypatch.setattr(linescan, "scan_fields", lambda *a, **k: None)  # the general path for every chunk
     assert read() == fast
     assert fast[1] == Counter({"unparseable_line": 1})
+    assert len(fast[0]) == 38  # 40 lines, one malformed, one blank (the duplicate is a row until deduplicated)
+    assert (13, b"13") in [row[:2] for row in fast[0]]

@@ -13,6 +13,14 @@ decision — a string score — is never taken in bulk). Numbers are converted i
 (correctly rounded, as orjson and ``float`` are), labels and categories with :func:`records.norm_label` once
 per distinct value.
 
+Before the layouts, the commonest SageMaker bodies are decoded by msgspec into typed Structs (:func:`typed_inputs`,
+:func:`typed_outputs`): ``{"instances": [[...]]}`` with one value per feature — a JSON number (``float``) for a
+numeric feature, a string for a categorical one — and ``{"predictions": [{"score": <number>,
+"predicted_label": <int | string | null>}]}`` (``predicted_label`` optional), no other key. A body of another
+shape or with another value type fails the typed decode and goes on to the layouts. msgspec's floats are
+correctly rounded (as ``float`` and orjson), ``-0`` is ``0.0`` as orjson's integer ``0``, an out-of-range
+number is refused (the per-record parser counts it ``non_numeric``).
+
 A payload is taken only when it matches the layout byte for byte and its values are what the per-record parser
 accepts (finite numbers, non-blank categories); every other payload is decided by the existing per-payload path
 (:mod:`driftline_common.bulk_payloads`), which is exactly the per-record parser's decision.
@@ -23,12 +31,16 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Sequence
+from functools import cache
+from operator import attrgetter, itemgetter
 from typing import Any
 
+import msgspec
 import numpy as np
 import orjson
 
 from driftline_common import columnar as col
+from driftline_common import linescan
 from driftline_common.records import Prediction, _Bad, _input_body_rows, _output_body_rows, norm_label
 
 _NUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
@@ -131,8 +143,11 @@ def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[bytes,
     """The payloads (raw JSON string bodies) whose only escapes are ``\\"``, unescaped and newline-separated;
     and the indices of those payloads."""
     blob = col.concat(a, s, e)
-    bs = np.flatnonzero(blob == col.BACKSLASH)
+    raw = blob.tobytes()
     rows: np.ndarray = np.arange(s.size)
+    if raw.count(b"\\") == raw.count(b'\\"'):  # every backslash is followed by a quote (two passes in C)
+        return raw.replace(b'\\"', b'"'), rows
+    bs = np.flatnonzero(blob == col.BACKSLASH)
     if bs.size:
         nxt = blob[np.minimum(bs + 1, blob.size - 1)]
         bad = bs[nxt != col.QUOTE]
@@ -208,6 +223,110 @@ def _labels(tokens: Sequence[bytes], kind: str, *, blank_ok: bool = False) -> tu
     return np.asarray(labels, dtype=str)[inv], np.asarray(good, dtype=bool)[inv]
 
 
+# ---------------------------------------------------------------------------------------------------- typed
+@cache
+def _request_decoder(numeric: tuple[bool, ...]) -> msgspec.json.Decoder[Any]:
+    row: Any = tuple[tuple(float if x else str for x in numeric)]  # type: ignore[misc]
+    req = msgspec.defstruct("Request", [("instances", list[row])], forbid_unknown_fields=True, gc=False)
+    return msgspec.json.Decoder(req)
+
+
+_PRED: Any = msgspec.defstruct("Prediction", [("score", float), ("predicted_label", int | str | None, None)],
+                          forbid_unknown_fields=True, gc=False)
+_RESPONSE_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+    msgspec.defstruct("Response", [("predictions", list[_PRED])], forbid_unknown_fields=True, gc=False))
+
+
+def _typed(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoder: msgspec.json.Decoder[Any]
+           ) -> tuple[list[Any], np.ndarray]:
+    """The payloads ``a[s:e]`` (raw JSON string bodies whose only escapes are ``\\"``) that ``decoder`` takes,
+    and their indices: all in one call, else one by one."""
+    if s.size == 0:
+        return [], np.zeros(0, dtype=np.int64)
+    text, rows = _unescaped_blob(a, s, e)
+    if rows.size == 0:
+        return [], rows
+    try:
+        recs = decoder.decode_lines(text)
+        if len(recs) == rows.size:
+            return recs, rows
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    return linescan.decode_each(decoder, text.split(b"\n"), rows)
+
+
+def _single(recs: list[Any], field: str, idx: np.ndarray) -> tuple[list[Any], np.ndarray]:
+    """The one element of each record's list ``field`` and its index, for the records whose list has one."""
+    lists = list(map(attrgetter(field), recs))
+    one = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)) == 1
+    if not one.all():
+        lists = [v for v, o in zip(lists, one.tolist(), strict=True) if o]
+        idx = idx[one]
+    return list(map(itemgetter(0), lists)), idx
+
+
+def _distinct_labels(values: list[Any], *, blank_ok: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``norm_label`` of ints / strings (``None``: ``""``) once per distinct value; ``ok`` False for a blank
+    string unless ``blank_ok``."""
+    names: dict[Any, str] = {}
+    good: dict[Any, bool] = {}
+    for v in set(values):
+        names[v] = "" if v is None else norm_label(v)
+        good[v] = blank_ok or (isinstance(v, str) and bool(v.strip()))
+    return (np.asarray(list(map(names.__getitem__, values)), dtype=str) if values else np.zeros(0, dtype="U1"),
+            np.fromiter(map(good.__getitem__, values), dtype=bool, count=len(values)))
+
+
+def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+                 ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Feature columns of the ``{"instances": [[...]]}`` requests of one row of the features' types (numbers for
+    numeric features, non-blank strings for categorical ones), and the taken mask."""
+    n = s.size
+    taken = np.zeros(n, dtype=bool)
+    feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype="U1")
+                               for f in features]
+    recs, idx = _typed(a, s, e, _request_decoder(tuple(f.type == "numeric" for f in features)))
+    if not recs or not features:
+        return feats, taken
+    rows, idx = _single(recs, "instances", idx)
+    ok = np.ones(idx.size, dtype=bool)
+    for j, feat in enumerate(features):
+        column = list(map(itemgetter(j), rows))
+        if feat.type == "numeric":
+            values = np.fromiter(column, dtype=np.float64, count=len(column))
+            feats[j][idx] = values
+            ok &= np.isfinite(values)
+        else:
+            labels, l_ok = _distinct_labels(column, blank_ok=False)
+            feats[j] = feats[j].astype(labels.dtype) if labels.dtype.itemsize > feats[j].dtype.itemsize else feats[j]
+            feats[j][idx] = labels
+            ok &= l_ok
+    taken[idx[ok]] = True
+    return feats, taken
+
+
+def typed_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(kind, scal, width, vec_rows, label, taken)`` of the ``{"predictions": [{"score": …,
+    "predicted_label": …}]}`` responses of one prediction (as :func:`json_outputs`)."""
+    n = s.size
+    kind = np.zeros(n, dtype=np.int8)
+    scal = np.full(n, np.nan)
+    label = np.full(n, "", dtype="U1")
+    taken = np.zeros(n, dtype=bool)
+    recs, idx = _typed(a, s, e, _RESPONSE_DECODER)
+    first, idx = _single(recs, "predictions", idx)
+    scores = np.fromiter(map(attrgetter("score"), first), dtype=np.float64, count=len(first))
+    labels, l_ok = _distinct_labels(list(map(attrgetter("predicted_label"), first)), blank_ok=True)
+    ok = np.isfinite(scores) & l_ok
+    scal[idx] = scores
+    kind[idx] = 1
+    label = label.astype(labels.dtype) if labels.dtype.itemsize > label.dtype.itemsize else label
+    label[idx] = labels
+    taken[idx[ok]] = True
+    return kind, scal, np.zeros(n, dtype=np.int64), np.zeros((n, 0)), label, taken
+
+
 # ---------------------------------------------------------------------------------------------------- requests
 def _input_holes(t: PayloadTemplate, features: Sequence[Any]) -> list[tuple[str, int]] | None:
     """The group of each feature (``None`` when the layout is not one row of plain values of the right types)."""
@@ -231,6 +350,22 @@ def _input_holes(t: PayloadTemplate, features: Sequence[Any]) -> list[tuple[str,
 
 def json_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
                 ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Feature columns of the single-row JSON requests taken in bulk (typed, then by layout), and the taken mask."""
+    feats, taken = typed_inputs(a, s, e, features)
+    rest = np.flatnonzero(~taken)
+    if rest.size:
+        more, more_taken = layout_inputs(a, s[rest], e[rest], features)
+        sel = rest[more_taken]
+        for j in range(len(features)):
+            if more[j].dtype.kind == "U" and more[j].dtype.itemsize > feats[j].dtype.itemsize:
+                feats[j] = feats[j].astype(more[j].dtype)
+            feats[j][sel] = more[j][more_taken]
+        taken[sel] = True
+    return feats, taken
+
+
+def layout_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+                  ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of the single-row JSON requests that match the first one's layout, and the taken mask."""
     n = s.size
     taken = np.zeros(n, dtype=bool)
@@ -293,6 +428,25 @@ def _output_holes(t: PayloadTemplate) -> tuple[Any, Any] | None:
 
 def json_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(kind, scal, width, vec_rows, label, taken)`` of the single-prediction JSON responses taken in bulk
+    (typed, then by layout; ``kind`` 1: one score in ``scal``, 2: ``width`` scores in ``vec_rows``, 0: none)."""
+    kind, scal, width, vec_rows, label, taken = typed_outputs(a, s, e)
+    rest = np.flatnonzero(~taken)
+    if rest.size:
+        k2, s2, w2, v2, l2, t2 = layout_outputs(a, s[rest], e[rest])
+        sel = rest[t2]
+        kind[sel], scal[sel], width[sel] = k2[t2], s2[t2], w2[t2]
+        if v2.shape[1]:
+            vec_rows = np.full((s.size, v2.shape[1]), np.nan)
+            vec_rows[sel] = v2[t2]
+        label = label.astype(l2.dtype) if l2.dtype.itemsize > label.dtype.itemsize else label
+        label[sel] = l2[t2]
+        taken[sel] = True
+    return kind, scal, width, vec_rows, label, taken
+
+
+def layout_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, label, taken)`` of the single-prediction JSON responses that match the
     first one's layout (``kind`` 1: one score in ``scal``, 2: ``width`` scores in ``vec_rows``, 0: none)."""
     n = s.size

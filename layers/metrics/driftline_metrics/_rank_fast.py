@@ -15,17 +15,20 @@ from typing import Any
 
 import numpy as np
 
+from . import _rank_kernels
 from ._rank_kernels import (
     INF_BITS,
-    SIGNED_FINITE_KEYS,
+    LEVELS_MIN_ROWS,
     TABLE_MIN_LEVELS,
     LabelsNotBinary,
     checked_label_keys,
+    equal_level_counts,
     label_keys,
     level_sums,
+    lowbit_label_keys,
+    sample_has_no_ties,
     sample_levels,
     scan_keys,
-    signed_label_keys,
     sorted_level_counts,
     table_level_counts,
 )
@@ -92,10 +95,12 @@ def _level_counts(
 ) -> tuple[np.ndarray, np.ndarray] | _NotTaken | None:
     """Positives and negatives per distinct score counted without a sort when a sample found few
     values (either sign); :data:`_NOT_TAKEN` for unchecked labels that are not 0/1; else None."""
-    if levels is None or levels.shape[0] < TABLE_MIN_LEVELS:
+    eq_max = _rank_kernels.EQ_MAX_LEVELS
+    if levels is None or eq_max < levels.shape[0] < TABLE_MIN_LEVELS:
         return None
+    count = equal_level_counts if levels.shape[0] <= eq_max else table_level_counts
     try:
-        table = table_level_counts(s, lab, levels, check_labels=not labels_checked)
+        table = count(s, lab, levels, check_labels=not labels_checked)
     except LabelsNotBinary:
         return _NOT_TAKEN
     return None if table is None else (table[1], table[2])
@@ -118,18 +123,34 @@ def _signed_level_counts(
 def _signed_scan(
     s: np.ndarray, lab: np.ndarray, *, want_ap: bool, check_labels: bool
 ) -> tuple[int, float, int] | _NotTaken | None:
-    """:func:`scan_keys` over the signed label keys of scores of both signs (raising on scores that
-    are not finite), :data:`_NOT_TAKEN` for unchecked labels that are not 0/1, or None when two
+    """:func:`scan_keys` over the lowest-bit label keys of scores of any sign (raising on scores
+    that are not finite), :data:`_NOT_TAKEN` for unchecked labels that are not 0/1, or None when two
     keys tie (the keys then cannot tell ties from scores one bit apart)."""
     if s.shape[0] < 2 or s.dtype.kind != "f":
         return None
-    key = signed_label_keys(s, lab, check_labels=check_labels)
-    if key is None:
+    try:
+        keyed = lowbit_label_keys(s, lab, check_labels=check_labels)
+    except LabelsNotBinary:
         return _NOT_TAKEN
-    lo, hi = SIGNED_FINITE_KEYS
-    if not lo < key[0] or not key[-1] < hi:
+    if keyed is None:
+        return None
+    key, n_pos = keyed
+    kf = key.view(np.float64)
+    if not (np.isfinite(kf[0]) and np.isfinite(kf[-1])):
         assert_finite(s, "y_score")
-    return scan_keys(key, _count_pos(lab) if want_ap else 0, want_ap=want_ap, ties=False)
+    return scan_keys(key, n_pos, want_ap=want_ap, ties=False)
+
+
+def _lowbit_first(s: np.ndarray, levels: np.ndarray | None) -> bool:
+    """Scores with many distinct values, no tie in a sample and not all in ``[0, 1.5)`` (logits,
+    margins, unbounded scores): the lowest-bit keys sort as floats with three operations a score,
+    where the exact keys of such scores sort as integers."""
+    if levels is not None or s.dtype.kind != "f" or s.shape[0] < LEVELS_MIN_ROWS:
+        return False
+    if not sample_has_no_ties(s):
+        return False
+    sample = s[:: max(1, s.shape[0] // 4096)]
+    return not (sample.min() >= 0 and sample.max() < 1.5)
 
 
 def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
@@ -149,6 +170,14 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = T
     if counts is not None:
         pos, neg = counts
         return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
+    lowbit = _lowbit_first(s, levels)
+    if lowbit:  # logits, margins, unbounded scores without ties: one float sort of lowest-bit keys
+        scanned = _signed_scan(s, lab, want_ap=False, check_labels=not labels_checked)
+        if isinstance(scanned, _NotTaken):
+            return scanned
+        if scanned is not None:
+            u2, _, n_pos = scanned
+            return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
     # scores >= 0: one in-place sort of label keys costs about numpy's sort of the scores (which
     # copies), whatever the number of distinct values
     key = checked_label_keys(s, lab, check_labels=not labels_checked, float_sort=levels is None)
@@ -160,7 +189,9 @@ def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = T
             return _auc_from_counts(pos, neg) if pos.any() and neg.any() else None
         u2, _, n_pos = scan_keys(key, 0, want_ap=False)
         return u2 / (2.0 * n_pos * (n - n_pos)) if 0 < n_pos < n else None
-    scanned = None if levels is not None else _signed_scan(s, lab, want_ap=False, check_labels=not labels_checked)
+    scanned = (
+        None if levels is not None or lowbit else _signed_scan(s, lab, want_ap=False, check_labels=not labels_checked)
+    )
     if isinstance(scanned, _NotTaken):
         return scanned
     if scanned is not None:  # scores of both signs without ties (logits, margins): one sort of keys
@@ -214,6 +245,13 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
         return counts
     if counts is not None:
         return _ap_from_counts(*counts) if counts[0].any() else None
+    lowbit = _lowbit_first(s, levels)
+    if lowbit:  # logits, margins, unbounded scores without ties: as ROC AUC
+        scanned = _signed_scan(s, lab, want_ap=True, check_labels=not labels_checked)
+        if isinstance(scanned, _NotTaken):
+            return scanned
+        if scanned is not None:
+            return max(0.0, scanned[1] / scanned[2]) if scanned[2] else None
     key = checked_label_keys(s, lab, check_labels=not labels_checked, float_sort=levels is None)
     if key is not None:  # scores >= 0: the sorted label keys, as ROC AUC
         _check_largest_key(key, s)
@@ -222,7 +260,9 @@ def _fast_binary_ap(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = Tr
             return _ap_from_counts(*sorted_counts) if sorted_counts[0].any() else None
         n_pos = _count_pos(lab)
         return max(0.0, scan_keys(key, n_pos, want_ap=True)[1] / n_pos) if n_pos else None
-    scanned = None if levels is not None else _signed_scan(s, lab, want_ap=True, check_labels=not labels_checked)
+    scanned = (
+        None if levels is not None or lowbit else _signed_scan(s, lab, want_ap=True, check_labels=not labels_checked)
+    )
     if isinstance(scanned, _NotTaken):
         return scanned
     if scanned is not None:  # scores of both signs without ties: one sort of keys, as ROC AUC

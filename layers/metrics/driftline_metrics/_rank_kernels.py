@@ -24,6 +24,7 @@ leaves, a grid).
 
 from __future__ import annotations
 
+import sys
 from typing import Literal, overload
 
 import numpy as np
@@ -49,11 +50,6 @@ INF_BITS = {4: int(np.float32(np.inf).view(np.uint32)), 8: int(np.float64(np.inf
 # scores whose bits are below 1.5's give keys (bits << 1 | label) below infinity's bits: positive floats
 FLOAT_KEY_BITS = {4: int(np.float32(1.5).view(np.uint32)), 8: int(np.float64(1.5).view(np.uint64))}
 _FLOAT = {4: np.float32, 8: np.float64}
-# signed label keys of finite scores lie strictly between these: -inf's key and +inf's (NaN beyond them)
-SIGNED_FINITE_KEYS = (
-    int((~np.float64(-np.inf).view(np.uint64)) & ~np.uint64(1)) | 1,
-    int(np.float64(np.inf).view(np.uint64) | np.uint64(1 << 63)) & ~1,
-)
 # odd 64-bit multipliers for the level hash (golden ratio first; the others are fixed random odd numbers)
 _MULTIPLIERS = (
     0x9E3779B97F4A7C15,
@@ -262,9 +258,7 @@ def table_level_counts(
     return _merge_levels(values, total[1 : 2 * values.shape[0] : 2], total[: 2 * values.shape[0] : 2])
 
 
-def _merge_levels(
-    values: np.ndarray, pos: np.ndarray, neg: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _merge_levels(values: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sort levels by value; equal values under different bits (0.0 and -0.0) become one level."""
     uniq, inv = np.unique(values, return_inverse=True)
     if uniq.shape[0] < values.shape[0]:
@@ -274,6 +268,96 @@ def _merge_levels(
         order = np.argsort(values)
         pos, neg = pos[order], neg[order]
     return uniq, pos, neg
+
+
+# --------------------------------------------------------------------------- very few distinct scores
+
+# up to this many sampled values, one equality comparison per value and chunk counts them (no
+# sort, no table, no bincount): 2 to 3 values (hard 0/1 predictions) then cost about a sort
+EQ_MAX_LEVELS = 8
+# scores compared per chunk (the chunk's scores and labels stay in L2 across the comparisons)
+EQ_CHUNK = 1 << 16
+_LITTLE = sys.byteorder == "little"
+
+
+def _label_bytes(lab: np.ndarray) -> np.ndarray:
+    """The 0/1 labels ``lab`` (bool or any integer view, values checked to be 0/1) as a bool view
+    of one byte each: the low-order byte of each label (a strided view, no copy)."""
+    if lab.dtype.itemsize == 1:
+        return lab.view(np.bool_)
+    low = 0 if (lab.dtype.byteorder == "<" or (lab.dtype.byteorder in "=|" and _LITTLE)) else lab.dtype.itemsize - 1
+    return lab.view(np.uint8)[low :: lab.dtype.itemsize].view(np.bool_)
+
+
+def equal_level_counts(
+    s: np.ndarray, lab: np.ndarray, sampled: np.ndarray, *, check_labels: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(values ascending, positives, negatives)`` per distinct score of unweighted 0/1 labels
+    ``lab`` by one equality comparison per value and chunk, or None (a score that is none of at
+    most ``EQ_MAX_LEVELS`` values, NaN included).
+
+    ``sampled``: the values a sample found (:func:`sample_levels`); values it missed are added as
+    they are met (up to ``EQ_MAX_LEVELS``). Per chunk and value: ``x == v``, its count, and the
+    count of its positives (an ``and`` with the labels' low bytes); the counts of a chunk must add
+    up to its length, so every score is checked to be one of the values exactly. The values are
+    compared most frequent first, and a chunk stops once its counts add up. With ``check_labels``
+    (``lab`` an unsigned view of integer labels) a label other than 0/1 raises
+    :class:`LabelsNotBinary`.
+    """
+    n = s.shape[0]
+    s = s.astype(np.float64, copy=False)  # float32 / float16 values are exact in float64
+    check_labels = check_labels and lab.dtype != np.bool_
+    lbool = _label_bytes(lab)
+    values, freq = np.unique(s[:: max(1, n // _SAMPLE)], return_counts=True)
+    if values.shape[0] != sampled.shape[0] or values.shape[0] > EQ_MAX_LEVELS:
+        values, freq = sampled.astype(np.float64), np.ones(sampled.shape[0], dtype=np.intp)
+    order = np.argsort(-freq, kind="stable")
+    vals = [float(v) for v in values[order]]
+    cnt = [0] * len(vals)
+    pos = [0] * len(vals)
+    chunk = EQ_CHUNK
+    eq = np.empty(min(n, chunk), dtype=np.bool_)
+    both = np.empty(min(n, chunk), dtype=np.bool_)
+    lbuf = np.empty(min(n, chunk), dtype=np.bool_)
+    a = 0
+    while a < n:
+        b = min(a + chunk, n)
+        m = b - a
+        x = s[a:b]
+        if check_labels and lab[a:b].max() > 1:
+            raise LabelsNotBinary
+        lb = lbool[a:b]
+        if len(vals) > 1 and lb.strides[0] != 1:  # the labels' low bytes, contiguous for the comparisons
+            np.copyto(lbuf[:m], lb)
+            lb = lbuf[:m]
+        e, t = eq[:m], both[:m]
+        c_chunk = [0] * len(vals)
+        p_chunk = [0] * len(vals)
+        total = 0
+        for j, v in enumerate(vals):
+            np.equal(x, v, out=e)
+            c = int(np.count_nonzero(e))
+            if c:
+                c_chunk[j] = c
+                p_chunk[j] = int(np.count_nonzero(np.logical_and(e, lb, out=t)))
+                total += c
+                if total == m:
+                    break
+        if total != m:  # a value the sample missed (or NaN): add it and count the chunk again
+            new = np.unique(x[~np.isin(x, np.asarray(vals))])
+            if len(vals) + new.shape[0] > EQ_MAX_LEVELS or not np.isfinite(new).all():
+                return None
+            vals += [float(v) for v in new]
+            cnt += [0] * new.shape[0]
+            pos += [0] * new.shape[0]
+            continue
+        for j in range(len(vals)):
+            cnt[j] += c_chunk[j]
+            pos[j] += p_chunk[j]
+        a = b
+    count = np.asarray(cnt, dtype=np.int64)
+    positives = np.asarray(pos, dtype=np.int64)
+    return _merge_levels(np.asarray(vals), positives, count - positives)
 
 
 # --------------------------------------------------------------------------- many distinct scores
@@ -360,42 +444,50 @@ def sorted_level_counts(key: np.ndarray, levels: np.ndarray) -> tuple[np.ndarray
     return counts[1::2], counts[0::2]
 
 
-def signed_label_keys(s: np.ndarray, lab: np.ndarray, *, check_labels: bool = False) -> np.ndarray | None:
-    """Sorted label keys of finite scores of both signs whose lowest bit is given up to the label:
-    the score's order-preserving unsigned bits (``-0.0`` counted as ``0.0``) with the lowest bit
-    replaced by the 0/1 label ``lab``.
+def sample_has_no_ties(s: np.ndarray) -> bool:
+    """Whether a strided sample of float scores holds no two equal values: ties are then rare enough
+    that the lowest-bit keys (:func:`lowbit_label_keys`), which give up on any tie, pay."""
+    if s.dtype.kind != "f" or s.shape[0] < 2:
+        return False
+    sample = np.sort(s[:: max(1, s.shape[0] // _SAMPLE)])
+    return bool((sample[1:] != sample[:-1]).all())
 
-    Two scores that differ only in their lowest bit share a key there, so the keys are exact only
-    when no two of them tie in all bits but the label's: :func:`scan_keys` with ``ties=False``
-    tells (ties are rare for scores of both signs with many distinct values, such as logits).
-    With ``check_labels`` (``lab`` any unsigned view of integer labels), None when a label is not
-    0/1. Scores that are not finite get the smallest or largest keys (:data:`SIGNED_FINITE_KEYS`).
+
+def lowbit_label_keys(s: np.ndarray, lab: np.ndarray, *, check_labels: bool = False) -> tuple[np.ndarray, int] | None:
+    """Sorted keys of scores of any sign, and the number of positives; None when the keys cannot be
+    exact. With ``check_labels`` (``lab`` any unsigned view of integer labels) a label other than 0/1
+    raises :class:`LabelsNotBinary`.
+
+    A key is the score itself (``-0.0`` read as ``0.0``) with the lowest bit of its float64 bits
+    given to the 0/1 label, sorted as a float: three cheap operations per score and numpy's float
+    sort, whatever the sign and the range. Two scores that differ only in their lowest bit share a
+    key there, so the keys are exact only when no two tie in all bits but the label's:
+    :func:`scan_keys` with ``ties=False`` tells. A key of ``±0.0`` can only be a negative's (score
+    ``0.0`` or ``±5e-324``), and two of them may sort in either order: then None too. A score that
+    is not finite gives a key that is not finite (a NaN key sorts last).
     """
     s = s.astype(np.float64, copy=False)
     n = s.shape[0]
     lab_u = lab.view(np.uint8) if lab.dtype.kind == "b" else lab.view(_UINT_ANY[lab.dtype.itemsize])
     check_labels = check_labels and lab.dtype.kind != "b"
     key = np.empty(n, dtype=np.uint64)
-    sign = np.empty(min(n, KEY_CHUNK), dtype=np.int64)
+    kf = key.view(np.float64)
     not_one = np.uint64(~1 & 0xFFFFFFFFFFFFFFFF)
+    n_pos = 0
     for a in range(0, n, KEY_CHUNK):
         b = min(a + KEY_CHUNK, n)
         lb = lab_u[a:b]
         if check_labels and lb.max() > 1:
-            return None
+            raise LabelsNotBinary
+        n_pos += int(np.count_nonzero(lb)) if lb.dtype.itemsize == 1 else int(lb.sum())
         k = key[a:b]
-        np.add(s[a:b], 0.0, out=k.view(np.float64))  # -0.0 + 0.0 is 0.0
-        sg = np.right_shift(k.view(np.int64), 63, out=sign[: b - a])  # -1 for negative scores
-        np.bitwise_or(sg, np.int64(-(1 << 63)), out=sg)
-        np.bitwise_xor(k, sg.view(np.uint64), out=k)  # negative: all bits flipped; else the sign bit set
+        np.add(s[a:b], 0.0, out=kf[a:b])  # -0.0 + 0.0 is 0.0
         np.bitwise_and(k, not_one, out=k)
         np.bitwise_or(k, lb, out=k, casting="unsafe")
-    signed = key.view(np.int64)
-    signed.sort()  # non-negative scores (top bit set) sort first as signed integers: rotate them
-    split = int(np.searchsorted(signed, 0))
-    if 0 < split < n:
-        key = np.concatenate((key[split:], key[:split]))
-    return key
+    kf.sort()
+    if np.searchsorted(kf, 0.0, side="right") - np.searchsorted(kf, 0.0, side="left") > 1:
+        return None
+    return key, n_pos
 
 
 @overload
@@ -406,9 +498,7 @@ def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool, ties: Literal[True]
 def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool, ties: bool) -> tuple[int, float, int] | None: ...
 
 
-def scan_keys(
-    key: np.ndarray, n_pos: int, *, want_ap: bool, ties: bool = True
-) -> tuple[int, float, int] | None:
+def scan_keys(key: np.ndarray, n_pos: int, *, want_ap: bool, ties: bool = True) -> tuple[int, float, int] | None:
     """One pass over sorted label keys: ``(2 U, Σ over positives of the precision at their score,
     number of positives)``, or None with ``ties=False`` when two keys tie in all bits but the label's.
 

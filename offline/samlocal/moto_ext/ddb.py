@@ -1,8 +1,9 @@
-"""Extension ``ddb_fast_attribute_values``: DynamoDB ``AttributeValue`` in wire form serialised as is
-(see :mod:`samlocal.moto_ext`)."""
+"""Extensions ``ddb_fast_attribute_values`` (DynamoDB ``AttributeValue`` in wire form serialised as is) and
+``ddb_fast_item_size`` (item sizes and copies in one pass) (see :mod:`samlocal.moto_ext`)."""
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -70,3 +71,65 @@ def _install_ddb_fast_attribute_values(registry: RuntimeRegistry) -> None:
         return original(self, serialized, value, shape, key)
 
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure  # type: ignore[method-assign]
+
+
+def _size(t: str, v: Any) -> int:
+    """``DynamoType(t, v).size()`` in one pass (moto re-wraps every map value, so nested maps cost O(n·depth))."""
+    if t == "N":
+        return len(str(v))
+    if t in ("SS", "NS", "BS"):
+        return sum(_size(t[0], x) for x in v)
+    if t == "L":
+        return sum(_size(x.type, x.value) if type(x) is _DYNAMO_TYPE[0] else _wrapped_size(x) for x in v)
+    if t == "M":
+        return sum(len(k.encode("utf-8")) + (_size(x.type, x.value) if type(x) is _DYNAMO_TYPE[0]
+                                              else _wrapped_size(x)) for k, x in v.items())
+    if isinstance(v, bool):
+        return 1
+    return len(v if isinstance(v, bytes) else v.encode("utf-8"))
+
+
+def _wrapped_size(x: Any) -> int:
+    d = _DYNAMO_TYPE[0](x)
+    return _size(d.type, d.value)
+
+
+def _copy(x: Any) -> Any:
+    """A DynamoType tree copied as moto's ``__deepcopy__`` copies it (lists and maps of fresh nodes, set values
+    as new lists, scalars shared), without the ``copy.deepcopy`` dispatch and memo per node."""
+    cls = _DYNAMO_TYPE[0]
+    if type(x) is not cls:
+        return copy.deepcopy(x)
+    out = cls.__new__(cls)
+    t, v = x.type, x.value
+    out.type = t
+    if t == "L":
+        out.value = [_copy(e) for e in v]
+    elif t == "M":
+        out.value = {k: _copy(e) for k, e in v.items()}
+    elif t in ("SS", "NS", "BS"):
+        out.value = list(v)
+    else:
+        out.value = v
+    return out
+
+
+_DYNAMO_TYPE: list[Any] = []
+
+
+def _install_ddb_fast_item_size(registry: RuntimeRegistry) -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    _DYNAMO_TYPE.append(DynamoType)
+    original_size, original_copy = DynamoType.size, DynamoType.__deepcopy__
+
+    def size(self: Any) -> int:
+        return _size(self.type, self.value)
+
+    def deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        return _copy(self)
+
+    size.original = original_size  # type: ignore[attr-defined]  # moto's, for the differential test
+    deepcopy.original = original_copy  # type: ignore[attr-defined]
+    DynamoType.size = size  # type: ignore[method-assign]
+    DynamoType.__deepcopy__ = deepcopy  # type: ignore[method-assign]
