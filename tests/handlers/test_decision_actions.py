@@ -175,3 +175,17 @@ def test_put_model_rejects_invalid_policy_fields_with_a_400_naming_them(stack_en
         cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "sequentialBreaches": value}
         event["body"] = json.dumps(cfg)
         assert api_handler(event, CTX)["statusCode"] == 200, value
+    # label-shift breaches: alpha outside (0, 0.05], an unknown key, not an object -> 400; null or a valid alpha: 200
+    for value, status, name in (({"alpha": 0}, 400, "retrainPolicy.labelShift.alpha"),
+                                ({"alpha": 0.5}, 400, "retrainPolicy.labelShift.alpha"),
+                                ({"level": 0.01}, 400, "retrainPolicy.labelShift.level"),
+                                (True, 400, "retrainPolicy.labelShift"),
+                                (None, 200, ""), ({"alpha": 0.01}, 200, "")):
+        event = load_event("api_put_model.json")
+        cfg = json.loads(event["body"])
+        cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "labelShift": value}
+        event["body"] = json.dumps(cfg)
+        resp = api_handler(event, CTX)
+        assert resp["statusCode"] == status, value
+        if status == 400:
+            assert any(p.startswith(name) for p in json.loads(resp["body"])["details"]["problems"]), value

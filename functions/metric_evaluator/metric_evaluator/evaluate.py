@@ -260,6 +260,9 @@ def summarize(doc: dict[str, Any], result_uri: str, dataset_uri: str) -> dict[st
         "resultUri": result_uri,
         "datasetUri": dataset_uri,
     }
+    counts = (doc.get("details") or {}).get("classCounts")
+    if counts is not None:  # classification: the label-shift rule of the decision reads them (policy_labelshift)
+        summary["classCounts"] = [int(v) for v in counts]
     if "sharding" in doc:
         summary["sharding"] = doc["sharding"]
     return summary

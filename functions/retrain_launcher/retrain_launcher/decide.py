@@ -32,6 +32,7 @@ from retrain_launcher.recalibration import (
     crossfit_class_offsets,
     crossfit_threshold,
     fit_class_offsets,
+    fit_prior_threshold,
     fit_threshold,
     multiclass_rows,
 )
@@ -155,8 +156,10 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
         )
         breached = decision.details.get("breachedMetrics") or []
         if retrain_policy.wants_recalibration(cfg.problem_type, cfg.promotion.recalibration, breached):
+            shift = decision.details.get("labelShift") or {}
             recalibration = fit_recalibration(cfg, state, history, run_id=run_id, start=start, read=read,
-                                              breached=breached, window_uri=evaluation.get("datasetUri"))
+                                              breached=breached, window_uri=evaluation.get("datasetUri"),
+                                              shift_since=parse_iso(shift["since"]) if shift.get("since") else None)
         if not data["trainRows"] or not data["evaluationRows"]:
             stores.locks.release(lock_id(model_id), run_id)
             decision = retrain_policy.with_no_training_data(decision)
@@ -191,6 +194,7 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
         trainingJobName=training["TrainingJobName"] if training and not tuning else None,  # tuned: known at its end
         **({"tuningJobName": tuning["HyperParameterTuningJobName"]} if tuning else {}),
         intervals=evaluation.get("intervals") or {},  # the bounds later windows pool with (policy.pooled_breaches)
+        **({"classCounts": evaluation["classCounts"]} if evaluation.get("classCounts") is not None else {}),
     )
     detail = {"modelId": model_id, "runId": run_id, **{k: v for k, v in summary.items() if k != "data"}}
     publish(settings, "Retrain Decision", detail)
@@ -238,19 +242,29 @@ def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[d
 
 def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
                       start: datetime, read: tuple[list[tuple[str, str]], list[str]], breached: list[str],
-                      window_uri: str | None = None) -> dict[str, Any]:
+                      window_uri: str | None = None, shift_since: datetime | None = None) -> dict[str, Any]:
     """The recalibration candidate: a decision threshold fitted on the earlier labelled windows the retrain
     trains on, limited to those the current champion model scored (never the current window, which both
     remedies are judged on). ``{"status": "FITTED", "threshold", ...}`` or ``{"status": "NOT_FITTED", ...}``.
     With the current window's labelled rows (``window_uri``) it also carries ``crossFit``: the mirror fold of a
-    cross-fitted test (fitted on the window, applied to the earlier rows), which the comparison pools."""
+    cross-fitted test (fitted on the window, applied to the earlier rows), which the comparison pools.
+    ``shift_since``: the start of the first window after a detected label shift (``decision.labelShift``); the
+    fit then uses every window the champion scored since the shift (the new population, more rows than
+    ``trainingWindowDays`` may give) and no window before it."""
     champion = state.get("champion") or {}
     current = float(champion.get("decisionThreshold") or cfg.decision_threshold)
     since_raw = champion.get("modelSince") or champion.get("since")
     since = parse_iso(since_raw) if isinstance(since_raw, str) else None
-    allowed = set(_training_sources(history, run_id=run_id, start=start, days=cfg.retrain_policy.training_window_days,
-                                    since=since))
-    texts = [text for uri, text in read[0] if uri in allowed]
+    days = cfg.retrain_policy.training_window_days
+    if shift_since is not None and shift_since < start:
+        since = shift_since if since is None else max(since, shift_since)
+        days = max(days, (start - shift_since).days + 1)
+    chosen = _training_sources(history, run_id=run_id, start=start, days=days, since=since)
+    have = dict(read[0])
+    extra = [uri for uri in chosen if uri not in have]
+    if extra:
+        have.update(read_sources(extra)[0])
+    texts = [have[uri] for uri in chosen if uri in have]
     window_text = _window_text(window_uri)
     if cfg.problem_type == "multiclass":
         return _fit_multiclass(cfg, champion, texts, window_text)
@@ -259,14 +273,19 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
     except ValueError as exc:
         return {"status": "NOT_FITTED", "reason": f"unreadable labelled window: {exc}"[:300],
                 "previousThreshold": current}
-    fit = fit_threshold(cfg, y, scores, breached)
+    # after a detected label shift: the prior correction (one intercept fitted by likelihood) rather than the
+    # error-counting cut, whose threshold is several times noisier on a few hundred rows (docs/decisions.md)
+    fit = fit_prior_threshold(cfg, y, scores, breached, current) if shift_since is not None else None
+    prior = fit is not None
+    if fit is None:
+        fit = fit_threshold(cfg, y, scores, breached)
     if fit is None:
         return {"status": "NOT_FITTED", "reason": "too few labelled rows scored by the champion before the window",
                 "rows": int(y.size), "previousThreshold": current}
     out = {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
     if window_text is not None:
         _add_crossfit(out, len(texts), lambda: crossfit_threshold(
-            cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current))
+            cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current, prior=prior))
     return out
 
 

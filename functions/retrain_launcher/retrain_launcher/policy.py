@@ -14,7 +14,10 @@ Retrain only when a breach is real:
   below it at ``thresholdConfidence`` — two windows each moderately below are strong joint evidence even when
   neither window's own bound is — and by *sequential* evidence (``sequentialBreaches``, default on, see
   :mod:`retrain_launcher.policy_cusum`): a one-sided CUSUM of each metric's per-window deficit in standard
-  errors over the windows the champion version scored;
+  errors over the windows the champion version scored; and by a *label shift* (``labelShift``, default on,
+  classifiers, see :mod:`retrain_launcher.policy_labelshift`): the class counts changed since the champion
+  version's earlier windows (chi-square at ``alpha``) and the metric is on the wrong side by point estimate in
+  the current window and pooled since the change (``LABEL_SHIFT`` follows ``PERFORMANCE_BREACH``);
 * the window has at least ``minSamples`` labelled rows;
 * at least ``minNewLabels`` labelled rows arrived since the data of the last training (the sum of the
   sample sizes of the distinct windows that start at or after the model state's ``trainingDataEnd``,
@@ -49,6 +52,7 @@ from driftline_common.config import RetrainPolicy
 from driftline_common.store import iso, parse_iso
 
 from retrain_launcher.policy_cusum import cusum_breaches
+from retrain_launcher.policy_labelshift import label_shift_breaches
 
 # signal codes: why a retrain is wanted
 PERFORMANCE_BREACH = "PERFORMANCE_BREACH"
@@ -67,6 +71,8 @@ DRIFT_ACKNOWLEDGED = "DRIFT_ACKNOWLEDGED"
 DRIFT_BUDGET_EXHAUSTED = "DRIFT_BUDGET_EXHAUSTED"
 #: dataset drift that did not move the champion's scores (``retrainPolicy.scoreDriftPsi``): not a signal
 SCORES_UNCHANGED = "SCORES_UNCHANGED"
+#: qualifies ``PERFORMANCE_BREACH``: a label-shift breach contributed (``retrainPolicy.labelShift``)
+LABEL_SHIFT = "LABEL_SHIFT"
 #: outcome code of a run that acknowledges drift (recorded on the run, see :func:`acknowledge`)
 ACKNOWLEDGED = "ACKNOWLEDGED"
 #: the metrics a new decision threshold can change (what a recalibration can fix)
@@ -329,9 +335,7 @@ def _sequential(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: S
     seq = policy.sequential_breaches
     if seq is None:
         return [], []
-    champion = state.get("champion")
-    since_raw = champion.get("since") if isinstance(champion, Mapping) else None
-    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
+    since = _champion_since(state)
     chain: list[Mapping[str, Mapping[str, float]] | None] = []
     for run in reversed(earlier):  # oldest first
         end = _window_key(run)
@@ -341,6 +345,36 @@ def _sequential(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: S
     chain.append(window_evidence(evaluation.get("metrics"), evaluation.get("intervals"), evaluation.get("breaches")))
     return cusum_breaches(_threshold_entries(evaluation), chain, reference=float(seq.reference),
                           limit=float(seq.limit), min_windows=policy.consecutive_breaches)
+
+
+def _champion_since(state: Mapping[str, Any]) -> datetime | None:
+    champion = state.get("champion")
+    since_raw = champion.get("since") if isinstance(champion, Mapping) else None
+    return parse_iso(since_raw) if isinstance(since_raw, str) else None
+
+
+def _label_shift(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]],
+                 state: Mapping[str, Any], already: Sequence[str]
+                 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Label-shift breaches over the windows the champion version scored and the current window
+    (:mod:`retrain_launcher.policy_labelshift`); the test carries ``since``, the start of the first window after
+    the estimated shift."""
+    if policy.label_shift is None or evaluation.get("classCounts") is None:
+        return [], None
+    since = _champion_since(state)
+    runs = [r for r in reversed(earlier)  # oldest first
+            if since is None or ((end := _window_key(r)) is not None and parse_iso(end) > since)]
+    windows = [(r.get("classCounts"), window_evidence(r.get("metrics"), r.get("intervals"), r.get("breaches")))
+               for r in runs]
+    windows.append((evaluation.get("classCounts"), window_evidence(
+        evaluation.get("metrics"), evaluation.get("intervals"), evaluation.get("breaches"))))
+    breaches, test = label_shift_breaches(_threshold_entries(evaluation), windows,
+                                          alpha=float(policy.label_shift.alpha),
+                                          min_windows=policy.consecutive_breaches, already=already)
+    if test is not None and test["windows"] > 1:
+        first = runs[len(runs) - test["windows"] + 1]
+        test["since"] = (first.get("window") or {}).get("start")
+    return breaches, test
 
 
 def decide(
@@ -408,7 +442,16 @@ def decide(
         details["sequentialBreaches"] = sequential
         details["breachedMetrics"] = _in_config_order(
             evaluation, [*details["breachedMetrics"], *(b["metric"] for b in sequential)])
-    breached = bool(evaluation.get("breached")) or bool(pooled) or bool(sequential)
+    # a window's own breach still needs its streak: only the metrics another rule already sustained are skipped
+    labelled, label_test = _label_shift(policy, evaluation, earlier, state,
+                                        [b["metric"] for b in (*pooled, *sequential)])
+    if label_test is not None and label_test["shift"]:
+        details["labelShift"] = label_test
+    if labelled:
+        details["labelShiftBreaches"] = labelled
+        details["breachedMetrics"] = _in_config_order(
+            evaluation, [*details["breachedMetrics"], *(b["metric"] for b in labelled)])
+    breached = bool(evaluation.get("breached")) or bool(pooled) or bool(sequential) or bool(labelled)
     acknowledged = False
     ack = state.get("driftAcknowledged") if isinstance(state.get("driftAcknowledged"), Mapping) else None
     if drift_detected and "drift" in policy.triggers and ack:
@@ -435,7 +478,7 @@ def decide(
             if not _signals(policy, bool(run.get("breached")), old_drift):
                 break
             streak += 1
-        if (pooled or sequential) and PERFORMANCE_BREACH in signals:
+        if (pooled or sequential or labelled) and PERFORMANCE_BREACH in signals:
             streak = max(streak, policy.consecutive_breaches)
 
     # labels since the data of the last training: distinct windows starting at/after the cut-off
@@ -478,6 +521,8 @@ def decide(
         if in_period >= budget:
             blocking.append(BUDGET_EXHAUSTED if kind == "performance" else DRIFT_BUDGET_EXHAUSTED)
 
+    if labelled and PERFORMANCE_BREACH in signals:
+        signals.insert(signals.index(PERFORMANCE_BREACH) + 1, LABEL_SHIFT)
     return PolicyDecision(
         retrain=bool(signals) and not blocking,
         reasons=[*signals, *blocking],

@@ -229,6 +229,15 @@ class SequentialBreaches(_Strict):
     limit: Real = Field(1.5, gt=0, le=50)
 
 
+class LabelShift(_Strict):
+    """Label-shift breaches: a change in the windows' class counts lowers the evidence a harmful change needs
+    (docs/decisions.md)."""
+
+    #: a label shift when the change point's chi-square homogeneity p-value (Bonferroni over the splits tried)
+    #: is below this; the threshold metric must still be on the wrong side by its point estimates
+    alpha: float = Field(0.001, gt=0, le=0.05)
+
+
 class RetrainPolicy(_Strict):
     consecutive_breaches: int = Field(3, alias="consecutiveBreaches", ge=1, le=30)
     min_samples: int = Field(500, alias="minSamples", ge=1, le=10**9)
@@ -260,6 +269,9 @@ class RetrainPolicy(_Strict):
     #: drift alone triggers only when the champion's scores moved too: their PSI against its first labelled window
     #: at least this (null: no gate)
     score_drift_psi: float | None = Field(0.1, alias="scoreDriftPsi", ge=0, le=100)
+    #: classifiers: a significant change of the class counts since the champion version's earlier windows, with
+    #: the metric on the wrong side by point estimate since the change, is a breach (null: off)
+    label_shift: LabelShift | None = Field(default_factory=LabelShift, alias="labelShift")
 
 
 class TrainingTemplate(_Strict):

@@ -1,0 +1,293 @@
+"""Label-shift breaches (``retrainPolicy.labelShift``): a change point in the windows' class counts, tested by a
+chi-square homogeneity test (the metrics layer's numpy ``chi2_contingency``; SciPy is the oracle here), lowers the
+evidence a harmful change needs — never creates it. Monte Carlo checks the test's level and the rule's false-alarm
+and detection rates on the evaluator's own (Wilson) bounds."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from driftline_common.config import RetrainPolicy, parse_config
+from driftline_common.errors import InvalidModelConfig
+from metric_evaluator import stats
+from retrain_launcher import policy as p
+from retrain_launcher.policy_labelshift import change_point, class_counts, homogeneity, label_shift_breaches
+from retrain_launcher.recalibration import fit_prior_threshold, fit_threshold
+from scipy.stats import chi2, chi2_contingency
+
+from benchmarks.bench_labelshift import cusum_rule, first_breach, label_rule, window
+from tests.conftest import ROOT
+
+END = datetime(2024, 5, 10, tzinfo=UTC)
+ACC = [{"metric": "accuracy", "min": 0.83}]
+
+
+def iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def acc(correct: int, n: int) -> dict[str, dict[str, float]]:
+    lo, hi = stats.wilson_bounds(correct, n, 0.9)
+    return {"accuracy": {"value": correct / n, "lower": lo, "upper": hi, "confidence": 0.9}}
+
+
+def test_homogeneity_agrees_with_scipy() -> None:
+    rng = np.random.default_rng(3)
+    for k in (2, 3, 5):
+        for _ in range(40):
+            a = rng.multinomial(int(rng.integers(50, 3000)), rng.dirichlet(np.ones(k)))
+            b = rng.multinomial(int(rng.integers(50, 3000)), rng.dirichlet(np.ones(k)))
+            keep = (a + b) > 0
+            stat, pv, dof = homogeneity(a.tolist(), b.tolist())
+            ref = chi2_contingency(np.asarray([a[keep], b[keep]]), correction=False)
+            assert stat == pytest.approx(ref.statistic, rel=1e-10)
+            assert pv == pytest.approx(ref.pvalue, rel=1e-8, abs=1e-300)
+            assert dof == ref.dof
+            assert pv == pytest.approx(chi2.sf(stat, dof), rel=1e-8, abs=1e-300)
+    # a class absent from both parts is dropped (SciPy would refuse the zero column); one class left: no test
+    assert homogeneity([10, 0, 5], [20, 0, 30])[2] == 1
+    assert homogeneity([10, 0], [20, 0]) == (0.0, 1.0, 0)
+    assert homogeneity([0, 0], [20, 3]) == (0.0, 1.0, 0)
+
+
+def test_change_point_is_the_largest_statistic_and_bonferroni_adjusted() -> None:
+    counts = [[850, 150], [845, 155], [860, 140], [650, 350], [660, 340]]
+    cp = change_point(counts)
+    assert cp is not None
+    assert cp["split"] == 3
+    arr = np.asarray(counts)
+    stats_by_split = [chi2_contingency([arr[:s].sum(0), arr[s:].sum(0)], correction=False).statistic
+                      for s in range(1, 5)]
+    assert cp["statistic"] == pytest.approx(max(stats_by_split))
+    assert cp["adjustedPvalue"] == pytest.approx(min(1.0, 4 * cp["pvalue"]))
+    assert cp["before"] == [2555, 445]
+    assert cp["after"] == [1310, 690]
+    assert change_point([[1, 2]]) is None
+    assert change_point([[1, 2], [1, 2, 3]]) is None
+
+
+def test_class_counts_rejects_malformed_values() -> None:
+    assert class_counts([3, 4]) == [3, 4]
+    assert class_counts([3.0, 4]) == [3, 4]
+    for bad in (None, [3], [3, -1], [3, 1.5], [True, 2], ["3", 4], [0, 0], "34", [float("nan"), 1]):
+        assert class_counts(bad) is None
+
+
+def test_the_change_point_test_holds_its_level_without_a_shift() -> None:
+    # 16 windows, no shift: the Bonferroni-adjusted p-value of the best split is below alpha at most alpha of the
+    # time (conservative), binary and multiclass, small and large windows
+    rng = np.random.default_rng(11)
+    for n, prior in ((150, [0.8, 0.2]), (1000, [0.85, 0.15]), (500, [0.6, 0.3, 0.1])):
+        hits = 0
+        for _ in range(400):
+            cp = change_point(rng.multinomial(n, prior, size=16).tolist())
+            hits += cp is not None and cp["adjustedPvalue"] < 0.05
+        assert hits / 400 <= 0.05
+
+
+def _stream(rng: np.random.Generator, *, n: int, windows: int, shift_at: int | None, prior: float, prior_after: float,
+            acc_pos: float, acc_neg: float, acc_pos_after: float, acc_neg_after: float) -> list[Any]:
+    """Windows of a binary model whose accuracy depends on the class (so a window's accuracy and its label
+    counts are correlated, as in real data); the benchmark's generator."""
+    return [window(rng, n, prior_after, acc_pos_after, acc_neg_after) if shift_at is not None and i >= shift_at
+            else window(rng, n, prior, acc_pos, acc_neg) for i in range(windows)]
+
+
+def test_monte_carlo_no_false_alarms_when_the_labels_do_not_move() -> None:
+    # a model about 1 SE above its threshold on 1,000-row windows (true accuracy 0.842 against 0.83), accuracy
+    # depending on the class: over 16 windows the label rule practically never adds a breach
+    rng = np.random.default_rng(5)
+    extra = 0
+    for _ in range(300):
+        ws = _stream(rng, n=1000, windows=16, shift_at=None, prior=0.3, prior_after=0.3, acc_pos=0.70,
+                     acc_neg=0.903, acc_pos_after=0.70, acc_neg_after=0.903)
+        extra += first_breach(label_rule, ws) is not None and first_breach(cusum_rule, ws) is None
+    assert extra / 300 <= 0.01
+
+
+def test_monte_carlo_a_shift_that_does_not_hurt_never_breaches() -> None:
+    # the positive rate doubles but the accuracy stays 0.86 (> 0.83): a strong label shift, no breach ever
+    rng = np.random.default_rng(6)
+    for _ in range(100):
+        ws = _stream(rng, n=1000, windows=12, shift_at=4, prior=0.15, prior_after=0.35, acc_pos=0.86,
+                     acc_neg=0.86, acc_pos_after=0.86, acc_neg_after=0.86)
+        assert first_breach(label_rule, ws) is None
+
+
+def test_monte_carlo_detection_of_a_prior_shift_by_the_third_window() -> None:
+    # prior 0.15 -> 0.35 at 1,000 rows: accuracy 0.90 -> 0.814 (1.3 SE of one window below 0.83, the documented
+    # unseen variant); the label rule or the CUSUM breaches by the third shifted window in more streams than the
+    # CUSUM alone (about 0.85 in docs/decisions.md)
+    rng = np.random.default_rng(7)
+    both = alone = 0
+    runs = 300
+    for _ in range(runs):
+        ws = _stream(rng, n=1000, windows=9, shift_at=5, prior=0.15, prior_after=0.35, acc_pos=0.55, acc_neg=0.962,
+                     acc_pos_after=0.55, acc_neg_after=0.956)
+        c = first_breach(cusum_rule, ws)
+        lab = first_breach(label_rule, ws)
+        alone += c is not None and c <= 7
+        both += (c is not None and c <= 7) or (lab is not None and lab <= 7)
+    assert both / runs >= 0.95
+    assert both > alone
+
+
+def test_rule_details_roc_auc_healthy_metrics_and_the_guard() -> None:
+    before = [([850, 150], acc(860, 1000))] * 4
+    after = [([650, 350], acc(818, 1000)), ([640, 360], acc(812, 1000))]
+    auc = {"roc_auc": {"value": 0.80, "lower": 0.79, "upper": 0.81, "confidence": 0.9}}
+    with_auc = [(c, {**w, **auc}) for c, w in before + after]
+    thresholds = [{"metric": "roc_auc", "min": 0.85}, *ACC]
+    [b], test = label_shift_breaches(thresholds, with_auc, alpha=0.001, min_windows=2)
+    assert b["metric"] == "accuracy"
+    assert b["windows"] == 2
+    assert b["value"] == pytest.approx(0.815, abs=0.002)
+    assert test is not None
+    assert test["shift"]
+    assert test["split"] == 4
+    # consecutiveBreaches 3: two windows since the shift are not enough
+    assert label_shift_breaches(ACC, before + after, alpha=0.001, min_windows=3)[0] == []
+    # a metric another rule already breached is not reported twice
+    assert label_shift_breaches(ACC, before + after, alpha=0.001, min_windows=2, already=["accuracy"])[0] == []
+    # a window without counts ends the chain: the windows before it are not the reference
+    gap = [*before, (None, acc(860, 1000)), *after]
+    found, test = label_shift_breaches(ACC, gap, alpha=0.001, min_windows=2)
+    assert found == []
+    assert test is not None
+    assert (test["split"], test["windows"], test["shift"]) == (1, 1, False)  # the two windows after the gap
+    # max thresholds mirror
+    err = [{"metric": "log_loss", "max": 0.4}]
+    ll = lambda v: {"log_loss": {"value": v, "lower": v - 0.02, "upper": v + 0.02, "confidence": 0.9}}  # noqa: E731
+    ws = [([850, 150], ll(0.3))] * 4 + [([650, 350], ll(0.45)), ([640, 360], ll(0.43))]
+    assert [x["metric"] for x in label_shift_breaches(err, ws, alpha=0.001, min_windows=2)[0]] == ["log_loss"]
+
+
+def test_multiclass_counts() -> None:
+    before = [([600, 300, 100], acc(740, 1000))] * 3
+    after = [([200, 300, 500], acc(500, 1000)), ([210, 290, 500], acc(490, 1000))]
+    [b], test = label_shift_breaches([{"metric": "accuracy", "min": 0.66}], before + after, alpha=0.001,
+                                     min_windows=2)
+    assert test is not None
+    assert test["dof"] == 2
+    assert test["split"] == 3
+    assert b["metric"] == "accuracy"
+
+
+def _run(days_ago: int, counts: list[int] | None, correct: int, n: int = 1000) -> dict[str, Any]:
+    end = END - timedelta(days=days_ago)
+    w = acc(correct, n)["accuracy"]
+    rec = {"runId": f"r{days_ago}", "status": "SUCCEEDED", "startedAt": iso(end + timedelta(minutes=5)),
+           "window": {"start": iso(end - timedelta(days=1)), "end": iso(end)}, "breached": False,
+           "driftDetected": False, "sampleSize": n, "metrics": {"accuracy": w["value"]},
+           "intervals": {"accuracy": {k: w[k] for k in ("lower", "upper", "confidence")}}}
+    if counts is not None:
+        rec["classCounts"] = counts
+    return rec
+
+
+def test_decide_breaches_on_a_label_shift_and_records_it() -> None:
+    pol = RetrainPolicy.model_validate({"consecutiveBreaches": 2, "minSamples": 100, "minNewLabels": 0})
+    # the documented unseen variant: 0.818, 0.835 (above), then the current 0.818 against 0.83
+    history = [_run(d, [850, 150], 900) for d in range(3, 8)] + [_run(2, [650, 350], 818), _run(1, [645, 355], 835)]
+    cur = acc(818, 1000)["accuracy"]
+    evaluation = {"breached": False, "breaches": [], "sampleSize": 1000, "metrics": {"accuracy": cur["value"]},
+                  "intervals": {"accuracy": {k: cur[k] for k in ("lower", "upper", "confidence")}},
+                  "thresholds": ACC, "classCounts": [652, 348]}
+
+    def decide(policy: RetrainPolicy, state: dict[str, Any], hist: list[dict[str, Any]]) -> p.PolicyDecision:
+        return p.decide(policy, evaluation=evaluation, drift={"detected": False}, history=hist, state=state,
+                        window_start=END - timedelta(days=1), window_end=END, now=END + timedelta(minutes=5),
+                        run_id="current")
+
+    d = decide(pol, {}, history)
+    assert d.retrain
+    assert d.reasons == [p.PERFORMANCE_BREACH, p.LABEL_SHIFT]
+    assert d.details["breachedMetrics"] == ["accuracy"]
+    assert "sequentialBreaches" not in d.details  # the CUSUM alone has not seen it yet (0.835 reset it)
+    [b] = d.details["labelShiftBreaches"]
+    assert b["windows"] == 3
+    assert d.details["labelShift"]["since"] == iso(END - timedelta(days=3))  # the start of the first shifted window
+    # off: the CUSUM alone does not breach yet
+    off = decide(RetrainPolicy.model_validate({**pol.model_dump(by_alias=True), "labelShift": None}), {}, history)
+    assert not off.retrain
+    assert "labelShift" not in off.details
+    # a champion version that started after the shift: its own windows are its reference, no shift in them
+    fresh = decide(pol, {"champion": {"since": iso(END - timedelta(days=2, hours=-1))}}, history)
+    assert not fresh.retrain
+    assert "labelShift" not in fresh.details
+    # runs recorded before classCounts existed: no evidence, the rule is silent
+    old = decide(pol, {}, [{k: v for k, v in r.items() if k != "classCounts"} for r in history])
+    assert not old.retrain
+
+
+def test_config_field_defaults_and_validation() -> None:
+    base = json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text())
+    shift = parse_config(base).retrain_policy.label_shift
+    assert shift is not None
+    assert shift.alpha == 0.001
+    for bad, field in (({"alpha": 0}, "alpha"), ({"alpha": 0.2}, "alpha"), ({"alpha": "x"}, "alpha"),
+                       ({"level": 0.01}, "level")):
+        cfg = {**base, "retrainPolicy": {**base.get("retrainPolicy", {}), "labelShift": bad}}
+        with pytest.raises(InvalidModelConfig) as exc:
+            parse_config(cfg)
+        assert any(pr.startswith(f"retrainPolicy.labelShift.{field}") for pr in exc.value.details["problems"])
+    off = {**base, "retrainPolicy": {**base.get("retrainPolicy", {}), "labelShift": None}}
+    assert parse_config(off).retrain_policy.label_shift is None
+
+
+def test_prior_threshold_recovers_the_prior_correction() -> None:
+    # a calibrated score under a prior shift: p(1|x) = sigmoid(z) at prior 0.2; at prior 0.45 the log odds move by
+    # log(odds(0.45) / odds(0.2)) = 1.186; the fitted intercept recovers it and the threshold moves accordingly
+    cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()))
+    rng = np.random.default_rng(2)
+    shift = np.log((0.45 / 0.55) / (0.2 / 0.8))
+    z = rng.normal(-1.8, 1.6, 20000)
+    y = (rng.random(z.size) < 1 / (1 + np.exp(-(z + shift)))).astype(int)
+    fit = fit_prior_threshold(cfg, y, 1 / (1 + np.exp(-z)), ["accuracy"], 0.5)
+    assert fit is not None
+    assert fit["intercept"] == pytest.approx(shift, abs=0.06)
+    assert fit["threshold"] == pytest.approx(1 / (1 + np.exp(shift)), abs=0.015)
+    # a non-default current threshold keeps its trade-off: logit(t') = logit(t) - b
+    t3 = fit_prior_threshold(cfg, y, 1 / (1 + np.exp(-z)), ["accuracy"], 0.3)
+    assert t3 is not None
+    assert np.log(t3["threshold"] / (1 - t3["threshold"])) == pytest.approx(np.log(0.3 / 0.7) - fit["intercept"])
+    # scores that are not probabilities, too few rows: no fit
+    assert fit_prior_threshold(cfg, y, z, ["accuracy"], 0.5) is None
+    assert fit_prior_threshold(cfg, y[:50], 1 / (1 + np.exp(-z[:50])), ["accuracy"], 0.5) is None
+
+
+def test_monte_carlo_prior_threshold_is_less_noisy_than_the_cut_on_small_windows() -> None:
+    # the 500-row unseen variant's population (prior 0.2 -> 0.45, champion = a logistic regression trained on the
+    # old prior, scikit-learn here as the example's trainer is): fitted on one 500-row window of the new population,
+    # the prior correction's oracle accuracy is never below the 0.82 threshold, the cut's sometimes is
+    from sklearn.linear_model import LogisticRegression
+
+    cfg = parse_config({**json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()),
+                        "thresholds": [{"metric": "accuracy", "min": 0.82}]})
+    rng = np.random.default_rng(1)
+    mu1 = np.asarray([1.3, 1.0, 0.8, 0.6, 0.0, 0.0])
+
+    def sample(n: int, prior: float) -> tuple[np.ndarray, np.ndarray]:
+        y = (rng.random(n) < prior).astype(int)
+        return rng.standard_normal((n, 6)) + y[:, None] * mu1, y
+
+    model = LogisticRegression().fit(*sample(4000, 0.2))
+    xo, yo = sample(100_000, 0.45)
+    so = model.predict_proba(xo)[:, 1]
+    cut, prior = [], []
+    for _ in range(120):
+        x, y = sample(500, 0.45)
+        s = model.predict_proba(x)[:, 1]
+        a, b = fit_threshold(cfg, y, s, ["accuracy"]), fit_prior_threshold(cfg, y, s, ["accuracy"], 0.5)
+        assert a is not None
+        assert b is not None
+        cut.append(np.mean((so > a["threshold"]) == yo))
+        prior.append(np.mean((so > b["threshold"]) == yo))
+    assert np.mean(prior) > np.mean(cut)
+    assert np.std(prior) < np.std(cut) / 2
+    assert min(prior) >= 0.82
+    assert np.mean(np.asarray(cut) < 0.82) > 0
