@@ -1,4 +1,5 @@
-"""The decide action accumulates the windows' recorded bounds in a CUSUM (``retrainPolicy.sequentialBreaches``)."""
+"""The decide action accumulates the windows' recorded bounds in a CUSUM (``retrainPolicy.sequentialBreaches``) and
+reads their recorded class counts for label-shift breaches (``retrainPolicy.labelShift``)."""
 
 from __future__ import annotations
 
@@ -61,3 +62,50 @@ def test_a_small_sustained_deficit_accumulates_across_a_window_above_the_thresho
     assert again["retrain"] is False
     assert "sequentialBreaches" not in again
     assert {c["metric"]: c["windows"] for c in again["cusum"]}["accuracy"] == 2
+
+
+# accuracy against min 0.75 on 800-row windows: HEALTHY well above it
+HEALTHY = {"metrics": {"roc_auc": 0.86, "accuracy": 0.80},
+           "intervals": {"accuracy": {"method": "wilson", "confidence": 0.9, "lower": 0.78, "upper": 0.8185},
+                         "roc_auc": {"method": "delong", "confidence": 0.9, "lower": 0.84, "upper": 0.88}}}
+
+
+def test_a_label_shift_with_the_metric_below_by_point_estimate_is_a_breach(
+        stores: dict[str, Any], bus_log: str) -> None:  # noqa: F811 (the fixtures imported above)
+    event = _decide_setup(stores)
+    event["assessment"]["evaluation"].update(BELOW, breaches=[], breached=False, classCounts=[540, 260])
+    event["assessment"]["drift"] = {"detected": False}
+    # oldest first: three healthy windows at 15 % positives, then the shift: below, above by noise, the current below
+    for days_ago, window, counts in ((5, HEALTHY, [680, 120]), (4, HEALTHY, [676, 124]), (3, HEALTHY, [684, 116]),
+                                     (2, BELOW, [548, 252]), (1, ABOVE, [552, 248])):
+        past = record_past_window(stores["runs"], days_ago, breached=False)
+        stores["runs"].update(MODEL, past, **window, classCounts=counts)
+    decision = lambda_handler(event, CTX)
+    assert decision["retrain"] is True
+    assert decision["reasons"] == ["PERFORMANCE_BREACH", "LABEL_SHIFT"]
+    assert "sequentialBreaches" not in decision  # the window above reset the CUSUM
+    [b] = decision["labelShiftBreaches"]
+    assert b["metric"] == "accuracy"
+    assert b["windows"] == 3
+    assert b["value"] < 0.75
+    shift = decision["labelShift"]
+    assert shift["split"] == 3
+    assert shift["adjustedPvalue"] < 0.001
+    assert shift["since"] == "2024-04-29T00:00:00Z"  # the start of the first window after the shift (days_ago 2)
+    assert decision["breachedMetrics"] == ["accuracy"]
+    # the window's counts are on its run record: the next decision reads them
+    assert stores["runs"].get(MODEL, event["run"]["runId"])["classCounts"] == [540, 260]
+
+
+def test_without_recorded_counts_or_with_the_rule_off_nothing_changes(
+        stores: dict[str, Any], bus_log: str) -> None:  # noqa: F811 (the fixtures imported above)
+    event = _decide_setup(stores)
+    event["assessment"]["evaluation"].update(BELOW, breaches=[], breached=False, classCounts=[540, 260])
+    event["assessment"]["drift"] = {"detected": False}
+    for days_ago, window in ((5, HEALTHY), (4, HEALTHY), (3, HEALTHY), (2, BELOW), (1, ABOVE)):
+        past = record_past_window(stores["runs"], days_ago, breached=False)
+        stores["runs"].update(MODEL, past, **window)  # runs recorded before classCounts existed
+    decision = lambda_handler(event, CTX)
+    assert decision["retrain"] is False
+    assert "labelShift" not in decision
+    assert "labelShiftBreaches" not in decision
