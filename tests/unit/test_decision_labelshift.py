@@ -219,6 +219,20 @@ def test_decide_breaches_on_a_label_shift_and_records_it() -> None:
     fresh = decide(pol, {"champion": {"since": iso(END - timedelta(days=2, hours=-1))}}, history)
     assert not fresh.retrain
     assert "labelShift" not in fresh.details
+    # the window breaching on its own bound after an own-bound breach (CUSUM off): sustained without the labels,
+    # so the label-shift breach is recorded but LABEL_SHIFT does not join the reasons
+    low = acc(790, 1000)["accuracy"]
+    own = {**evaluation, "breached": True, "metrics": {"accuracy": low["value"]},
+           "intervals": {"accuracy": {k: low[k] for k in ("lower", "upper", "confidence")}},
+           "breaches": [{"metric": "accuracy", "value": low["value"], "min": 0.83}]}
+    streaked = [*history[:-1], {**history[-1], "breached": True}]
+    no_cusum = RetrainPolicy.model_validate({**pol.model_dump(by_alias=True), "sequentialBreaches": None})
+    both = p.decide(no_cusum, evaluation=own, drift={"detected": False}, history=streaked, state={},
+                    window_start=END - timedelta(days=1), window_end=END, now=END + timedelta(minutes=5),
+                    run_id="current")
+    assert both.retrain
+    assert both.reasons == [p.PERFORMANCE_BREACH]
+    assert both.details["labelShiftBreaches"][0]["metric"] == "accuracy"
     # runs recorded before classCounts existed: no evidence, the rule is silent
     old = decide(pol, {}, [{k: v for k, v in r.items() if k != "classCounts"} for r in history])
     assert not old.retrain

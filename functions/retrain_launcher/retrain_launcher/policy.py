@@ -469,6 +469,7 @@ def decide(
     # the streak: the current window plus the consecutive earlier windows that showed an enabled signal
     # (drift in a window that ended before the drift was acknowledged sustains nothing)
     streak = 0
+    label_needed = False
     if signals:
         streak = 1
         for run in earlier:
@@ -478,6 +479,8 @@ def decide(
             if not _signals(policy, bool(run.get("breached")), old_drift):
                 break
             streak += 1
+        # LABEL_SHIFT names the label evidence only where it sustained the breach
+        label_needed = bool(labelled) and not (pooled or sequential) and streak < policy.consecutive_breaches
         if (pooled or sequential or labelled) and PERFORMANCE_BREACH in signals:
             streak = max(streak, policy.consecutive_breaches)
 
@@ -521,7 +524,7 @@ def decide(
         if in_period >= budget:
             blocking.append(BUDGET_EXHAUSTED if kind == "performance" else DRIFT_BUDGET_EXHAUSTED)
 
-    if labelled and PERFORMANCE_BREACH in signals:
+    if label_needed and PERFORMANCE_BREACH in signals:
         signals.insert(signals.index(PERFORMANCE_BREACH) + 1, LABEL_SHIFT)
     return PolicyDecision(
         retrain=bool(signals) and not blocking,
