@@ -97,7 +97,8 @@ def capture_record(draw: Any) -> str:
         shape = draw(st.sampled_from(["instances", "list", "features", "flat"]))
         body_in = ({"instances": values} if shape == "instances" else values if shape == "list"
                    else {"features": values[0]} if shape == "features" else values[0])
-        data_in = json.dumps(body_in)
+        # (indented: a payload holding newlines, which the decoded scan must not split)
+        data_in = json.dumps(body_in, indent=draw(st.sampled_from([None, None, None, 1])))
     score = draw(st.one_of(NUM, st.sampled_from(["yes", "0.2,0.8", "0.1,0.2,0.7", "0.5,x", "1", ""])))
     if enc_out == "CSV":
         data_out = "\n".join([score] * rows) + draw(st.sampled_from(["", "\n"]))

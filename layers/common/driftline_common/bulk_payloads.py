@@ -34,7 +34,7 @@ def _enc_codes(g: col.LineFields, path: tuple[str, ...]) -> tuple[np.ndarray, np
     m = g.lines.size
     if path not in g.spans:  # no such key: SageMaker's default, CSV; a non-string value: per record
         return np.full(m, 0 if path in g.keys else 1, dtype=np.int8), np.ones(m, dtype=bool)
-    values, ok = col.string_column(g.a, *g.spans[path], g.escapes[path])
+    values, ok = col.string_column(g.a, *g.spans[path], g.escapes[path], decoded=g.decoded)
     uniq, inv = np.unique(values, return_inverse=True)
     codes = np.asarray([_ENC_CODES.get(u.decode("utf-8", "replace").upper(), 0) for u in uniq.tolist()],
                        dtype=np.int8)
@@ -45,14 +45,21 @@ def _csv_payload_spans(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np
                        ) -> tuple[np.ndarray, np.ndarray]:
     """``(ends, ok)``: single-line CSV payloads (no escape but a final newline, which is dropped).
 
-    A quote inside a JSON string value is escaped, so these payloads hold no quote either.
+    A quote inside a JSON string value is escaped, so these payloads hold no quote either. With ``g.decoded``,
+    ``n_bs`` counts the payload's control characters, quotes and backslashes: the same payloads are taken.
     """
     a = g.a
-    last2 = np.stack([a[np.maximum(e - 2, 0)], a[np.maximum(e - 1, 0)]], axis=1)
-    trailing_nl = ((e - s >= 2) & (last2[:, 0] == col.BACKSLASH)
-                   & ((last2[:, 1] == ord("n")) | (last2[:, 1] == ord("r"))))
+    if g.decoded:
+        last = a[np.maximum(e - 1, 0)]
+        trailing_nl = (e - s >= 1) & ((last == col.NEWLINE) | (last == ord("\r")))
+        cut = 1
+    else:
+        last2 = np.stack([a[np.maximum(e - 2, 0)], a[np.maximum(e - 1, 0)]], axis=1)
+        trailing_nl = ((e - s >= 2) & (last2[:, 0] == col.BACKSLASH)
+                       & ((last2[:, 1] == ord("n")) | (last2[:, 1] == ord("r"))))
+        cut = 2
     ok = (n_bs == 0) | ((n_bs == 1) & trailing_nl)
-    e = np.where((n_bs == 1) & trailing_nl, e - 2, e)
+    e = np.where((n_bs == 1) & trailing_nl, e - cut, e)
     return e, ok
 
 
@@ -156,11 +163,13 @@ def _csv_outputs(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np.ndarr
     return kind, scal, width, vec_rows, out_ok
 
 
-def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[list[Any], np.ndarray]:
-    """JSON payload bodies (unescaped and parsed in bulk); ``ok`` False where either step fails."""
+def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray, *, decoded: bool = False
+                   ) -> tuple[list[Any], np.ndarray]:
+    """JSON payload bodies (unescaped, unless ``decoded``, and parsed in bulk); ``ok`` False where either step
+    fails."""
     n = s.size
     raw = [a[i:j].tobytes() for i, j in zip(s.tolist(), e.tolist(), strict=True)]
-    texts = col.unescape(raw)
+    texts: list[Any] | None = raw if decoded else col.unescape(raw)
     ok = np.ones(n, dtype=bool)
     if texts is None:
         texts = []

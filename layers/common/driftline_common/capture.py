@@ -215,12 +215,12 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
     if (*_IN, "data") not in g.spans or (*_OUT, "data") not in g.spans or odd:
         return _RowList(features).rows(), np.ones(m, dtype=bool)
     if _EID in g.spans:
-        eid, eid_ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID])
+        eid, eid_ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID], decoded=g.decoded)
         ok &= eid_ok
     else:
         eid = np.zeros(m, dtype="S1")
     if _IID in g.spans:
-        iid, iid_ok = col.string_column(a, *g.spans[_IID], g.escapes[_IID])
+        iid, iid_ok = col.string_column(a, *g.spans[_IID], g.escapes[_IID], decoded=g.decoded)
         ok &= iid_ok
         width = max(iid.dtype.itemsize, eid.dtype.itemsize)
         rid = np.where(iid != b"", iid.astype(f"S{width}"), eid.astype(f"S{width}"))
@@ -246,14 +246,15 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
             feats[j][rows_csv[f_ok]] = f_csv[j][f_ok]
     rows_json = np.flatnonzero(ok & (in_enc == 2))
     if rows_json.size:  # by layout in one pass, then the others one by one
-        f_fast, fast = json_payloads.json_inputs(a, in_s[rows_json], in_e[rows_json], features)
+        f_fast, fast = json_payloads.json_inputs(a, in_s[rows_json], in_e[rows_json], features,
+                                                  g.decoded)
         for j in range(k):
             if f_fast[j].dtype.kind == "U" and f_fast[j].dtype.itemsize > feats[j].dtype.itemsize:
                 feats[j] = feats[j].astype(f_fast[j].dtype)
             feats[j][rows_json[fast]] = f_fast[j][fast]
         rows_json = rows_json[~fast]
     if rows_json.size:
-        bodies, b_ok = _json_payloads(a, in_s[rows_json], in_e[rows_json])
+        bodies, b_ok = _json_payloads(a, in_s[rows_json], in_e[rows_json], decoded=g.decoded)
         f_json, f_ok = _json_inputs(bodies, b_ok, features)
         ok[rows_json] &= f_ok
         sel = rows_json[f_ok]
@@ -279,7 +280,7 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
     rows_json = np.flatnonzero(ok & (out_enc == 2))
     if rows_json.size:  # by layout in one pass, then the others one by one
         o_kind, o_scal, o_width, o_vec, o_label, fast = json_payloads.json_outputs(a, out_s[rows_json],
-                                                                                   out_e[rows_json])
+                                                                                   out_e[rows_json], g.decoded)
         sel = rows_json[fast]
         kind[sel], scal[sel], width_[sel] = o_kind[fast], o_scal[fast], o_width[fast]
         if o_vec.shape[1] > vec_rows.shape[1]:
@@ -292,7 +293,7 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
         label[sel] = o_label[fast]
         rows_json = rows_json[~fast]
     if rows_json.size:
-        bodies, b_ok = _json_payloads(a, out_s[rows_json], out_e[rows_json])
+        bodies, b_ok = _json_payloads(a, out_s[rows_json], out_e[rows_json], decoded=g.decoded)
         preds: list[Prediction | None] = []
         for body, good in zip(bodies, b_ok.tolist(), strict=True):
             try:

@@ -187,14 +187,17 @@ class LineFields:
 
     def __init__(self, a: np.ndarray, lines: np.ndarray, spans: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]],
                  keys: set[tuple[Any, ...]], backslashes: np.ndarray, quotes: np.ndarray,
-                 escapes: dict[tuple[Any, ...], np.ndarray]) -> None:
+                 escapes: dict[tuple[Any, ...], np.ndarray], *, decoded: bool = False) -> None:
         self.a = a
         self.lines = lines  # indices (in the chunk) of the matched lines
         self.spans = spans  # path -> (starts, ends) of the raw (escaped) string value, per matched line
         self.keys = keys  # the paths of every key of the layout (a key whose value is not a string too)
         self.backslashes = backslashes  # positions of every backslash of the chunk
         self.quotes = quotes  # positions of every quote of the chunk
-        self.escapes = escapes  # path -> number of backslashes in the raw value, per matched line
+        # path -> per matched line, the number of backslashes in the raw value; with ``decoded``, of the bytes
+        # JSON holds only escaped (control characters, quotes, backslashes) in the decoded value
+        self.escapes = escapes
+        self.decoded = decoded  # the spans hold the values decoded (msgspec), not their raw JSON string bodies
 
 
 def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths: Sequence[tuple[Any, ...]],
@@ -301,14 +304,21 @@ def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths
     return groups, rest
 
 
-def string_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, escapes: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def string_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, escapes: np.ndarray | None = None,
+                  *, decoded: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Decoded JSON string values as UTF-8 ``S`` bytes, and a mask of the values that are valid JSON strings.
 
-    Values without a backslash are their own bytes; the others are unescaped (rare for ids and times).
+    Values without a backslash are their own bytes; the others are unescaped (rare for ids and times). With
+    ``decoded`` (values msgspec decoded; ``escapes`` counts their control characters, quotes and backslashes)
+    every value is its own bytes, and one holding a NUL is not ok (lost at the end of a fixed-width byte string).
     """
     col = gather(a, starts, ends)
     ok = np.ones(starts.size, dtype=bool)
+    if decoded:
+        special = _contains(np.flatnonzero(a < 0x20), starts, ends) if escapes is None else escapes > 0
+        for i in np.flatnonzero(special).tolist():
+            ok[i] = not np.any(a[starts[i]:ends[i]] == 0)
+        return col, ok
     esc = _contains(np.flatnonzero(a == BACKSLASH), starts, ends) if escapes is None else escapes > 0
     if esc.any():
         idx = np.flatnonzero(esc)

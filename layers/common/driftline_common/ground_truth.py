@@ -139,7 +139,7 @@ def _gt_group(cfg: ModelConfig, g: col.LineFields, known: frozenset[str]) -> tup
     data_path = ("groundTruthData", "data")
     if _EID not in g.spans or data_path not in g.spans or ("eventMetadata",) not in g.keys:
         return np.zeros(m, dtype="S1"), values, np.zeros(m, dtype=bool)
-    ids, ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID])
+    ids, ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID], decoded=g.decoded)
     ok &= ids != b""
     enc, enc_ok = _enc_codes(g, ("groundTruthData", "encoding"))
     ok &= enc_ok & (enc == 1)  # CSV labels in bulk; JSON and BASE64 labels per record

@@ -139,12 +139,20 @@ class _Match:
         self.groups = groups
 
 
-def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[bytes, np.ndarray]:
+def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False) -> tuple[bytes, np.ndarray]:
     """The payloads (raw JSON string bodies) whose only escapes are ``\\"``, unescaped and newline-separated;
-    and the indices of those payloads."""
+    and the indices of those payloads. With ``decoded`` (payloads msgspec already decoded): those holding no
+    newline, as they are."""
+    rows: np.ndarray = np.arange(s.size)
+    if decoded:
+        lo = int(s.min()) if s.size else 0
+        newlines = np.flatnonzero(a[lo:int(e.max()) if s.size else 0] == col.NEWLINE) + lo
+        inside = np.searchsorted(newlines, e) > np.searchsorted(newlines, s)
+        if inside.any():
+            rows = np.flatnonzero(~inside)
+        return col.concat(a, s[rows], e[rows]).tobytes(), rows
     blob = col.concat(a, s, e)
     raw = blob.tobytes()
-    rows: np.ndarray = np.arange(s.size)
     if raw.count(b"\\") == raw.count(b'\\"'):  # every backslash is followed by a quote (two passes in C)
         return raw.replace(b'\\"', b'"'), rows
     bs = np.flatnonzero(blob == col.BACKSLASH)
@@ -160,11 +168,12 @@ def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[bytes,
     return blob.tobytes().replace(b'\\"', b'"'), rows
 
 
-def match_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[PayloadTemplate, _Match] | None:
+def match_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
+                   ) -> tuple[PayloadTemplate, _Match] | None:
     """Match the payloads ``a[s:e]`` (raw JSON string bodies) against the layout of the first of them."""
     if s.size == 0:
         return None
-    text, rows = _unescaped_blob(a, s, e)
+    text, rows = _unescaped_blob(a, s, e, decoded)
     if rows.size == 0:
         return None
     first = text[:text.find(b"\n")]
@@ -237,13 +246,13 @@ _RESPONSE_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
     msgspec.defstruct("Response", [("predictions", list[_PRED])], forbid_unknown_fields=True, gc=False))
 
 
-def _typed(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoder: msgspec.json.Decoder[Any]
+def _typed(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoder: msgspec.json.Decoder[Any], decoded: bool = False
            ) -> tuple[list[Any], np.ndarray]:
     """The payloads ``a[s:e]`` (raw JSON string bodies whose only escapes are ``\\"``) that ``decoder`` takes,
     and their indices: all in one call, else one by one."""
     if s.size == 0:
         return [], np.zeros(0, dtype=np.int64)
-    text, rows = _unescaped_blob(a, s, e)
+    text, rows = _unescaped_blob(a, s, e, decoded)
     if rows.size == 0:
         return [], rows
     try:
@@ -277,7 +286,7 @@ def _distinct_labels(values: list[Any], *, blank_ok: bool) -> tuple[np.ndarray, 
             np.fromiter(map(good.__getitem__, values), dtype=bool, count=len(values)))
 
 
-def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any], decoded: bool = False
                  ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of the ``{"instances": [[...]]}`` requests of one row of the features' types (numbers for
     numeric features, non-blank strings for categorical ones), and the taken mask."""
@@ -285,7 +294,7 @@ def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence
     taken = np.zeros(n, dtype=bool)
     feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype="U1")
                                for f in features]
-    recs, idx = _typed(a, s, e, _request_decoder(tuple(f.type == "numeric" for f in features)))
+    recs, idx = _typed(a, s, e, _request_decoder(tuple(f.type == "numeric" for f in features)), decoded)
     if not recs or not features:
         return feats, taken
     rows, idx = _single(recs, "instances", idx)
@@ -305,7 +314,7 @@ def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence
     return feats, taken
 
 
-def typed_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+def typed_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, label, taken)`` of the ``{"predictions": [{"score": …,
     "predicted_label": …}]}`` responses of one prediction (as :func:`json_outputs`)."""
@@ -314,7 +323,7 @@ def typed_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
     scal = np.full(n, np.nan)
     label = np.full(n, "", dtype="U1")
     taken = np.zeros(n, dtype=bool)
-    recs, idx = _typed(a, s, e, _RESPONSE_DECODER)
+    recs, idx = _typed(a, s, e, _RESPONSE_DECODER, decoded)
     first, idx = _single(recs, "predictions", idx)
     scores = np.fromiter(map(attrgetter("score"), first), dtype=np.float64, count=len(first))
     labels, l_ok = _distinct_labels(list(map(attrgetter("predicted_label"), first)), blank_ok=True)
@@ -348,13 +357,13 @@ def _input_holes(t: PayloadTemplate, features: Sequence[Any]) -> list[tuple[str,
     return holes
 
 
-def json_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+def json_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any], decoded: bool = False
                 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of the single-row JSON requests taken in bulk (typed, then by layout), and the taken mask."""
-    feats, taken = typed_inputs(a, s, e, features)
+    feats, taken = typed_inputs(a, s, e, features, decoded)
     rest = np.flatnonzero(~taken)
     if rest.size:
-        more, more_taken = layout_inputs(a, s[rest], e[rest], features)
+        more, more_taken = layout_inputs(a, s[rest], e[rest], features, decoded)
         sel = rest[more_taken]
         for j in range(len(features)):
             if more[j].dtype.kind == "U" and more[j].dtype.itemsize > feats[j].dtype.itemsize:
@@ -364,14 +373,14 @@ def json_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[
     return feats, taken
 
 
-def layout_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+def layout_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any], decoded: bool = False
                   ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of the single-row JSON requests that match the first one's layout, and the taken mask."""
     n = s.size
     taken = np.zeros(n, dtype=bool)
     feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype="U1")
                                for f in features]
-    got = match_payloads(a, s, e)
+    got = match_payloads(a, s, e, decoded)
     if got is None or not features:
         return feats, taken
     t, m = got
@@ -426,14 +435,14 @@ def _output_holes(t: PayloadTemplate) -> tuple[Any, Any] | None:
     return out[0]
 
 
-def json_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+def json_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, label, taken)`` of the single-prediction JSON responses taken in bulk
     (typed, then by layout; ``kind`` 1: one score in ``scal``, 2: ``width`` scores in ``vec_rows``, 0: none)."""
-    kind, scal, width, vec_rows, label, taken = typed_outputs(a, s, e)
+    kind, scal, width, vec_rows, label, taken = typed_outputs(a, s, e, decoded)
     rest = np.flatnonzero(~taken)
     if rest.size:
-        k2, s2, w2, v2, l2, t2 = layout_outputs(a, s[rest], e[rest])
+        k2, s2, w2, v2, l2, t2 = layout_outputs(a, s[rest], e[rest], decoded)
         sel = rest[t2]
         kind[sel], scal[sel], width[sel] = k2[t2], s2[t2], w2[t2]
         if v2.shape[1]:
@@ -445,7 +454,7 @@ def json_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
     return kind, scal, width, vec_rows, label, taken
 
 
-def layout_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+def layout_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, label, taken)`` of the single-prediction JSON responses that match the
     first one's layout (``kind`` 1: one score in ``scal``, 2: ``width`` scores in ``vec_rows``, 0: none)."""
@@ -455,7 +464,7 @@ def layout_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
     width = np.zeros(n, dtype=np.int64)
     label = np.full(n, "", dtype="U1")
     taken = np.zeros(n, dtype=bool)
-    got = match_payloads(a, s, e)
+    got = match_payloads(a, s, e, decoded)
     holes = _output_holes(got[0]) if got is not None else None
     if got is None or holes is None:
         return kind, scal, width, np.zeros((n, 0)), label, taken
