@@ -372,6 +372,16 @@ def test_group_ids_and_lookup(ids: list[bytes]) -> None:
     assert got.tolist() == [list(seen).index(v) for v in ids] + [-1]
 
 
+@given(values=st.lists(st.binary(min_size=0, max_size=10), max_size=60))
+def test_unique_bytes_is_numpy_unique(values: list[bytes]) -> None:
+    arr = np.asarray(values, dtype=bytes) if values else np.zeros(0, dtype="S3")
+    uniq, inv = col.unique_bytes(arr)
+    want_uniq, want_inv = np.unique(arr, return_inverse=True)
+    assert uniq.dtype == arr.dtype
+    assert uniq.tolist() == want_uniq.tolist()
+    assert inv.tolist() == want_inv.reshape(-1).tolist()
+
+
 def test_group_ids_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(col, "hash_ids", lambda ids: np.zeros(ids.size, dtype=np.uint64))
     arr = np.asarray([b"b", b"a", b"b", b"c", b"a"])

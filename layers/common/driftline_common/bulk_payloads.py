@@ -35,10 +35,10 @@ def _enc_codes(g: col.LineFields, path: tuple[str, ...]) -> tuple[np.ndarray, np
     if path not in g.spans:  # no such key: SageMaker's default, CSV; a non-string value: per record
         return np.full(m, 0 if path in g.keys else 1, dtype=np.int8), np.ones(m, dtype=bool)
     values, ok = col.string_column(g.a, *g.spans[path], g.escapes[path], decoded=g.decoded)
-    uniq, inv = np.unique(values, return_inverse=True)
+    uniq, inv = col.unique_bytes(values)
     codes = np.asarray([_ENC_CODES.get(u.decode("utf-8", "replace").upper(), 0) for u in uniq.tolist()],
                        dtype=np.int8)
-    return codes[inv.reshape(-1)], ok
+    return codes[inv], ok
 
 
 def _csv_payload_spans(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np.ndarray
@@ -66,7 +66,7 @@ def _csv_payload_spans(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np
 def _norm_labels(tokens: np.ndarray, *, single_cell: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, ok)``: :func:`norm_label` of ``S`` tokens computed once per distinct token; blank -> not ok
     (and, with ``single_cell``, a token holding a comma: a CSV row of several cells)."""
-    uniq, inv = np.unique(tokens, return_inverse=True)
+    uniq, inv = col.unique_bytes(tokens)
     labels: list[str] = []
     good: list[bool] = []
     for u in uniq.tolist():

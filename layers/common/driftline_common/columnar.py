@@ -127,6 +127,20 @@ def concat(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, sep: int = NEWLI
     return out
 
 
+def unique_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(values, return_inverse=True)`` of an ``S`` array (inverse flat); strings of up to 8 bytes are
+    sorted as integers (their bytes big-endian, zero padded: the same order as the byte strings)."""
+    width = values.dtype.itemsize
+    if width > 8 or values.size == 0:
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq, inv.reshape(-1)
+    padded = np.zeros((values.size, 8), dtype=np.uint8)
+    padded[:, :width] = values.view(np.uint8).reshape(values.size, width)
+    keys, inv = np.unique(padded.view(">u8").reshape(-1), return_inverse=True)
+    uniq = keys.astype(">u8").view(np.uint8).reshape(-1, 8)[:, :width].copy().view(f"S{width}").reshape(-1)
+    return uniq, inv.reshape(-1)
+
+
 def _contains(positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """For sorted disjoint spans ``[starts, ends)``, whether each holds one of the sorted ``positions``."""
     if positions.size == 0 or starts.size == 0:

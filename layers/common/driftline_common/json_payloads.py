@@ -145,6 +145,9 @@ def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool =
     newline, as they are."""
     rows: np.ndarray = np.arange(s.size)
     if decoded:
+        text = col.concat(a, s, e).tobytes()
+        if text.count(b"\n") == s.size:  # no payload holds a newline (the usual case)
+            return text, rows
         lo = int(s.min()) if s.size else 0
         newlines = np.flatnonzero(a[lo:int(e.max()) if s.size else 0] == col.NEWLINE) + lo
         inside = np.searchsorted(newlines, e) > np.searchsorted(newlines, s)
@@ -216,7 +219,7 @@ def _labels(tokens: Sequence[bytes], kind: str, *, blank_ok: bool = False) -> tu
     """``norm_label`` of each group value (a JSON number or string) once per distinct value; and ``ok``
     (False for a blank string unless ``blank_ok``: a blank category is missing, a blank predicted label is ``""``)."""
     arr = np.asarray(tokens, dtype=bytes) if tokens else np.zeros(0, dtype="S1")
-    uniq, inv = np.unique(arr, return_inverse=True)
+    uniq, inv = col.unique_bytes(arr)
     labels: list[str] = []
     good: list[bool] = []
     for u in uniq.tolist():
@@ -277,13 +280,12 @@ def _single(recs: list[Any], field: str, idx: np.ndarray) -> tuple[list[Any], np
 def _distinct_labels(values: list[Any], *, blank_ok: bool) -> tuple[np.ndarray, np.ndarray]:
     """``norm_label`` of ints / strings (``None``: ``""``) once per distinct value; ``ok`` False for a blank
     string unless ``blank_ok``."""
-    names: dict[Any, str] = {}
-    good: dict[Any, bool] = {}
-    for v in set(values):
-        names[v] = "" if v is None else norm_label(v)
-        good[v] = blank_ok or (isinstance(v, str) and bool(v.strip()))
-    return (np.asarray(list(map(names.__getitem__, values)), dtype=str) if values else np.zeros(0, dtype="U1"),
-            np.fromiter(map(good.__getitem__, values), dtype=bool, count=len(values)))
+    distinct = list(set(values))
+    code = {v: i for i, v in enumerate(distinct)}
+    names = np.asarray(["" if v is None else norm_label(v) for v in distinct] or [""], dtype=str)
+    good = np.asarray([blank_ok or (isinstance(v, str) and bool(v.strip())) for v in distinct] or [False])
+    codes = np.fromiter(map(code.__getitem__, values), dtype=np.int64, count=len(values))
+    return names[codes], good[codes]
 
 
 def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any], decoded: bool = False

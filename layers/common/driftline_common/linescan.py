@@ -149,26 +149,24 @@ def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Seque
     decoder, getters, keys = _reader(tuple(paths))
     recs, lines = _decode(decoder, chunk, starts, ends)
     columns: list[list[Any]] = [list(map(get, recs)) for get in getters]
-    if any(None in c for c in columns):  # a null or missing value: the line goes to the per-record parser
+    try:
+        texts = ["\n".join(c) for c in columns]
+    except TypeError:  # a null or missing value (None): the line goes to the per-record parser
         is_str = np.ones(lines.size, dtype=bool)
         for c in columns:
             is_str &= np.fromiter((v is not None for v in c), dtype=bool, count=len(c))
         keep = is_str.tolist()
         columns = [[v for v, k in zip(c, keep, strict=True) if k] for c in columns]
         lines = lines[is_str]
+        texts = ["\n".join(c) for c in columns]
     rest[lines] = False
     m = lines.size
     if not m:
         return [], rest
     # the decoded values laid out path after path, each followed by a newline; a value may hold a newline
     # itself, so the spans come from the values' UTF-8 lengths
-    texts: list[str] = []
-    sizes: list[np.ndarray] = []
-    for c in columns:
-        text = "\n".join(c)
-        texts.append(text)
-        lengths = map(len, c) if text.isascii() else map(len, map(str.encode, c))
-        sizes.append(np.fromiter(lengths, dtype=np.int64, count=m))
+    sizes = [np.fromiter(map(len, c) if text.isascii() else map(len, map(str.encode, c)), dtype=np.int64, count=m)
+             for c, text in zip(columns, texts, strict=True)]
     a = np.frombuffer(("\n".join(texts) + "\n").encode(), dtype=np.uint8)
     size = np.concatenate(sizes) + 1
     v_ends = np.cumsum(size) - 1
