@@ -463,6 +463,10 @@ def group_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     h = hash_ids(ids)
+    hs = np.sort(h)
+    if np.all(hs[1:] != hs[:-1]):  # distinct hashes, distinct ids (the usual case): every row its own group
+        rows = np.arange(n, dtype=np.int64)
+        return rows, rows.copy()
     perm = np.argsort(h, kind="stable")
     hs = h[perm]
     ids_sorted = ids[perm]
@@ -490,7 +494,7 @@ def lookup(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     keys = keys.astype(f"S{width}")
     ids = ids.astype(f"S{width}")
     hk = hash_ids(keys)
-    perm = np.argsort(hk, kind="stable")
+    perm = np.argsort(hk)  # (ties only matter on the collision path, which sorts the strings themselves)
     hs = hk[perm]
     if np.any(hs[1:] == hs[:-1]):  # a collision among distinct keys: search the strings themselves
         perm = np.argsort(keys, kind="stable")
@@ -499,6 +503,8 @@ def lookup(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
         found = ks[pos] == ids
     else:
         hi = hash_ids(ids)
-        pos = np.minimum(np.searchsorted(hs, hi), hs.size - 1)
+        order = np.argsort(hi)  # searching sorted needles walks the keys in order (random ones miss the cache)
+        pos = np.empty(hi.size, dtype=np.intp)
+        pos[order] = np.minimum(np.searchsorted(hs, hi[order]), hs.size - 1)
         found = (hs[pos] == hi) & (keys[perm[pos]] == ids)
     return np.where(found, perm[pos], -1).astype(np.int64)

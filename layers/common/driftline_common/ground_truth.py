@@ -120,8 +120,9 @@ class _LabelRows:
         order = np.concatenate(self.order)
         ids = np.concatenate(self.ids)
         values = np.concatenate(self.values)
-        perm = np.argsort(order, kind="stable")
-        ids, values = ids[perm], values[perm]
+        if not np.all(order[1:] > order[:-1]):  # per-record rows came after the bulk ones: reorder
+            perm = np.argsort(order, kind="stable")
+            ids, values = ids[perm], values[perm]
         first, last = col.group_ids(ids)
         dup = ids.size - first.size
         if dup:

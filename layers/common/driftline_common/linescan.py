@@ -114,20 +114,23 @@ _SPECIAL[[col.QUOTE, col.BACKSLASH]] = True
 
 class _Specials(dict[Path, np.ndarray]):
     """The number of bytes of each decoded value of a path that JSON holds only escaped (control characters,
-    quotes, backslashes), counted when first asked (the JSON payloads' are never asked)."""
+    quotes, backslashes), counted when first asked (the JSON payloads' are never asked). ``plain``: the paths
+    known to hold no quote or backslash."""
 
-    def __init__(self, a: np.ndarray, spans: dict[Path, tuple[np.ndarray, np.ndarray]]) -> None:
+    def __init__(self, a: np.ndarray, spans: dict[Path, tuple[np.ndarray, np.ndarray]], plain: set[Path]) -> None:
         super().__init__()
-        self.a, self.spans = a, spans
+        self.a, self.spans, self.plain = a, spans, plain
 
     def __missing__(self, path: Path) -> np.ndarray:
         s, e = self.spans[path]
-        if not s.size:
-            out: np.ndarray = np.zeros(0, dtype=np.int64)
-        else:
+        out: np.ndarray = np.zeros(s.size, dtype=np.int64)
+        if s.size:
             lo = int(s[0])
-            at = np.flatnonzero(_SPECIAL[self.a[lo:int(e[-1])]]) + lo
-            out = np.searchsorted(at, e) - np.searchsorted(at, s)
+            region = self.a[lo:int(e[-1])]
+            # the usual case, in two passes: no quote or backslash, and no control character but the separators
+            if path not in self.plain or np.count_nonzero(region < 0x20) != s.size - 1:
+                at = np.flatnonzero(_SPECIAL[region]) + lo
+                out = np.searchsorted(at, e) - np.searchsorted(at, s)
         self[path] = out
         return out
 
@@ -173,7 +176,8 @@ def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Seque
     v_starts = v_ends - (size - 1)
     spans = {path: (v_starts[j * m:(j + 1) * m], v_ends[j * m:(j + 1) * m]) for j, path in enumerate(paths)}
     empty = np.zeros(0, dtype=np.int64)
-    return [col.LineFields(a, lines, spans, keys, empty, empty, _Specials(a, spans), decoded=True)], rest
+    plain = {path for path, text in zip(paths, texts, strict=True) if '"' not in text and "\\" not in text}
+    return [col.LineFields(a, lines, spans, keys, empty, empty, _Specials(a, spans, plain), decoded=True)], rest
 
 
 def chunk_fields(chunk: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray,
