@@ -428,9 +428,11 @@ def _build_captured(rows: _Rows, bad: Counter[str], n_files: int, features: Sequ
     dup = rows.n - first.size
     if dup:
         bad["duplicate_id"] += dup
+    # the columns of each id's last row: as they are when every row has its own id (no copies)
+    pick: np.ndarray | slice = last if dup else slice(None)
     n = first.size
-    kind = rows.kind[last]
-    width = rows.width[last]
+    kind = rows.kind[pick]
+    width = rows.width[pick]
     lists = kind == 2
     widths = np.unique(width[lists])
     scores: np.ndarray
@@ -441,18 +443,18 @@ def _build_captured(rows: _Rows, bad: Counter[str], n_files: int, features: Sequ
         if sel.size:
             scores[sel] = rows.vec[rows.off[last[sel]][:, None] + np.arange(k)]
     else:
-        scores = np.where(kind == 1, rows.scal[last], np.nan)
+        scores = np.where(kind == 1, rows.scal[pick], np.nan)
         one = np.flatnonzero(lists & (width == 1))
         if one.size:
             scores[one] = rows.vec[rows.off[last[one]]]
-    feats = {f.name: rows.feats[j][last] for j, f in enumerate(features)}
+    feats = {f.name: rows.feats[j][pick] for j, f in enumerate(features)}
     for f in features:
         if f.type == "numeric":
             feats[f.name] = np.asarray(feats[f.name], dtype=np.float64)
         else:
             feats[f.name] = np.asarray(feats[f.name], dtype=str)
-    return Captured(ids=rows.rid[first], event_ids=rows.eid[last], scores=scores,
-                    predicted=np.asarray(rows.label[last], dtype=str), features=feats, bad=bad, files=n_files)
+    return Captured(ids=rows.rid[first if dup else pick], event_ids=rows.eid[pick], scores=scores,
+                    predicted=np.asarray(rows.label[pick], dtype=str), features=feats, bad=bad, files=n_files)
 
 
 def read_capture(cfg: ModelConfig, start: datetime, end: datetime, *, cache: S3Uri | None = None) -> Captured:

@@ -125,8 +125,9 @@ class _LabelRows:
             ids, values = ids[perm], values[perm]
         first, last = col.group_ids(ids)
         dup = ids.size - first.size
-        if dup:
-            bad["duplicate_id"] += dup
+        if not dup:  # every label its own id: the columns as they are
+            return Labels(ids=ids, values=values, bad=bad, files=n_files)
+        bad["duplicate_id"] += dup
         return Labels(ids=ids[first], values=values[last], bad=bad, files=n_files)
 
 

@@ -166,14 +166,16 @@ def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Seque
     m = lines.size
     if not m:
         return [], rest
-    # the decoded values laid out path after path, each followed by a newline; a value may hold a newline
-    # itself, so the spans come from the values' UTF-8 lengths
-    sizes = [np.fromiter(map(len, c) if text.isascii() else map(len, map(str.encode, c)), dtype=np.int64, count=m)
-             for c, text in zip(columns, texts, strict=True)]
+    # the decoded values laid out path after path, each followed by a newline; when no value holds a newline
+    # (the usual case), every newline ends one, else the spans come from the values' UTF-8 lengths
     a = np.frombuffer(("\n".join(texts) + "\n").encode(), dtype=np.uint8)
-    size = np.concatenate(sizes) + 1
-    v_ends = np.cumsum(size) - 1
-    v_starts = v_ends - (size - 1)
+    if all(t.count("\n") == m - 1 for t in texts):
+        v_ends = np.flatnonzero(a == col.NEWLINE)
+    else:
+        size = np.concatenate([np.fromiter(map(len, c) if t.isascii() else map(len, map(str.encode, c)),
+                                           dtype=np.int64, count=m) for c, t in zip(columns, texts, strict=True)])
+        v_ends = np.cumsum(size + 1) - 1
+    v_starts = np.concatenate(([0], v_ends[:-1] + 1))
     spans = {path: (v_starts[j * m:(j + 1) * m], v_ends[j * m:(j + 1) * m]) for j, path in enumerate(paths)}
     empty = np.zeros(0, dtype=np.int64)
     plain = {path for path, text in zip(paths, texts, strict=True) if '"' not in text and "\\" not in text}
