@@ -27,16 +27,13 @@ def _line(i: int, **kw: Any) -> str:
     return capture_line(f"ev-{i}", [0.5 + i, 1, 2, 3, 4, "a"], f"0.{i % 10}\n", iid=f"inf-{i}", **kw)
 
 
-def _bounds(chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
-    a = np.frombuffer(chunk, dtype=np.uint8)
-    starts, ends = col.line_bounds(a)
-    cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
-    return starts, np.where(cr, ends - 1, ends)
+def _bounds(chunk: bytes) -> col.ChunkLines:
+    return col.ChunkLines(chunk)
 
 
 def _scan(lines: list[str], sep: str = "\n") -> tuple[list[col.LineFields], np.ndarray]:
     chunk = (sep.join(lines) + sep).encode()
-    got = linescan.scan_fields(chunk, *_bounds(chunk), PATHS)
+    got = linescan.scan_fields(chunk, _bounds(chunk), PATHS)
     assert got is not None
     return got
 
@@ -130,9 +127,9 @@ def test_empty_lines_are_neither_taken_nor_left_and_crlf_is_one_break() -> None:
 def test_unicode_line_separators_are_not_scanned() -> None:
     lines = [_line(0), _line(1).replace("ev-1", "ev\u2028x")]
     chunk = ("\n".join(lines) + "\n").encode()
-    assert linescan.scan_fields(chunk, *_bounds(chunk), PATHS) is None  # the caller reads such a chunk otherwise
+    assert linescan.scan_fields(chunk, _bounds(chunk), PATHS) is None  # the caller reads such a chunk otherwise
     chunk = (_line(0) + "\n" + _line(1).replace('": "', '":\r"', 1) + "\n").encode()  # a lone \r: a break there
-    assert linescan.scan_fields(chunk, *_bounds(chunk), PATHS) is None
+    assert linescan.scan_fields(chunk, _bounds(chunk), PATHS) is None
 
 
 def test_read_values_are_decoded_and_their_escaped_bytes_counted() -> None:

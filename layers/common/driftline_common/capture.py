@@ -362,19 +362,17 @@ def _capture_object(buf: bytes, order_base: int, features: Sequence[Any], bad: C
     slow = _RowList(features)
     lines_seen = 0
     for c_start, c_end in col.chunks(buf):
-        a = np.frombuffer(buf, dtype=np.uint8, count=c_end - c_start, offset=c_start)
-        starts, ends = col.line_bounds(a)
-        cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
-        ends = np.where(cr, ends - 1, ends)  # "\r\n" is one line break (as str.splitlines)
+        lines = col.ChunkLines(buf[c_start:c_end])
         base = order_base + lines_seen
-        groups, rest = linescan.chunk_fields(buf[c_start:c_end], a, starts, ends, _CAPTURE_PATHS)
+        groups, rest = linescan.chunk_fields(lines, _CAPTURE_PATHS)
         for g in groups:
             rows, left = _bulk_capture_group(g, base, features)
             parts.append(rows)
             rest[g.lines[left]] = True
-        _per_record_lines(a, starts, ends, np.flatnonzero(rest), base,
-                          lambda order, line: slow.add_sagemaker_line(order, line, bad), bad)
-        lines_seen += starts.size
+        if rest.any():
+            _per_record_lines(lines.a, *lines.bounds(), np.flatnonzero(rest), base,
+                              lambda order, line: slow.add_sagemaker_line(order, line, bad), bad)
+        lines_seen += lines.n
     parts.append(slow.rows())
     return parts, lines_seen
 

@@ -79,6 +79,26 @@ def line_bounds(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts.astype(np.int64), ends.astype(np.int64)
 
 
+class ChunkLines:
+    """The lines of one chunk: their number at once; their bounds (``ends`` without a ``\\r`` before the
+    ``\\n``: ``\\r\\n`` is one line break, as for ``str.splitlines``) when first asked — a chunk msgspec reads
+    whole never needs them."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.a = np.frombuffer(chunk, dtype=np.uint8)
+        self.n = chunk.count(b"\n") + (not chunk.endswith(b"\n"))  # (as many as line_bounds finds)
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._bounds is None:
+            a = self.a
+            starts, ends = line_bounds(a)
+            cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
+            self._bounds = starts, np.where(cr, ends - 1, ends)
+        return self._bounds
+
+
 def chunks(buf: bytes, size: int = CHUNK_BYTES) -> list[tuple[int, int]]:
     """Byte ranges of ``buf`` of about ``size`` bytes each, cut after a newline."""
     out = []

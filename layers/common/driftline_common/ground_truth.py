@@ -201,21 +201,19 @@ def _read_ground_truth_objects(cfg: ModelConfig, objects: Sequence[tuple[str, in
             if src.format == "sagemaker":
                 lines_seen = 0
                 for c_start, c_end in col.chunks(buf):
-                    a = np.frombuffer(buf, dtype=np.uint8, count=c_end - c_start, offset=c_start)
-                    starts, ends = col.line_bounds(a)
-                    cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
-                    ends = np.where(cr, ends - 1, ends)
+                    lines = col.ChunkLines(buf[c_start:c_end])
                     base = order_base + lines_seen
-                    groups, rest = linescan.chunk_fields(buf[c_start:c_end], a, starts, ends, _GT_PATHS)
+                    groups, rest = linescan.chunk_fields(lines, _GT_PATHS)
                     for g in groups:
                         ids, values, ok = _gt_group(cfg, g, known)
                         good = np.flatnonzero(ok)
                         out.add(base + g.lines[good].astype(np.int64), ids[good], values[good])
                         rest[g.lines[~ok]] = True
 
-                    _per_record_lines(a, starts, ends, np.flatnonzero(rest), base,
-                                      partial(_gt_into, cfg, known, slow_order, slow_ids, slow_values), bad)
-                    lines_seen += starts.size
+                    if rest.any():
+                        _per_record_lines(lines.a, *lines.bounds(), np.flatnonzero(rest), base,
+                                          partial(_gt_into, cfg, known, slow_order, slow_ids, slow_values), bad)
+                    lines_seen += lines.n
                 out.add_list(slow_order, slow_ids, slow_values)
                 order_base += lines_seen + 1
                 continue

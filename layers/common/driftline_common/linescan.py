@@ -71,18 +71,17 @@ def _lines_of(chunk: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndar
     return [chunk[i:j] for i, j in zip(starts[lines].tolist(), ends[lines].tolist(), strict=True)]
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], chunk: bytes, starts: np.ndarray, ends: np.ndarray
-            ) -> tuple[list[Any], np.ndarray]:
+def _decode(decoder: msgspec.json.Decoder[Any], chunk: bytes, lines: col.ChunkLines) -> tuple[list[Any], np.ndarray]:
     """The records of the chunk's lines that decode, and their line indices (blank lines are neither)."""
-    n = starts.size
     try:
         recs = decoder.decode_lines(chunk)
     except (msgspec.DecodeError, msgspec.ValidationError):
         recs = None
+    if recs is not None and len(recs) == lines.n:  # every line a record (the usual case): no bounds needed
+        return recs, np.arange(lines.n)
+    starts, ends = lines.bounds()
     nonblank = np.flatnonzero(ends > starts)
     if recs is not None:
-        if len(recs) == n:
-            return recs, np.arange(n)
         blank = [not line.strip(b" \t\r") for line in _lines_of(chunk, starts, ends, nonblank)]
         nonblank = nonblank[~np.asarray(blank, dtype=bool)] if blank else nonblank
         if len(recs) == nonblank.size:
@@ -135,11 +134,11 @@ class _Specials(dict[Path, np.ndarray]):
         return out
 
 
-def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Sequence[Path]
+def scan_fields(chunk: bytes, chunk_lines: col.ChunkLines, paths: Sequence[Path]
                 ) -> tuple[list[col.LineFields], np.ndarray] | None:
     """The string values at ``paths`` of every line of ``chunk`` that msgspec decodes and where all are strings.
 
-    ``starts``/``ends``: the chunk's lines (``\\r\\n`` stripped). Returns the group (zero or one; its values
+    ``chunk_lines``: the chunk's lines. Returns the group (zero or one; its values
     *decoded*: ``LineFields.decoded``) and the mask of the lines left to the per-record parser (blank lines are
     neither), or ``None`` when the chunk holds a line break JSON does not see (the caller then uses
     :func:`columnar.json_lines_fields`).
@@ -148,9 +147,8 @@ def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Seque
         return None
     if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
         return None
-    rest = ends > starts
     decoder, getters, keys = _reader(tuple(paths))
-    recs, lines = _decode(decoder, chunk, starts, ends)
+    recs, lines = _decode(decoder, chunk, chunk_lines)
     columns: list[list[Any]] = [list(map(get, recs)) for get in getters]
     try:
         texts = ["\n".join(c) for c in columns]
@@ -162,8 +160,14 @@ def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Seque
         columns = [[v for v, k in zip(c, keep, strict=True) if k] for c in columns]
         lines = lines[is_str]
         texts = ["\n".join(c) for c in columns]
-    rest[lines] = False
     m = lines.size
+    rest: np.ndarray
+    if m == chunk_lines.n:
+        rest = np.zeros(m, dtype=bool)
+    else:
+        starts, ends = chunk_lines.bounds()
+        rest = ends > starts
+        rest[lines] = False
     if not m:
         return [], rest
     # the decoded values laid out path after path, each followed by a newline; when no value holds a newline
@@ -182,14 +186,13 @@ def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Seque
     return [col.LineFields(a, lines, spans, keys, empty, empty, _Specials(a, spans, plain), decoded=True)], rest
 
 
-def chunk_fields(chunk: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 paths: Sequence[Path]) -> tuple[list[col.LineFields], np.ndarray]:
+def chunk_fields(chunk_lines: col.ChunkLines, paths: Sequence[Path]) -> tuple[list[col.LineFields], np.ndarray]:
     """:func:`scan_fields`, or :func:`columnar.json_lines_fields` for a chunk it does not read.
 
     Same contract as :func:`columnar.json_lines_fields`: the matched groups and the mask of the lines left for
-    the per-record parser (``a``/``starts``/``ends``: the chunk as bytes and its lines, ``\\r\\n`` stripped).
+    the per-record parser.
     """
-    got = scan_fields(chunk, starts, ends, paths)
+    got = scan_fields(chunk_lines.chunk, chunk_lines, paths)
     if got is None:
-        return col.json_lines_fields(a, starts, ends, paths)
+        return col.json_lines_fields(chunk_lines.a, *chunk_lines.bounds(), paths)
     return got
