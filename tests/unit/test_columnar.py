@@ -446,3 +446,21 @@ def test_gather_equals_the_python_slices(values: list[bytes], same: bool) -> Non
     starts = np.cumsum(lengths + 1) - lengths - 1
     got = col.gather(a, starts, starts + lengths)
     assert got.tolist() == np.asarray(values, dtype=bytes).tolist() if values else got.size == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(min_size=1, max_size=60), cuts=st.lists(st.integers(0, 60), max_size=16),
+       shuffle=st.booleans(), sep=st.sampled_from([col.NEWLINE, col.COMMA]))
+def test_concat_equals_the_python_join(data: bytes, cuts: list[int], shuffle: bool, sep: int) -> None:
+    # spans [s, e) each with a byte of its own at e (ordered and disjoint, or not when shuffled)
+    points = sorted({c % len(data) for c in cuts})
+    starts = np.asarray(points[0::2], dtype=np.int64)
+    ends = np.asarray(points[1::2] + ([len(data) - 1] if len(points) % 2 else []), dtype=np.int64)
+    n = min(starts.size, ends.size)
+    starts, ends = starts[:n], ends[:n]
+    if shuffle:
+        order = np.random.default_rng(len(data)).permutation(n)
+        starts, ends = starts[order], ends[order]
+    a = np.frombuffer(data, dtype=np.uint8)
+    want = b"".join(data[s:e] + bytes([sep]) for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
+    assert col.concat(a, starts, ends, sep).tobytes() == want

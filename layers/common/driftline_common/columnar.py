@@ -137,9 +137,21 @@ def concat(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, sep: int = NEWLI
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.uint8)
-    if (ends[-1] < a.size and np.array_equal(starts[1:], ends[:-1] + 1)
-            and np.all(a[ends] == sep)):  # already laid out so (values one separator apart): one copy
-        return a[starts[0]:ends[-1] + 1].copy()
+    lo, hi = int(starts[0]), int(ends[-1]) + 1
+    if hi <= a.size and hi - lo <= 2 * total and np.all(starts[1:] > ends[:-1]):
+        # ordered disjoint values close together (a subset of laid-out values, or cells): one pass over their
+        # range, dropping what lies between a value's end (the separator's place) and the next value
+        out = a[lo:hi]
+        if not np.array_equal(starts[1:], ends[:-1] + 1):
+            mark = (np.bincount(ends[:-1] + 1 - lo, minlength=hi - lo + 1)
+                    - np.bincount(starts[1:] - lo, minlength=hi - lo + 1))
+            out = out[np.cumsum(mark[:-1]) == 0]
+        elif np.all(a[ends] == sep):  # already laid out so (values one separator apart): one copy
+            return out.copy()
+        else:
+            out = out.copy()
+        out[np.cumsum(lengths) - 1] = sep
+        return out
     offsets = np.cumsum(lengths) - lengths
     idx = np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, lengths)
     out = a[np.minimum(idx, a.size - 1)]

@@ -170,15 +170,21 @@ def scan_fields(chunk: bytes, chunk_lines: col.ChunkLines, paths: Sequence[Path]
         rest[lines] = False
     if not m:
         return [], rest
-    # the decoded values laid out path after path, each followed by a newline; when no value holds a newline
-    # (the usual case), every newline ends one, else the spans come from the values' UTF-8 lengths
-    a = np.frombuffer(("\n".join(texts) + "\n").encode(), dtype=np.uint8)
-    if all(t.count("\n") == m - 1 for t in texts):
-        v_ends = np.flatnonzero(a == col.NEWLINE)
-    else:
-        size = np.concatenate([np.fromiter(map(len, c) if t.isascii() else map(len, map(str.encode, c)),
-                                           dtype=np.int64, count=m) for c, t in zip(columns, texts, strict=True)])
-        v_ends = np.cumsum(size + 1) - 1
+    # the decoded values laid out path after path, each followed by a newline; in a path where no value holds a
+    # newline (the usual case) every newline ends one, else the spans come from the values' UTF-8 lengths
+    encoded = [t.encode() for t in texts]
+    a = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8)
+    ends_of: list[np.ndarray] = []
+    offset = 0
+    for c, t, b in zip(columns, texts, encoded, strict=True):
+        if t.count("\n") == m - 1:
+            ends_of.append(np.flatnonzero(a[offset:offset + len(b) + 1] == col.NEWLINE) + offset)
+        else:
+            size = np.fromiter(map(len, c) if len(b) == len(t) else map(len, map(str.encode, c)), dtype=np.int64,
+                               count=m)
+            ends_of.append(np.cumsum(size + 1) - 1 + offset)
+        offset += len(b) + 1
+    v_ends = np.concatenate(ends_of)
     v_starts = np.concatenate(([0], v_ends[:-1] + 1))
     spans = {path: (v_starts[j * m:(j + 1) * m], v_ends[j * m:(j + 1) * m]) for j, path in enumerate(paths)}
     empty = np.zeros(0, dtype=np.int64)
