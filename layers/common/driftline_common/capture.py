@@ -327,15 +327,16 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
             label = label.astype(arr.dtype)
         label[rows_json] = arr
 
-    keep = np.flatnonzero(ok)
+    taken = np.flatnonzero(ok)
+    keep: np.ndarray | slice = slice(None) if taken.size == m else taken  # all: the columns as they are
     kk = kind[keep]
     ww = width_[keep]
-    vec_sel = keep[kk == 2]
+    vec_sel = np.arange(m)[keep][kk == 2]
     w_sel = ww[kk == 2]
     vec = vec_rows[vec_sel][np.arange(vec_rows.shape[1]) < w_sel[:, None]] if vec_sel.size else np.zeros(0)
-    off = np.zeros(keep.size, dtype=np.int64)
+    off = np.zeros(kk.size, dtype=np.int64)
     off[kk == 2] = np.cumsum(w_sel) - w_sel
-    rows_out = _Rows(order_base + g.lines[keep].astype(np.int64), np.zeros(keep.size, dtype=np.int64),
+    rows_out = _Rows(order_base + g.lines[keep].astype(np.int64), np.zeros(kk.size, dtype=np.int64),
                      rid[keep], eid[keep], [f[keep] for f in feats], kk, scal[keep], ww, off,
                      np.ascontiguousarray(vec, dtype=np.float64), label[keep])
     return rows_out, ~ok

@@ -301,17 +301,21 @@ def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence
         return feats, taken
     rows, idx = _single(recs, "instances", idx)
     ok = np.ones(idx.size, dtype=bool)
-    for j, feat in enumerate(features):
-        column = list(map(itemgetter(j), rows))
+    every = idx.size == n  # every payload taken (the usual case): the columns as decoded
+    for j, (feat, column) in enumerate(zip(features, zip(*rows, strict=True) if rows else [()] * len(features),
+                                           strict=True)):
         if feat.type == "numeric":
             values = np.fromiter(column, dtype=np.float64, count=len(column))
-            feats[j][idx] = values
             ok &= np.isfinite(values)
         else:
-            labels, l_ok = _distinct_labels(column, blank_ok=False)
-            feats[j] = feats[j].astype(labels.dtype) if labels.dtype.itemsize > feats[j].dtype.itemsize else feats[j]
-            feats[j][idx] = labels
+            values, l_ok = _distinct_labels(list(column), blank_ok=False)
             ok &= l_ok
+        if every:
+            feats[j] = values
+        else:
+            if values.dtype.kind == "U" and values.dtype.itemsize > feats[j].dtype.itemsize:
+                feats[j] = feats[j].astype(values.dtype)
+            feats[j][idx] = values
     taken[idx[ok]] = True
     return feats, taken
 
