@@ -292,6 +292,28 @@ def test_ground_truth_and_join_match_per_record_reader(objects: dict[str, bytes]
         _same_array(new_w.features[name], old_w.features[name])
 
 
+@pytest.mark.parametrize("big", [-(2**63) - 1, 2**64, 10**30, -(10**25)])
+def test_integers_beyond_64_bits_match_per_record_reader(objects: dict[str, bytes], big: int) -> None:
+    # orjson reads such an integer as a float; as a category or a predicted label it must stay the exact integer
+    lines = []
+    for i in range(30):
+        body_in = json.dumps({"instances": [[0.5, 1, 2, 3, 4, big if i % 3 == 0 else "a"]]})
+        body_out = json.dumps({"predictions": [{"score": 0.25, "predicted_label": big if i % 2 else 1}]})
+        lines.append(json.dumps({"captureData": {
+            "endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": body_in,
+                              "encoding": "JSON"},
+            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": body_out,
+                               "encoding": "JSON"}},
+            "eventMetadata": {"eventId": f"e{i}", "inferenceId": f"i{i}"}, "eventVersion": "0"}))
+    objects.clear()
+    objects["cap/2025/01/01/00/part.jsonl"] = ("\n".join(lines) + "\n").encode()
+    cfg = _cfg()
+    keys = sorted(objects)
+    new = ds.read_capture_keys(cfg, keys, START, END)
+    assert_same_capture(new, ref.read_capture_keys(cfg, keys, START, END))
+    assert str(big) in new.predicted.tolist()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_plain_formats_match_per_record_reader(objects: dict[str, bytes], fmt: str) -> None:
     rng = np.random.default_rng(3)

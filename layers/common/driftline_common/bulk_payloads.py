@@ -16,6 +16,7 @@ from driftline_common import columnar as col
 from driftline_common.records import (
     _Bad,
     _input_body_rows,
+    _may_hold_big_int,
     norm_label,
 )
 
@@ -182,7 +183,9 @@ def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray, *, decoded: bool
     for i, t in enumerate(texts):
         try:
             bodies[i] = loads(t)
-        except orjson.JSONDecodeError:  # NaN, huge integers...: the per-record parser decides
+        except orjson.JSONDecodeError:  # NaN...: the per-record parser decides
+            ok[i] = False
+        if _may_hold_big_int(t):  # an integer beyond 64 bits (orjson: a float): the per-record parser decides
             ok[i] = False
     return bodies, ok
 

@@ -41,7 +41,15 @@ import orjson
 
 from driftline_common import columnar as col
 from driftline_common import linescan
-from driftline_common.records import Prediction, _Bad, _input_body_rows, _output_body_rows, norm_label
+from driftline_common.records import (
+    Prediction,
+    _Bad,
+    _input_body_rows,
+    _json,
+    _may_hold_big_int,
+    _output_body_rows,
+    norm_label,
+)
 
 _NUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 _STR = rb'[^"\\\x00-\x1f]*+'
@@ -224,8 +232,8 @@ def _labels(tokens: Sequence[bytes], kind: str, *, blank_ok: bool = False) -> tu
     good: list[bool] = []
     for u in uniq.tolist():
         try:
-            value: Any = orjson.loads(u) if kind == "n" else u.decode("utf-8")
-        except (orjson.JSONDecodeError, UnicodeDecodeError):
+            value: Any = (_json(u) if _may_hold_big_int(u) else orjson.loads(u)) if kind == "n" else u.decode("utf-8")
+        except (orjson.JSONDecodeError, UnicodeDecodeError, _Bad):
             labels.append("")
             good.append(False)
             continue
