@@ -405,6 +405,25 @@ def numeric_tokens_ok(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) ->
     return (ends > starts) & (bad[ends] == bad[starts])
 
 
+def json_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The cells ``blob[starts[i]:ends[i]]`` as floats when every one is a JSON number (the usual case): one
+    msgspec decode of the cells as a JSON array, correctly rounded as ``float()`` (a ``-0`` cell, which msgspec reads
+    as the integer 0, made ``-0.0`` as ``float`` reads it); ``None`` otherwise (``+1``, ``.5``, ``1e400``, ``nan``…).
+    The cells must hold no JSON whitespace (the ``-0`` check looks at their first byte)."""
+    n = starts.size
+    if not n:
+        return None
+    array = concat(blob, starts, ends, COMMA)
+    array[-1] = ord("]")
+    try:
+        got = np.fromiter(_FLOATS.decode(b"[" + array.tobytes()), dtype=np.float64, count=n)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    zero = np.flatnonzero(got == 0)  # "-0" is read as the integer 0 (+0.0); float("-0") is -0.0
+    got[zero[blob[starts[zero]] == ord("-")]] = -0.0
+    return got
+
+
 def parse_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(values, ok)`` of the cells ``blob[starts[i]:ends[i]]`` (already :func:`numeric_tokens_ok`).
 
@@ -415,17 +434,9 @@ def parse_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tupl
     is exact for well-formed cells and conservative around bad ones.
     """
     n = starts.size
-    if n:  # every cell a JSON number (the usual case): msgspec's correctly rounded parse of one JSON array
-        array = concat(blob, starts, ends, COMMA)
-        array[-1] = ord("]")
-        try:
-            got = np.fromiter(_FLOATS.decode(b"[" + array.tobytes()), dtype=np.float64, count=n)
-        except (msgspec.DecodeError, msgspec.ValidationError):  # "+1", ".5", "1e400"...: the pass below
-            pass
-        else:
-            zero = np.flatnonzero(got == 0)  # "-0" is read as the integer 0 (+0.0); float("-0") is -0.0
-            got[zero[blob[starts[zero]] == ord("-")]] = -0.0
-            return got, np.isfinite(got)
+    got = json_floats(blob, starts, ends)
+    if got is not None:
+        return got, np.isfinite(got)
     values = np.full(n, np.nan)
     ok = np.zeros(n, dtype=bool)
     pos = 0
