@@ -97,7 +97,8 @@ def capture_record(draw: Any) -> str:
         shape = draw(st.sampled_from(["instances", "list", "features", "flat"]))
         body_in = ({"instances": values} if shape == "instances" else values if shape == "list"
                    else {"features": values[0]} if shape == "features" else values[0])
-        data_in = json.dumps(body_in)
+        # (indented: a payload holding newlines, which the decoded scan must not split)
+        data_in = json.dumps(body_in, indent=draw(st.sampled_from([None, None, None, 1])))
     score = draw(st.one_of(NUM, st.sampled_from(["yes", "0.2,0.8", "0.1,0.2,0.7", "0.5,x", "1", ""])))
     if enc_out == "CSV":
         data_out = "\n".join([score] * rows) + draw(st.sampled_from(["", "\n"]))
@@ -291,6 +292,28 @@ def test_ground_truth_and_join_match_per_record_reader(objects: dict[str, bytes]
         _same_array(new_w.features[name], old_w.features[name])
 
 
+@pytest.mark.parametrize("big", [-(2**63) - 1, 2**64, 10**30, -(10**25)])
+def test_integers_beyond_64_bits_match_per_record_reader(objects: dict[str, bytes], big: int) -> None:
+    # orjson reads such an integer as a float; as a category or a predicted label it must stay the exact integer
+    lines = []
+    for i in range(30):
+        body_in = json.dumps({"instances": [[0.5, 1, 2, 3, 4, big if i % 3 == 0 else "a"]]})
+        body_out = json.dumps({"predictions": [{"score": 0.25, "predicted_label": big if i % 2 else 1}]})
+        lines.append(json.dumps({"captureData": {
+            "endpointInput": {"observedContentType": "application/json", "mode": "INPUT", "data": body_in,
+                              "encoding": "JSON"},
+            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT", "data": body_out,
+                               "encoding": "JSON"}},
+            "eventMetadata": {"eventId": f"e{i}", "inferenceId": f"i{i}"}, "eventVersion": "0"}))
+    objects.clear()
+    objects["cap/2025/01/01/00/part.jsonl"] = ("\n".join(lines) + "\n").encode()
+    cfg = _cfg()
+    keys = sorted(objects)
+    new = ds.read_capture_keys(cfg, keys, START, END)
+    assert_same_capture(new, ref.read_capture_keys(cfg, keys, START, END))
+    assert str(big) in new.predicted.tolist()
+
+
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_plain_formats_match_per_record_reader(objects: dict[str, bytes], fmt: str) -> None:
     rng = np.random.default_rng(3)
@@ -371,6 +394,16 @@ def test_group_ids_and_lookup(ids: list[bytes]) -> None:
     assert got.tolist() == [list(seen).index(v) for v in ids] + [-1]
 
 
+@given(values=st.lists(st.binary(min_size=0, max_size=10), max_size=60))
+def test_unique_bytes_is_numpy_unique(values: list[bytes]) -> None:
+    arr = np.asarray(values, dtype=bytes) if values else np.zeros(0, dtype="S3")
+    uniq, inv = col.unique_bytes(arr)
+    want_uniq, want_inv = np.unique(arr, return_inverse=True)
+    assert uniq.dtype == arr.dtype
+    assert uniq.tolist() == want_uniq.tolist()
+    assert inv.tolist() == want_inv.reshape(-1).tolist()
+
+
 def test_group_ids_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(col, "hash_ids", lambda ids: np.zeros(ids.size, dtype=np.uint64))
     arr = np.asarray([b"b", b"a", b"b", b"c", b"a"])
@@ -435,3 +468,21 @@ def test_gather_equals_the_python_slices(values: list[bytes], same: bool) -> Non
     starts = np.cumsum(lengths + 1) - lengths - 1
     got = col.gather(a, starts, starts + lengths)
     assert got.tolist() == np.asarray(values, dtype=bytes).tolist() if values else got.size == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(min_size=1, max_size=60), cuts=st.lists(st.integers(0, 60), max_size=16),
+       shuffle=st.booleans(), sep=st.sampled_from([col.NEWLINE, col.COMMA]))
+def test_concat_equals_the_python_join(data: bytes, cuts: list[int], shuffle: bool, sep: int) -> None:
+    # spans [s, e) each with a byte of its own at e (ordered and disjoint, or not when shuffled)
+    points = sorted({c % len(data) for c in cuts})
+    starts = np.asarray(points[0::2], dtype=np.int64)
+    ends = np.asarray(points[1::2] + ([len(data) - 1] if len(points) % 2 else []), dtype=np.int64)
+    n = min(starts.size, ends.size)
+    starts, ends = starts[:n], ends[:n]
+    if shuffle:
+        order = np.random.default_rng(len(data)).permutation(n)
+        starts, ends = starts[order], ends[order]
+    a = np.frombuffer(data, dtype=np.uint8)
+    want = b"".join(data[s:e] + bytes([sep]) for s, e in zip(starts.tolist(), ends.tolist(), strict=True))
+    assert col.concat(a, starts, ends, sep).tobytes() == want

@@ -27,16 +27,13 @@ def _line(i: int, **kw: Any) -> str:
     return capture_line(f"ev-{i}", [0.5 + i, 1, 2, 3, 4, "a"], f"0.{i % 10}\n", iid=f"inf-{i}", **kw)
 
 
-def _bounds(chunk: bytes) -> tuple[np.ndarray, np.ndarray]:
-    a = np.frombuffer(chunk, dtype=np.uint8)
-    starts, ends = col.line_bounds(a)
-    cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
-    return starts, np.where(cr, ends - 1, ends)
+def _bounds(chunk: bytes) -> col.ChunkLines:
+    return col.ChunkLines(chunk)
 
 
 def _scan(lines: list[str], sep: str = "\n") -> tuple[list[col.LineFields], np.ndarray]:
     chunk = (sep.join(lines) + sep).encode()
-    got = linescan.scan_fields(chunk, *_bounds(chunk), PATHS)
+    got = linescan.scan_fields(chunk, _bounds(chunk), PATHS)
     assert got is not None
     return got
 
@@ -46,7 +43,7 @@ def _values(g: col.LineFields, path: tuple[str, ...]) -> list[bytes]:
     return [g.a[i:j].tobytes() for i, j in zip(s.tolist(), e.tolist(), strict=True)]
 
 
-def test_every_line_of_one_layout_is_taken_with_its_raw_values() -> None:
+def test_every_line_of_one_layout_is_taken_with_its_decoded_values() -> None:
     lines = [_line(i) for i in range(50)]
     groups, rest = _scan(lines)
     assert not rest.any()
@@ -58,8 +55,8 @@ def test_every_line_of_one_layout_is_taken_with_its_raw_values() -> None:
             value: Any = json.loads(text)
             for key in path:
                 value = value[key]
-            # the raw (still escaped) JSON string body, as it appears in the line
-            expected.append(json.dumps(value)[1:-1].encode())
+            # the decoded string (msgspec unescapes it), UTF-8
+            expected.append(value.encode())
         assert _values(g, path) == expected
 
 
@@ -99,6 +96,7 @@ def test_other_valid_layouts_are_taken(other: Any) -> None:
     assert not rest.any()
     assert groups[0].lines.tolist() == list(range(10))
     assert _values(groups[0], ("eventMetadata", "eventId"))[4] == b"ev-4"
+    assert groups[0].decoded
 
 
 def test_duplicate_keys_keep_the_last_value_as_json_loads() -> None:
@@ -129,17 +127,26 @@ def test_empty_lines_are_neither_taken_nor_left_and_crlf_is_one_break() -> None:
 def test_unicode_line_separators_are_not_scanned() -> None:
     lines = [_line(0), _line(1).replace("ev-1", "ev\u2028x")]
     chunk = ("\n".join(lines) + "\n").encode()
-    assert linescan.scan_fields(chunk, *_bounds(chunk), PATHS) is None  # the caller reads such a chunk otherwise
+    assert linescan.scan_fields(chunk, _bounds(chunk), PATHS) is None  # the caller reads such a chunk otherwise
     chunk = (_line(0) + "\n" + _line(1).replace('": "', '":\r"', 1) + "\n").encode()  # a lone \r: a break there
-    assert linescan.scan_fields(chunk, *_bounds(chunk), PATHS) is None
+    assert linescan.scan_fields(chunk, _bounds(chunk), PATHS) is None
 
 
-def test_escaped_read_values_are_kept_escaped_for_the_decoders() -> None:
-    lines = [_line(i) for i in range(3)]
+def test_read_values_are_decoded_and_their_escaped_bytes_counted() -> None:
+    lines = [_line(i) for i in range(4)]
     lines[1] = _line(1).replace('"ev-1"', '"ev-\\"q\\"-1"')
+    lines[2] = _line(2).replace('"ev-2"', '"ev-\\u00e9\\n\\u0000-2"')  # non-ASCII, a newline and a NUL
     groups, _ = _scan(lines)
-    assert _values(groups[0], ("eventMetadata", "eventId"))[1] == b'ev-\\"q\\"-1'
-    assert groups[0].escapes[("eventMetadata", "eventId")].tolist() == [0, 2, 0]
+    (g,) = groups
+    assert _values(g, ("eventMetadata", "eventId")) == [b"ev-0", b'ev-"q"-1', "ev-\u00e9\n\x00-2".encode(), b"ev-3"]
+    assert _values(g, ("eventMetadata", "inferenceId")) == [b"inf-0", b"inf-1", b"inf-2", b"inf-3"]  # spans intact
+    # quotes, backslashes and control characters (what JSON holds only escaped), per value
+    assert g.escapes[("eventMetadata", "eventId")].tolist() == [0, 2, 2, 0]
+    assert g.escapes[("captureData", "endpointOutput", "data")].tolist() == [1, 1, 1, 1]  # the final newline
+    ids, ok = col.string_column(g.a, *g.spans[("eventMetadata", "eventId")], g.escapes[("eventMetadata", "eventId")],
+                                decoded=True)
+    assert ids.tolist()[:2] == [b"ev-0", b'ev-"q"-1']
+    assert ok.tolist() == [True, True, False, True]  # a NUL would be lost in a fixed-width byte string
 
 
 def test_reader_result_does_not_depend_on_the_scan(monkeypatch: pytest.MonkeyPatch) -> None:

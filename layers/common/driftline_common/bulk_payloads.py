@@ -16,6 +16,7 @@ from driftline_common import columnar as col
 from driftline_common.records import (
     _Bad,
     _input_body_rows,
+    _may_hold_big_int,
     norm_label,
 )
 
@@ -34,32 +35,39 @@ def _enc_codes(g: col.LineFields, path: tuple[str, ...]) -> tuple[np.ndarray, np
     m = g.lines.size
     if path not in g.spans:  # no such key: SageMaker's default, CSV; a non-string value: per record
         return np.full(m, 0 if path in g.keys else 1, dtype=np.int8), np.ones(m, dtype=bool)
-    values, ok = col.string_column(g.a, *g.spans[path], g.escapes[path])
-    uniq, inv = np.unique(values, return_inverse=True)
+    values, ok = col.string_column(g.a, *g.spans[path], g.escapes[path], decoded=g.decoded)
+    uniq, inv = col.unique_bytes(values)
     codes = np.asarray([_ENC_CODES.get(u.decode("utf-8", "replace").upper(), 0) for u in uniq.tolist()],
                        dtype=np.int8)
-    return codes[inv.reshape(-1)], ok
+    return codes[inv], ok
 
 
 def _csv_payload_spans(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np.ndarray
                        ) -> tuple[np.ndarray, np.ndarray]:
     """``(ends, ok)``: single-line CSV payloads (no escape but a final newline, which is dropped).
 
-    A quote inside a JSON string value is escaped, so these payloads hold no quote either.
+    A quote inside a JSON string value is escaped, so these payloads hold no quote either. With ``g.decoded``,
+    ``n_bs`` counts the payload's control characters, quotes and backslashes: the same payloads are taken.
     """
     a = g.a
-    last2 = np.stack([a[np.maximum(e - 2, 0)], a[np.maximum(e - 1, 0)]], axis=1)
-    trailing_nl = ((e - s >= 2) & (last2[:, 0] == col.BACKSLASH)
-                   & ((last2[:, 1] == ord("n")) | (last2[:, 1] == ord("r"))))
+    if g.decoded:
+        last = a[np.maximum(e - 1, 0)]
+        trailing_nl = (e - s >= 1) & ((last == col.NEWLINE) | (last == ord("\r")))
+        cut = 1
+    else:
+        last2 = np.stack([a[np.maximum(e - 2, 0)], a[np.maximum(e - 1, 0)]], axis=1)
+        trailing_nl = ((e - s >= 2) & (last2[:, 0] == col.BACKSLASH)
+                       & ((last2[:, 1] == ord("n")) | (last2[:, 1] == ord("r"))))
+        cut = 2
     ok = (n_bs == 0) | ((n_bs == 1) & trailing_nl)
-    e = np.where((n_bs == 1) & trailing_nl, e - 2, e)
+    e = np.where((n_bs == 1) & trailing_nl, e - cut, e)
     return e, ok
 
 
 def _norm_labels(tokens: np.ndarray, *, single_cell: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``(labels, ok)``: :func:`norm_label` of ``S`` tokens computed once per distinct token; blank -> not ok
     (and, with ``single_cell``, a token holding a comma: a CSV row of several cells)."""
-    uniq, inv = np.unique(tokens, return_inverse=True)
+    uniq, inv = col.unique_bytes(tokens)
     labels: list[str] = []
     good: list[bool] = []
     for u in uniq.tolist():
@@ -71,7 +79,15 @@ def _norm_labels(tokens: np.ndarray, *, single_cell: bool = False) -> tuple[np.n
 
 
 def _floats_of_cells(blob: np.ndarray, cs: np.ndarray, ce: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, ok)`` of numeric cells: only ``0-9 . e E + -`` cells, parsed in one pass, finite."""
+    """``(values, ok)`` of numeric cells: only ``0-9 . e E + -`` cells, parsed in one pass, finite.
+
+    When the cells hold no space (the payloads hold no other JSON whitespace) and every one is a JSON number (the
+    usual case), one msgspec decode decides them all, without the per-byte check: a JSON number is such a cell.
+    """
+    if not np.any(blob == ord(" ")):
+        got = col.json_floats(blob, cs, ce)
+        if got is not None:
+            return got, np.isfinite(got)
     ok = col.numeric_tokens_ok(blob, cs, ce)
     values = np.full(cs.size, np.nan)
     if ok.any():
@@ -156,11 +172,13 @@ def _csv_outputs(g: col.LineFields, s: np.ndarray, e: np.ndarray, n_bs: np.ndarr
     return kind, scal, width, vec_rows, out_ok
 
 
-def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[list[Any], np.ndarray]:
-    """JSON payload bodies (unescaped and parsed in bulk); ``ok`` False where either step fails."""
+def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray, *, decoded: bool = False
+                   ) -> tuple[list[Any], np.ndarray]:
+    """JSON payload bodies (unescaped, unless ``decoded``, and parsed in bulk); ``ok`` False where either step
+    fails."""
     n = s.size
     raw = [a[i:j].tobytes() for i, j in zip(s.tolist(), e.tolist(), strict=True)]
-    texts = col.unescape(raw)
+    texts: list[Any] | None = raw if decoded else col.unescape(raw)
     ok = np.ones(n, dtype=bool)
     if texts is None:
         texts = []
@@ -173,7 +191,9 @@ def _json_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[list[An
     for i, t in enumerate(texts):
         try:
             bodies[i] = loads(t)
-        except orjson.JSONDecodeError:  # NaN, huge integers...: the per-record parser decides
+        except orjson.JSONDecodeError:  # NaN...: the per-record parser decides
+            ok[i] = False
+        if _may_hold_big_int(t):  # an integer beyond 64 bits (orjson: a float): the per-record parser decides
             ok[i] = False
     return bodies, ok
 

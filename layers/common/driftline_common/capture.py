@@ -215,12 +215,12 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
     if (*_IN, "data") not in g.spans or (*_OUT, "data") not in g.spans or odd:
         return _RowList(features).rows(), np.ones(m, dtype=bool)
     if _EID in g.spans:
-        eid, eid_ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID])
+        eid, eid_ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID], decoded=g.decoded)
         ok &= eid_ok
     else:
         eid = np.zeros(m, dtype="S1")
     if _IID in g.spans:
-        iid, iid_ok = col.string_column(a, *g.spans[_IID], g.escapes[_IID])
+        iid, iid_ok = col.string_column(a, *g.spans[_IID], g.escapes[_IID], decoded=g.decoded)
         ok &= iid_ok
         width = max(iid.dtype.itemsize, eid.dtype.itemsize)
         rid = np.where(iid != b"", iid.astype(f"S{width}"), eid.astype(f"S{width}"))
@@ -246,14 +246,15 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
             feats[j][rows_csv[f_ok]] = f_csv[j][f_ok]
     rows_json = np.flatnonzero(ok & (in_enc == 2))
     if rows_json.size:  # by layout in one pass, then the others one by one
-        f_fast, fast = json_payloads.json_inputs(a, in_s[rows_json], in_e[rows_json], features)
+        f_fast, fast = json_payloads.json_inputs(a, in_s[rows_json], in_e[rows_json], features,
+                                                  g.decoded)
         for j in range(k):
             if f_fast[j].dtype.kind == "U" and f_fast[j].dtype.itemsize > feats[j].dtype.itemsize:
                 feats[j] = feats[j].astype(f_fast[j].dtype)
             feats[j][rows_json[fast]] = f_fast[j][fast]
         rows_json = rows_json[~fast]
     if rows_json.size:
-        bodies, b_ok = _json_payloads(a, in_s[rows_json], in_e[rows_json])
+        bodies, b_ok = _json_payloads(a, in_s[rows_json], in_e[rows_json], decoded=g.decoded)
         f_json, f_ok = _json_inputs(bodies, b_ok, features)
         ok[rows_json] &= f_ok
         sel = rows_json[f_ok]
@@ -279,7 +280,7 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
     rows_json = np.flatnonzero(ok & (out_enc == 2))
     if rows_json.size:  # by layout in one pass, then the others one by one
         o_kind, o_scal, o_width, o_vec, o_label, fast = json_payloads.json_outputs(a, out_s[rows_json],
-                                                                                   out_e[rows_json])
+                                                                                   out_e[rows_json], g.decoded)
         sel = rows_json[fast]
         kind[sel], scal[sel], width_[sel] = o_kind[fast], o_scal[fast], o_width[fast]
         if o_vec.shape[1] > vec_rows.shape[1]:
@@ -292,7 +293,7 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
         label[sel] = o_label[fast]
         rows_json = rows_json[~fast]
     if rows_json.size:
-        bodies, b_ok = _json_payloads(a, out_s[rows_json], out_e[rows_json])
+        bodies, b_ok = _json_payloads(a, out_s[rows_json], out_e[rows_json], decoded=g.decoded)
         preds: list[Prediction | None] = []
         for body, good in zip(bodies, b_ok.tolist(), strict=True):
             try:
@@ -326,15 +327,16 @@ def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[A
             label = label.astype(arr.dtype)
         label[rows_json] = arr
 
-    keep = np.flatnonzero(ok)
+    taken = np.flatnonzero(ok)
+    keep: np.ndarray | slice = slice(None) if taken.size == m else taken  # all: the columns as they are
     kk = kind[keep]
     ww = width_[keep]
-    vec_sel = keep[kk == 2]
+    vec_sel = np.arange(m)[keep][kk == 2]
     w_sel = ww[kk == 2]
     vec = vec_rows[vec_sel][np.arange(vec_rows.shape[1]) < w_sel[:, None]] if vec_sel.size else np.zeros(0)
-    off = np.zeros(keep.size, dtype=np.int64)
+    off = np.zeros(kk.size, dtype=np.int64)
     off[kk == 2] = np.cumsum(w_sel) - w_sel
-    rows_out = _Rows(order_base + g.lines[keep].astype(np.int64), np.zeros(keep.size, dtype=np.int64),
+    rows_out = _Rows(order_base + g.lines[keep].astype(np.int64), np.zeros(kk.size, dtype=np.int64),
                      rid[keep], eid[keep], [f[keep] for f in feats], kk, scal[keep], ww, off,
                      np.ascontiguousarray(vec, dtype=np.float64), label[keep])
     return rows_out, ~ok
@@ -361,19 +363,17 @@ def _capture_object(buf: bytes, order_base: int, features: Sequence[Any], bad: C
     slow = _RowList(features)
     lines_seen = 0
     for c_start, c_end in col.chunks(buf):
-        a = np.frombuffer(buf, dtype=np.uint8, count=c_end - c_start, offset=c_start)
-        starts, ends = col.line_bounds(a)
-        cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
-        ends = np.where(cr, ends - 1, ends)  # "\r\n" is one line break (as str.splitlines)
+        lines = col.ChunkLines(buf[c_start:c_end])
         base = order_base + lines_seen
-        groups, rest = linescan.chunk_fields(buf[c_start:c_end], a, starts, ends, _CAPTURE_PATHS)
+        groups, rest = linescan.chunk_fields(lines, _CAPTURE_PATHS)
         for g in groups:
             rows, left = _bulk_capture_group(g, base, features)
             parts.append(rows)
             rest[g.lines[left]] = True
-        _per_record_lines(a, starts, ends, np.flatnonzero(rest), base,
-                          lambda order, line: slow.add_sagemaker_line(order, line, bad), bad)
-        lines_seen += starts.size
+        if rest.any():
+            _per_record_lines(lines.a, *lines.bounds(), np.flatnonzero(rest), base,
+                              lambda order, line: slow.add_sagemaker_line(order, line, bad), bad)
+        lines_seen += lines.n
     parts.append(slow.rows())
     return parts, lines_seen
 
@@ -427,9 +427,11 @@ def _build_captured(rows: _Rows, bad: Counter[str], n_files: int, features: Sequ
     dup = rows.n - first.size
     if dup:
         bad["duplicate_id"] += dup
+    # the columns of each id's last row: as they are when every row has its own id (no copies)
+    pick: np.ndarray | slice = last if dup else slice(None)
     n = first.size
-    kind = rows.kind[last]
-    width = rows.width[last]
+    kind = rows.kind[pick]
+    width = rows.width[pick]
     lists = kind == 2
     widths = np.unique(width[lists])
     scores: np.ndarray
@@ -440,18 +442,18 @@ def _build_captured(rows: _Rows, bad: Counter[str], n_files: int, features: Sequ
         if sel.size:
             scores[sel] = rows.vec[rows.off[last[sel]][:, None] + np.arange(k)]
     else:
-        scores = np.where(kind == 1, rows.scal[last], np.nan)
+        scores = np.where(kind == 1, rows.scal[pick], np.nan)
         one = np.flatnonzero(lists & (width == 1))
         if one.size:
             scores[one] = rows.vec[rows.off[last[one]]]
-    feats = {f.name: rows.feats[j][last] for j, f in enumerate(features)}
+    feats = {f.name: rows.feats[j][pick] for j, f in enumerate(features)}
     for f in features:
         if f.type == "numeric":
             feats[f.name] = np.asarray(feats[f.name], dtype=np.float64)
         else:
             feats[f.name] = np.asarray(feats[f.name], dtype=str)
-    return Captured(ids=rows.rid[first], event_ids=rows.eid[last], scores=scores,
-                    predicted=np.asarray(rows.label[last], dtype=str), features=feats, bad=bad, files=n_files)
+    return Captured(ids=rows.rid[first if dup else pick], event_ids=rows.eid[pick], scores=scores,
+                    predicted=np.asarray(rows.label[pick], dtype=str), features=feats, bad=bad, files=n_files)
 
 
 def read_capture(cfg: ModelConfig, start: datetime, end: datetime, *, cache: S3Uri | None = None) -> Captured:

@@ -79,6 +79,26 @@ def line_bounds(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts.astype(np.int64), ends.astype(np.int64)
 
 
+class ChunkLines:
+    """The lines of one chunk: their number at once; their bounds (``ends`` without a ``\\r`` before the
+    ``\\n``: ``\\r\\n`` is one line break, as for ``str.splitlines``) when first asked — a chunk msgspec reads
+    whole never needs them."""
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk = chunk
+        self.a = np.frombuffer(chunk, dtype=np.uint8)
+        self.n = chunk.count(b"\n") + (not chunk.endswith(b"\n"))  # (as many as line_bounds finds)
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._bounds is None:
+            a = self.a
+            starts, ends = line_bounds(a)
+            cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
+            self._bounds = starts, np.where(cr, ends - 1, ends)
+        return self._bounds
+
+
 def chunks(buf: bytes, size: int = CHUNK_BYTES) -> list[tuple[int, int]]:
     """Byte ranges of ``buf`` of about ``size`` bytes each, cut after a newline."""
     out = []
@@ -117,14 +137,40 @@ def concat(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, sep: int = NEWLI
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.uint8)
-    if (ends[-1] < a.size and np.array_equal(starts[1:], ends[:-1] + 1)
-            and np.all(a[ends] == sep)):  # already laid out so (values one separator apart): one copy
-        return a[starts[0]:ends[-1] + 1].copy()
+    lo, hi = int(starts[0]), int(ends[-1]) + 1
+    if hi <= a.size and hi - lo <= 2 * total and np.all(starts[1:] > ends[:-1]):
+        # ordered disjoint values close together (a subset of laid-out values, or cells): one pass over their
+        # range, dropping what lies between a value's end (the separator's place) and the next value
+        out = a[lo:hi]
+        if not np.array_equal(starts[1:], ends[:-1] + 1):
+            mark = (np.bincount(ends[:-1] + 1 - lo, minlength=hi - lo + 1)
+                    - np.bincount(starts[1:] - lo, minlength=hi - lo + 1))
+            out = out[np.cumsum(mark[:-1]) == 0]
+        elif np.all(a[ends] == sep):  # already laid out so (values one separator apart): one copy
+            return out.copy()
+        else:
+            out = out.copy()
+        out[np.cumsum(lengths) - 1] = sep
+        return out
     offsets = np.cumsum(lengths) - lengths
     idx = np.arange(total, dtype=np.int64) - np.repeat(offsets - starts, lengths)
     out = a[np.minimum(idx, a.size - 1)]
     out[np.cumsum(lengths) - 1] = sep
     return out
+
+
+def unique_bytes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(values, return_inverse=True)`` of an ``S`` array (inverse flat); strings of up to 8 bytes are
+    sorted as integers (their bytes big-endian, zero padded: the same order as the byte strings)."""
+    width = values.dtype.itemsize
+    if width > 8 or values.size == 0:
+        uniq, inv = np.unique(values, return_inverse=True)
+        return uniq, inv.reshape(-1)
+    padded = np.zeros((values.size, 8), dtype=np.uint8)
+    padded[:, :width] = values.view(np.uint8).reshape(values.size, width)
+    keys, inv = np.unique(padded.view(">u8").reshape(-1), return_inverse=True)
+    uniq = keys.astype(">u8").view(np.uint8).reshape(-1, 8)[:, :width].copy().view(f"S{width}").reshape(-1)
+    return uniq, inv.reshape(-1)
 
 
 def _contains(positions: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -187,14 +233,17 @@ class LineFields:
 
     def __init__(self, a: np.ndarray, lines: np.ndarray, spans: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray]],
                  keys: set[tuple[Any, ...]], backslashes: np.ndarray, quotes: np.ndarray,
-                 escapes: dict[tuple[Any, ...], np.ndarray]) -> None:
+                 escapes: dict[tuple[Any, ...], np.ndarray], *, decoded: bool = False) -> None:
         self.a = a
         self.lines = lines  # indices (in the chunk) of the matched lines
         self.spans = spans  # path -> (starts, ends) of the raw (escaped) string value, per matched line
         self.keys = keys  # the paths of every key of the layout (a key whose value is not a string too)
         self.backslashes = backslashes  # positions of every backslash of the chunk
         self.quotes = quotes  # positions of every quote of the chunk
-        self.escapes = escapes  # path -> number of backslashes in the raw value, per matched line
+        # path -> per matched line, the number of backslashes in the raw value; with ``decoded``, of the bytes
+        # JSON holds only escaped (control characters, quotes, backslashes) in the decoded value
+        self.escapes = escapes
+        self.decoded = decoded  # the spans hold the values decoded (msgspec), not their raw JSON string bodies
 
 
 def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths: Sequence[tuple[Any, ...]],
@@ -301,14 +350,21 @@ def json_lines_fields(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, paths
     return groups, rest
 
 
-def string_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, escapes: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def string_column(a: np.ndarray, starts: np.ndarray, ends: np.ndarray, escapes: np.ndarray | None = None,
+                  *, decoded: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Decoded JSON string values as UTF-8 ``S`` bytes, and a mask of the values that are valid JSON strings.
 
-    Values without a backslash are their own bytes; the others are unescaped (rare for ids and times).
+    Values without a backslash are their own bytes; the others are unescaped (rare for ids and times). With
+    ``decoded`` (values msgspec decoded; ``escapes`` counts their control characters, quotes and backslashes)
+    every value is its own bytes, and one holding a NUL is not ok (lost at the end of a fixed-width byte string).
     """
     col = gather(a, starts, ends)
     ok = np.ones(starts.size, dtype=bool)
+    if decoded:
+        special = _contains(np.flatnonzero(a < 0x20), starts, ends) if escapes is None else escapes > 0
+        for i in np.flatnonzero(special).tolist():
+            ok[i] = not np.any(a[starts[i]:ends[i]] == 0)
+        return col, ok
     esc = _contains(np.flatnonzero(a == BACKSLASH), starts, ends) if escapes is None else escapes > 0
     if esc.any():
         idx = np.flatnonzero(esc)
@@ -349,6 +405,25 @@ def numeric_tokens_ok(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) ->
     return (ends > starts) & (bad[ends] == bad[starts])
 
 
+def json_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The cells ``blob[starts[i]:ends[i]]`` as floats when every one is a JSON number (the usual case): one
+    msgspec decode of the cells as a JSON array, correctly rounded as ``float()`` (a ``-0`` cell, which msgspec reads
+    as the integer 0, made ``-0.0`` as ``float`` reads it); ``None`` otherwise (``+1``, ``.5``, ``1e400``, ``nan``…).
+    The cells must hold no JSON whitespace (the ``-0`` check looks at their first byte)."""
+    n = starts.size
+    if not n:
+        return None
+    array = concat(blob, starts, ends, COMMA)
+    array[-1] = ord("]")
+    try:
+        got = np.fromiter(_FLOATS.decode(b"[" + array.tobytes()), dtype=np.float64, count=n)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    zero = np.flatnonzero(got == 0)  # "-0" is read as the integer 0 (+0.0); float("-0") is -0.0
+    got[zero[blob[starts[zero]] == ord("-")]] = -0.0
+    return got
+
+
 def parse_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(values, ok)`` of the cells ``blob[starts[i]:ends[i]]`` (already :func:`numeric_tokens_ok`).
 
@@ -359,17 +434,9 @@ def parse_floats(blob: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tupl
     is exact for well-formed cells and conservative around bad ones.
     """
     n = starts.size
-    if n:  # every cell a JSON number (the usual case): msgspec's correctly rounded parse of one JSON array
-        array = concat(blob, starts, ends, COMMA)
-        array[-1] = ord("]")
-        try:
-            got = np.fromiter(_FLOATS.decode(b"[" + array.tobytes()), dtype=np.float64, count=n)
-        except (msgspec.DecodeError, msgspec.ValidationError):  # "+1", ".5", "1e400"...: the pass below
-            pass
-        else:
-            zero = np.flatnonzero(got == 0)  # "-0" is read as the integer 0 (+0.0); float("-0") is -0.0
-            got[zero[blob[starts[zero]] == ord("-")]] = -0.0
-            return got, np.isfinite(got)
+    got = json_floats(blob, starts, ends)
+    if got is not None:
+        return got, np.isfinite(got)
     values = np.full(n, np.nan)
     ok = np.zeros(n, dtype=bool)
     pos = 0
@@ -439,6 +506,10 @@ def group_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
     h = hash_ids(ids)
+    hs = np.sort(h)
+    if np.all(hs[1:] != hs[:-1]):  # distinct hashes, distinct ids (the usual case): every row its own group
+        rows = np.arange(n, dtype=np.int64)
+        return rows, rows.copy()
     perm = np.argsort(h, kind="stable")
     hs = h[perm]
     ids_sorted = ids[perm]
@@ -466,7 +537,7 @@ def lookup(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
     keys = keys.astype(f"S{width}")
     ids = ids.astype(f"S{width}")
     hk = hash_ids(keys)
-    perm = np.argsort(hk, kind="stable")
+    perm = np.argsort(hk)  # (ties only matter on the collision path, which sorts the strings themselves)
     hs = hk[perm]
     if np.any(hs[1:] == hs[:-1]):  # a collision among distinct keys: search the strings themselves
         perm = np.argsort(keys, kind="stable")
@@ -475,6 +546,8 @@ def lookup(keys: np.ndarray, ids: np.ndarray) -> np.ndarray:
         found = ks[pos] == ids
     else:
         hi = hash_ids(ids)
-        pos = np.minimum(np.searchsorted(hs, hi), hs.size - 1)
+        order = np.argsort(hi)  # searching sorted needles walks the keys in order (random ones miss the cache)
+        pos = np.empty(hi.size, dtype=np.intp)
+        pos[order] = np.minimum(np.searchsorted(hs, hi[order]), hs.size - 1)
         found = (hs[pos] == hi) & (keys[perm[pos]] == ids)
     return np.where(found, perm[pos], -1).astype(np.int64)

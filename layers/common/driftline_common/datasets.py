@@ -96,8 +96,10 @@ def join(captured: Captured, labels: Labels) -> LabelledWindow:
     if missing.size:
         j[missing] = col.lookup(lab_ids, eids[missing])
     rows = np.flatnonzero(j >= 0)
-    _, first = np.unique(j[rows], return_index=True)
-    ci = np.sort(rows[first]).astype(np.intp)
+    if rows.size and np.bincount(j[rows]).max() > 1:  # a label claimed twice: the first claimant takes it
+        _, first = np.unique(j[rows], return_index=True)
+        rows = np.sort(rows[first])
+    ci = rows.astype(np.intp)
     li = j[ci].astype(np.intp)
     used = ci.size
     return LabelledWindow(

@@ -120,12 +120,14 @@ class _LabelRows:
         order = np.concatenate(self.order)
         ids = np.concatenate(self.ids)
         values = np.concatenate(self.values)
-        perm = np.argsort(order, kind="stable")
-        ids, values = ids[perm], values[perm]
+        if not np.all(order[1:] > order[:-1]):  # per-record rows came after the bulk ones: reorder
+            perm = np.argsort(order, kind="stable")
+            ids, values = ids[perm], values[perm]
         first, last = col.group_ids(ids)
         dup = ids.size - first.size
-        if dup:
-            bad["duplicate_id"] += dup
+        if not dup:  # every label its own id: the columns as they are
+            return Labels(ids=ids, values=values, bad=bad, files=n_files)
+        bad["duplicate_id"] += dup
         return Labels(ids=ids[first], values=values[last], bad=bad, files=n_files)
 
 
@@ -139,7 +141,7 @@ def _gt_group(cfg: ModelConfig, g: col.LineFields, known: frozenset[str]) -> tup
     data_path = ("groundTruthData", "data")
     if _EID not in g.spans or data_path not in g.spans or ("eventMetadata",) not in g.keys:
         return np.zeros(m, dtype="S1"), values, np.zeros(m, dtype=bool)
-    ids, ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID])
+    ids, ok = col.string_column(a, *g.spans[_EID], g.escapes[_EID], decoded=g.decoded)
     ok &= ids != b""
     enc, enc_ok = _enc_codes(g, ("groundTruthData", "encoding"))
     ok &= enc_ok & (enc == 1)  # CSV labels in bulk; JSON and BASE64 labels per record
@@ -199,21 +201,19 @@ def _read_ground_truth_objects(cfg: ModelConfig, objects: Sequence[tuple[str, in
             if src.format == "sagemaker":
                 lines_seen = 0
                 for c_start, c_end in col.chunks(buf):
-                    a = np.frombuffer(buf, dtype=np.uint8, count=c_end - c_start, offset=c_start)
-                    starts, ends = col.line_bounds(a)
-                    cr = (ends > starts) & (a[np.maximum(ends - 1, 0)] == 13)
-                    ends = np.where(cr, ends - 1, ends)
+                    lines = col.ChunkLines(buf[c_start:c_end])
                     base = order_base + lines_seen
-                    groups, rest = linescan.chunk_fields(buf[c_start:c_end], a, starts, ends, _GT_PATHS)
+                    groups, rest = linescan.chunk_fields(lines, _GT_PATHS)
                     for g in groups:
                         ids, values, ok = _gt_group(cfg, g, known)
                         good = np.flatnonzero(ok)
                         out.add(base + g.lines[good].astype(np.int64), ids[good], values[good])
                         rest[g.lines[~ok]] = True
 
-                    _per_record_lines(a, starts, ends, np.flatnonzero(rest), base,
-                                      partial(_gt_into, cfg, known, slow_order, slow_ids, slow_values), bad)
-                    lines_seen += starts.size
+                    if rest.any():
+                        _per_record_lines(lines.a, *lines.bounds(), np.flatnonzero(rest), base,
+                                          partial(_gt_into, cfg, known, slow_order, slow_ids, slow_values), bad)
+                    lines_seen += lines.n
                 out.add_list(slow_order, slow_ids, slow_values)
                 order_base += lines_seen + 1
                 continue

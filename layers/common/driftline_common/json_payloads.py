@@ -41,7 +41,15 @@ import orjson
 
 from driftline_common import columnar as col
 from driftline_common import linescan
-from driftline_common.records import Prediction, _Bad, _input_body_rows, _output_body_rows, norm_label
+from driftline_common.records import (
+    Prediction,
+    _Bad,
+    _input_body_rows,
+    _json,
+    _may_hold_big_int,
+    _output_body_rows,
+    norm_label,
+)
 
 _NUM = rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
 _STR = rb'[^"\\\x00-\x1f]*+'
@@ -139,12 +147,23 @@ class _Match:
         self.groups = groups
 
 
-def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[bytes, np.ndarray]:
+def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False) -> tuple[bytes, np.ndarray]:
     """The payloads (raw JSON string bodies) whose only escapes are ``\\"``, unescaped and newline-separated;
-    and the indices of those payloads."""
+    and the indices of those payloads. With ``decoded`` (payloads msgspec already decoded): those holding no
+    newline, as they are."""
+    rows: np.ndarray = np.arange(s.size)
+    if decoded:
+        text = col.concat(a, s, e).tobytes()
+        if text.count(b"\n") == s.size:  # no payload holds a newline (the usual case)
+            return text, rows
+        lo = int(s.min()) if s.size else 0
+        newlines = np.flatnonzero(a[lo:int(e.max()) if s.size else 0] == col.NEWLINE) + lo
+        inside = np.searchsorted(newlines, e) > np.searchsorted(newlines, s)
+        if inside.any():
+            rows = np.flatnonzero(~inside)
+        return col.concat(a, s[rows], e[rows]).tobytes(), rows
     blob = col.concat(a, s, e)
     raw = blob.tobytes()
-    rows: np.ndarray = np.arange(s.size)
     if raw.count(b"\\") == raw.count(b'\\"'):  # every backslash is followed by a quote (two passes in C)
         return raw.replace(b'\\"', b'"'), rows
     bs = np.flatnonzero(blob == col.BACKSLASH)
@@ -160,11 +179,12 @@ def _unescaped_blob(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[bytes,
     return blob.tobytes().replace(b'\\"', b'"'), rows
 
 
-def match_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray) -> tuple[PayloadTemplate, _Match] | None:
+def match_payloads(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
+                   ) -> tuple[PayloadTemplate, _Match] | None:
     """Match the payloads ``a[s:e]`` (raw JSON string bodies) against the layout of the first of them."""
     if s.size == 0:
         return None
-    text, rows = _unescaped_blob(a, s, e)
+    text, rows = _unescaped_blob(a, s, e, decoded)
     if rows.size == 0:
         return None
     first = text[:text.find(b"\n")]
@@ -207,13 +227,13 @@ def _labels(tokens: Sequence[bytes], kind: str, *, blank_ok: bool = False) -> tu
     """``norm_label`` of each group value (a JSON number or string) once per distinct value; and ``ok``
     (False for a blank string unless ``blank_ok``: a blank category is missing, a blank predicted label is ``""``)."""
     arr = np.asarray(tokens, dtype=bytes) if tokens else np.zeros(0, dtype="S1")
-    uniq, inv = np.unique(arr, return_inverse=True)
+    uniq, inv = col.unique_bytes(arr)
     labels: list[str] = []
     good: list[bool] = []
     for u in uniq.tolist():
         try:
-            value: Any = orjson.loads(u) if kind == "n" else u.decode("utf-8")
-        except (orjson.JSONDecodeError, UnicodeDecodeError):
+            value: Any = (_json(u) if _may_hold_big_int(u) else orjson.loads(u)) if kind == "n" else u.decode("utf-8")
+        except (orjson.JSONDecodeError, UnicodeDecodeError, _Bad):
             labels.append("")
             good.append(False)
             continue
@@ -237,13 +257,13 @@ _RESPONSE_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
     msgspec.defstruct("Response", [("predictions", list[_PRED])], forbid_unknown_fields=True, gc=False))
 
 
-def _typed(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoder: msgspec.json.Decoder[Any]
+def _typed(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoder: msgspec.json.Decoder[Any], decoded: bool = False
            ) -> tuple[list[Any], np.ndarray]:
     """The payloads ``a[s:e]`` (raw JSON string bodies whose only escapes are ``\\"``) that ``decoder`` takes,
     and their indices: all in one call, else one by one."""
     if s.size == 0:
         return [], np.zeros(0, dtype=np.int64)
-    text, rows = _unescaped_blob(a, s, e)
+    text, rows = _unescaped_blob(a, s, e, decoded)
     if rows.size == 0:
         return [], rows
     try:
@@ -268,16 +288,15 @@ def _single(recs: list[Any], field: str, idx: np.ndarray) -> tuple[list[Any], np
 def _distinct_labels(values: list[Any], *, blank_ok: bool) -> tuple[np.ndarray, np.ndarray]:
     """``norm_label`` of ints / strings (``None``: ``""``) once per distinct value; ``ok`` False for a blank
     string unless ``blank_ok``."""
-    names: dict[Any, str] = {}
-    good: dict[Any, bool] = {}
-    for v in set(values):
-        names[v] = "" if v is None else norm_label(v)
-        good[v] = blank_ok or (isinstance(v, str) and bool(v.strip()))
-    return (np.asarray(list(map(names.__getitem__, values)), dtype=str) if values else np.zeros(0, dtype="U1"),
-            np.fromiter(map(good.__getitem__, values), dtype=bool, count=len(values)))
+    distinct = list(set(values))
+    code = {v: i for i, v in enumerate(distinct)}
+    names = np.asarray(["" if v is None else norm_label(v) for v in distinct] or [""], dtype=str)
+    good = np.asarray([blank_ok or (isinstance(v, str) and bool(v.strip())) for v in distinct] or [False])
+    codes = np.fromiter(map(code.__getitem__, values), dtype=np.int64, count=len(values))
+    return names[codes], good[codes]
 
 
-def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any], decoded: bool = False
                  ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of the ``{"instances": [[...]]}`` requests of one row of the features' types (numbers for
     numeric features, non-blank strings for categorical ones), and the taken mask."""
@@ -285,27 +304,31 @@ def typed_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence
     taken = np.zeros(n, dtype=bool)
     feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype="U1")
                                for f in features]
-    recs, idx = _typed(a, s, e, _request_decoder(tuple(f.type == "numeric" for f in features)))
+    recs, idx = _typed(a, s, e, _request_decoder(tuple(f.type == "numeric" for f in features)), decoded)
     if not recs or not features:
         return feats, taken
     rows, idx = _single(recs, "instances", idx)
     ok = np.ones(idx.size, dtype=bool)
-    for j, feat in enumerate(features):
-        column = list(map(itemgetter(j), rows))
+    every = idx.size == n  # every payload taken (the usual case): the columns as decoded
+    for j, (feat, column) in enumerate(zip(features, zip(*rows, strict=True) if rows else [()] * len(features),
+                                           strict=True)):
         if feat.type == "numeric":
             values = np.fromiter(column, dtype=np.float64, count=len(column))
-            feats[j][idx] = values
             ok &= np.isfinite(values)
         else:
-            labels, l_ok = _distinct_labels(column, blank_ok=False)
-            feats[j] = feats[j].astype(labels.dtype) if labels.dtype.itemsize > feats[j].dtype.itemsize else feats[j]
-            feats[j][idx] = labels
+            values, l_ok = _distinct_labels(list(column), blank_ok=False)
             ok &= l_ok
+        if every:
+            feats[j] = values
+        else:
+            if values.dtype.kind == "U" and values.dtype.itemsize > feats[j].dtype.itemsize:
+                feats[j] = feats[j].astype(values.dtype)
+            feats[j][idx] = values
     taken[idx[ok]] = True
     return feats, taken
 
 
-def typed_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+def typed_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, label, taken)`` of the ``{"predictions": [{"score": …,
     "predicted_label": …}]}`` responses of one prediction (as :func:`json_outputs`)."""
@@ -314,7 +337,7 @@ def typed_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
     scal = np.full(n, np.nan)
     label = np.full(n, "", dtype="U1")
     taken = np.zeros(n, dtype=bool)
-    recs, idx = _typed(a, s, e, _RESPONSE_DECODER)
+    recs, idx = _typed(a, s, e, _RESPONSE_DECODER, decoded)
     first, idx = _single(recs, "predictions", idx)
     scores = np.fromiter(map(attrgetter("score"), first), dtype=np.float64, count=len(first))
     labels, l_ok = _distinct_labels(list(map(attrgetter("predicted_label"), first)), blank_ok=True)
@@ -348,13 +371,13 @@ def _input_holes(t: PayloadTemplate, features: Sequence[Any]) -> list[tuple[str,
     return holes
 
 
-def json_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+def json_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any], decoded: bool = False
                 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of the single-row JSON requests taken in bulk (typed, then by layout), and the taken mask."""
-    feats, taken = typed_inputs(a, s, e, features)
+    feats, taken = typed_inputs(a, s, e, features, decoded)
     rest = np.flatnonzero(~taken)
     if rest.size:
-        more, more_taken = layout_inputs(a, s[rest], e[rest], features)
+        more, more_taken = layout_inputs(a, s[rest], e[rest], features, decoded)
         sel = rest[more_taken]
         for j in range(len(features)):
             if more[j].dtype.kind == "U" and more[j].dtype.itemsize > feats[j].dtype.itemsize:
@@ -364,14 +387,14 @@ def json_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[
     return feats, taken
 
 
-def layout_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any]
+def layout_inputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, features: Sequence[Any], decoded: bool = False
                   ) -> tuple[list[np.ndarray], np.ndarray]:
     """Feature columns of the single-row JSON requests that match the first one's layout, and the taken mask."""
     n = s.size
     taken = np.zeros(n, dtype=bool)
     feats: list[np.ndarray] = [np.full(n, np.nan) if f.type == "numeric" else np.full(n, "", dtype="U1")
                                for f in features]
-    got = match_payloads(a, s, e)
+    got = match_payloads(a, s, e, decoded)
     if got is None or not features:
         return feats, taken
     t, m = got
@@ -426,14 +449,14 @@ def _output_holes(t: PayloadTemplate) -> tuple[Any, Any] | None:
     return out[0]
 
 
-def json_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+def json_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, label, taken)`` of the single-prediction JSON responses taken in bulk
     (typed, then by layout; ``kind`` 1: one score in ``scal``, 2: ``width`` scores in ``vec_rows``, 0: none)."""
-    kind, scal, width, vec_rows, label, taken = typed_outputs(a, s, e)
+    kind, scal, width, vec_rows, label, taken = typed_outputs(a, s, e, decoded)
     rest = np.flatnonzero(~taken)
     if rest.size:
-        k2, s2, w2, v2, l2, t2 = layout_outputs(a, s[rest], e[rest])
+        k2, s2, w2, v2, l2, t2 = layout_outputs(a, s[rest], e[rest], decoded)
         sel = rest[t2]
         kind[sel], scal[sel], width[sel] = k2[t2], s2[t2], w2[t2]
         if v2.shape[1]:
@@ -445,7 +468,7 @@ def json_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
     return kind, scal, width, vec_rows, label, taken
 
 
-def layout_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
+def layout_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray, decoded: bool = False
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(kind, scal, width, vec_rows, label, taken)`` of the single-prediction JSON responses that match the
     first one's layout (``kind`` 1: one score in ``scal``, 2: ``width`` scores in ``vec_rows``, 0: none)."""
@@ -455,7 +478,7 @@ def layout_outputs(a: np.ndarray, s: np.ndarray, e: np.ndarray
     width = np.zeros(n, dtype=np.int64)
     label = np.full(n, "", dtype="U1")
     taken = np.zeros(n, dtype=bool)
-    got = match_payloads(a, s, e)
+    got = match_payloads(a, s, e, decoded)
     holes = _output_holes(got[0]) if got is not None else None
     if got is None or holes is None:
         return kind, scal, width, np.zeros((n, 0)), label, taken

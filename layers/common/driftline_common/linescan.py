@@ -1,11 +1,14 @@
 """JSON Lines fields in bulk with msgspec (the fast front of the columnar reader).
 
 A chunk of JSON Lines is decoded in one call (``msgspec.json.Decoder(...).decode_lines``) into typed
-``msgspec.Struct`` records that declare only the keys the reader needs; every other key is validated and skipped
-in C, and each value read is kept as ``msgspec.Raw`` — its JSON text exactly as it appears in the line (a string
-still quoted and escaped). :func:`chunk_fields` joins those raw values into a :class:`columnar.LineFields` (a
-compact buffer holding only the values read, each followed by a newline), so the bulk decoders of
-:mod:`driftline_common.bulk_payloads` and :mod:`driftline_common.json_payloads` work on them unchanged.
+``msgspec.Struct`` records that declare only the keys the reader needs, each read value a ``str``; every other key
+is validated and skipped in C, and msgspec unescapes the strings in C. :func:`chunk_fields` lays those decoded
+values out in a :class:`columnar.LineFields` with ``decoded=True`` (a compact UTF-8 buffer holding only the values
+read, each followed by a newline; the spans come from the values' lengths, since a decoded value may hold a
+newline), which the bulk decoders of :mod:`driftline_common.bulk_payloads` and
+:mod:`driftline_common.json_payloads` read without unescaping. Its ``escapes`` count, per value, the bytes JSON
+holds only escaped (control characters, quotes, backslashes): the CSV paths take a payload only when it holds
+none but a final newline, exactly the payloads they take from raw (escaped) values.
 
 msgspec is stricter than the per-record parser (orjson, then the standard library): it rejects ``NaN``,
 ``Infinity``, lone surrogate escapes, control characters in strings, trailing commas… exactly as orjson does, and
@@ -14,7 +17,7 @@ last value, as ``dict`` does). A line it rejects, a line whose read value is not
 ``null`` payload, a missing ``data``) or whose container is not an object goes to the per-record parser, which
 decides it exactly as before. When one line of a chunk fails, the chunk's lines are decoded one by one (the
 others are still taken in bulk). A missing key reads as the per-record parser's default (``encoding``: ``CSV``;
-ids: empty; anything else: not a string, so per record).
+ids: empty; anything else: ``None``, so per record, as a ``null`` is).
 
 Chunks holding a line break that ``str.splitlines`` (the per-record reader's split) sees and JSON does not —
 U+0085, U+2028, U+2029 or a ``\\r`` not followed by ``\\n`` — are read by :func:`columnar.json_lines_fields`,
@@ -36,19 +39,19 @@ from driftline_common import columnar as col
 #: non-ASCII characters that make ``str.splitlines`` break a line (U+0085, U+2028, U+2029)
 _SPLITTERS = (b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9")
 #: the value a missing key reads as (the per-record parser's default); any other missing value is not a string
-_DEFAULTS = {"encoding": b'"CSV"', "eventId": b'""', "inferenceId": b'""'}
-_NOT_A_STRING = b"null"
+_DEFAULTS = {"encoding": "CSV", "eventId": "", "inferenceId": ""}
 
 Path = tuple[Any, ...]
 
 
 def _struct(name: str, paths: Sequence[Path]) -> type:
-    """A Struct type holding the leaves of ``paths`` (``msgspec.Raw``) under their nested objects."""
+    """A Struct type holding the leaves of ``paths`` (``str``; ``None`` when null or missing without a
+    default) under their nested objects."""
     fields: list[tuple[str, Any, Any]] = []
     for key in dict.fromkeys(str(p[0]) for p in paths):
         below = [p[1:] for p in paths if p[0] == key]
         if below == [()]:
-            fields.append((key, msgspec.Raw, msgspec.Raw(_DEFAULTS.get(key, _NOT_A_STRING))))
+            fields.append((key, str | None, _DEFAULTS.get(key)))
         else:
             sub = _struct(f"{name}_{key}", [p for p in below if p])
             fields.append((key, sub, msgspec.field(default_factory=sub)))
@@ -68,18 +71,17 @@ def _lines_of(chunk: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndar
     return [chunk[i:j] for i, j in zip(starts[lines].tolist(), ends[lines].tolist(), strict=True)]
 
 
-def _decode(decoder: msgspec.json.Decoder[Any], chunk: bytes, starts: np.ndarray, ends: np.ndarray
-            ) -> tuple[list[Any], np.ndarray]:
+def _decode(decoder: msgspec.json.Decoder[Any], chunk: bytes, lines: col.ChunkLines) -> tuple[list[Any], np.ndarray]:
     """The records of the chunk's lines that decode, and their line indices (blank lines are neither)."""
-    n = starts.size
     try:
         recs = decoder.decode_lines(chunk)
     except (msgspec.DecodeError, msgspec.ValidationError):
         recs = None
+    if recs is not None and len(recs) == lines.n:  # every line a record (the usual case): no bounds needed
+        return recs, np.arange(lines.n)
+    starts, ends = lines.bounds()
     nonblank = np.flatnonzero(ends > starts)
     if recs is not None:
-        if len(recs) == n:
-            return recs, np.arange(n)
         blank = [not line.strip(b" \t\r") for line in _lines_of(chunk, starts, ends, nonblank)]
         nonblank = nonblank[~np.asarray(blank, dtype=bool)] if blank else nonblank
         if len(recs) == nonblank.size:
@@ -103,84 +105,100 @@ def decode_each(decoder: msgspec.json.Decoder[Any], lines: Sequence[bytes], inde
     return out, np.asarray(taken, dtype=np.int64)
 
 
-class _Escapes(dict[Path, np.ndarray]):
-    """The number of backslashes in each value of a path, counted when first asked (most paths hold none, and
-    the JSON payloads' are never asked)."""
+#: the bytes a JSON string holds only escaped: control characters, the quote and the backslash
+_SPECIAL = np.zeros(256, dtype=bool)
+_SPECIAL[:0x20] = True
+_SPECIAL[[col.QUOTE, col.BACKSLASH]] = True
 
-    def __init__(self, a: np.ndarray, spans: dict[Path, tuple[np.ndarray, np.ndarray]], has: dict[Path, bool]
-                 ) -> None:
+
+class _Specials(dict[Path, np.ndarray]):
+    """The number of bytes of each decoded value of a path that JSON holds only escaped (control characters,
+    quotes, backslashes), counted when first asked (the JSON payloads' are never asked). ``plain``: the paths
+    known to hold no quote or backslash."""
+
+    def __init__(self, a: np.ndarray, spans: dict[Path, tuple[np.ndarray, np.ndarray]], plain: set[Path]) -> None:
         super().__init__()
-        self.a, self.spans, self.has = a, spans, has
+        self.a, self.spans, self.plain = a, spans, plain
 
     def __missing__(self, path: Path) -> np.ndarray:
         s, e = self.spans[path]
-        if not self.has[path] or not s.size:
-            out: np.ndarray = np.zeros(s.size, dtype=np.int64)
-        else:
+        out: np.ndarray = np.zeros(s.size, dtype=np.int64)
+        if s.size:
             lo = int(s[0])
-            bs = np.flatnonzero(self.a[lo:int(e[-1])] == col.BACKSLASH) + lo
-            out = np.searchsorted(bs, e) - np.searchsorted(bs, s)
+            region = self.a[lo:int(e[-1])]
+            # the usual case, in two passes: no quote or backslash, and no control character but the separators
+            if path not in self.plain or np.count_nonzero(region < 0x20) != s.size - 1:
+                at = np.flatnonzero(_SPECIAL[region]) + lo
+                out = np.searchsorted(at, e) - np.searchsorted(at, s)
         self[path] = out
         return out
 
 
-def scan_fields(chunk: bytes, starts: np.ndarray, ends: np.ndarray, paths: Sequence[Path]
+def scan_fields(chunk: bytes, chunk_lines: col.ChunkLines, paths: Sequence[Path]
                 ) -> tuple[list[col.LineFields], np.ndarray] | None:
     """The string values at ``paths`` of every line of ``chunk`` that msgspec decodes and where all are strings.
 
-    ``starts``/``ends``: the chunk's lines (``\\r\\n`` stripped). Returns the group (zero or one) and the mask of
-    the lines left to the per-record parser (blank lines are neither), or ``None`` when the chunk holds a line
-    break JSON does not see (the caller then uses :func:`columnar.json_lines_fields`).
+    ``chunk_lines``: the chunk's lines. Returns the group (zero or one; its values
+    *decoded*: ``LineFields.decoded``) and the mask of the lines left to the per-record parser (blank lines are
+    neither), or ``None`` when the chunk holds a line break JSON does not see (the caller then uses
+    :func:`columnar.json_lines_fields`).
     """
     if not chunk.isascii() and any(s in chunk for s in _SPLITTERS):
         return None
     if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
         return None
-    rest = ends > starts
     decoder, getters, keys = _reader(tuple(paths))
-    recs, lines = _decode(decoder, chunk, starts, ends)
+    recs, lines = _decode(decoder, chunk, chunk_lines)
+    columns: list[list[Any]] = [list(map(get, recs)) for get in getters]
+    try:
+        texts = ["\n".join(c) for c in columns]
+    except TypeError:  # a null or missing value (None): the line goes to the per-record parser
+        is_str = np.ones(lines.size, dtype=bool)
+        for c in columns:
+            is_str &= np.fromiter((v is not None for v in c), dtype=bool, count=len(c))
+        keep = is_str.tolist()
+        columns = [[v for v, k in zip(c, keep, strict=True) if k] for c in columns]
+        lines = lines[is_str]
+        texts = ["\n".join(c) for c in columns]
     m = lines.size
+    rest: np.ndarray
+    if m == chunk_lines.n:
+        rest = np.zeros(m, dtype=bool)
+    else:
+        starts, ends = chunk_lines.bounds()
+        rest = ends > starts
+        rest[lines] = False
     if not m:
         return [], rest
-    # each path's raw values, one per line; when every one is a string (the usual case: a JSON value that starts
-    # and ends with a quote is one), their contents are the column with each quote-newline-quote boundary (which
-    # only a boundary holds: a value has no raw newline) made a newline, without its first and last quotes
-    columns = [b"\n".join(map(get, recs)) for get in getters]
-    contents = [c.replace(b'"\n"', b"\n") for c in columns]
-    if not all(c[:1] == b'"' and c[-1:] == b'"' and len(r) == len(c) - 2 * (m - 1)
-               for c, r in zip(columns, contents, strict=True)):
-        is_str = np.ones(m, dtype=bool)
-        for get in getters:
-            is_str &= np.fromiter((bytes(v)[:1] == b'"' for v in map(get, recs)), dtype=bool, count=m)
-        rest[lines[~is_str]] = True
-        recs = [r for r, good in zip(recs, is_str.tolist(), strict=True) if good]
-        lines = lines[is_str]
-        m = lines.size
-        rest[lines] = False
-        if not m:
-            return [], rest
-        contents = [b"\n".join(map(get, recs)).replace(b'"\n"', b"\n") for get in getters]
-    else:
-        rest[lines] = False
-    # the contents of every value read, each followed by a newline
-    buf = b"\n".join([memoryview(c)[1:-1] for c in contents]) + b"\n"
-    a = np.frombuffer(buf, dtype=np.uint8)
-    v_ends = np.flatnonzero(a == col.NEWLINE)
+    # the decoded values laid out path after path, each followed by a newline; in a path where no value holds a
+    # newline (the usual case) every newline ends one, else the spans come from the values' UTF-8 lengths
+    encoded = [t.encode() for t in texts]
+    a = np.frombuffer(b"\n".join(encoded) + b"\n", dtype=np.uint8)
+    ends_of: list[np.ndarray] = []
+    offset = 0
+    for c, t, b in zip(columns, texts, encoded, strict=True):
+        if t.count("\n") == m - 1:
+            ends_of.append(np.flatnonzero(a[offset:offset + len(b) + 1] == col.NEWLINE) + offset)
+        else:
+            size = np.fromiter(map(len, c) if len(b) == len(t) else map(len, map(str.encode, c)), dtype=np.int64,
+                               count=m)
+            ends_of.append(np.cumsum(size + 1) - 1 + offset)
+        offset += len(b) + 1
+    v_ends = np.concatenate(ends_of)
     v_starts = np.concatenate(([0], v_ends[:-1] + 1))
     spans = {path: (v_starts[j * m:(j + 1) * m], v_ends[j * m:(j + 1) * m]) for j, path in enumerate(paths)}
-    escapes = _Escapes(a, spans, {path: b"\\" in c for path, c in zip(paths, contents, strict=True)})
-    return [col.LineFields(a, lines, spans, keys, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64),
-                           escapes)], rest
+    empty = np.zeros(0, dtype=np.int64)
+    plain = {path for path, text in zip(paths, texts, strict=True) if '"' not in text and "\\" not in text}
+    return [col.LineFields(a, lines, spans, keys, empty, empty, _Specials(a, spans, plain), decoded=True)], rest
 
 
-def chunk_fields(chunk: bytes, a: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                 paths: Sequence[Path]) -> tuple[list[col.LineFields], np.ndarray]:
+def chunk_fields(chunk_lines: col.ChunkLines, paths: Sequence[Path]) -> tuple[list[col.LineFields], np.ndarray]:
     """:func:`scan_fields`, or :func:`columnar.json_lines_fields` for a chunk it does not read.
 
     Same contract as :func:`columnar.json_lines_fields`: the matched groups and the mask of the lines left for
-    the per-record parser (``a``/``starts``/``ends``: the chunk as bytes and its lines, ``\\r\\n`` stripped).
+    the per-record parser.
     """
-    got = scan_fields(chunk, starts, ends, paths)
+    got = scan_fields(chunk_lines.chunk, chunk_lines, paths)
     if got is None:
-        return col.json_lines_fields(a, starts, ends, paths)
+        return col.json_lines_fields(chunk_lines.a, *chunk_lines.bounds(), paths)
     return got

@@ -105,12 +105,27 @@ def _decode_payload(payload: Any) -> tuple[str, str]:
     raise _Bad("bad_encoding")
 
 
+#: an integer literal of 19 digits or more may lie beyond 64 bits, which orjson reads as a float (the standard
+#: library as the exact integer); a text holding one is decided by the standard library
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+_LONG_DIGITS_B = re.compile(rb"[0-9]{19}")
+
+
+def _may_hold_big_int(text: str | bytes) -> bool:
+    pattern: Any = _LONG_DIGITS_B if isinstance(text, bytes) else _LONG_DIGITS
+    return pattern.search(text) is not None
+
+
 def _json(text: str | bytes) -> Any:
-    """Parse a JSON text: orjson, and the standard library for what orjson refuses (``NaN``, huge integers...)."""
+    """Parse a JSON text: orjson, and the standard library for what orjson refuses (``NaN``, integers beyond 64
+    bits, which orjson reads as floats...)."""
     try:
-        return orjson.loads(text)
+        out = orjson.loads(text)
     except orjson.JSONDecodeError:
         pass
+    else:
+        if not _may_hold_big_int(text):
+            return out
     try:
         return json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError):

@@ -152,7 +152,8 @@ def _object_bytes(bucket: str, key: str, size: int | None, bad: Counter[str]) ->
         bad["unreadable_file"] += 1
         return None
     try:
-        raw.decode("utf-8")
+        if not raw.isascii():  # (ASCII is UTF-8: no need to decode it to know)
+            raw.decode("utf-8")
     except UnicodeDecodeError:
         bad["unreadable_file"] += 1
         return None
