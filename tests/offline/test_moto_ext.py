@@ -631,11 +631,8 @@ def test_ddb_fast_results_match_moto(stack):
     for width in (1000, 2500):
         fill(width)
         ours = pages()
-        REGISTRY.deactivate(stack.runtime)  # no current runtime: moto as shipped
-        try:
+        with REGISTRY.suspended(stack.runtime):  # no current runtime: moto as shipped
             shipped = pages()
-        finally:
-            REGISTRY.activate(stack.runtime)
         assert ours == shipped
         assert [len(p) for p in ours] == ([9, 5] if width == 1000 else [3, 3, 3, 3, 2])
     assert ext_ddb._SIZES.sizes is None  # nothing kept between calls
