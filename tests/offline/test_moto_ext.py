@@ -790,8 +790,32 @@ def test_s3_prefix_listing_reads_only_the_prefix_and_answers_as_moto(stack, monk
     listed = s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/m/03/")["Contents"]
     assert [o["Key"] for o in listed] == ["runs/m/03/a.json", "runs/m/03/deep/c.json"]
 
+    # ListObjectsV2 from a StartAfter, page by page with continuation tokens: the same pages as moto's
+    v2 = S3Backend.list_objects_v2
+    original_v2 = getattr(v2, "__wrapped__", v2).original
+
+    def pages(listing, prefix, delimiter, start_after, max_keys):
+        out, token = [], None
+        while True:
+            keys, truncated, token = listing(backend, bucket, prefix, delimiter, token, start_after, max_keys)
+            out.append([k if isinstance(k, str) else k.name for k in keys])
+            if not truncated:
+                return out
+
+    for prefix, delimiter, start_after, max_keys in [
+        ("runs/m/", None, "runs/m/04/b.json", 5), ("runs/m/", "/", "runs/m/04", 3), ("runs/m/", "/", "runs/m/04/", 2),
+        ("runs/m/0", "/", "runs/m/05/deep/c.json", 1000), ("runs/m", None, "runs/m", 4), ("runs/", "/", "runs/m/11", 2),
+        ("runs/m/", None, "runs/m/03/b.json", 1000), ("runs/m/", None, "zzz", 10), ("runs/m/", "/", None, 4),
+    ]:
+        assert pages(v2, prefix, delimiter, start_after, max_keys) == \
+            pages(original_v2, prefix, delimiter, start_after, max_keys), (prefix, delimiter, start_after)
+    after = s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/m/", StartAfter="runs/m/10/deep/c.json")
+    assert [o["Key"] for o in after["Contents"]] == [f"runs/m/11/{leaf}" for leaf in ("a.json", "b.json",
+                                                                                      "deep/c.json")]
+
     def every_key(self):
         raise AssertionError("a prefix listing read every key of the bucket")
 
     monkeypatch.setattr(_VersionedKeyStore, "items", every_key)
     assert s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/mx/")["KeyCount"] == 1
+    assert s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/m/", StartAfter="runs/m/11/b.json")["KeyCount"] == 1

@@ -83,8 +83,9 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   package (:mod:`.sagemaker_registry`).
 - ``cloudwatch_percentiles``: ``GetMetricData`` answers percentile statistics (``p50``, ``p99``...) from the
   raw values (:mod:`.cloudwatch`).
-- ``s3_prefix_listing``: a listing with a ``Prefix`` reads only the keys under it, not every key of the bucket
-  (moto's result unchanged; :mod:`.s3`).
+- ``s3_prefix_listing``: a listing with a ``Prefix`` reads only the keys under it, not every key of the bucket,
+  and a ``ListObjectsV2`` with a ``StartAfter`` or a continuation token only those after it (moto's result
+  unchanged; :mod:`.s3`).
 - ``sagemaker_tuning``: ``CreateHyperParameterTuningJob`` runs its trials with the local tuner (real training jobs),
   ``DescribeHyperParameterTuningJob`` reports them (``BestTrainingJob``, counters, ``Failed`` when no trial reported
   the objective), ``ListTrainingJobsForHyperParameterTuningJob`` and ``StopHyperParameterTuningJob`` exist
