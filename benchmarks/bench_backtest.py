@@ -93,7 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         "targetSeconds": TARGET_SECONDS,
         "windowCpuSeconds": {"mean": round(statistics.fmean(wc), 3) if wc else None,
                              "firstTen": round(statistics.fmean(wc[:10]), 3) if wc else None,
-                             "lastTen": round(statistics.fmean(wc[-10:]), 3) if wc else None},
+                             "lastTen": round(statistics.fmean(wc[-10:]), 3) if wc else None,
+                             # the mean of each hundred windows in order (does a window cost more as history grows?)
+                             "byHundred": [round(statistics.fmean(wc[i:i + 100]), 3) for i in range(0, len(wc), 100)]},
         "landSeconds": round(sum(w.get("landSeconds") or 0 for w in windows), 1),
         "retrains": summary.get("retrains"), "deployments": summary.get("deployments"),
         "setupSeconds": (doc.get("variants") or [{}])[0].get("setupSeconds"),

@@ -40,6 +40,13 @@ TRAINING_LOCATIONS = ("sourceUri", "outputUri", "trainingDataUri", "roleArn")
 EXECUTION_TIMEOUT = 600.0
 #: a window's rows go to the endpoint in at most this many requests (the rows of consecutive hours together)
 REQUESTS_PER_WINDOW = 6
+#: functions invoked through the Lambda service (state machine tasks) run one at a time in a replay. The
+#: pipeline's Assess state runs the evaluator and the drift checker in parallel, and both read the window's
+#: capture: on AWS each parses it in its own sandbox (whichever finishes first writes the run's window artifact);
+#: in one interpreter two concurrent parses only share the GIL, so one after the other the second loads the
+#: first's artifact (:mod:`driftline_common.artifacts`) instead of parsing the capture again. The state machine
+#: and the handlers are unchanged; only the emulator's scheduling of their invocations is.
+BACKGROUND_SLOTS = 1
 
 
 class _Replayed:
@@ -268,7 +275,8 @@ def replay(history: History, train: slice, wins: list[Window], cfg: dict[str, An
     reset_clients()  # cached clients belong to a previous stack's mock
     results: list[WindowResult] = []
     failures: list[str] = []
-    with OfflineStack.running(TEMPLATE, parameters={"Stage": "local"}, clock=origin) as stack:
+    with OfflineStack.running(TEMPLATE, parameters={"Stage": "local"}, clock=origin,
+                              background_slots=BACKGROUND_SLOTS) as stack:
         base = seed_example(stack, scenario=scenario, rows_per_day=1, n_train=scenario.n_train, origin=origin,
                             day0=False)
         ex = _replay_example(base, history, length)

@@ -29,8 +29,10 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import threading
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 __all__ = ["Runtime", "RuntimeRegistry"]
@@ -77,6 +79,15 @@ class RuntimeRegistry:
         with self._lock:
             if runtime is None or self._current is runtime:
                 self._current = None
+
+    @contextlib.contextmanager
+    def suspended(self, runtime: Any) -> Iterator[None]:
+        """No current runtime meanwhile (moto as shipped: every extension falls back), then ``runtime`` again."""
+        self.deactivate(runtime)
+        try:
+            yield
+        finally:
+            self.activate(runtime)
 
     def current(self) -> Any:
         """The current runtime, or ``None``."""

@@ -97,3 +97,35 @@ def test_regression_and_multiclass_histories_replay(tmp_path: Path, run_cli, sce
     assert [w["rows"] for w in doc["windows"]] == [300, 300]
     assert all(w["status"] == "SUCCEEDED" and metric in w["metrics"] for w in doc["windows"])
     assert doc["summary"]["windows"] == 2
+
+
+def test_each_window_capture_is_parsed_once(tmp_path: Path, run_cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the evaluator and the drift checker (the pipeline's parallel Assess branches) both read the window's capture;
+    # a replay runs one task at a time, so the second loads the run's window artifact the first wrote instead of
+    # parsing the capture again (in one interpreter two concurrent parses would only share the GIL)
+    from driftline_common import artifacts
+
+    reads = {"calls": 0, "parses": 0}
+    original = artifacts.cached_capture
+
+    def counting(cfg, objects, start, end, cache, read, **kwargs):  # type: ignore[no-untyped-def]
+        def parse():  # type: ignore[no-untyped-def]
+            reads["parses"] += 1
+            return read()
+
+        reads["calls"] += 1
+        return original(cfg, objects, start, end, cache, parse, **kwargs)
+
+    monkeypatch.setattr(artifacts, "cached_capture", counting)
+    data = _history(tmp_path, "stable", days=5, rows=300)
+    code, _, err = run_cli(
+        "backtest", str(_config(tmp_path, "stable")), "--data", str(data), "--time-column", "event_time",
+        "--label-column", "label", "--id-column", "request_id", "--source-dir", str(EXAMPLES / "classifier"),
+        "--train-windows", "2", "--out", str(tmp_path / "out"), "--output", "json")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "out" / "backtest.json").read_text())
+    windows = doc["summary"]["windows"]
+    assert windows == 3
+    assert all(w["status"] == "SUCCEEDED" for w in doc["windows"])
+    assert reads["calls"] >= 2 * windows  # the evaluator, the drift checker (and the monitor) read it
+    assert reads["parses"] == windows

@@ -534,6 +534,17 @@ def test_ddb_fast_attribute_values_match_the_generic_serializer(stack):
     assert got == {**item, "bin": {"B": b"\x00\x01"}}
 
 
+def _paged_table(name):
+    """A DynamoDB client and a new table ``name`` keyed by ``pk`` (string) and ``sk`` (number)."""
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+                                                {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "N"}],
+                     BillingMode="PAY_PER_REQUEST")
+    return ddb
+
+
 def test_ddb_fast_item_size_and_copy_match_moto(stack):
     import copy
     import random
@@ -564,12 +575,7 @@ def test_ddb_fast_item_size_and_copy_match_moto(stack):
                 assert got.value is not v.value  # fresh nodes: mutating the copy leaves the item alone
         assert item.size() == sum(len(k.encode()) + size.original(v) for k, v in item.attrs.items())
     # the 1 MB page limit still falls where moto puts it: items of just over 100,000 bytes page at 9 of them
-    ddb = boto3.client("dynamodb", region_name="us-east-1")
-    ddb.create_table(TableName="ext-size", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                                      {"AttributeName": "sk", "KeyType": "RANGE"}],
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "N"}],
-                     BillingMode="PAY_PER_REQUEST")
+    ddb = _paged_table("ext-size")
     for i in range(14):
         ddb.put_item(TableName="ext-size", Item={"pk": {"S": "p"}, "sk": {"N": str(i)},
                                                  "m": {"M": {"x": {"L": [{"S": "y" * 1000}] * 100}}}})
@@ -577,6 +583,59 @@ def test_ddb_fast_item_size_and_copy_match_moto(stack):
                      ExpressionAttributeValues={":p": {"S": "p"}})
     assert page["Count"] == 9
     assert page["LastEvaluatedKey"] == {"pk": {"S": "p"}, "sk": {"N": "8"}}
+
+
+def test_ddb_fast_results_match_moto(stack):
+    import random
+
+    from moto.dynamodb.models import utilities
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from samlocal import REGISTRY
+
+    rng = random.Random(11)
+
+    def value(depth):
+        kind = rng.choice(["S", "N", "BOOL", "NULL", "SS", "NS", "B", "BS"] + (["M", "L"] * 2 if depth < 4 else []))
+        if kind == "M":
+            return {"M": {f"k{i}": value(depth + 1) for i in range(rng.randint(0, 4))}}
+        if kind == "L":
+            return {"L": [value(depth + 1) for _ in range(rng.randint(0, 4))]}
+        return {kind: {"S": "ü" * rng.randint(0, 5), "N": str(rng.uniform(-1e6, 1e6)), "BOOL": rng.random() < 0.5,
+                       "NULL": True, "SS": ["a", "bé"], "NS": ["1", "2.5"], "B": "AAEC", "BS": ["AAEC", "AQ=="]}[kind]}
+
+    fast, moto = utilities.dynamo_to_dict, utilities.dynamo_to_dict.original
+    for _ in range(200):
+        attrs = {"pk": {"S": "a"}, **{f"a{i}": value(0) for i in range(rng.randint(1, 6))}}
+        item = Item(DynamoType({"S": "a"}), None, attrs)
+        doc = {"Items": [item.attrs, item.attrs], "Count": 2, "Item": item, "x": [1.5, None, True, "s"]}
+        assert fast(doc) == moto(doc)
+
+    # queries page where moto pages them, also after the items grew (an item is sized once per call, not kept)
+    ddb = _paged_table("ext-results")
+
+    def fill(width):
+        for i in range(14):
+            ddb.put_item(TableName="ext-results", Item={"pk": {"S": "p"}, "sk": {"N": str(i)},
+                                                        "m": {"M": {"x": {"L": [{"S": "y" * width}] * 100}}}})
+
+    def pages():
+        out, start = [], {}
+        while True:
+            page = ddb.query(TableName="ext-results", KeyConditionExpression="pk = :p",
+                             ExpressionAttributeValues={":p": {"S": "p"}}, **start)
+            out.append(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return out
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+
+    for width in (1000, 2500):
+        fill(width)
+        ours = pages()
+        with REGISTRY.suspended(stack.runtime):  # no current runtime: moto as shipped
+            shipped = pages()
+        assert ours == shipped
+        assert [len(p) for p in ours] == ([9, 5] if width == 1000 else [3, 3, 3, 3, 2])
+    assert ext_ddb._SIZES.sizes is None  # nothing kept between calls
 
 
 def test_sfn_distributed_map_reads_s3_in_batches(stack):
@@ -731,8 +790,32 @@ def test_s3_prefix_listing_reads_only_the_prefix_and_answers_as_moto(stack, monk
     listed = s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/m/03/")["Contents"]
     assert [o["Key"] for o in listed] == ["runs/m/03/a.json", "runs/m/03/deep/c.json"]
 
+    # ListObjectsV2 from a StartAfter, page by page with continuation tokens: the same pages as moto's
+    v2 = S3Backend.list_objects_v2
+    original_v2 = getattr(v2, "__wrapped__", v2).original
+
+    def pages(listing, prefix, delimiter, start_after, max_keys):
+        out, token = [], None
+        while True:
+            keys, truncated, token = listing(backend, bucket, prefix, delimiter, token, start_after, max_keys)
+            out.append([k if isinstance(k, str) else k.name for k in keys])
+            if not truncated:
+                return out
+
+    for prefix, delimiter, start_after, max_keys in [
+        ("runs/m/", None, "runs/m/04/b.json", 5), ("runs/m/", "/", "runs/m/04", 3), ("runs/m/", "/", "runs/m/04/", 2),
+        ("runs/m/0", "/", "runs/m/05/deep/c.json", 1000), ("runs/m", None, "runs/m", 4), ("runs/", "/", "runs/m/11", 2),
+        ("runs/m/", None, "runs/m/03/b.json", 1000), ("runs/m/", None, "zzz", 10), ("runs/m/", "/", None, 4),
+    ]:
+        assert pages(v2, prefix, delimiter, start_after, max_keys) == \
+            pages(original_v2, prefix, delimiter, start_after, max_keys), (prefix, delimiter, start_after)
+    after = s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/m/", StartAfter="runs/m/10/deep/c.json")
+    assert [o["Key"] for o in after["Contents"]] == [f"runs/m/11/{leaf}" for leaf in ("a.json", "b.json",
+                                                                                      "deep/c.json")]
+
     def every_key(self):
         raise AssertionError("a prefix listing read every key of the bucket")
 
     monkeypatch.setattr(_VersionedKeyStore, "items", every_key)
     assert s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/mx/")["KeyCount"] == 1
+    assert s3.list_objects_v2(Bucket="ext-listing", Prefix="runs/m/", StartAfter="runs/m/11/b.json")["KeyCount"] == 1

@@ -75,10 +75,17 @@ JSON_VALUE = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.intege
 IDS = st.sampled_from(["a", "b", "c", "dup", "é-ü", 'x"y', "1", "a#0", "", "z\\n", "a\u2028b", "tab\tid"])
 
 
+#: cells every reader takes (a request whose rows are all made of them is read in columns by the bulk paths)
+GOOD_NUM = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
+                     st.sampled_from(["1", "-2", " 1", "1e5", ".5", "1_0", "0.1\t"]))
+GOOD_CAT = st.sampled_from(["a", "b", " a", "é", "a b", "1", "1.0", "NaN", "x\\y"])
+
+
 @st.composite
-def csv_row(draw: Any) -> str:
-    n = draw(st.sampled_from([6, 6, 6, 6, 5, 7]))
-    cells = [draw(NUM) for _ in range(min(n, 5))] + [draw(CAT) for _ in range(max(n - 5, 0))]
+def csv_row(draw: Any, good: bool = False) -> str:
+    n = 6 if good else draw(st.sampled_from([6, 6, 6, 6, 5, 7]))
+    num, cat = (GOOD_NUM, GOOD_CAT) if good else (NUM, CAT)
+    cells = [draw(num) for _ in range(min(n, 5))] + [draw(cat) for _ in range(max(n - 5, 0))]
     return ",".join(cells)
 
 
@@ -86,10 +93,11 @@ def csv_row(draw: Any) -> str:
 def capture_record(draw: Any) -> str:
     enc_in = draw(st.sampled_from(["CSV", "CSV", "JSON", "BASE64", "csv", "XML"]))
     enc_out = draw(st.sampled_from(["CSV", "CSV", "JSON", "BASE64"]))
-    rows = draw(st.sampled_from([1, 1, 1, 1, 2]))
+    rows = draw(st.sampled_from([1, 1, 1, 1, 2, 3, 7]))
+    good = rows > 1 and draw(st.booleans())  # a multi-row request of good cells (or one bad cell among them)
     if enc_in in ("CSV", "csv", "XML"):
-        body_in: Any = "\n".join(draw(csv_row()) for _ in range(rows)) + draw(st.sampled_from(["", "", "\n", " ",
-                                                                                                "\r\n"]))
+        body_in: Any = "\n".join(draw(csv_row(good)) for _ in range(rows)) + draw(st.sampled_from(["", "", "\n", " ",
+                                                                                                    "\r\n"]))
         data_in = body_in
     else:
         values = [[draw(st.one_of(st.floats(allow_nan=False, allow_infinity=False), JSON_VALUE))
@@ -99,7 +107,8 @@ def capture_record(draw: Any) -> str:
                    else {"features": values[0]} if shape == "features" else values[0])
         # (indented: a payload holding newlines, which the decoded scan must not split)
         data_in = json.dumps(body_in, indent=draw(st.sampled_from([None, None, None, 1])))
-    score = draw(st.one_of(NUM, st.sampled_from(["yes", "0.2,0.8", "0.1,0.2,0.7", "0.5,x", "1", ""])))
+    score = draw(st.one_of(NUM, st.sampled_from(["yes", "0.2,0.8", "0.1,0.2,0.7", "0.5,x", "1", ""]))) if not good \
+        else draw(st.one_of(GOOD_NUM, st.sampled_from(["0.2,0.8", "0.1,0.2,0.7", "0.5,x", "nan"])))
     if enc_out == "CSV":
         data_out = "\n".join([score] * rows) + draw(st.sampled_from(["", "\n"]))
     else:

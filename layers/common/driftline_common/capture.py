@@ -108,6 +108,8 @@ class _RowList:
         self.eid: list[bytes] = []
         self.values: list[list[Any]] = []
         self.preds: list[Prediction] = []
+        #: multi-row CSV requests taken whole (:func:`_csv_block`), in columns
+        self.blocks: list[_Rows] = []
 
     def _row_values(self, row: Sequence[Any]) -> list[Any]:
         if len(row) != len(self.features):
@@ -145,7 +147,18 @@ class _RowList:
         rid = str(meta.get("inferenceId") or eid)
         if not rid:
             raise _Bad("missing_id")
-        inputs = _input_rows(*_decode_payload(cap.get("endpointInput")))
+        in_kind, in_text = _decode_payload(cap.get("endpointInput"))
+        if in_kind == "csv":
+            try:
+                out_kind, out_text = _decode_payload(cap.get("endpointOutput"))
+            except _Bad:
+                out_kind = ""  # the row-by-row path below raises it, after the input's own checks
+            if out_kind == "csv":
+                block = _csv_block(order, rid, eid, in_text, out_text, self.features)
+                if block is not None:
+                    self.blocks.append(block)
+                    return
+        inputs = _input_rows(in_kind, in_text)
         outputs = _output_rows(*_decode_payload(cap.get("endpointOutput")))
         if len(inputs) != len(outputs):
             raise _Bad("row_count_mismatch")
@@ -201,9 +214,64 @@ class _RowList:
             column = [v[j] for v in self.values]
             feats.append(np.asarray(column, dtype=np.float64) if feat.type == "numeric"
                          else np.asarray(column, dtype=str))
-        return _Rows(np.asarray(self.order, dtype=np.int64), np.asarray(self.sub, dtype=np.int64),
+        rows = _Rows(np.asarray(self.order, dtype=np.int64), np.asarray(self.sub, dtype=np.int64),
                      _s_array(self.rid), _s_array(self.eid), feats, kind, scal, width, off,
                      np.asarray(flat, dtype=np.float64), np.asarray([p.label or "" for p in self.preds], dtype=str))
+        if not self.blocks:
+            return rows
+        return _Rows.concat([rows, *self.blocks], len(self.features), [f.type == "numeric" for f in self.features])
+
+
+def _csv_lines(text: str) -> list[str] | None:
+    """The rows of a CSV payload as ``_csv_rows`` reads them, when splitting at line breaks and commas is exactly
+    what the csv module does (no quote, no carriage return, no NUL); ``None`` otherwise."""
+    if '"' in text or "\r" in text or "\x00" in text:
+        return None
+    return [line for line in text.strip().split("\n") if line]
+
+
+def _csv_block(order: int, rid: str, eid: str, in_text: str, out_text: str, features: Sequence[Any]
+               ) -> _Rows | None:
+    """A multi-row CSV request (input and output) in columns at once, when every row is good: as many rows in as
+    out, each input row with one cell per feature, every numeric cell and score a finite float, every category
+    non-blank, every output row as wide as the first. ``None`` for anything else (a single row, a bad cell, quoting),
+    which the row-by-row path then reads with its per-row reasons — so what a request decodes to is the same."""
+    ins, outs = _csv_lines(in_text), _csv_lines(out_text)
+    if ins is None or outs is None or len(ins) < 2 or len(ins) != len(outs):
+        return None
+    n, k = len(ins), len(features)
+    cells = ",".join(ins).split(",")
+    if len(cells) != n * k or any(line.count(",") != k - 1 for line in ins):
+        return None
+    w = outs[0].count(",") + 1
+    scores_text = ",".join(outs).split(",")
+    if len(scores_text) != n * w or any(line.count(",") != w - 1 for line in outs):
+        return None
+    try:
+        scores = np.fromiter(map(float, scores_text), dtype=np.float64, count=n * w)
+        feats: list[np.ndarray] = []
+        for j, feat in enumerate(features):
+            column = cells[j::k]
+            if feat.type == "numeric":
+                feats.append(np.fromiter(map(float, column), dtype=np.float64, count=n))
+            elif all(c.strip() for c in column):
+                feats.append(np.asarray([norm_label(c) for c in column], dtype=str))
+            else:
+                return None
+    except ValueError:
+        return None
+    if not np.isfinite(scores).all() or not all(np.isfinite(f).all() for f in feats if f.dtype.kind == "f"):
+        return None
+    ids = _s_array([_b(f"{rid}#{i}") for i in range(n)])
+    eids = _s_array([_b(f"{eid}#{i}") for i in range(n)]) if eid else np.zeros(n, dtype="S1")
+    order_col, sub = np.full(n, order, dtype=np.int64), np.arange(n, dtype=np.int64)
+    label = np.full(n, "", dtype="U1")
+    if w == 1:  # one score a row (as _prediction_of of a number)
+        return _Rows(order_col, sub, ids, eids, feats, np.ones(n, np.int8), scores, np.zeros(n, np.int64),
+                     np.zeros(n, np.int64), np.zeros(0), label)
+    # a list of ``w`` scores a row
+    return _Rows(order_col, sub, ids, eids, feats, np.full(n, 2, np.int8), np.full(n, np.nan),
+                 np.full(n, w, np.int64), sub * w, scores, label)
 
 
 def _bulk_capture_group(g: col.LineFields, order_base: int, features: Sequence[Any]) -> tuple[_Rows, np.ndarray]:

@@ -1,9 +1,11 @@
-"""Extensions ``ddb_fast_attribute_values`` (DynamoDB ``AttributeValue`` in wire form serialised as is) and
-``ddb_fast_item_size`` (item sizes and copies in one pass) (see :mod:`samlocal.moto_ext`)."""
+"""Extensions ``ddb_fast_attribute_values`` (DynamoDB ``AttributeValue`` in wire form serialised as is),
+``ddb_fast_item_size`` (item sizes and copies in one pass) and ``ddb_fast_results`` (results converted in one pass,
+each item sized once per query) (see :mod:`samlocal.moto_ext`)."""
 
 from __future__ import annotations
 
 import copy
+import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -133,3 +135,78 @@ def _install_ddb_fast_item_size(registry: RuntimeRegistry) -> None:
     deepcopy.original = original_copy  # type: ignore[attr-defined]
     DynamoType.size = size  # type: ignore[method-assign]
     DynamoType.__deepcopy__ = deepcopy  # type: ignore[method-assign]
+
+
+def _fast_to_dict(original: Any, dynamo_type: type) -> Any:
+    """moto's ``dynamo_to_dict`` with the common nodes (``DynamoType`` other than binary, plain dicts, lists and
+    scalars) converted directly; anything else (binary, ``datetime``, objects with ``to_json``, subclasses) is
+    handed to moto's own function, whose recursion comes back here."""
+
+    def to_dict(obj: Any) -> Any:
+        tp = type(obj)
+        if tp is dynamo_type:
+            t = obj.type
+            if t == "B" or t == "BS":
+                return original(obj)
+            return {t: to_dict(obj.value)}
+        if tp is dict:
+            return {k: to_dict(v) for k, v in obj.items()}
+        if tp is list:
+            return [to_dict(v) for v in obj]
+        if tp is str or tp is bool or tp is int or tp is float or obj is None:
+            return obj
+        return original(obj)
+
+    return to_dict
+
+
+#: item sizes computed during the calling thread's current ``Query``/``Scan`` (``id(item) -> bytes``)
+_SIZES = threading.local()
+
+
+def _install_ddb_fast_results(registry: RuntimeRegistry) -> None:
+    import moto.dynamodb.models.utilities as utilities
+    import moto.dynamodb.responses as responses
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.models.table import Table
+
+    active = registry.current
+    original_to_dict = utilities.dynamo_to_dict
+    fast = _fast_to_dict(original_to_dict, DynamoType)
+
+    def dynamo_to_dict(obj: Any) -> Any:
+        return fast(obj) if active() is not None else original_to_dict(obj)
+
+    dynamo_to_dict.original = original_to_dict  # type: ignore[attr-defined]  # moto's, for the differential test
+    utilities.dynamo_to_dict = dynamo_to_dict  # moto's recursion goes through the module's name
+    responses.dynamo_to_dict = dynamo_to_dict  # type: ignore[attr-defined]
+
+    original_size = Item.size
+
+    def size(self: Any) -> int:
+        sizes = getattr(_SIZES, "sizes", None)
+        if sizes is None:
+            return original_size(self)
+        key = id(self)
+        got = sizes.get(key)
+        if got is None:
+            got = sizes[key] = original_size(self)
+        return got
+
+    Item.size = size  # type: ignore[method-assign]
+
+    for name in ("query", "scan"):
+        original = getattr(Table, name)
+
+        def paged(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            # moto sizes each returned item twice (the 1 MB page limit, then the page's running total); within one
+            # call (the backend's lock held, every item alive) an item's size is computed once
+            if active() is None or getattr(_SIZES, "sizes", None) is not None:
+                return _original(self, *args, **kwargs)
+            _SIZES.sizes = {}
+            try:
+                return _original(self, *args, **kwargs)
+            finally:
+                _SIZES.sizes = None
+
+        setattr(Table, name, paged)
