@@ -60,7 +60,10 @@ test-clients: $(STAMP) clients ## Drive `make up` with the SageMaker SDKs and th
 XDIST ?= -n auto --dist worksteal
 
 # the lint steps are single-threaded and pytest keeps both cores busy only once its workers have collected: they
-# run side by side (make -j), each step's output kept in whole lines; any failing step fails `make test`
+# run side by side (make -j), each step's output kept in whole lines; any failing step fails `make test`.
+# Cost (README "Tests"; `/usr/bin/time -v make test`, user+sys): 405-437 CPU-s, of which ruff + cfn-lint + checkov +
+# mypy ~25: 202-219 s on two idle cores at best (was 589 CPU-s); per test: PYTEST_ADDOPTS="-p tools.cpu_per_test"
+# make test, then python -m tools.cpu_per_test
 test: $(STAMP) ## Lint, cfn-lint, checkov, type-check and every test with branch coverage (floor 85 %), side by side
 	@$(MAKE) --no-print-directory -j5 --output-sync=line lint cfn-lint scan typecheck pytest-cov
 
@@ -70,8 +73,9 @@ pytest-cov: $(STAMP)
 
 # `slow`: the tests that start `make up` or the CLI in a subprocess, the scikit-learn/SciPy peer subset, and the
 # rest of the failure-injection matrix of tests/workflow/test_pipeline_numbers.py (each a retrain-and-deploy
-# pipeline twice); then tests/fuzz again with the deep example count (DRIFTLINE_FUZZ=deep: 80 per test, `make test`
-# runs 25); the client tests run in `make test-clients`
+# pipeline twice), the in-process cfn-lint test (`make test` runs cfn-lint as a step of its own); then tests/fuzz
+# again with the deep example count (DRIFTLINE_FUZZ=deep: 80 per test, `make test` runs 25); the client tests run in
+# `make test-clients`
 test-slow: $(STAMP) ## The tests marked slow (server and CLI subprocesses, the whole failure-injection matrix) and the deep fuzz; CI runs them too
 	$(BIN)/python -m pytest -q $(XDIST) -m slow --ignore=tests/clients
 	DRIFTLINE_FUZZ=deep $(BIN)/python -m pytest -q $(XDIST) tests/fuzz

@@ -7,6 +7,7 @@ key schemas as ``template.yaml`` (tests/template checks that they agree), and th
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,40 @@ EXPENSIVE_FIRST = (
 )
 
 
+def _share_botocore_loader() -> None:
+    """Every botocore session of the test process reads the service models through one loader.
+
+    moto's ``mock_aws`` replaces ``boto3.DEFAULT_SESSION`` on every start, so each test's ``boto3.client`` call
+    made a new session whose new loader parsed botocore's JSON models again (~50 JSON files a handler test,
+    ~0.15 CPU-s); moto and the offline runtime do the same. The loader only reads and caches immutable files:
+    sharing it is what ``driftline_common.aws`` already does in the functions. boto3 appends its resource-model
+    directory to a session's loader: once per loader here, not once per session.
+    """
+    import boto3.session
+    import botocore.session
+    from botocore.loaders import Loader, create_loader
+
+    loaders: dict[str | None, Loader] = {}
+
+    def shared_loader(search_path_string: str | None = None) -> Loader:
+        if search_path_string not in loaders:
+            loaders[search_path_string] = create_loader(search_path_string)
+        return loaders[search_path_string]
+
+    def setup_loader(self: boto3.session.Session) -> None:
+        self._loader = self._session.get_component("data_loader")
+        path = os.path.join(os.path.dirname(boto3.session.__file__), "data")
+        if path not in self._loader.search_paths:
+            self._loader.search_paths.append(path)
+
+    botocore.session.create_loader = shared_loader  # type: ignore[attr-defined]
+    boto3.session.Session._setup_loader = setup_loader  # type: ignore[method-assign]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _share_botocore_loader()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Expensive modules first (:data:`EXPENSIVE_FIRST`), each module's tests kept together and in order."""
     rank = {path: i for i, path in enumerate(EXPENSIVE_FIRST)}
@@ -91,7 +126,7 @@ def stack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             "SAGEMAKER_ROLE_ARN": "arn:aws:iam::123456789012:role/driftline-test-sagemaker",
         }
         create_stack_resources(names)
-        topic = boto3.client("sns", region_name=REGION).create_topic(Name="driftline-test-alerts")["TopicArn"]
+        topic = _client("sns").create_topic(Name="driftline-test-alerts")["TopicArn"]
         names["ALERTS_TOPIC_ARN"] = topic
         for k, v in names.items():
             monkeypatch.setenv(k, v)
@@ -99,10 +134,21 @@ def stack_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     reset_clients()
 
 
+#: the set-up's own clients, made once per process (~20 ms each with coverage): moto intercepts every botocore
+#: client while a mock is active, whenever it was made (``OfflineStack.client`` caches its clients the same way)
+_CLIENTS: dict[str, Any] = {}
+
+
+def _client(service: str) -> Any:
+    if service not in _CLIENTS:
+        _CLIENTS[service] = boto3.client(service, region_name=REGION)  # type: ignore[call-overload]
+    return _CLIENTS[service]
+
+
 def create_stack_resources(names: dict[str, str]) -> None:
-    s3 = boto3.client("s3", region_name=REGION)
+    s3 = _client("s3")
     s3.create_bucket(Bucket=names["DRIFTLINE_BUCKET"])
-    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb = _client("dynamodb")
     ddb.create_table(
         TableName=names["MODELS_TABLE"],
         KeySchema=[{"AttributeName": "modelId", "KeyType": "HASH"}, {"AttributeName": "kind", "KeyType": "RANGE"}],
@@ -138,4 +184,4 @@ def create_stack_resources(names: dict[str, str]) -> None:
         AttributeDefinitions=[{"AttributeName": "lockId", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    boto3.client("events", region_name=REGION).create_event_bus(Name=names["EVENT_BUS_NAME"])
+    _client("events").create_event_bus(Name=names["EVENT_BUS_NAME"])

@@ -42,7 +42,11 @@ def iter_states(states: dict[str, Any]):
             yield from iter_states(st["ItemProcessor"]["States"])
 
 
+@pytest.mark.slow
 def test_cfn_lint_is_clean() -> None:
+    """``slow``: ``make test`` runs cfn-lint over the same template as a step of its own (``make cfn-lint``: these
+    rules plus the serverless ones, failing on warnings too); ``make test-slow`` keeps the
+    in-process check (6.5 CPU-s under coverage)."""
     from cfnlint.api import lint_all
 
     matches = lint_all(TEMPLATE.read_text())
