@@ -335,7 +335,7 @@ def _refuse(*_args, **_kwargs):
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.int8, bool])
-@pytest.mark.parametrize("levels", [kernels.TABLE_MIN_LEVELS, 101])
+@pytest.mark.parametrize("levels", [kernels.TABLE_MIN_LEVELS, 15, 101])
 def test_many_few_values_are_counted_without_sorting_keys(oracle, monkeypatch, levels, dtype):
     from driftline_metrics import _rank_fast
 
@@ -347,13 +347,17 @@ def test_many_few_values_are_counted_without_sorting_keys(oracle, monkeypatch, l
     _agree(oracle, y, s.astype(np.float32))
 
 
-def test_fewer_values_sort_the_label_keys(oracle, monkeypatch):
+def test_few_values_the_counts_decline_sort_the_label_keys(oracle, monkeypatch):
+    """Every number of sampled values is counted without a sort (equality up to ``EQ_MAX_LEVELS``, the table
+    from ``TABLE_MIN_LEVELS``); when the counting declines (a value the sample missed past the limit, a NaN),
+    the sorted label keys are read per sampled value."""
     from driftline_metrics import _rank_fast
 
-    monkeypatch.setattr(_rank_fast, "table_level_counts", _refuse)
-    monkeypatch.setattr(_rank_fast, "equal_level_counts", _refuse)
+    assert kernels.TABLE_MIN_LEVELS == kernels.EQ_MAX_LEVELS + 1
+    monkeypatch.setattr(_rank_fast, "table_level_counts", lambda *a, **k: None)
+    monkeypatch.setattr(_rank_fast, "equal_level_counts", lambda *a, **k: None)
     y = _labels(N, 62)
-    for levels in (kernels.EQ_MAX_LEVELS + 1, kernels.TABLE_MIN_LEVELS - 1):
+    for levels in (3, kernels.EQ_MAX_LEVELS + 1, 15, 40):
         _agree(oracle, y, _grid(N, 63 + levels, levels))
 
 

@@ -37,9 +37,10 @@ KEY_CHUNK = 1 << 16
 # the level table counts this many scores at a time (fewer calls pay more than staying in L1)
 TABLE_CHUNK = 1 << 16
 LEVELS_MAX = 256
-# from this many sampled values on, counting per value (table lookup + bincount) beats sorting the
-# label keys; fewer values sort so fast (a few partition passes) that the keys stay cheaper
-TABLE_MIN_LEVELS = 16
+# from this many sampled values on (fewer: one equality comparison per value, EQ_MAX_LEVELS), counting
+# per value (table lookup + bincount) beats sorting the label keys: about even with numpy's AVX-512 sort
+# at 9-15 values (docs/metrics-speed.md), 4-5x cheaper where numpy sorts without it (AMD EPYC)
+TABLE_MIN_LEVELS = 9
 # below this many rows a sort is cheap enough that detecting levels does not pay
 LEVELS_MIN_ROWS = 1 << 14
 _SAMPLE = 4096
