@@ -305,3 +305,81 @@ def test_monte_carlo_prior_threshold_is_less_noisy_than_the_cut_on_small_windows
     assert np.std(prior) < np.std(cut) / 2
     assert min(prior) >= 0.82
     assert np.mean(np.asarray(cut) < 0.82) > 0
+
+
+def test_a_one_window_shift_names_its_reason_and_its_start() -> None:
+    # consecutiveBreaches 1: a current window that breaches only by the label-shift rule (its own bound is not
+    # below 0.83) is sustained by the labels: LABEL_SHIFT joins the reasons, and the shift starts at this window
+    pol = RetrainPolicy.model_validate({"consecutiveBreaches": 1, "minSamples": 100, "minNewLabels": 0,
+                                        "sequentialBreaches": None})
+    history = [_run(d, [850, 150], 860) for d in range(1, 6)]
+    cur = acc(820, 1000)["accuracy"]
+    evaluation = {"breached": False, "breaches": [], "sampleSize": 1000, "metrics": {"accuracy": cur["value"]},
+                  "intervals": {"accuracy": {k: cur[k] for k in ("lower", "upper", "confidence")}},
+                  "thresholds": ACC, "classCounts": [650, 350]}
+    start = END - timedelta(days=1)
+    d = p.decide(pol, evaluation=evaluation, drift={"detected": False}, history=history, state={},
+                 window_start=start, window_end=END, now=END + timedelta(minutes=5), run_id="current")
+    assert d.retrain
+    assert d.reasons == [p.PERFORMANCE_BREACH, p.LABEL_SHIFT]
+    assert d.details["labelShift"]["windows"] == 1
+    assert d.details["labelShift"]["since"] == iso(start)
+
+
+def test_prior_threshold_converges_on_very_confident_scores() -> None:
+    # scores at 1e-4 / 1 - 1e-4 with a tenth of the labels flipped: Newton's curvature underflows there; the
+    # bisection finds the likelihood's maximum (the intercept that makes the mean corrected score the positive rate)
+    cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()))
+    rng = np.random.default_rng(5)
+    truth = rng.random(4000) < 0.3
+    s = np.where(truth, 0.9999, 0.0001)
+    y = np.where(rng.random(truth.size) < 0.1, ~truth, truth).astype(int)
+    fit = fit_prior_threshold(cfg, y, s, ["accuracy"], 0.5)
+    assert fit is not None
+    b = fit["intercept"]
+    logit = np.log(s / (1 - s))
+    assert np.mean(1 / (1 + np.exp(-(logit + b)))) == pytest.approx(y.mean(), abs=1e-8)
+    assert fit["threshold"] == pytest.approx(1 / (1 + np.exp(-(0.0 - b))))
+    # scores exactly 0 and 1 (clipped to 1e-12 in the logits) still fit
+    assert fit_prior_threshold(cfg, y, np.where(truth, 1.0, 0.0), ["accuracy"], 0.5) is not None
+
+
+def test_recalibration_after_a_shift_in_the_current_window_alone_is_not_fitted() -> None:
+    # the shift starts at the current window, which both remedies are judged on: no earlier row is of the new
+    # population, so the pre-shift windows must not be fitted on (binary and multiclass alike)
+    from retrain_launcher.decide import fit_recalibration
+
+    cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()))
+    start = END - timedelta(days=1)
+    state = {"champion": {"decisionThreshold": 0.4}}
+    out = fit_recalibration(cfg, state, [], run_id="current", start=start, read=([], []), breached=["accuracy"],
+                            shift_since=start)
+    assert out["status"] == "NOT_FITTED"
+    assert "current window alone" in out["reason"]
+    assert out["previousThreshold"] == 0.4
+
+
+def test_a_second_prior_correction_corrects_the_configured_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the intercept is fitted on the model's own (uncorrected) scores, so it is the whole offset from the
+    # population the model was trained for; applied to a threshold an earlier correction already moved, it would
+    # count that correction twice (a calibrated model trained at prior 0.15: 0.5 -> 0.253 at 0.35 is right; at
+    # 0.5 the right threshold is 0.150, not a second move from 0.253)
+    from retrain_launcher import decide as d
+
+    cfg = parse_config(json.loads((ROOT / "tests/fixtures/model_config_binary.json").read_text()))
+    assert cfg.decision_threshold == 0.5
+    rng = np.random.default_rng(11)
+    z = rng.normal(-1.7, 1.5, 20000)  # the model's log odds at the training prior
+    shift = np.log(1.0 / (0.15 / 0.85))  # prior 0.15 -> 0.5
+    y = (rng.random(z.size) < 1 / (1 + np.exp(-(z + shift)))).astype(int)
+    monkeypatch.setattr(d, "recalibration_rows", lambda _cfg, _texts: (y, 1 / (1 + np.exp(-z))))
+    monkeypatch.setattr(d, "_training_sources", lambda *_a, **_k: ["s3://b/w.csv"])
+    start = END - timedelta(days=1)
+    state = {"champion": {"decisionThreshold": 0.253}}  # the first correction, deployed
+    out = d.fit_recalibration(cfg, state, [], run_id="current", start=start, read=([("s3://b/w.csv", "")], []),
+                              breached=["accuracy"], shift_since=start - timedelta(days=3))
+    assert out["status"] == "FITTED"
+    assert out["method"] == "prior"
+    assert out["previousThreshold"] == 0.253
+    assert out["intercept"] == pytest.approx(shift, abs=0.08)
+    assert out["threshold"] == pytest.approx(1 / (1 + np.exp(shift)), abs=0.02)  # 0.150, from the configured 0.5

@@ -253,6 +253,11 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
     ``trainingWindowDays`` may give) and no window before it."""
     champion = state.get("champion") or {}
     current = float(champion.get("decisionThreshold") or cfg.decision_threshold)
+    if shift_since is not None and shift_since >= start:  # the shift is in the current window alone
+        reason = "the label shift is in the current window alone: no labelled rows since it to fit on"
+        if cfg.problem_type == "multiclass":
+            return {"status": "NOT_FITTED", "reason": reason, "previousClassOffsets": champion.get("classOffsets")}
+        return {"status": "NOT_FITTED", "reason": reason, "previousThreshold": current}
     since_raw = champion.get("modelSince") or champion.get("since")
     since = parse_iso(since_raw) if isinstance(since_raw, str) else None
     days = cfg.retrain_policy.training_window_days
@@ -274,8 +279,12 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
         return {"status": "NOT_FITTED", "reason": f"unreadable labelled window: {exc}"[:300],
                 "previousThreshold": current}
     # after a detected label shift: the prior correction (one intercept fitted by likelihood) rather than the
-    # error-counting cut, whose threshold is several times noisier on a few hundred rows (docs/decisions.md)
-    fit = fit_prior_threshold(cfg, y, scores, breached, current) if shift_since is not None else None
+    # error-counting cut, whose threshold is several times noisier on a few hundred rows (docs/decisions.md). The
+    # intercept is fitted on the model's own scores, so it is the whole offset from the population the model was
+    # trained for: it corrects the configured threshold (what the model version served before any
+    # recalibration), not a threshold an earlier correction already moved
+    base = float(cfg.decision_threshold)
+    fit = fit_prior_threshold(cfg, y, scores, breached, base) if shift_since is not None else None
     prior = fit is not None
     if fit is None:
         fit = fit_threshold(cfg, y, scores, breached)
@@ -285,7 +294,7 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
     out = {"status": "FITTED", **fit, "previousThreshold": current, "windows": len(texts)}
     if window_text is not None:
         _add_crossfit(out, len(texts), lambda: crossfit_threshold(
-            cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current, prior=prior))
+            cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current, prior=prior, base=base))
     return out
 
 

@@ -354,7 +354,7 @@ def _champion_since(state: Mapping[str, Any]) -> datetime | None:
 
 
 def _label_shift(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: Sequence[Mapping[str, Any]],
-                 state: Mapping[str, Any], already: Sequence[str]
+                 state: Mapping[str, Any], already: Sequence[str], window_start: datetime
                  ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """Label-shift breaches over the windows the champion version scored and the current window
     (:mod:`retrain_launcher.policy_labelshift`); the test carries ``since``, the start of the first window after
@@ -374,6 +374,8 @@ def _label_shift(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: 
     if test is not None and test["windows"] > 1:
         first = runs[len(runs) - test["windows"] + 1]
         test["since"] = (first.get("window") or {}).get("start")
+    elif test is not None:  # the shift is in the current window alone: no earlier row is of the new population
+        test["since"] = iso(window_start)
     return breaches, test
 
 
@@ -444,7 +446,7 @@ def decide(
             evaluation, [*details["breachedMetrics"], *(b["metric"] for b in sequential)])
     # a window's own breach still needs its streak: only the metrics another rule already sustained are skipped
     labelled, label_test = _label_shift(policy, evaluation, earlier, state,
-                                        [b["metric"] for b in (*pooled, *sequential)])
+                                        [b["metric"] for b in (*pooled, *sequential)], window_start)
     if label_test is not None and label_test["shift"]:
         details["labelShift"] = label_test
     if labelled:
@@ -480,7 +482,10 @@ def decide(
                 break
             streak += 1
         # LABEL_SHIFT names the label evidence only where it sustained the breach
-        label_needed = bool(labelled) and not (pooled or sequential) and streak < policy.consecutive_breaches
+        # (the streak counts the current window whatever its own bound said: a window that breached only by the
+        # label-shift rule is sustained by it too)
+        label_needed = bool(labelled) and not (pooled or sequential) and (
+            not evaluation.get("breached") or streak < policy.consecutive_breaches)
         if (pooled or sequential or labelled) and PERFORMANCE_BREACH in signals:
             streak = max(streak, policy.consecutive_breaches)
 

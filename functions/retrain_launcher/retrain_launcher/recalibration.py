@@ -93,10 +93,12 @@ def fit_threshold(
 
 
 def fit_prior_threshold(cfg: ModelConfig, y: np.ndarray, scores: np.ndarray, breached: Sequence[str],
-                        current: float, *, max_iter: int = 50) -> dict[str, Any] | None:
+                        current: float, *, max_iter: int = 200) -> dict[str, Any] | None:
     """The decision threshold of a *prior correction*: the maximum-likelihood intercept ``b`` of
-    ``logit p'(1|x) = logit p(1|x) + b`` on the labelled rows (Newton; the log-likelihood is concave in ``b``),
-    applied to the current threshold: ``threshold' = sigmoid(logit(current) - b)`` (the same trade-off between
+    ``logit p'(1|x) = logit p(1|x) + b`` on the labelled rows (the score equation ``sum(y - sigmoid(logit + b))``
+    decreases in ``b``: solved by bisection, which cannot diverge where Newton's curvature underflows on very
+    confident scores), applied to ``current`` — the threshold the uncorrected scores were served with (the
+    configured one: the caller passes it) —: ``threshold' = sigmoid(logit(current) - b)`` (the same trade-off between
     the classes on the corrected probabilities). Under a label-prior shift ``b`` estimates the log ratio of the
     new to the old prior odds (Saerens et al. 2002; the model's own calibration bias absorbed, Alexandari et al.
     2020) — the binary case of :func:`fit_class_offsets`. One parameter fitted by likelihood on every row is far
@@ -111,16 +113,18 @@ def fit_prior_threshold(cfg: ModelConfig, y: np.ndarray, scores: np.ndarray, bre
             or not 0 < current < 1):
         return None
     logit = np.log(np.clip(s, 1e-12, 1 - 1e-12)) - np.log1p(-np.clip(s, 1e-12, 1 - 1e-12))
-    b = 0.0
+    # with both classes present the root lies within the logits' span widened by the classes' log-odds
+    span = float(np.max(np.abs(logit))) + math.log(y.size) + 1.0
+    lo, hi = -span, span
     for _ in range(max_iter):
-        q = 1.0 / (1.0 + np.exp(-(logit + b)))
-        hess = float(np.sum(q * (1 - q)))
-        if not hess > 0:
-            return None
-        step = float(np.sum(y - q)) / hess
-        b += step
-        if abs(step) < 1e-10:
+        b = 0.5 * (lo + hi)
+        if float(np.sum(y - 1.0 / (1.0 + np.exp(-(logit + b))))) > 0:
+            lo = b
+        else:
+            hi = b
+        if hi - lo < 1e-10:
             break
+    b = 0.5 * (lo + hi)
     threshold = 1.0 / (1.0 + math.exp(-(math.log(current) - math.log1p(-current) - b)))
     if not (math.isfinite(b) and 0 < threshold < 1):
         return None
@@ -219,21 +223,21 @@ def _cells(y: np.ndarray, a: np.ndarray, b: np.ndarray, k: int) -> list[list[int
 
 
 def crossfit_threshold(cfg: ModelConfig, earlier: tuple[np.ndarray, np.ndarray], window: tuple[np.ndarray, np.ndarray],
-                       breached: Sequence[str], champion_threshold: float, *, prior: bool = False
-                       ) -> dict[str, Any] | None:
+                       breached: Sequence[str], champion_threshold: float, *, prior: bool = False,
+                       base: float | None = None) -> dict[str, Any] | None:
     """The second fold of a cross-fitted recalibration test. The candidate threshold is fitted on the earlier
     windows and judged on the current one (by the comparison); here the mirror image: a threshold fitted on the
     current window, applied to the earlier windows' rows, gives a second set of paired predictions (champion's
     threshold vs the refitted one) on rows that fit never saw. The comparison pools its table with the window's,
     so the recalibration is judged on both windows' rows instead of one. ``deploy``: the threshold fitted on
-    both (what a winning recalibration deploys). ``prior``: fit by :func:`fit_prior_threshold` (the champion's
-    threshold prior-corrected) instead of :func:`fit_threshold`. ``None`` when the current window cannot support
-    a fit."""
+    both (what a winning recalibration deploys). ``prior``: fit by :func:`fit_prior_threshold` (``base``, default
+    the champion's threshold, prior-corrected) instead of :func:`fit_threshold`. ``None`` when the current window
+    cannot support a fit."""
     y_a, s_a = (np.asarray(v) for v in earlier)
     y_b, s_b = (np.asarray(v) for v in window)
     def fit(y: np.ndarray, s: np.ndarray) -> dict[str, Any] | None:
         if prior:
-            return fit_prior_threshold(cfg, y, s, breached, champion_threshold)
+            return fit_prior_threshold(cfg, y, s, breached, champion_threshold if base is None else base)
         return fit_threshold(cfg, y, s, breached)
 
     fit_b = fit(y_b, s_b)
