@@ -245,6 +245,15 @@ def _write_outputs(out_dir: Path, doc: dict[str, Any], html: str, log: IO[str] |
             shutil.move(str(t / name), str(out_dir / name))
 
 
+def _breaches_cell(w: dict[str, Any]) -> str:
+    """The window's own breaches, then the metrics another rule of the policy counted (``f1 (cusum)``)."""
+    own = list(w["breaches"])
+    more = [f"{m} ({'+'.join(r for r in rules if r != 'window')})"
+            for m, rules in (w["decision"].get("evidence") or {}).items()
+            if m not in own and any(r != "window" for r in rules)]
+    return ",".join(own + more)
+
+
 def _print(out: Out, results: list[Any], out_dir: Path, total: float) -> None:
     first = results[0][2]
     if len(results) == 1:
@@ -253,7 +262,7 @@ def _print(out: Out, results: list[Any], out_dir: Path, total: float) -> None:
         for w in first.windows:
             values = [fmt_num(w["metrics"].get(m)) for m in metrics]
             rows.append([w["start"][:16], w["rows"], w["modelVersion"], *values,
-                         ",".join(w["breaches"]), ",".join(w["drift"]["features"]) if w["drift"]["detected"] else "",
+                         _breaches_cell(w), ",".join(w["drift"]["features"]) if w["drift"]["detected"] else "",
                          ("RETRAIN " if w["decision"]["retrain"] else "keep ") + ",".join(w["decision"]["reasons"]),
                          "promote" if (w.get("comparison") or {}).get("promote") else
                          ("keep" if w.get("comparison") else ""), w["deployed"] or "", w["status"]])

@@ -191,7 +191,7 @@ def test_healthy_window_succeeds_without_retraining(workflow: Workflow) -> None:
     _, _, y, scores = day_files("stable", 10)
     assert roc_auc_score(y, scores) >= 0.8  # the premise: the champion is healthy on undrifted traffic
     assert result["metrics"]["roc_auc"] == pytest.approx(roc_auc_score(y, scores), abs=1e-9)
-    assert result["decision"] == {"retrain": False, "reasons": ["HEALTHY"], "breachStreak": 0}
+    assert result["decision"] == {"retrain": False, "reasons": ["HEALTHY"], "breachStreak": 0, "evidence": {}}
     assert result["outcome"] == "healthy"
     assert result["drift"]["detected"] is False
     assert wf.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []

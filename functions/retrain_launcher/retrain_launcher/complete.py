@@ -111,7 +111,7 @@ def complete(event: Complete, stores: Stores, settings: Settings, *, now: dateti
     drift_summary = {k: drift.get(k) for k in ("detected", "driftedFeatures", "share", "sampleSize", "resultUri")
                      if k in drift}
     decision_summary: dict[str, Any] = {
-        k: decision.get(k) for k in ("retrain", "reasons", "breachStreak") if k in decision
+        k: decision.get(k) for k in ("retrain", "reasons", "breachStreak", "evidence") if k in decision
     }
     if decision.get("training"):
         decision_summary["trainingJobName"] = decision["training"].get("TrainingJobName")

@@ -109,6 +109,26 @@ class PolicyDecision:
         }
 
 
+#: the rules that count a metric as breached beyond the window's own confidence bound: decision detail key -> name
+EVIDENCE_RULES = (("pooledBreaches", "pooled"), ("sequentialBreaches", "cusum"), ("labelShiftBreaches", "label-shift"))
+
+
+def breach_evidence(own: Sequence[str], details: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per metric the decision counts as breached, the rules that said so: ``window`` (``own``: the window's own
+    bound), ``pooled``, ``cusum``, ``label-shift``. A window that breached nothing by its own bound can still decide
+    ``PERFORMANCE_BREACH`` on the evidence of the windows before it; this names it (the run record keeps it).
+
+    >>> breach_evidence(["accuracy"], {"sequentialBreaches": [{"metric": "f1"}, {"metric": "accuracy"}]})
+    {'accuracy': ['window', 'cusum'], 'f1': ['cusum']}
+    """
+    out: dict[str, list[str]] = {str(m): ["window"] for m in own}
+    for key, rule in EVIDENCE_RULES:
+        for b in details.get(key) or []:
+            if isinstance(b, Mapping) and isinstance(b.get("metric"), str):
+                out.setdefault(b["metric"], []).append(rule)
+    return out
+
+
 def with_lock_held(decision: PolicyDecision, holder: str | None = None) -> PolicyDecision:
     """The same decision, turned into "no retrain" because another run holds the model's lock."""
     details = {**decision.details, "lockHolder": holder} if holder else decision.details
@@ -454,6 +474,7 @@ def decide(
         details["breachedMetrics"] = _in_config_order(
             evaluation, [*details["breachedMetrics"], *(b["metric"] for b in labelled)])
     breached = bool(evaluation.get("breached")) or bool(pooled) or bool(sequential) or bool(labelled)
+    details["evidence"] = breach_evidence(breached_metrics(evaluation), details)
     acknowledged = False
     ack = state.get("driftAcknowledged") if isinstance(state.get("driftAcknowledged"), Mapping) else None
     if drift_detected and "drift" in policy.triggers and ack:
