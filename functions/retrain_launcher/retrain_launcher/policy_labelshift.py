@@ -49,9 +49,8 @@ MAX_WINDOWS = 60
 #: chi-square: its approximation fails on smaller expected counts, where one class can carry the statistic alone)
 MIN_EXPECTED = 5.0
 #: the dispersion is estimated from at least this many windows (one within-part degree of freedom per cell);
-#: ``dispersion: "estimate"`` does not test a shorter chain (``dispersionSource: "too few windows"``): with a
-#: dispersion that cannot be estimated, two windows are no evidence of a shift (the binomial test on two
-#: windows declares one in about 1 stable history of 10 whose daily rate varies by 0.02)
+#: ``dispersion: "estimate"`` does not test a shorter chain (``dispersionSource: "too few windows"``): when the
+#: day-to-day spread cannot be estimated, two windows that differ are no evidence of a shift
 MIN_DISPERSION_WINDOWS = 3
 
 
