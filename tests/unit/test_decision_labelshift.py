@@ -571,3 +571,28 @@ def test_the_rule_passes_the_configured_dispersion_and_regression_is_untouched()
     rmse = {"rmse": {"value": 1.3, "lower": 1.2, "upper": 1.4, "confidence": 0.9}}
     assert label_shift_breaches([{"metric": "rmse", "max": 1.0}], [(None, rmse)] * 6, alpha=0.001,
                                 min_windows=2) == ([], None)
+
+
+def test_monte_carlo_multiclass_overdispersion_and_a_real_multiclass_shift() -> None:
+    # three classes whose daily shares vary (Dirichlet with concentration 300 around 0.6 / 0.3 / 0.1: a
+    # Dirichlet-multinomial of dispersion (1000 + 300) / (1 + 300) = 4.3 at 1,000 rows), no shift: the binomial
+    # test fires often, the default not; a real move of the shares to 0.45 / 0.3 / 0.25 after 8 windows is still
+    # found by the second window, at the split
+    rng = np.random.default_rng(14)
+    runs, binomial, estimate, found = 150, 0, 0, 0
+    for _ in range(runs):
+        shares = rng.dirichlet(np.asarray([0.6, 0.3, 0.1]) * 300, size=20)
+        counts = [rng.multinomial(1000, s).tolist() for s in shares]
+        binomial += change_point(counts, dispersion="binomial")["adjustedPvalue"] < 0.001  # type: ignore[index]
+        cp = change_point(counts)
+        assert cp is not None
+        assert cp["dof"] == 2
+        estimate += cp["adjustedPvalue"] < 0.001
+        moved = [*counts[:8], *(rng.multinomial(1000, s).tolist()
+                                for s in rng.dirichlet(np.asarray([0.45, 0.3, 0.25]) * 300, size=2))]
+        shift = change_point(moved)
+        assert shift is not None
+        found += shift["adjustedPvalue"] < 0.001 and shift["split"] == 8
+    assert binomial / runs > 0.2
+    assert estimate / runs <= 0.01
+    assert found / runs >= 0.95
