@@ -175,12 +175,15 @@ def test_put_model_rejects_invalid_policy_fields_with_a_400_naming_them(stack_en
         cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "sequentialBreaches": value}
         event["body"] = json.dumps(cfg)
         assert api_handler(event, CTX)["statusCode"] == 200, value
-    # label-shift breaches: alpha outside (0, 0.05], an unknown key, not an object -> 400; null or a valid alpha: 200
+    # label-shift breaches: alpha outside (0, 0.05], an unknown dispersion or key, not an object -> 400; null, a
+    # valid alpha or dispersion: 200
     for value, status, name in (({"alpha": 0}, 400, "retrainPolicy.labelShift.alpha"),
                                 ({"alpha": 0.5}, 400, "retrainPolicy.labelShift.alpha"),
                                 ({"level": 0.01}, 400, "retrainPolicy.labelShift.level"),
+                                ({"dispersion": "quasi"}, 400, "retrainPolicy.labelShift.dispersion"),
                                 (True, 400, "retrainPolicy.labelShift"),
-                                (None, 200, ""), ({"alpha": 0.01}, 200, "")):
+                                (None, 200, ""), ({"alpha": 0.01}, 200, ""),
+                                ({"alpha": 0.01, "dispersion": "binomial"}, 200, "")):
         event = load_event("api_put_model.json")
         cfg = json.loads(event["body"])
         cfg["retrainPolicy"] = {**cfg["retrainPolicy"], "labelShift": value}

@@ -15,9 +15,19 @@ from driftline_common.config import RetrainPolicy, parse_config
 from driftline_common.errors import InvalidModelConfig
 from metric_evaluator import stats
 from retrain_launcher import policy as p
-from retrain_launcher.policy_labelshift import change_point, class_counts, homogeneity, label_shift_breaches
+from retrain_launcher.policy_labelshift import (
+    betainc,
+    change_point,
+    class_counts,
+    f_sf,
+    homogeneity,
+    label_shift_breaches,
+    pooling,
+    split_test,
+)
 from retrain_launcher.recalibration import fit_prior_threshold, fit_threshold
-from scipy.stats import chi2, chi2_contingency
+from scipy import special
+from scipy.stats import chi2, chi2_contingency, f
 
 from benchmarks.bench_labelshift import cusum_rule, first_breach, label_rule, window
 from tests.conftest import ROOT
@@ -56,7 +66,7 @@ def test_homogeneity_agrees_with_scipy() -> None:
 
 def test_change_point_is_the_largest_statistic_and_bonferroni_adjusted() -> None:
     counts = [[850, 150], [845, 155], [860, 140], [650, 350], [660, 340]]
-    cp = change_point(counts)
+    cp = change_point(counts, dispersion="binomial")
     assert cp is not None
     assert cp["split"] == 3
     arr = np.asarray(counts)
@@ -84,9 +94,11 @@ def test_the_change_point_test_holds_its_level_without_a_shift() -> None:
     for n, prior in ((150, [0.8, 0.2]), (1000, [0.85, 0.15]), (500, [0.6, 0.3, 0.1])):
         hits = 0
         for _ in range(400):
-            cp = change_point(rng.multinomial(n, prior, size=16).tolist())
-            hits += cp is not None and cp["adjustedPvalue"] < 0.05
-        assert hits / 400 <= 0.05
+            counts = rng.multinomial(n, prior, size=16).tolist()
+            for dispersion in ("binomial", "estimate"):
+                cp = change_point(counts, dispersion=dispersion)
+                hits += cp is not None and cp["adjustedPvalue"] < 0.05
+        assert hits / 800 <= 0.05
 
 
 def _stream(rng: np.random.Generator, *, n: int, windows: int, shift_at: int | None, prior: float, prior_after: float,
@@ -243,8 +255,12 @@ def test_config_field_defaults_and_validation() -> None:
     shift = parse_config(base).retrain_policy.label_shift
     assert shift is not None
     assert shift.alpha == 0.001
+    assert shift.dispersion == "estimate"
+    strict = {**base, "retrainPolicy": {**base.get("retrainPolicy", {}), "labelShift": {"dispersion": "binomial"}}}
+    assert parse_config(strict).retrain_policy.label_shift.dispersion == "binomial"  # type: ignore[union-attr]
     for bad, field in (({"alpha": 0}, "alpha"), ({"alpha": 0.2}, "alpha"), ({"alpha": "x"}, "alpha"),
-                       ({"level": 0.01}, "level")):
+                       ({"level": 0.01}, "level"), ({"dispersion": "quasi"}, "dispersion"),
+                       ({"dispersion": 2}, "dispersion"), ({"dispersion": None}, "dispersion")):
         cfg = {**base, "retrainPolicy": {**base.get("retrainPolicy", {}), "labelShift": bad}}
         with pytest.raises(InvalidModelConfig) as exc:
             parse_config(cfg)
@@ -383,3 +399,200 @@ def test_a_second_prior_correction_corrects_the_configured_threshold(monkeypatch
     assert out["previousThreshold"] == 0.253
     assert out["intercept"] == pytest.approx(shift, abs=0.08)
     assert out["threshold"] == pytest.approx(1 / (1 + np.exp(shift)), abs=0.02)  # 0.150, from the configured 0.5
+
+
+def test_f_distribution_and_incomplete_beta_agree_with_scipy() -> None:
+    rng = np.random.default_rng(8)
+    for _ in range(3000):
+        d1 = int(rng.integers(1, 6))
+        d2 = int(rng.integers(1, 120)) * d1
+        x = float(np.exp(rng.uniform(-5, 7)))
+        ref = f.sf(x, d1, d2)
+        assert f_sf(x, d1, d2) == pytest.approx(ref, rel=1e-9, abs=1e-300)
+        a, b, u = float(rng.uniform(0.5, 60)), float(rng.uniform(0.5, 3)), float(rng.random())
+        assert betainc(a, b, u) == pytest.approx(special.betainc(a, b, u), rel=1e-9, abs=1e-300)
+    assert f_sf(0.0, 1, 5) == 1.0
+    assert (betainc(2, 3, 0.0), betainc(2, 3, 1.0)) == (0.0, 1.0)
+
+
+def _within_oracle(windows: np.ndarray, split: int) -> float:
+    """Pearson's chi-square of each part's windows x cells table (SciPy): the windows around their part's rates."""
+    total = 0.0
+    for part in (windows[:split], windows[split:]):
+        part = part[:, part.sum(axis=0) > 0]
+        if part.shape[0] > 1 and part.shape[1] > 1:
+            total += chi2_contingency(part, correction=False).statistic
+    return total
+
+
+def test_quasi_likelihood_split_test_agrees_with_scipy() -> None:
+    # the statistic: Pearson's chi-square of the two parts (pooled cells) over phi = the within-part Pearson
+    # chi-square per degree of freedom, floored at 1; the p-value: F(dof, (T - 2) dof) of statistic / dof
+    rng = np.random.default_rng(9)
+    estimated = 0
+    for k in (2, 3, 4):
+        for _ in range(30):
+            t = int(rng.integers(3, 25))
+            rates = np.clip(rng.dirichlet(np.ones(k) * 4) + rng.normal(0, 0.03, (t, k)), 0.001, None)
+            arr = np.asarray([rng.multinomial(int(rng.integers(300, 2000)), r / r.sum()) for r in rates])
+            split = int(rng.integers(1, t))
+            res = split_test(arr, split, dispersion="estimate")
+            cells, _ = pooling(arr.sum(axis=0), int(min(arr[:split].sum(), arr[split:].sum())), int(arr.sum()))
+            pooled = arr @ cells
+            ref = chi2_contingency([pooled[:split].sum(0), pooled[split:].sum(0)], correction=False)
+            df = (t - 2) * ref.dof
+            phi = max(1.0, _within_oracle(pooled, split) / df)
+            estimated += phi > 1
+            assert res["chiSquare"] == pytest.approx(ref.statistic, rel=1e-10)
+            assert res["dispersion"] == pytest.approx(phi, rel=1e-10)
+            assert res["dispersionDof"] == df
+            assert res["statistic"] == pytest.approx(ref.statistic / phi, rel=1e-10)
+            assert res["pvalue"] == pytest.approx(f.sf(ref.statistic / phi / ref.dof, ref.dof, df), rel=1e-8,
+                                                  abs=1e-300)
+            binomial = split_test(arr, split, dispersion="binomial")
+            assert binomial["pvalue"] == pytest.approx(ref.pvalue, rel=1e-8, abs=1e-300)
+            assert (binomial["dispersion"], binomial["dispersionSource"]) == (1.0, "binomial")
+    assert estimated > 30  # the overdispersed draws do exercise phi > 1
+
+
+def test_sparse_classes_are_pooled_so_every_expected_count_reaches_the_floor() -> None:
+    rng = np.random.default_rng(10)
+    for _ in range(200):
+        k = int(rng.integers(3, 7))
+        shares = rng.dirichlet(np.ones(k) * 0.4)
+        arr = rng.multinomial(int(rng.integers(100, 1500)), shares, size=int(rng.integers(2, 12)))
+        split = int(rng.integers(1, arr.shape[0]))
+        before, after = arr[:split].sum(0), arr[split:].sum(0)
+        cells, pooled = pooling(before + after, int(min(before.sum(), after.sum())), int(arr.sum()))
+        assert (cells.sum(axis=1) <= 1).all()  # every class in at most one cell
+        assert (cells.sum(axis=1) == ((before + after) > 0)).all()  # ...and every observed class in one
+        table = np.asarray([before @ cells, after @ cells])
+        if table.shape[1] >= 2:
+            assert chi2_contingency(table, correction=False).expected_freq.min() >= 5 - 1e-9
+        assert sorted(pooled) == pooled
+
+
+def test_a_sparse_class_alone_does_not_fire() -> None:
+    # four classes, the last one almost never seen: six of it in the current window (0.55 expected) carried
+    # Pearson's chi-square alone (about 60) before the pooling; pooled into the smallest class it is no shift
+    counts = [[600, 300, 100, 0]] * 10 + [[598, 300, 96, 6]]
+    unpooled = change_point(counts, dispersion="binomial", floor=0.0)
+    assert unpooled is not None
+    assert unpooled["adjustedPvalue"] < 1e-9
+    for dispersion in ("binomial", "estimate"):
+        cp = change_point(counts, dispersion=dispersion)
+        assert cp is not None
+        assert cp["adjustedPvalue"] > 0.5
+        assert 3 in cp["pooled"]
+    # the same counts with the rare class grown to a real shift (60 of 1,000) still fire
+    moved = [[600, 300, 100, 0]] * 10 + [[560, 290, 90, 60], [555, 295, 92, 58]]
+    for dispersion in ("binomial", "estimate"):
+        cp = change_point(moved, dispersion=dispersion)
+        assert cp is not None
+        assert cp["adjustedPvalue"] < 0.001
+
+
+def _overdispersed(rng: np.random.Generator, rates: np.ndarray, n: int = 1000) -> list[list[int]]:
+    pos = rng.binomial(n, np.clip(rates, 0.001, 0.999))
+    return np.column_stack([n - pos, pos]).tolist()
+
+
+def test_monte_carlo_an_overdispersed_stable_history_does_not_fire() -> None:
+    # the positive rate 0.15 varies by sd 0.02 from day to day (phi about 4 at 1,000 rows), no shift: the binomial
+    # test declares one in about a quarter of 10- to 30-window histories, the quasi-likelihood test (the default)
+    # holds alpha
+    rng = np.random.default_rng(12)
+    runs, binomial, estimate = 200, 0, 0
+    for i in range(runs):
+        counts = _overdispersed(rng, 0.15 + 0.02 * rng.standard_normal(10 + i % 21))
+        binomial += change_point(counts, dispersion="binomial")["adjustedPvalue"] < 0.001  # type: ignore[index]
+        cp = change_point(counts)
+        assert cp is not None
+        assert cp["dispersionSource"] == "estimate"
+        estimate += cp["adjustedPvalue"] < 0.001
+        assert cp["dispersion"] > 1.5 or cp["adjustedPvalue"] > 0.001
+    assert binomial / runs > 0.15
+    assert estimate / runs <= 0.01
+
+
+def test_monte_carlo_a_real_prior_shift_still_fires_under_overdispersion() -> None:
+    # 10 windows at 0.2, then 0.4, both varying by sd 0.02 a day: found by the second shifted window, at the split
+    rng = np.random.default_rng(13)
+    runs, found = 200, 0
+    for _ in range(runs):
+        counts = _overdispersed(rng, np.r_[np.full(10, 0.2), np.full(2, 0.4)] + 0.02 * rng.standard_normal(12))
+        cp = change_point(counts)
+        assert cp is not None
+        found += cp["adjustedPvalue"] < 0.001 and cp["split"] == 10
+    assert found / runs >= 0.95
+
+
+def test_too_few_windows_to_estimate_the_dispersion() -> None:
+    # two windows: no within-part degree of freedom; "estimate" does not test, "binomial" does
+    two = [[850, 150], [650, 350]]
+    cp = change_point(two)
+    assert cp is not None
+    assert (cp["dispersionSource"], cp["pvalue"], cp["dispersionEstimate"]) == ("too few windows", 1.0, None)
+    assert change_point(two, dispersion="binomial")["adjustedPvalue"] < 1e-20  # type: ignore[index]
+    # three windows: estimated (F with one degree of freedom in the denominator)
+    three = change_point([[850, 150], [845, 155], [650, 350]])
+    assert three is not None
+    assert (three["dispersionSource"], three["dispersionDof"]) == ("estimate", 1)
+
+
+def test_the_rule_passes_the_configured_dispersion_and_regression_is_untouched() -> None:
+    # an overdispersed stable history whose metric sits just below the threshold by point estimate: the binomial
+    # test calls the day-to-day swing a shift and breaches; the default does not
+    swing = [[850, 150], [800, 200], [860, 140], [790, 210], [845, 155], [805, 195], [855, 145], [770, 230],
+             [765, 235], [775, 225]]
+    ws = [(c, acc(826, 1000)) for c in swing]
+    assert label_shift_breaches(ACC, ws, alpha=0.001, min_windows=2, dispersion="binomial")[0]
+    breaches, test = label_shift_breaches(ACC, ws, alpha=0.001, min_windows=2)
+    assert breaches == []
+    assert test is not None
+    assert not test["shift"]
+    assert test["dispersion"] > 2
+    # through decide: the configured dispersion reaches the rule (consecutiveBreaches 1, CUSUM off)
+    pol = {"consecutiveBreaches": 1, "minSamples": 100, "minNewLabels": 0, "sequentialBreaches": None}
+    history = [_run(len(swing) - i, c, 826) for i, c in enumerate(swing[:-1])]
+    cur = acc(826, 1000)["accuracy"]
+    evaluation = {"breached": False, "breaches": [], "sampleSize": 1000, "metrics": {"accuracy": cur["value"]},
+                  "intervals": {"accuracy": {k: cur[k] for k in ("lower", "upper", "confidence")}},
+                  "thresholds": ACC, "classCounts": swing[-1]}
+    for dispersion, fires in (("binomial", True), ("estimate", False)):
+        policy = RetrainPolicy.model_validate({**pol, "labelShift": {"dispersion": dispersion}})
+        d = p.decide(policy, evaluation=evaluation, drift={"detected": False}, history=history, state={},
+                     window_start=END - timedelta(days=1), window_end=END, now=END + timedelta(minutes=5),
+                     run_id="current")
+        assert d.retrain is fires
+        assert ("labelShift" in d.details) is fires  # recorded when a shift was found
+        assert d.details.get("labelShift", {}).get("dispersionSource", dispersion) == dispersion
+    # regression windows carry no class counts: no test, no breach, whatever the dispersion setting
+    rmse = {"rmse": {"value": 1.3, "lower": 1.2, "upper": 1.4, "confidence": 0.9}}
+    assert label_shift_breaches([{"metric": "rmse", "max": 1.0}], [(None, rmse)] * 6, alpha=0.001,
+                                min_windows=2) == ([], None)
+
+
+def test_monte_carlo_multiclass_overdispersion_and_a_real_multiclass_shift() -> None:
+    # three classes whose daily shares vary (Dirichlet with concentration 300 around 0.6 / 0.3 / 0.1: a
+    # Dirichlet-multinomial of dispersion (1000 + 300) / (1 + 300) = 4.3 at 1,000 rows), no shift: the binomial
+    # test fires often, the default not; a real move of the shares to 0.45 / 0.3 / 0.25 after 8 windows is still
+    # found by the second window, at the split
+    rng = np.random.default_rng(14)
+    runs, binomial, estimate, found = 150, 0, 0, 0
+    for _ in range(runs):
+        shares = rng.dirichlet(np.asarray([0.6, 0.3, 0.1]) * 300, size=20)
+        counts = [rng.multinomial(1000, s).tolist() for s in shares]
+        binomial += change_point(counts, dispersion="binomial")["adjustedPvalue"] < 0.001  # type: ignore[index]
+        cp = change_point(counts)
+        assert cp is not None
+        assert cp["dof"] == 2
+        estimate += cp["adjustedPvalue"] < 0.001
+        moved = [*counts[:8], *(rng.multinomial(1000, s).tolist()
+                                for s in rng.dirichlet(np.asarray([0.45, 0.3, 0.25]) * 300, size=2))]
+        shift = change_point(moved)
+        assert shift is not None
+        found += shift["adjustedPvalue"] < 0.001 and shift["split"] == 8
+    assert binomial / runs > 0.2
+    assert estimate / runs <= 0.01
+    assert found / runs >= 0.95

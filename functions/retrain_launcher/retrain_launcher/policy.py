@@ -390,7 +390,8 @@ def _label_shift(policy: RetrainPolicy, evaluation: Mapping[str, Any], earlier: 
         evaluation.get("metrics"), evaluation.get("intervals"), evaluation.get("breaches"))))
     breaches, test = label_shift_breaches(_threshold_entries(evaluation), windows,
                                           alpha=float(policy.label_shift.alpha),
-                                          min_windows=policy.consecutive_breaches, already=already)
+                                          min_windows=policy.consecutive_breaches, already=already,
+                                          dispersion=policy.label_shift.dispersion)
     if test is not None and test["windows"] > 1:
         first = runs[len(runs) - test["windows"] + 1]
         test["since"] = (first.get("window") or {}).get("start")

@@ -236,6 +236,10 @@ class LabelShift(_Strict):
     #: a label shift when the change point's chi-square homogeneity p-value (Bonferroni over the splits tried)
     #: is below this; the threshold metric must still be on the wrong side by its point estimates
     alpha: float = Field(0.001, gt=0, le=0.05)
+    #: the variance of the class counts: "estimate" (quasi-likelihood: the chi-square divided by the dispersion
+    #: estimated from the window-to-window spread within the parts before and after the change, floored at 1)
+    #: or "binomial" (the strict test: every label independent)
+    dispersion: Literal["estimate", "binomial"] = "estimate"
 
 
 class RetrainPolicy(_Strict):
