@@ -262,12 +262,49 @@ def _memo_score(lab: np.ndarray, s: np.ndarray, labels_checked: bool, want_ap: b
         summary = derived.get("summary")
         if summary is not None:
             value = summary.score(lab, want_ap)
-            derived[name] = value
-            return value
+            if not isinstance(value, _NotTaken):
+                derived[name] = value
+                return value
     summary, value = _summarize(lab, s, labels_checked, want_ap)
     if not isinstance(value, _NotTaken):
-        _rank_memo.remember(lab, s, derived, summary=summary, **{name: value})
+        found = {name: value} if summary is None else {name: value, "summary": summary}
+        _rank_memo.remember(lab, s, derived, **found)
     return value
+
+
+def memo_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(fps, tps, thresholds)`` of an unweighted binary curve (bool ``y``, finite ``s``) read off
+    the memo's summary of an equal input, or None (then :func:`remember_curve` once computed)."""
+    derived = _rank_memo.find(y, s)
+    summary = None if derived is None else derived.get("summary")
+    if isinstance(summary, _Keys) and not summary.lowbit:
+        key = summary.key
+        score_bits = key >> key.dtype.type(1)  # the score's bits (sign dropped: scores >= 0)
+        ends = np.flatnonzero(score_bits[1:] != score_bits[:-1])
+        ends = np.append(ends, key.shape[0] - 1)
+        pos_upto = np.cumsum(key & key.dtype.type(1), dtype=np.int64)[ends]
+        pos = np.diff(pos_upto, prepend=0)
+        summary = _Counts(pos, np.diff(ends, prepend=-1) - pos, score_bits[ends].view(f"f{key.dtype.itemsize}"))
+    if not isinstance(summary, _Counts) or summary.values is None:
+        return None
+    seen = (summary.pos + summary.neg) > 0
+    pos, neg, values = summary.pos[seen], summary.neg[seen], summary.values[seen]
+    tps = np.cumsum(pos[::-1], dtype=np.float64)
+    fps = np.cumsum(neg[::-1], dtype=np.float64)
+    return fps, tps, values[::-1].astype(s.dtype, copy=False)
+
+
+def remember_curve(y: np.ndarray, s: np.ndarray, fps: np.ndarray, tps: np.ndarray, thresholds: np.ndarray) -> None:
+    """Remember an unweighted curve's counts per distinct score (``fps``, ``tps`` cumulative at the
+    decreasing ``thresholds``) for the next ranking call on an equal input."""
+    if not _rank_memo.eligible(y, s):
+        return
+    derived = _rank_memo.find(y, s)
+    if derived is not None and derived.get("summary") is not None:
+        return
+    pos = np.diff(tps, prepend=0.0)[::-1].astype(np.int64)
+    neg = np.diff(fps, prepend=0.0)[::-1].astype(np.int64)
+    _rank_memo.remember(y, s, derived, summary=_Counts(pos, neg, thresholds[::-1]))
 
 
 def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
