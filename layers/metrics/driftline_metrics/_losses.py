@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -138,46 +139,53 @@ def _sum_log(p: np.ndarray) -> float:
 _CHUNK = 1 << 16
 
 
-def _sum_log_chosen(idx: np.ndarray, p: np.ndarray, eps: float) -> float:
-    """``Σ log q`` of ``q = p`` where the 0/1 class index ``idx`` is 1, else ``1 - p``, clipped to
-    ``[eps, 1 - eps]`` (float64 ``p``), as :func:`_sum_log` sums it, a chunk at a time.
+def _picked(idx: np.ndarray, p: np.ndarray, *, positive_gets_p: bool) -> Iterator[np.ndarray]:
+    """Chunks of ``q``: ``p`` on the rows whose 0/1 class index ``idx`` is 1 and ``1 - p`` on the
+    others (``positive_gets_p``), or the other way round; float64 ``p``. Each chunk is a view of
+    one reused buffer (the temporaries stay in the cache), valid until the next.
 
-    ``q`` is picked by its bits (``c ^ ((c ^ p) & -idx)`` with ``c = 1 - p``): exact, and without
-    the branch per value that makes ``np.where`` slow on unpredictable labels."""
+    ``q`` is picked by its bits (``c ^ ((c ^ p) & mask)`` with ``c = 1 - p`` and ``mask`` all ones
+    on the rows that take ``p``): exact, and without the branch per value that makes ``np.where``
+    slow on unpredictable labels."""
     n = p.shape[0]
     m = min(n, _CHUNK)
-    buf, mask, x = np.empty(m), np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.uint64)
-    bits = p.view(np.uint64)
+    q_buf, x_buf, mask = np.empty(m), np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.uint64)
     wide = idx.dtype.itemsize == 8
-    total = 0.0
     for a in range(0, n, _CHUNK):
         b = min(a + _CHUNK, n)
         k = b - a
-        q = np.subtract(1.0, p[a:b], out=buf[:k])
+        q = np.subtract(1.0, p[a:b], out=q_buf[:k])
         mk = mask[:k]
         if wide:
-            np.negative(idx[a:b].view(np.uint64), out=mk)  # 0 or all ones
+            np.negative(idx[a:b].view(np.uint64), out=mk)  # all ones where idx is 1
         else:
             np.copyto(mk, idx[a:b], casting="unsafe")
             np.negative(mk, out=mk)
-        qb, xk = q.view(np.uint64), x[:k]
-        np.bitwise_xor(qb, bits[a:b], out=xk)
-        np.bitwise_and(xk, mk, out=xk)
-        np.bitwise_xor(qb, xk, out=qb)
+        if not positive_gets_p:
+            np.invert(mk, out=mk)
+        qb = q.view(np.uint64)
+        x = np.bitwise_xor(qb, p[a:b].view(np.uint64), out=x_buf[:k])
+        np.bitwise_and(x, mk, out=x)
+        np.bitwise_xor(qb, x, out=qb)
+        yield q
+
+
+def _sum_log_chosen(idx: np.ndarray, p: np.ndarray, eps: float) -> float:
+    """``Σ log q`` of the probability ``q`` given to the true class (``p`` where the 0/1 class index
+    ``idx`` is 1, else ``1 - p``) clipped to ``[eps, 1 - eps]``, as :func:`_sum_log` sums it."""
+    total = 0.0
+    for q in _picked(idx, p, positive_gets_p=True):
         np.clip(q, eps, 1 - eps, out=q)
         total += _sum_log(q)
     return total
 
 
-def _sum_sq_diff(y: np.ndarray, p: np.ndarray) -> float:
-    """``Σ (y - p)²`` of 0/1 labels ``y`` (any integer or bool dtype) and float64 ``p``, a chunk at a time."""
-    n = p.shape[0]
-    buf = np.empty(min(n, _CHUNK))
+def _sum_sq_diff(idx: np.ndarray, p: np.ndarray) -> float:
+    """``Σ (y - p)²`` of the 0/1 outcomes ``idx`` and float64 ``p``: ``|y - p|`` is ``1 - p`` where
+    ``y`` is 1, else ``p``."""
     total = 0.0
-    for a in range(0, n, _CHUNK):
-        b = min(a + _CHUNK, n)
-        d = np.subtract(y[a:b], p[a:b], out=buf[: b - a])
-        total += float(np.multiply(d, d, out=d).sum())  # not np.dot: BLAS threads would spin
+    for q in _picked(idx, p, positive_gets_p=False):
+        total += float(np.multiply(q, q, out=q).sum())  # not np.dot: BLAS threads would spin
     return total
 
 

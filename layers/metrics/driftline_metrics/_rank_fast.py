@@ -203,6 +203,20 @@ def _lowbit_keys(s: np.ndarray, lab: np.ndarray, check_labels: bool) -> _Keys | 
     return _Keys(key, n_pos, lowbit=True)
 
 
+def _lowbit_scored(
+    s: np.ndarray, lab: np.ndarray, labels_checked: bool, want_ap: bool
+) -> tuple[_Keys | None, float | _NotTaken | None] | None:
+    """``(lowest-bit keys, score)``, ``(None, _NOT_TAKEN)`` for unchecked labels that are not 0/1,
+    or None when the keys cannot be exact (two scores tie)."""
+    keyed = _lowbit_keys(s, lab, not labels_checked)
+    if isinstance(keyed, _NotTaken):
+        return None, keyed
+    if keyed is None:
+        return None
+    value = keyed.score(lab, want_ap)
+    return None if isinstance(value, _NotTaken) else (keyed, value)
+
+
 def _summarize(
     lab: np.ndarray, s: np.ndarray, labels_checked: bool, want_ap: bool
 ) -> tuple[_Summary | None, float | _NotTaken | None]:
@@ -219,13 +233,9 @@ def _summarize(
         return summary, summary.score(lab, want_ap)
     lowbit = _lowbit_first(s, levels)
     if lowbit:  # logits, margins, unbounded scores without ties: one float sort of lowest-bit keys
-        keyed = _lowbit_keys(s, lab, not labels_checked)
-        if isinstance(keyed, _NotTaken):
-            return None, keyed
-        if keyed is not None:
-            value = keyed.score(lab, want_ap)
-            if not isinstance(value, _NotTaken):
-                return keyed, value
+        scored = _lowbit_scored(s, lab, labels_checked, want_ap)
+        if scored is not None:
+            return scored
     # scores >= 0: one in-place sort of label keys costs about numpy's sort of the scores (which
     # copies), whatever the number of distinct values
     key = checked_label_keys(s, lab, check_labels=not labels_checked, float_sort=levels is None)
@@ -235,13 +245,9 @@ def _summarize(
         summary = _Keys(key, None) if sorted_counts is None else _Counts(*sorted_counts, levels)
         return summary, summary.score(lab, want_ap)
     if levels is None and not lowbit:  # scores of both signs without ties (logits, margins): one sort of keys
-        keyed = _lowbit_keys(s, lab, not labels_checked)
-        if isinstance(keyed, _NotTaken):
-            return None, keyed
-        if keyed is not None:
-            value = keyed.score(lab, want_ap)
-            if not isinstance(value, _NotTaken):
-                return keyed, value
+        scored = _lowbit_scored(s, lab, labels_checked, want_ap)
+        if scored is not None:
+            return scored
     if not labels_checked:
         return None, _NOT_TAKEN
     assert_finite(s, "y_score")  # NaN or -inf stopped the keys; otherwise a score is negative
