@@ -138,6 +138,16 @@ def test_the_memo_holds_a_private_copy():
     assert not np.shares_memory(entry.labels, y)
 
 
+@pytest.mark.parametrize("kind", ["distinct", "levels", "logit"])
+def test_changing_a_returned_curve_does_not_change_the_next_answer(kind):
+    y, s = _data(kind, seed=12)
+    for first in (dm.precision_recall_curve, dm.roc_curve):
+        _rank_memo.clear()
+        for arr in first(y, s):
+            arr[:] = -1.0  # the caller writes over what it got
+        _assert_same(_all(y, s), _reference(y, s))
+
+
 def test_weights_are_never_confused_with_the_unweighted_input():
     y, s = _data("clipped", seed=5)
     w = np.random.default_rng(5).random(N) + 0.5

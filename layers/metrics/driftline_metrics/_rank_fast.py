@@ -293,7 +293,7 @@ def memo_curve(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
         summary = _Counts(pos, np.diff(ends, prepend=-1) - pos, score_bits[ends].view(f"f{key.dtype.itemsize}"))
     if not isinstance(summary, _Counts) or summary.values is None:
         return None
-    seen = (summary.pos + summary.neg) > 0
+    seen = (summary.pos + summary.neg) > 0  # boolean indexing copies: nothing returned is the memo's
     pos, neg, values = summary.pos[seen], summary.neg[seen], summary.values[seen]
     tps = np.cumsum(pos[::-1], dtype=np.float64)
     fps = np.cumsum(neg[::-1], dtype=np.float64)
@@ -310,7 +310,8 @@ def remember_curve(y: np.ndarray, s: np.ndarray, fps: np.ndarray, tps: np.ndarra
         return
     pos = np.diff(tps, prepend=0.0)[::-1].astype(np.int64)
     neg = np.diff(fps, prepend=0.0)[::-1].astype(np.int64)
-    _rank_memo.remember(y, s, derived, summary=_Counts(pos, neg, thresholds[::-1]))
+    # a copy: the caller returns views of the thresholds, which its own caller may change
+    _rank_memo.remember(y, s, derived, summary=_Counts(pos, neg, thresholds[::-1].copy()))
 
 
 def _fast_binary_auc(lab: np.ndarray, s: np.ndarray, *, labels_checked: bool = True) -> float | _NotTaken | None:
