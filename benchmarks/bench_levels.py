@@ -26,7 +26,7 @@ for _p in (ROOT / "benchmarks", ROOT / "layers" / "metrics"):
         sys.path.insert(0, str(_p))
 
 from bench_classification import scores  # noqa: E402
-from driftline_metrics import _rank_fast, _rank_kernels  # noqa: E402
+from driftline_metrics import _rank_fast, _rank_kernels, _rank_memo  # noqa: E402
 
 PATHS = {"keys": (0, 1 << 30), "equality": (1 << 30, 1 << 30), "table": (0, 0)}
 
@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     n = int(args.rows)
     y, s = scores("normal-logit", n)
+    _rank_memo.set_enabled(False)  # every call counts afresh (the memo would answer each repeat)
     defaults = (_rank_kernels.EQ_MAX_LEVELS, _rank_kernels.TABLE_MIN_LEVELS)
     print(f"{platform.processor() or platform.machine()}, numpy {np.__version__}, {n:,} rows; CPU time / np.sort")
     print("| levels | np.sort ms | " + " | ".join(f"{p} AUC / AP" for p in PATHS) + " |")

@@ -20,6 +20,15 @@ from numpy.testing import assert_allclose
 N = 3 * kernels.LEVELS_MIN_ROWS + 17  # several chunks, long enough for the level paths
 
 
+@pytest.fixture(autouse=True)
+def _memo_off():
+    """Every call here takes its path afresh (the memo of the last ranked input, tested in
+    test_rank_memo.py, would answer a repeated input and skip a path a test forces)."""
+    previous = dm.set_rank_memo(False)
+    yield
+    dm.set_rank_memo(previous)
+
+
 def _labels(n: int, seed: int, p: float = 0.3) -> np.ndarray:
     return (np.random.default_rng(seed).random(n) < p).astype(np.int64)
 

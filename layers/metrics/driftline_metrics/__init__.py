@@ -5,6 +5,11 @@ it in inside AWS Lambda. Drift, bias and mergeable partial states live in the
 submodules ``driftline_metrics.drift``, ``driftline_metrics.bias`` and
 ``driftline_metrics.partial`` (imported on demand, not here, to keep cold starts short).
 
+ROC AUC, average precision and the two curves share one sort of the same input: the last
+unweighted binary input ranked is remembered (a private copy, verified equal before reuse; one
+entry of 32,768 to 2,097,152 rows). ``set_rank_memo(False)`` or ``DRIFTLINE_RANK_MEMO=0`` switches
+that off, ``clear_rank_memo()`` drops the entry.
+
 Examples
 --------
 >>> from driftline_metrics import f1_score, roc_auc_score
@@ -29,6 +34,8 @@ from ._classification import (
     precision_score,
     recall_score,
 )
+from ._rank_memo import clear as clear_rank_memo
+from ._rank_memo import set_enabled as set_rank_memo
 from ._ranking import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
 from ._regression import (
     mean_absolute_error,
@@ -45,6 +52,7 @@ __all__ = [
     "average_precision_score",
     "balanced_accuracy_score",
     "brier_score_loss",
+    "clear_rank_memo",
     "confusion_matrix",
     "f1_score",
     "fbeta_score",
@@ -61,4 +69,5 @@ __all__ = [
     "roc_auc_score",
     "roc_curve",
     "root_mean_squared_error",
+    "set_rank_memo",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,60 @@ def _sum_log(p: np.ndarray) -> float:
     return total
 
 
+# chunk by chunk, the temporaries stay in the cache (a fresh array of n floats costs page faults)
+_CHUNK = 1 << 16
+
+
+def _picked(idx: np.ndarray, p: np.ndarray, *, positive_gets_p: bool) -> Iterator[np.ndarray]:
+    """Chunks of ``q``: ``p`` on the rows whose 0/1 class index ``idx`` is 1 and ``1 - p`` on the
+    others (``positive_gets_p``), or the other way round; float64 ``p``. Each chunk is a view of
+    one reused buffer (the temporaries stay in the cache), valid until the next.
+
+    ``q`` is picked by its bits (``c ^ ((c ^ p) & mask)`` with ``c = 1 - p`` and ``mask`` all ones
+    on the rows that take ``p``): exact, and without the branch per value that makes ``np.where``
+    slow on unpredictable labels."""
+    n = p.shape[0]
+    m = min(n, _CHUNK)
+    q_buf, x_buf, mask = np.empty(m), np.empty(m, dtype=np.uint64), np.empty(m, dtype=np.uint64)
+    wide = idx.dtype.itemsize == 8
+    for a in range(0, n, _CHUNK):
+        b = min(a + _CHUNK, n)
+        k = b - a
+        q = np.subtract(1.0, p[a:b], out=q_buf[:k])
+        mk = mask[:k]
+        if wide:
+            np.negative(idx[a:b].view(np.uint64), out=mk)  # all ones where idx is 1
+        else:
+            np.copyto(mk, idx[a:b], casting="unsafe")
+            np.negative(mk, out=mk)
+        if not positive_gets_p:
+            np.invert(mk, out=mk)
+        qb = q.view(np.uint64)
+        x = np.bitwise_xor(qb, p[a:b].view(np.uint64), out=x_buf[:k])
+        np.bitwise_and(x, mk, out=x)
+        np.bitwise_xor(qb, x, out=qb)
+        yield q
+
+
+def _sum_log_chosen(idx: np.ndarray, p: np.ndarray, eps: float) -> float:
+    """``Σ log q`` of the probability ``q`` given to the true class (``p`` where the 0/1 class index
+    ``idx`` is 1, else ``1 - p``) clipped to ``[eps, 1 - eps]``, as :func:`_sum_log` sums it."""
+    total = 0.0
+    for q in _picked(idx, p, positive_gets_p=True):
+        np.clip(q, eps, 1 - eps, out=q)
+        total += _sum_log(q)
+    return total
+
+
+def _sum_sq_diff(idx: np.ndarray, p: np.ndarray) -> float:
+    """``Σ (y - p)²`` of the 0/1 outcomes ``idx`` and float64 ``p``: ``|y - p|`` is ``1 - p`` where
+    ``y`` is 1, else ``p``."""
+    total = 0.0
+    for q in _picked(idx, p, positive_gets_p=False):
+        total += float(np.multiply(q, q, out=q).sum())  # not np.dot: BLAS threads would spin
+    return total
+
+
 def log_loss(
     y_true: Any,
     y_proba: Any = None,
@@ -195,11 +250,11 @@ def log_loss(
         if classes.shape[0] == 2:
             sw = check_sample_weight(sample_weight, yt.shape[0])
             eps = np.finfo(p1.dtype).eps
+            if sw is None and p1.dtype == np.float64 and p1.shape[0] >= _SUM_LOG_MIN:
+                total = -_sum_log_chosen(idx, p1, eps)
+                return total / p1.shape[0] if normalize else total
             chosen = np.where(idx.view(bool) if idx.dtype == np.uint8 else idx != 0, p1, 1 - p1)
             np.clip(chosen, eps, 1 - eps, out=chosen)
-            if sw is None and chosen.dtype == np.float64 and chosen.shape[0] >= _SUM_LOG_MIN:
-                total = -_sum_log(chosen)
-                return total / chosen.shape[0] if normalize else total
             loss = np.log(chosen, out=chosen)
             np.negative(loss, out=loss)
             return total_or_mean(loss, sw, normalize)
@@ -266,15 +321,18 @@ def brier_score_loss(
             if classes.dtype.kind in "USO":
                 raise
             pos_label = classes[-1]
-        if classes.shape[0] == 2 and pos_label == classes[1]:
-            y = idx.astype(p1.dtype)
-        elif classes.shape[0] == 2 and pos_label == classes[0]:
-            y = (1 - idx).astype(p1.dtype)
+        if classes.shape[0] == 2 and pos_label == classes[1] and sw is None and p1.dtype == np.float64:
+            score = 2.0 * _sum_sq_diff(idx, p1) / n  # the 0/1 class indices are the outcomes
         else:
-            y = (yt == pos_label).astype(p1.dtype)
-        sq = np.subtract(y, p1, out=y)  # y is a fresh array: square in place
-        np.multiply(sq, sq, out=sq)
-        score = 2.0 * weighted_mean(sq, sw)
+            if classes.shape[0] == 2 and pos_label == classes[1]:
+                y = idx.astype(p1.dtype)
+            elif classes.shape[0] == 2 and pos_label == classes[0]:
+                y = (1 - idx).astype(p1.dtype)
+            else:
+                y = (yt == pos_label).astype(p1.dtype)
+            sq = np.subtract(y, p1, out=y)  # y is a fresh array: square in place
+            np.multiply(sq, sq, out=sq)
+            score = 2.0 * weighted_mean(sq, sw)
         scale = True if scale_by_half == "auto" else scale_by_half
     else:
         onehot, p2, sw = _multiclass_proba(y_true, p, sample_weight, labels)

@@ -281,7 +281,7 @@ EQ_CHUNK = 1 << 16
 _LITTLE = sys.byteorder == "little"
 
 
-def _label_bytes(lab: np.ndarray) -> np.ndarray:
+def label_bytes(lab: np.ndarray) -> np.ndarray:
     """The 0/1 labels ``lab`` (bool or any integer view, values checked to be 0/1) as a bool view
     of one byte each: the low-order byte of each label (a strided view, no copy)."""
     if lab.dtype.itemsize == 1:
@@ -308,7 +308,7 @@ def equal_level_counts(
     n = s.shape[0]
     s = s.astype(np.float64, copy=False)  # float32 / float16 values are exact in float64
     check_labels = check_labels and lab.dtype != np.bool_
-    lbool = _label_bytes(lab)
+    lbool = label_bytes(lab)
     values, freq = np.unique(s[:: max(1, n // _SAMPLE)], return_counts=True)
     if values.shape[0] != sampled.shape[0] or values.shape[0] > EQ_MAX_LEVELS:
         values, freq = sampled.astype(np.float64), np.ones(sampled.shape[0], dtype=np.intp)

@@ -20,7 +20,15 @@ from typing import Any
 import numpy as np
 
 from ._multilabel import average_binary_score, multilabel_ranking
-from ._rank_fast import _count_pos, _fast_binary_ap, _fast_binary_auc, _NotTaken, _unchecked_labels
+from ._rank_fast import (
+    _count_pos,
+    _fast_binary_ap,
+    _fast_binary_auc,
+    _NotTaken,
+    _unchecked_labels,
+    memo_curve,
+    remember_curve,
+)
 from ._rank_kernels import level_sums
 from ._validation import (
     assert_finite,
@@ -70,6 +78,19 @@ def _clf_curve(
     if sw is not None:
         keep = sw != 0
         y, s, sw = y[keep], s[keep], sw[keep]
+    else:  # the last ranked input's summary, when this one equals it (shared with ROC AUC and AP)
+        shared = memo_curve(y, s)
+        if shared is not None:
+            return shared
+    fps, tps, thresholds = _counted_curve(y, s, sw)
+    if sw is None:
+        remember_curve(y, s, fps, tps, thresholds)
+    return fps, tps, thresholds
+
+
+def _counted_curve(
+    y: np.ndarray, s: np.ndarray, sw: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     levels = level_sums(s, y, sw)
     if levels is not None:
         values, pos, neg = levels
