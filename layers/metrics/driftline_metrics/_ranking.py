@@ -97,7 +97,10 @@ def _counted_curve(
         tps = np.cumsum(pos[::-1], dtype=np.float64)
         fps = np.cumsum(neg[::-1], dtype=np.float64)
         return fps, tps, values[::-1].astype(s.dtype, copy=False)
-    order = np.argsort(s, kind="stable")[::-1]
+    # the counts are read at the end of each run of equal scores, where they do not depend on the order inside
+    # the run: unweighted, any sort order gives the same integers (the unstable sort is ~25 % cheaper); weighted
+    # sums keep scikit-learn's stable order, so that they add up in the same order to the last bit
+    order = np.argsort(s, kind="stable" if sw is not None else None)[::-1]
     s = s[order]
     y = y[order]
     distinct = np.flatnonzero(np.diff(s))
