@@ -11,7 +11,10 @@ compare the CPU time, and the wall time at the load shown).
 
 Usage::
 
-    python benchmarks/bench_backtest.py [--days 365] [--rows 5000] [--keep DIR]
+    python benchmarks/bench_backtest.py [--days 365] [--rows 5000] [--keep DIR] [--time-history-reads]
+
+``--time-history-reads`` adds ``historyReads``: the decide step's run-history reads (``RunStore.list`` with
+``HISTORY_LIMIT``), CPU of the calling thread per read over the first and last ten, and the records they returned.
 """
 
 from __future__ import annotations
@@ -51,6 +54,37 @@ def _children() -> float:
     return r.ru_utime + r.ru_stime
 
 
+def _time_history_reads() -> list[tuple[int, float, int]]:
+    """Wrap ``RunStore.list`` (in this process: the functions run in-process) to record ``(limit, CPU seconds of
+    the calling thread, records returned)`` per call."""
+    from driftline_common.store import RunStore
+
+    calls: list[tuple[int, float, int]] = []
+    original = RunStore.list
+
+    def timed(self: Any, model_id: str, **kwargs: Any) -> list[dict[str, Any]]:
+        t = time.thread_time()
+        out = original(self, model_id, **kwargs)
+        calls.append((int(kwargs.get("limit", 50)), time.thread_time() - t, len(out)))
+        return out
+
+    RunStore.list = timed  # type: ignore[method-assign]
+    return calls
+
+
+def _reads_summary(calls: list[tuple[int, float, int]]) -> dict[str, Any]:
+    """The decide step's reads (``limit`` = ``HISTORY_LIMIT``): CPU ms per call over the first and last ten, records."""
+    from retrain_launcher.common import HISTORY_LIMIT
+
+    decide = [c for c in calls if c[0] == HISTORY_LIMIT]
+    if not decide:
+        return {"calls": 0}
+    return {"calls": len(decide), "cpuSeconds": round(sum(c[1] for c in decide), 2),
+            "firstTenMs": round(1000 * statistics.fmean(c[1] for c in decide[:10]), 1),
+            "lastTenMs": round(1000 * statistics.fmean(c[1] for c in decide[-10:]), 1),
+            "meanRecords": round(statistics.fmean(c[2] for c in decide), 1), "maxRecords": max(c[2] for c in decide)}
+
+
 def main(argv: list[str] | None = None) -> int:
     from driftline_cli.main import main as driftline
     from driftline_examples.history import write_history
@@ -60,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=365, help="evaluated days (7 more train the champion)")
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--keep", type=Path, help="write the history, config and outputs here (default: a temp dir)")
+    parser.add_argument("--time-history-reads", action="store_true",
+                        help="time each RunStore.list call (CPU of the calling thread) and report the decide step's")
     args = parser.parse_args(argv)
+    reads = _time_history_reads() if args.time_history_reads else None
     train_days = 7
     scenario = _scenario(args.days + train_days, args.rows)
     with tempfile.TemporaryDirectory(prefix="driftline-bench-backtest-") as tmp:
@@ -103,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
                              "max": round(max(ex), 3) if ex else None},
         "retrainExecutionSeconds": {"median": round(statistics.median(rex), 3) if rex else None},
         "loadAverage": {"before": [round(v, 1) for v in load_before], "after": [round(v, 1) for v in load_after]},
+        **({"historyReads": _reads_summary(reads)} if reads is not None else {}),
         "met": bool(windows) and wall <= TARGET_SECONDS and (summary.get("retrains") or 0) <= MAX_RETRAINS,
     }
     print(json.dumps(result, indent=1))

@@ -1,8 +1,9 @@
 """The decide step's history read on the offline stack: ``RunStore.list(limit=500)`` over a growing runs table.
 
-Every run's decide step lists up to 500 earlier run records (``retrain_launcher.common.HISTORY_LIMIT``: the
-breach streak, the sequential/CUSUM statistic, the training sources read them), so in a backtest each window costs
-more than the one before. This measures that read on the deployed template's ``RunsTable`` with run records shaped
+The decide step's whole-history read lists up to 500 earlier run records (``retrain_launcher.common.HISTORY_LIMIT``);
+it was every run's read until ``retrain_launcher.decide.read_history`` first read only the runs whose window ended
+after the policy's time bound (the whole read is now its second read, when that set lacks the end of the breach
+streak). This measures the whole read on the deployed template's ``RunsTable`` with run records shaped
 like the pipeline's (~70 attribute values each: window, metrics, intervals, decision with its CUSUM entries,
 drift, number notes), side by side in one process: with the offline runtime's moto extensions, and moto as shipped
 (no runtime current). Prints CPU seconds per list call (the best of ``--repeats``) and per run record read.

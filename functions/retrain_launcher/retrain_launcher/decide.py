@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from driftline_common.aws import client
-from driftline_common.config import ModelConfig
+from driftline_common.config import ModelConfig, RetrainPolicy
 from driftline_common.contracts import parse_event
 from driftline_common.contracts.retrain_launcher import Decide
 from driftline_common.datasets import parse_dataset_csv, read_dataset_text
@@ -16,7 +16,7 @@ from driftline_common.events import publish
 from driftline_common.observability import logger
 from driftline_common.s3io import S3Uri
 from driftline_common.settings import Settings
-from driftline_common.store import iso, parse_iso, utcnow
+from driftline_common.store import RunStore, iso, parse_iso, utcnow
 
 from retrain_launcher import policy as retrain_policy
 from retrain_launcher import signals
@@ -126,8 +126,8 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
 
     cfg = stores.models.get_config(model_id)
     policy = cfg.retrain_policy
-    history = stores.runs.list(model_id, limit=HISTORY_LIMIT)
     state = stores.models.get_state(model_id)
+    history = read_history(stores.runs, model_id, policy, state, run_id=run_id, window_start=start, window_end=end)
     own = [r for r in state.get("retrains", []) if r.get("runId") == run_id]  # a retried decide
     policy_state = {**state, "retrains": [r for r in state.get("retrains", []) if r.get("runId") != run_id]}
     score_drift = None
@@ -208,24 +208,28 @@ def decide(event: Decide | Mapping[str, Any], stores: Stores, settings: Settings
     return {**summary, "training": training, **({"tuning": tuning} if tuning else {})}
 
 
+def read_history(runs: RunStore, model_id: str, policy: RetrainPolicy, state: Mapping[str, Any], *, run_id: str,
+                 window_start: datetime, window_end: datetime) -> list[dict[str, Any]]:
+    """The run records the decision reads: the model's ``HISTORY_LIMIT`` newest runs, or of those only the runs
+    whose window ended after :func:`~retrain_launcher.policy.history_since` when they hold every window the
+    decision reads (:func:`~retrain_launcher.policy.history_suffices`; else a second read takes them all).
+
+    Either way the decision is the one the whole history gives; the first read keeps a run's cost from growing
+    with the model's age (the filter is applied by DynamoDB, to the same runs)."""
+    since = retrain_policy.history_since(policy, state, window_start)
+    if since is not None:
+        recent = runs.list(model_id, limit=HISTORY_LIMIT, window_end_after=since)
+        if retrain_policy.history_suffices(policy, recent, run_id=run_id, window_end=window_end):
+            return recent
+    return runs.list(model_id, limit=HISTORY_LIMIT)
+
+
 def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
                         window_uri: str | None) -> dict[str, Any] | None:
     """The PSI of the champion's scores on this window against its first labelled window since it became champion
     in which no drift was detected (the population its baseline describes; :mod:`retrain_launcher.policy_sensitivity`);
     ``None`` when there is no such window or either is unreadable (no gate)."""
-    champion = state.get("champion") or {}
-    since_raw = champion.get("modelSince") or champion.get("since")
-    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
-    first: dict[str, Any] | None = None
-    for run in history:
-        window = run.get("window") or {}
-        if run.get("runId") == run_id or run.get("status") != "SUCCEEDED" or not run.get("datasetUri"):
-            continue
-        if run.get("driftDetected") or not window.get("start") or (
-                since is not None and parse_iso(window["start"]) < since):
-            continue
-        if first is None or parse_iso(window["start"]) < parse_iso(first["window"]["start"]):
-            first = run
+    first = score_drift_reference(state, history, run_id=run_id)
     reference_text = _window_text(str(first["datasetUri"])) if first else None
     current_text = _window_text(window_uri)
     if reference_text is None or current_text is None:
@@ -238,6 +242,32 @@ def measure_score_drift(cfg: ModelConfig, state: dict[str, Any], history: list[d
     if measured is None or first is None:
         return None
     return {**measured, "referenceRunId": first.get("runId"), "threshold": cfg.retrain_policy.score_drift_psi}
+
+
+def _model_since(state: Mapping[str, Any]) -> datetime | None:
+    """Since when the champion's model has served (its ``modelSince``: a recalibration keeps the model and moves
+    ``since``), else ``since``; ``None`` when neither is known."""
+    champion = state.get("champion") or {}
+    since_raw = champion.get("modelSince") or champion.get("since")
+    return parse_iso(since_raw) if isinstance(since_raw, str) else None
+
+
+def score_drift_reference(state: Mapping[str, Any], history: list[dict[str, Any]], *, run_id: str
+                          ) -> dict[str, Any] | None:
+    """The run of the champion's first labelled window without detected drift since it became champion (its
+    ``modelSince``, else ``since``; every window when neither is known), or ``None``."""
+    since = _model_since(state)
+    first: dict[str, Any] | None = None
+    for run in history:
+        window = run.get("window") or {}
+        if run.get("runId") == run_id or run.get("status") != "SUCCEEDED" or not run.get("datasetUri"):
+            continue
+        if run.get("driftDetected") or not window.get("start") or (
+                since is not None and parse_iso(window["start"]) < since):
+            continue
+        if first is None or parse_iso(window["start"]) < parse_iso(first["window"]["start"]):
+            first = run
+    return first
 
 
 def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dict[str, Any]], *, run_id: str,
@@ -258,13 +288,8 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
         if cfg.problem_type == "multiclass":
             return {"status": "NOT_FITTED", "reason": reason, "previousClassOffsets": champion.get("classOffsets")}
         return {"status": "NOT_FITTED", "reason": reason, "previousThreshold": current}
-    since_raw = champion.get("modelSince") or champion.get("since")
-    since = parse_iso(since_raw) if isinstance(since_raw, str) else None
-    days = cfg.retrain_policy.training_window_days
-    if shift_since is not None and shift_since < start:
-        since = shift_since if since is None else max(since, shift_since)
-        days = max(days, (start - shift_since).days + 1)
-    chosen = _training_sources(history, run_id=run_id, start=start, days=days, since=since)
+    chosen = recalibration_sources(state, history, run_id=run_id, start=start,
+                                   days=cfg.retrain_policy.training_window_days, shift_since=shift_since)
     have = dict(read[0])
     extra = [uri for uri in chosen if uri not in have]
     if extra:
@@ -296,6 +321,18 @@ def fit_recalibration(cfg: ModelConfig, state: dict[str, Any], history: list[dic
         _add_crossfit(out, len(texts), lambda: crossfit_threshold(
             cfg, (y, scores), recalibration_rows(cfg, [window_text]), breached, current, prior=prior, base=base))
     return out
+
+
+def recalibration_sources(state: Mapping[str, Any], history: list[dict[str, Any]], *, run_id: str, start: datetime,
+                          days: int, shift_since: datetime | None = None) -> list[str]:
+    """The labelled windows a recalibration is fitted on (:func:`fit_recalibration`): the training sources of the
+    last ``days`` the champion model scored (since its ``modelSince``, else ``since``); after a label shift
+    (``shift_since`` before the window) every such window since the shift."""
+    since = _model_since(state)
+    if shift_since is not None and shift_since < start:
+        since = shift_since if since is None else max(since, shift_since)
+        days = max(days, (start - shift_since).days + 1)
+    return _training_sources(history, run_id=run_id, start=start, days=days, since=since)
 
 
 def _add_crossfit(out: dict[str, Any], windows: int, fold_of: Callable[[], Mapping[str, Any] | None]) -> None:

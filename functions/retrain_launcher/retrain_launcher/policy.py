@@ -564,6 +564,40 @@ def decide(
     )
 
 
+def history_since(policy: RetrainPolicy, state: Mapping[str, Any], window_start: datetime) -> datetime | None:
+    """The time after which every window ends that a decision on the window starting at ``window_start`` reads by
+    time, or ``None`` when some rule reads every earlier window.
+
+    Read by time: the sequential (CUSUM) and label-shift statistics (windows ending after the champion's
+    ``since``), the new-label count (windows starting at/after ``trainingDataEnd``, else ``lastTrainedAt``), the
+    training sources (windows starting at/after ``window_start - trainingWindowDays``) and, in the decide step,
+    the score-drift reference and the recalibration's windows (starting at/after the champion's ``modelSince``
+    or ``since``). Without a champion ``since`` or a training cut-off there is no such time. The breach streak and
+    the pooled windows are read by count, not by time: :func:`history_suffices` says whether a history read
+    from this time holds them."""
+    raw = state.get("champion")
+    champion: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    times = [champion.get("since"), champion.get("modelSince"),
+             state.get("trainingDataEnd") or state.get("lastTrainedAt")]
+    if not isinstance(times[0], str) or not isinstance(times[2], str):
+        return None
+    bounds = [parse_iso(t) for t in times if isinstance(t, str)]
+    return min([*bounds, window_start - timedelta(days=policy.training_window_days)])
+
+
+def history_suffices(policy: RetrainPolicy, history: Sequence[Mapping[str, Any]], *, run_id: str | None,
+                     window_end: datetime) -> bool:
+    """Whether ``history``, the runs whose window ended after :func:`history_since` (the newest windows, with
+    every run over them), decides as the whole history would: it must hold the ``consecutiveBreaches - 1``
+    newest windows the pooled rule reads, and an earlier window that ends the breach streak (one that showed no
+    enabled signal — acknowledged drift only ends a streak sooner)."""
+    earlier = _assessed_windows(history, current_run_id=run_id, current_end=window_end)
+    k = policy.consecutive_breaches
+    if policy.pooled_breaches and k >= 2 and len(earlier) < k - 1:
+        return False
+    return any(not _signals(policy, bool(r.get("breached")), bool(r.get("driftDetected"))) for r in earlier)
+
+
 def _threshold_entries(evaluation: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The evaluation's threshold entries that are objects (the evaluator writes only those; anything else in a
     hand-made event is skipped, as the breach order above skips it, rather than failing the decision)."""

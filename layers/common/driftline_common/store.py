@@ -10,7 +10,7 @@ Tables (see template.yaml):
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +50,13 @@ def from_ddb(obj: Any) -> Any:
     if isinstance(obj, list):
         return [from_ddb(v) for v in obj]
     return obj
+
+
+def window_end_floor(after: datetime) -> str:
+    """The string :meth:`RunStore.list` compares ``window.end`` with to keep the runs whose window ends after
+    ``after``: the UTC date two days before it (``YYYY-MM-DD``). Every ISO 8601 time after ``after`` sorts above
+    it as a string, whatever its UTC offset (at most ±1 day on the date) or its precision."""
+    return (after.astimezone(UTC) - timedelta(days=2)).strftime("%Y-%m-%d")
 
 
 def retrain_lock_id(model_id: str) -> str:
@@ -221,8 +228,16 @@ class RunStore:
             raise RunNotFound(f"no run {run_id!r} for model {model_id!r}", modelId=model_id, runId=run_id)
         return from_ddb(item)
 
-    def list(self, model_id: str, *, limit: int = 50, newest_first: bool = True) -> list[dict[str, Any]]:
-        """The model's runs ordered by ``startedAt`` (newest first by default), at most ``limit``."""
+    def list(self, model_id: str, *, limit: int = 50, newest_first: bool = True,
+             window_end_after: datetime | None = None) -> list[dict[str, Any]]:
+        """The model's runs ordered by ``startedAt`` (newest first by default), at most ``limit``.
+
+        ``window_end_after``: of those same ``limit`` runs, only the ones whose ``window.end`` may be after it
+        (a ``FilterExpression``, which DynamoDB applies after ``Limit``: the runs are chosen among the same
+        ``limit`` as without it). The filter compares strings against :func:`window_end_floor` (the date two
+        days earlier), so it keeps every run whose window ends after ``window_end_after`` and a few before; the
+        caller still compares the times. Runs without a ``window.end`` are left out.
+        """
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
             "IndexName": "byStartedAt",
@@ -230,13 +245,18 @@ class RunStore:
             "ScanIndexForward": not newest_first,
             "Limit": limit,
         }
-        while len(items) < limit:
+        if window_end_after is not None:
+            kwargs["FilterExpression"] = Attr("window.end").gt(window_end_floor(window_end_after))
+        evaluated = 0  # runs read, filtered out or not (``ScannedCount``)
+        while evaluated < limit:
             resp = self.table.query(**kwargs)
-            items.extend(from_ddb(i) for i in resp.get("Items", []))
+            page = resp.get("Items", [])
+            items.extend(from_ddb(i) for i in page)
+            evaluated += int(resp.get("ScannedCount", len(page)))
             if "LastEvaluatedKey" not in resp:
                 break
             kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-            kwargs["Limit"] = limit - len(items)
+            kwargs["Limit"] = limit - evaluated
         return items[:limit]
 
 

@@ -51,6 +51,11 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   a year of run records (the decide step lists up to 500) that was ~0.15 CPU-s of every run. Plain nodes are now
   converted directly (binary values, dates and other objects still by moto's function) and an item is sized once
   per call; the results are moto's.
+- ``ddb_query_prefilter``: a ``Query`` with a ``FilterExpression`` deep-copies every item it read (up to
+  ``Limit``), then filters the copies: the decide step's read of the runs whose window ended recently
+  (``RunStore.list(window_end_after=...)``) copied every earlier run. When the query returns whole items (the
+  table, or an index projecting ``ALL``), the filter is now evaluated on the stored items and only those kept are
+  copied; same items, counts and pages as moto's.
 - ``sfn_distributed_map``: what a Distributed Map over S3 needs beyond moto's interpreter: ``ItemBatcher``
   (not in moto's grammar: taken out of the definition before parsing and applied to the items the
   ``ItemReader`` returned: ``{"Items": [...], "BatchInput": {...}}`` per child, ``MaxItemsPerBatch`` /
@@ -101,7 +106,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .cloudwatch import _install_cloudwatch_percentiles
-from .ddb import _install_ddb_fast_attribute_values, _install_ddb_fast_item_size, _install_ddb_fast_results
+from .ddb import (
+    _install_ddb_fast_attribute_values,
+    _install_ddb_fast_item_size,
+    _install_ddb_fast_results,
+    _install_ddb_query_prefilter,
+)
 from .dispatch import _install_dispatch_caches, forget_methods
 from .errors import _install_unknown_operation_errors
 from .kms import _install_kms_lazy_private_key
@@ -146,6 +156,7 @@ EXTENSIONS = (
     "ddb_fast_attribute_values",
     "ddb_fast_item_size",
     "ddb_fast_results",
+    "ddb_query_prefilter",
     "sfn_distributed_map",
     "s3_prefix_listing",
     "moto_backend_locks",
@@ -207,6 +218,7 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "ddb_fast_attribute_values": _install_ddb_fast_attribute_values,
     "ddb_fast_item_size": _install_ddb_fast_item_size,
     "ddb_fast_results": _install_ddb_fast_results,
+    "ddb_query_prefilter": _install_ddb_query_prefilter,
     "sfn_distributed_map": _install_sfn_distributed_map,
     "moto_backend_locks": _install_moto_backend_locks,
     "sagemaker_local": _install_sagemaker_local,

@@ -5,6 +5,7 @@ each item sized once per query) (see :mod:`samlocal.moto_ext`)."""
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -198,6 +199,7 @@ def _install_ddb_fast_results(registry: RuntimeRegistry) -> None:
     for name in ("query", "scan"):
         original = getattr(Table, name)
 
+        @functools.wraps(original)  # its signature stays moto's (``ddb_query_prefilter`` binds arguments to it)
         def paged(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
             # moto sizes each returned item twice (the 1 MB page limit, then the page's running total); within one
             # call (the backend's lock held, every item alive) an item's size is computed once
@@ -210,3 +212,57 @@ def _install_ddb_fast_results(registry: RuntimeRegistry) -> None:
                 _SIZES.sizes = None
 
         setattr(Table, name, paged)
+
+
+#: the ``FilterExpression`` of the calling thread's current ``Query``, when moto may apply it before copying
+_PREFILTER = threading.local()
+
+
+def _projects_every_attribute(table: Any, index_name: str | None) -> bool:
+    """Whether a query of ``index_name`` (``None``: the table) returns whole items (moto's ``SecondaryIndex.project``
+    keeps every attribute unless the projection is ``KEYS_ONLY`` or ``INCLUDE``)."""
+    if not index_name:
+        return True
+    index = {i.name: i for i in table.all_indexes()}.get(index_name)
+    if index is None:
+        return False  # moto's own error
+    return not index.projection or index.projection.get("ProjectionType") not in ("KEYS_ONLY", "INCLUDE")
+
+
+def _install_ddb_query_prefilter(registry: RuntimeRegistry) -> None:
+    import inspect
+    import types
+
+    import moto.dynamodb.models.table as table_module
+    from moto.dynamodb.models.table import Table
+
+    active = registry.current
+    real = table_module.copy
+
+    def deepcopy(x: Any, memo: dict[int, Any] | None = None) -> Any:
+        expr = getattr(_PREFILTER, "expr", None)
+        if expr is not None and type(x) is list:  # ``Table.query``'s one copy: its page of results
+            _PREFILTER.expr = None
+            x = [item for item in x if expr.expr(item)]
+        return real.deepcopy(x, memo)
+
+    # the ``copy`` module as moto's table module sees it: ``copy.deepcopy(results)`` filters first during a query
+    table_module.copy = types.SimpleNamespace(copy=real.copy, deepcopy=deepcopy)  # type: ignore[assignment]
+    original = Table.query
+    signature = inspect.signature(original)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if active() is None:
+            return original(self, *args, **kwargs)
+        given = signature.bind(self, *args, **kwargs).arguments
+        expr = given.get("filter_expression")
+        if expr is None or not _projects_every_attribute(self, given.get("index_name")):
+            return original(self, *args, **kwargs)
+        _PREFILTER.expr = expr
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _PREFILTER.expr = None
+
+    query.original = original  # type: ignore[attr-defined]
+    Table.query = query  # type: ignore[method-assign]
