@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import tarfile
 import threading
 import time
@@ -462,6 +463,91 @@ def test_sfn_parse_cache_validates_a_known_definition_without_parsing_it_again(s
         _machine(stack, "ext-validate-bad-2", {"StartAt": "P", "States": {"P": {"Type": "Nope"}}})
 
 
+def test_sfn_parse_cache_frozen_tree_texts_match_antlr(stack):
+    """A cached (frozen) tree's node texts are ANTLR's own, computed once; a tree not cached is not remembered."""
+    from antlr4 import ParserRuleContext
+    from antlr4.RuleContext import RuleContext
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor
+
+    original = RuleContext.getText._driftline_original
+
+    def nodes(tree):
+        out, todo = [], [tree]
+        while todo:
+            n = todo.pop()
+            out.append(n)
+            todo.extend(c for c in n.children or () if isinstance(c, ParserRuleContext))
+        return out
+
+    definition = {"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "NumericGreaterThan": 1, "Next": "P"}], "Default": "M"},
+        "M": {"Type": "Map", "ItemsPath": "$.items", "Iterator": {"StartAt": "I", "States": {
+            "I": {"Type": "Pass", "End": True}}}, "ResultPath": "$.mapped", "Next": "P"},
+        "P": {"Type": "Pass", "Parameters": {"y.$": "$.x", "n": 1.5}, "End": True}}}
+    text = json.dumps(definition)
+    sfn._PARSE_TREES.pop(text, None)
+    fresh = AmazonStateLanguageParser.parse(text)[1]  # parsed now: cached, so frozen
+    assert sfn._PARSE_TREES[text] is fresh
+    expected = [original(n) for n in nodes(fresh)]
+    assert [n.getText() for n in nodes(fresh)] == expected == [n.getText() for n in nodes(fresh)]
+    assert all("_driftline_text" in n.__dict__ for n in nodes(fresh))
+    # the preprocessor over the frozen tree builds the same program as over an unfrozen parse of the same text
+    from antlr4 import CommonTokenStream, InputStream
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLLexer import ASLLexer
+    from moto.stepfunctions.parser.asl.antlr.runtime.ASLParser import ASLParser
+
+    unfrozen = ASLParser(CommonTokenStream(ASLLexer(InputStream(text)))).state_machine()
+    assert [original(n) for n in nodes(unfrozen)] == expected
+    assert [n.getText() for n in nodes(unfrozen)] == expected
+    assert not any("_driftline_text" in n.__dict__ for n in nodes(unfrozen))
+    def shown(program):  # the components as text, without object addresses
+        return re.sub(r" at 0x[0-9a-f]+", "", str(program))
+
+    assert shown(Preprocessor().visit(fresh)) == shown(Preprocessor().visit(unfrozen))
+
+
+def test_sfn_jsonpath_cache_matches_moto(stack):
+    """A cached JSONPath expression finds and updates exactly as a freshly parsed one, every time it is used."""
+    import copy
+
+    import moto.stepfunctions.parser.asl.component.common.path.result_path as result_path_mod
+    import moto.stepfunctions.parser.asl.utils.json_path as json_path_mod
+
+    ext_parse, plain_parse = json_path_mod.parse, result_path_mod.parse
+    ext_moto, plain_moto = ext_parse._driftline_original, plain_parse._driftline_original
+    data = {"a": {"b": [1, 2, {"c": 3}], "d": None}, "items": [{"k": 1, "v": "x"}, {"k": 2, "v": "y"}], "n": 0}
+    for path in ("$", "$.a", "$.a.b", "$.a.b[1]", "$.a.b[2].c", "$.items[*].v", "$.items[0:1]", "$.items[?(@.k>1)].v",
+                 "$.a.d", "$.missing", "$['a']['b']"):
+        for _ in range(2):
+            got = [(str(m.full_path), m.value) for m in ext_parse(path).find(data)]
+            assert got == [(str(m.full_path), m.value) for m in ext_moto(path).find(data)], path
+        assert ext_parse(path) is ext_parse(path)
+    for path in ("$.out", "$.a.new", "$.a.b[0]", "$"):
+        for value in ({"r": 1}, [1, 2], "s"):
+            want = plain_moto(path).update_or_create(copy.deepcopy(data), copy.deepcopy(value))
+            for _ in range(2):
+                assert plain_parse(path).update_or_create(copy.deepcopy(data), copy.deepcopy(value)) == want, path
+    for bad in ("$.[", "$..[?(@.x"):
+        for _ in range(2):
+            with pytest.raises(Exception) as cached_error:
+                ext_parse(bad)
+            with pytest.raises(Exception) as moto_error:
+                ext_moto(bad)
+            assert type(cached_error.value) is type(moto_error.value)
+            assert str(cached_error.value) == str(moto_error.value)
+    assert extract_json_matches(json_path_mod, data)
+
+
+def extract_json_matches(json_path_mod, data):
+    """moto's ``extract_json`` through the cache: values, singleton unpacking, the no-such-path error."""
+    assert json_path_mod.extract_json("$.a.b[1]", data) == 2
+    assert json_path_mod.extract_json("$.items[*].k", data) == [1, 2]
+    with pytest.raises(json_path_mod.NoSuchJsonPathError):
+        json_path_mod.extract_json("$.nope", data)
+    return True
+
+
 def test_sfn_termination_signal_wakes_wait_execution(stack):
     arn = _machine(stack, "ext-termination", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
     before = stack.runtime.terminations
@@ -701,6 +787,57 @@ def test_ddb_query_prefilter_matches_moto(stack, monkeypatch):
     with REGISTRY.suspended(stack.runtime):
         assert pages(**keys_only) == ours
     assert ext_ddb._PREFILTER.expr is None
+
+
+def test_ddb_update_action_counts_match_moto(stack):
+    """Updates of many attributes, every clause kind, and expressions with repeated clauses: the same items and the
+    same errors as moto as shipped."""
+    import random
+
+    from samlocal import REGISTRY
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    ddb.create_table(TableName="ext-actions", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")
+    rng = random.Random(11)
+
+    def update(key, expression, values):
+        try:
+            ddb.update_item(TableName="ext-actions", Key={"pk": {"S": key}}, UpdateExpression=expression,
+                            **({"ExpressionAttributeValues": values} if values else {}))
+        except ClientError as exc:
+            return exc.response["Error"]
+        return ddb.get_item(TableName="ext-actions", Key={"pk": {"S": key}})["Item"]
+
+    cases = [(f"SET {', '.join(f'a{i} = :v{i}' for i in range(80))}",
+              {f":v{i}": {"N": str(i)} for i in range(80)})]
+    for _ in range(40):
+        clauses, values = [], {}
+        for kind in rng.choices(["SET", "ADD", "REMOVE"], k=rng.randint(1, 4)):
+            names = [f"b{rng.randint(0, 30)}" for _ in range(rng.randint(1, 5))]
+            if kind == "SET":
+                clauses.append("SET " + ", ".join(f"{n} = :s{len(values) + j}" for j, n in enumerate(names)))
+                values.update({f":s{len(values) + j}": {"S": n} for j, n in enumerate(names)})
+            elif kind == "ADD":
+                clauses.append("ADD " + ", ".join(f"{n}x :n{len(values) + j}" for j, n in enumerate(names)))
+                values.update({f":n{len(values) + j}": {"N": "1"} for j in range(len(names))})
+            else:
+                clauses.append("REMOVE " + ", ".join(names))
+        cases.append((" ".join(clauses), values))
+    outcomes = set()
+    for i, (expression, values) in enumerate(cases):
+        ours = update(f"k{i}", expression, values)
+        with REGISTRY.suspended(stack.runtime):  # no current runtime: moto as shipped
+            shipped = update(f"m{i}", expression, values)
+        if "Code" not in ours:
+            shipped = {k: v for k, v in shipped.items() if k != "pk"}
+            ours = {k: v for k, v in ours.items() if k != "pk"}
+        assert ours == shipped, expression
+        outcomes.add(ours["Message"] if "Code" in ours else "ok")
+    assert "ok" in outcomes  # updates that succeed, and each clause repeated (moto's TooManyClauses)
+    for clause in ("ADD", "REMOVE", "SET"):
+        assert any(f'The "{clause}" section can only be used once' in o for o in outcomes), clause
 
 
 def test_sfn_distributed_map_reads_s3_in_batches(stack):

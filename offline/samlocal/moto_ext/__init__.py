@@ -30,7 +30,11 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   the parse tree is now cached per definition text and only the preprocessor (≈10 ms) runs per execution,
   so every execution still gets fresh evaluation components (retry counters, branch state). ``CreateStateMachine``
   validates a definition by parsing it too: a definition parsed before (the same template deployed again) reuses
-  its tree.
+  its tree. The tree is frozen once cached: a node's ``getText`` is computed once (the preprocessor builds its
+  error messages with the whole program's text eagerly, twice per program and Map iterator per execution).
+- ``sfn_jsonpath_cache``: moto parses every JSONPath (``InputPath``, ``ResultPath``, ``"x.$"``...) at every
+  evaluation and ``jsonpath_ng`` builds a new PLY parser for each parse (≈0.33 ms); an expression is now parsed
+  once per path text and shared (it is only read).
 - ``sfn_termination_signal``: the end of an execution notifies the active runtime
   (:meth:`~samlocal.runtime.OfflineRuntime.execution_terminated`), so
   :meth:`~samlocal.stack.OfflineStack.wait_execution` waits on a condition instead of polling; the
@@ -56,6 +60,9 @@ to: each asks it for the current runtime; with none, moto behaves as shipped. Th
   (``RunStore.list(window_end_after=...)``) copied every earlier run. When the query returns whole items (the
   table, or an index projecting ``ALL``), the filter is now evaluated on the stored items and only those kept are
   copied; same items, counts and pages as moto's.
+- ``ddb_update_action_counts``: ``UpdateItem``'s check that an expression has at most one ADD, REMOVE and SET
+  clause walked the subtree of every action three times (quadratic: ~1/3 of a run record's update of ~80
+  attributes); each node's counts are now computed once from its children's, with the same errors (:mod:`.ddb`).
 - ``sfn_distributed_map``: what a Distributed Map over S3 needs beyond moto's interpreter: ``ItemBatcher``
   (not in moto's grammar: taken out of the definition before parsing and applied to the items the
   ``ItemReader`` returned: ``{"Items": [...], "BatchInput": {...}}`` per child, ``MaxItemsPerBatch`` /
@@ -111,6 +118,7 @@ from .ddb import (
     _install_ddb_fast_item_size,
     _install_ddb_fast_results,
     _install_ddb_query_prefilter,
+    _install_ddb_update_action_counts,
 )
 from .dispatch import _install_dispatch_caches, forget_methods
 from .errors import _install_unknown_operation_errors
@@ -125,6 +133,7 @@ from .sfn import (
     _install_sfn_fast_retry,
     _install_sfn_fast_wait,
     _install_sfn_jsonata,
+    _install_sfn_jsonpath_cache,
     _install_sfn_keyword_path_bindings,
     _install_sfn_parse_cache,
     _install_sfn_sagemaker,
@@ -152,11 +161,13 @@ EXTENSIONS = (
     "sfn_keyword_path_bindings",
     "sfn_client_cache",
     "sfn_parse_cache",
+    "sfn_jsonpath_cache",
     "sfn_termination_signal",
     "ddb_fast_attribute_values",
     "ddb_fast_item_size",
     "ddb_fast_results",
     "ddb_query_prefilter",
+    "ddb_update_action_counts",
     "sfn_distributed_map",
     "s3_prefix_listing",
     "moto_backend_locks",
@@ -214,11 +225,13 @@ _INSTALLERS: dict[str, Callable[[RuntimeRegistry], None]] = {
     "sfn_keyword_path_bindings": _install_sfn_keyword_path_bindings,
     "sfn_client_cache": _install_sfn_client_cache,
     "sfn_parse_cache": _install_sfn_parse_cache,
+    "sfn_jsonpath_cache": _install_sfn_jsonpath_cache,
     "sfn_termination_signal": _install_sfn_termination_signal,
     "ddb_fast_attribute_values": _install_ddb_fast_attribute_values,
     "ddb_fast_item_size": _install_ddb_fast_item_size,
     "ddb_fast_results": _install_ddb_fast_results,
     "ddb_query_prefilter": _install_ddb_query_prefilter,
+    "ddb_update_action_counts": _install_ddb_update_action_counts,
     "sfn_distributed_map": _install_sfn_distributed_map,
     "moto_backend_locks": _install_moto_backend_locks,
     "sagemaker_local": _install_sagemaker_local,

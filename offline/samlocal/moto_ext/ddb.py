@@ -1,6 +1,7 @@
 """Extensions ``ddb_fast_attribute_values`` (DynamoDB ``AttributeValue`` in wire form serialised as is),
 ``ddb_fast_item_size`` (item sizes and copies in one pass) and ``ddb_fast_results`` (results converted in one pass,
-each item sized once per query) (see :mod:`samlocal.moto_ext`)."""
+each item sized once per query), ``ddb_query_prefilter`` and ``ddb_update_action_counts`` (see
+:mod:`samlocal.moto_ext`)."""
 
 from __future__ import annotations
 
@@ -266,3 +267,61 @@ def _install_ddb_query_prefilter(registry: RuntimeRegistry) -> None:
 
     query.original = original  # type: ignore[attr-defined]
     Table.query = query  # type: ignore[method-assign]
+
+
+def _install_ddb_update_action_counts(registry: RuntimeRegistry) -> None:
+    """``UpdateItem``'s clause-count check in one pass. moto's ``ActionCountValidator`` visits every
+    ``UpdateExpression`` node of the parsed expression (one per action: a run record's update of ~80 attributes is
+    a chain of ~80) and, at each, walks its whole subtree three times (``find_clauses`` for ADD, REMOVE and SET):
+    quadratic in the actions, ~1/3 of an ``UpdateItem`` of a run record. Each node's counts are now computed once per
+    validation from its children's (the same recursion as ``find_clauses``), checked at the same nodes in the same
+    order, so the same ``TooManyClauses`` is raised."""
+    from moto.dynamodb.parsing import validators
+    from moto.dynamodb.parsing.ast_nodes import (
+        Expression,
+        UpdateExpressionAddClause,
+        UpdateExpressionFunction,
+        UpdateExpressionRemoveClause,
+        UpdateExpressionSetClause,
+    )
+
+    active = registry.current
+    cls = validators.ActionCountValidator
+    original_traverse, original_verify = cls.traverse, cls.verify_action_counts
+    checks = ((UpdateExpressionAddClause, "ADD"), (UpdateExpressionRemoveClause, "REMOVE"),
+              (UpdateExpressionSetClause, "SET"))
+    nested = (Expression, UpdateExpressionFunction)
+
+    def count(node: Any, clause: type, memo: dict[tuple[int, type], int]) -> int:
+        key = (id(node), clause)
+        n = memo.get(key)
+        if n is None:
+            n = 0
+            for child in node.children or []:
+                if type(child) is clause:
+                    n += 1
+                elif isinstance(child, nested):
+                    n += count(child, clause, memo)
+            memo[key] = n
+        return n
+
+    def traverse(self: Any, node: Any) -> Any:
+        if active() is None:
+            return original_traverse(self, node)
+        self._driftline_counts = {}  # the nodes live (and keep their ids) for the whole traversal
+        try:
+            return original_traverse(self, node)
+        finally:
+            del self._driftline_counts
+
+    def verify_action_counts(self: Any, node: Any) -> Any:
+        memo = getattr(self, "_driftline_counts", None)
+        if memo is None:
+            return original_verify(self, node)
+        for clause, name in checks:
+            if count(node, clause, memo) > 1:
+                raise validators.TooManyClauses(name)
+        return node
+
+    cls.traverse = traverse  # type: ignore[method-assign]
+    cls.verify_action_counts = verify_action_counts  # type: ignore[method-assign]
